@@ -1,0 +1,109 @@
+"""Command line: ``fempde demo``, ``fempde run SCENARIO.toml``, ``fempde check-mesh FILE``.
+
+Exit status: 0 when the run's certificates hold, 1 when one fails (mass drift,
+negative density, free-energy increase), 2 for bad input, 3 when Newton fails,
+130 when interrupted (the output written so far stays valid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+import meshes
+
+from .observers import CSVWriter, Observer, ProgressBar, SteadyState
+from .plots import PlotWriter
+from .scenario import Scenario, ScenarioError, load_scenario
+from .solve import Result, solve
+from .space import Space
+from .stepping import ConvergenceError
+from .vtk import VTKWriter
+
+__all__ = ["demo_scenario", "main", "run_scenario"]
+
+
+def demo_scenario() -> Path:
+    """Path of the scenario ``fempde demo`` runs (shipped with the package)."""
+    return Path(str(resources.files("fempde") / "scenarios" / "demo.toml"))
+
+
+def run_scenario(scenario: Scenario, *, progress: bool = True) -> Result:
+    """Solve a scenario and write its ParaView series, CSV history and PNGs
+    into ``scenario.directory``."""
+    space = Space(scenario.mesh, force=scenario.force)
+    rho0 = scenario.rho0
+    if scenario.normalize:
+        values = space.interpolate(rho0, "rho0")
+        rho0 = values / space.integrate(values)
+    out = scenario.directory
+    observers: list[Observer] = [
+        CSVWriter(out / "history.csv"),
+        VTKWriter(out, scenario.output_name),
+        PlotWriter(out, title=f"{scenario.name}: {space.report.describe()}"),
+    ]
+    if scenario.steady_tol > 0:
+        observers.append(SteadyState(scenario.steady_tol))
+    if progress:
+        observers.append(ProgressBar(scenario.name))
+    return solve(scenario.problem, space, rho0, scenario.t_end, observers,
+                 times=scenario.times, **scenario.stepping)
+
+
+def _run(path: Path, out: str | None, t_end: float | None, quiet: bool) -> int:
+    scenario = load_scenario(path)
+    if out is not None:
+        scenario = replace(scenario, directory=Path(out))
+    if t_end is not None:
+        if not t_end > 0:
+            raise ScenarioError(f"--t-end must be positive, got {t_end}")
+        times = tuple(t for t in scenario.times if t < t_end) + (t_end,)
+        scenario = replace(scenario, t_end=t_end, times=times)
+    print(f"fempde: {scenario.name}: {Space(scenario.mesh, force=True).report.describe()}", file=sys.stderr)
+    result = run_scenario(scenario, progress=not quiet)
+    d = scenario.directory
+    print(f"stopped at t = {result.t:.6g} ({result.stop_reason}) after {len(result.history['t']) - 1} steps, "
+          f"{int(result.history['newton_iterations'].sum())} Newton iterations")
+    print(f"certificates: {result.certificates.describe()}")
+    print(f"wrote {d / (scenario.output_name + '.pvd')} ({len(scenario.times) + 1} frames at most), "
+          f"{d / 'history.csv'}, {d / 'rho.png'}, {d / 'history.png'}")
+    if result.stop_reason == "interrupted":
+        return 130
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fempde", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="porous-medium flow on a disk, written to out/demo")
+    demo.add_argument("--out", default="out/demo", help="output directory (default out/demo)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    run = commands.add_parser("run", help="run a scenario file")
+    run.add_argument("scenario", type=Path)
+    run.add_argument("--out", help="output directory (default: the scenario's, or out/NAME)")
+    run.add_argument("--t-end", type=float, help="override the final time")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    check = commands.add_parser("check-mesh", help="validate a mesh file (any meshio format)")
+    check.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _run(demo_scenario(), args.out, None, args.quiet)
+        if args.command == "run":
+            return _run(args.scenario, args.out, args.t_end, args.quiet)
+        report = meshes.check(meshes.load(args.file))
+        print(report.describe())
+        return 0 if report.admissible else 1
+    except (ScenarioError, meshes.MeshError, ValueError, TypeError) as err:
+        print(f"fempde: error: {err}", file=sys.stderr)
+        return 2
+    except ConvergenceError as err:
+        print(f"fempde: Newton failed: {err}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""PNG pictures of a run: ρ at a few times and the scalar histories.
+
+1-D densities are drawn with matplotlib; 2-D and 3-D with pyvista off-screen
+(falling back to matplotlib where no OpenGL context can be had).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .observers import Observer, RunInfo
+from .space import Space
+from .stepping import Step
+
+__all__ = ["PlotWriter", "plot_densities", "plot_history"]
+
+Array = NDArray[np.float64]
+
+
+def plot_history(history: Mapping[str, Array], path: str | Path, title: str = "") -> Path:
+    """Free energy, risk, mass drift, min ρ and Δt versus t."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = history["t"]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
+    panels = [
+        ("free_energy", "free energy $F_h$", "linear"),
+        ("risk", "risk $R_h$", "log"),
+        ("mass_drift", "relative mass drift", "symlog"),
+        ("min_rho", r"min $\rho$", "log"),
+        ("dt", r"$\Delta t$", "log"),
+        ("newton_iterations", "Newton iterations", "linear"),
+    ]
+    for ax, (key, label, scale) in zip(axes.flat, panels):
+        values = history[key]
+        shown = slice(1, None) if key in ("dt", "newton_iterations") else slice(None)
+        ax.plot(t[shown], values[shown], ".-" if len(t) < 60 else "-", lw=1.2, ms=3)
+        if scale == "log" and np.all(values[shown] > 0):
+            ax.set_yscale("log")
+        elif scale == "symlog":
+            ax.set_yscale("symlog", linthresh=1e-16)
+        ax.set_xlabel("t")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_densities(space: Space, snapshots: Mapping[float, Array], path: str | Path,
+                   extra: Mapping[str, Array] | None = None) -> Path:
+    """ρ at the given times side by side (``extra`` nodal fields drawn alongside, e.g. ``f``)."""
+    if space.dim == 1:
+        return _densities_1d(space, snapshots, path, extra or {})
+    try:
+        return _densities_pyvista(space, snapshots, path)
+    except Exception as err:  # no OpenGL: fall back to matplotlib
+        warnings.warn(f"pyvista could not render ({err}); drawing with matplotlib", stacklevel=2)
+        return _densities_matplotlib(space, snapshots, path)
+
+
+def _densities_1d(space: Space, snapshots: Mapping[float, Array], path: str | Path,
+                  extra: Mapping[str, Array]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(space.x[0])
+    x = space.x[0, order]
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(snapshots)))
+    for color, (t, rho) in zip(colors, sorted(snapshots.items())):
+        ax.plot(x, rho[order], color=color, label=f"t = {t:.3g}")
+    for name, values in extra.items():
+        ax.plot(x, values[order], "k--", lw=1, label=name)
+    ax.set_xlabel("x")
+    ax.set_ylabel(r"$\rho$")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def _grid(space: Space) -> Any:
+    import pyvista as pv
+
+    cell_type = {2: pv.CellType.TRIANGLE, 3: pv.CellType.TETRA}[space.dim]
+    points = np.zeros((space.n, 3))
+    points[:, : space.dim] = space.x.T
+    return pv.UnstructuredGrid({cell_type: np.asarray(space.mesh.t).T}, points)
+
+
+def _densities_pyvista(space: Space, snapshots: Mapping[float, Array], path: str | Path) -> Path:
+    import pyvista as pv
+    import vtk
+
+    vtk.vtkObject.GlobalWarningDisplayOff()  # no X server: VTK warns, then renders off-screen anyway
+
+    items = sorted(snapshots.items())
+    vmax = max(float(rho.max()) for _, rho in items)
+    plotter = pv.Plotter(off_screen=True, shape=(1, len(items)), window_size=(360 * len(items), 400))
+    for k, (t, rho) in enumerate(items):
+        plotter.subplot(0, k)
+        grid = _grid(space)
+        grid.point_data["rho"] = rho
+        shown = grid.clip(normal="y", origin=grid.center) if space.dim == 3 else grid
+        plotter.add_mesh(shown, scalars="rho", cmap="viridis", clim=(0.0, vmax),
+                         scalar_bar_args={"title": "rho", "n_labels": 3, "fmt": "%.2f"})
+        plotter.add_text(f"t = {t:.3g}", font_size=10)
+        if space.dim == 2:
+            plotter.view_xy()
+        else:
+            plotter.view_isometric()
+    plotter.screenshot(str(path))
+    plotter.close()
+    return Path(path)
+
+
+def _densities_matplotlib(space: Space, snapshots: Mapping[float, Array], path: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.tri import Triangulation
+
+    items = sorted(snapshots.items())
+    fig, axes = plt.subplots(1, len(items), figsize=(3.6 * len(items), 3.4), constrained_layout=True,
+                             squeeze=False)
+    vmax = max(float(rho.max()) for _, rho in items)
+    for ax, (t, rho) in zip(axes[0], items):
+        if space.dim == 2:
+            tri = Triangulation(space.x[0], space.x[1], np.asarray(space.mesh.t).T)
+            art = ax.tripcolor(tri, rho, shading="gouraud", vmin=0, vmax=vmax)
+        else:  # nodes near the mid-plane z = centre
+            z = space.x[2]
+            near = np.abs(z - 0.5 * (z.min() + z.max())) < 0.05 * np.ptp(z) + 1e-12
+            art = ax.tricontourf(space.x[0, near], space.x[1, near], rho[near], levels=20, vmin=0, vmax=vmax)
+        ax.set_aspect("equal")
+        ax.set_title(f"t = {t:.3g}")
+    fig.colorbar(art, ax=axes[0].tolist(), label=r"$\rho$")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+class PlotWriter(Observer):
+    """At the end of a run, writes ``rho.png`` (ρ at up to ``panels`` times,
+    from the run's output times) and ``history.png`` into ``directory``."""
+
+    def __init__(self, directory: str | Path, panels: int = 4, title: str = "") -> None:
+        self.directory = Path(directory)
+        self.panels = panels
+        self.title = title
+        self._snapshots: dict[float, Array] = {}
+        self._wanted: list[float] = []
+        self._system: Any = None
+
+    def start(self, info: RunInfo) -> None:
+        self._system = info.system
+        # the initial state, the end, and output times spread in between
+        candidates = np.asarray(info.times or (info.t_end,))
+        picks = np.unique(np.round(np.geomspace(1, len(candidates), self.panels - 1)).astype(int) - 1)
+        self._wanted = [float(candidates[k]) for k in picks]
+
+    def observe(self, step: Step) -> None:
+        if step.index == 0 or step.t in self._wanted:
+            self._snapshots[step.t] = step.rho
+        self._last = step
+
+    def finish(self, result: Any) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._snapshots[result.t] = result.rho
+        extra = {"f": self._system.f} if hasattr(self._system, "f") else {}
+        plot_densities(result.space, self._snapshots, self.directory / "rho.png", extra)
+        plot_history(result.history, self.directory / "history.png", self.title)

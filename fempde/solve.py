@@ -1,0 +1,204 @@
+"""The run loop: discretise, step, hand every step to the observers, certify."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from skfem import Mesh
+
+from .observers import Observer, RunInfo, certificate_flags
+from .space import NodalFunction, Space
+from .stepping import ConvergenceError, Step, steps
+
+__all__ = ["Certificates", "Result", "initial_density", "solve"]
+
+Array = NDArray[np.float64]
+
+
+def initial_density(space: Space, rho0: NodalFunction | ArrayLike | str, *, mass_tol: float = 2e-2) -> Array:
+    """Nodal values of a probability density ``ρ0``: a callable of ``x``, an
+    array of nodal values, a number, or ``"uniform"``.
+
+    A density whose discrete mass is within ``mass_tol`` of 1 (interpolation
+    error) is rescaled to mass 1 exactly; anything else raises.
+    """
+    if isinstance(rho0, str):
+        if rho0 != "uniform":
+            raise ValueError(f"rho0 must be a callable, an array, a number or 'uniform', got {rho0!r}")
+        rho0 = 1.0 / space.volume
+    rho = space.interpolate(rho0, "rho0")
+    if np.any(rho < 0):
+        k = int(np.argmin(rho))
+        raise ValueError(
+            f"rho0 is negative at {int((rho < 0).sum())} nodes (min {rho[k]:.3g} at x = {space.x[:, k].tolist()}); "
+            "a density must be >= 0"
+        )
+    mass = space.integrate(rho)
+    if not abs(mass - 1.0) <= mass_tol:
+        raise ValueError(
+            f"rho0 has mass {mass:.6g} but must be a probability density (mass 1): "
+            f"divide it by {mass:.6g} (for a uniform start use rho0='uniform')"
+        )
+    return rho / mass
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """What every run proves about itself (DESIGN.md §2)."""
+
+    max_mass_drift: float
+    min_rho: float
+    max_energy_increase: float
+    energy_checked: bool
+    failed: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def describe(self) -> str:
+        energy = (
+            f"max free-energy increase {self.max_energy_increase:.2e}"
+            if self.energy_checked else "free energy not checked (source term)"
+        )
+        verdict = "all certificates hold" if self.ok else "FAILED: " + ", ".join(self.failed)
+        return f"mass drift {self.max_mass_drift:.2e}, min rho {self.min_rho:.3g}, {energy}: {verdict}"
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`solve`.
+
+    ``history`` maps ``t, dt, free_energy, risk, mass, mass_drift, min_rho,
+    newton_iterations, rejected_steps`` to arrays (one entry per accepted step).
+    ``stop_reason`` is ``"t_end"``, ``"observer"`` (e.g. steady state) or ``"interrupted"``.
+    """
+
+    space: Space
+    system: Any
+    rho: Array
+    t: float
+    history: dict[str, Array]
+    certificates: Certificates
+    stop_reason: str
+    snapshots: dict[float, Array] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.certificates.ok
+
+
+class _History(Observer):
+    def __init__(self, mass_tol: float, energy_tol: float, keep: Sequence[float]) -> None:
+        self.rows: list[tuple[float, ...]] = []
+        self.mass_tol, self.energy_tol = mass_tol, energy_tol
+        self.keep = set(float(t) for t in keep)
+        self.snapshots: dict[float, Array] = {}
+        self.failed: set[str] = set()
+        self.max_increase = -np.inf
+        self.last: Step | None = None
+
+    def observe(self, step: Step) -> None:
+        increase = step.free_energy - self.last.free_energy if self.last is not None else 0.0
+        if step.index:
+            self.max_increase = max(self.max_increase, increase)
+        if not self.check_energy:
+            increase = 0.0
+        self.failed.update(certificate_flags(step, increase, self.mass_tol, self.energy_tol))
+        self.rows.append((step.t, step.dt, step.free_energy, step.risk, step.mass, step.mass_drift,
+                          step.min_rho, step.newton_iterations, step.rejected))
+        if step.t in self.keep or step.index == 0:
+            self.snapshots[step.t] = step.rho
+        self.last = step
+
+    def start(self, info: RunInfo) -> None:
+        self.check_energy = not info.system.has_source
+
+
+def solve(
+    problem: Any,
+    mesh: Mesh | Space,
+    rho0: NodalFunction | ArrayLike | str,
+    t_end: float,
+    observers: Sequence[Observer] = (),
+    *,
+    times: Sequence[float] = (),
+    force: bool = False,
+    mass_tol: float = 1e-12,
+    energy_tol: float = 1e-11,
+    **stepping: Any,
+) -> Result:
+    """Solve ``problem`` on ``mesh`` from ``rho0`` to ``t_end``.
+
+    Parameters
+    ----------
+    problem
+        A problem with ``discretise(space)``, e.g. :class:`fempde.PorousMedium`.
+    mesh
+        A scikit-fem mesh (checked; ``force=True`` accepts negative
+        transmissibilities) or a prepared :class:`Space`.
+    rho0
+        Initial probability density, see :func:`initial_density`.
+    observers
+        Progress bars, writers, monitors; any may stop the run.
+    times
+        Times the stepper must land on (output times); their densities are
+        kept in ``Result.snapshots``.
+    mass_tol, energy_tol
+        Tolerances of the certificates (relative mass drift; free-energy
+        increase relative to ``max(1, |F|)``).
+    **stepping
+        ``dt0``, ``dt_max``, ``dt_min``, ``newton_tol``, ``max_newton``,
+        ``linear_solver`` of :func:`fempde.stepping.steps`.
+
+    A Ctrl-C ends the run cleanly: observers finish (files stay valid) and the
+    result has ``stop_reason == "interrupted"``.
+    """
+    space = mesh if isinstance(mesh, Space) else Space(mesh, force=force)
+    system = problem.discretise(space)
+    rho = initial_density(space, rho0)
+    times = tuple(sorted(float(t) for t in times))
+    history = _History(mass_tol, energy_tol, times)
+    attached = [history, *observers]
+    info = RunInfo(system, float(t_end), times)
+    stepper = steps(system, rho, t_end, times=times, **stepping)
+    for observer in attached:
+        observer.start(info)
+    reason = "t_end"
+    error: BaseException | None = None
+    try:
+        for step in stepper:
+            if any([bool(o.observe(step)) for o in attached]):
+                reason = "observer"
+                break
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    except ConvergenceError as err:
+        reason, error = "failed", err
+    result = _result(space, system, history, reason)
+    for observer in attached:
+        observer.finish(result)
+    if error is not None:
+        raise error
+    return result
+
+
+def _result(space: Space, system: Any, history: _History, reason: str) -> Result:
+    names = ("t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
+             "newton_iterations", "rejected_steps")
+    table = np.array(history.rows, dtype=float).reshape(-1, len(names))
+    columns = {name: table[:, k] for k, name in enumerate(names)}
+    assert history.last is not None
+    certificates = Certificates(
+        max_mass_drift=float(columns["mass_drift"].max()),
+        min_rho=float(columns["min_rho"].min()),
+        max_energy_increase=float(history.max_increase) if len(table) > 1 else 0.0,
+        energy_checked=history.check_energy,
+        failed=tuple(sorted(history.failed)),
+    )
+    return Result(space, system, np.array(history.last.rho), history.last.t, columns, certificates,
+                  reason, history.snapshots)

@@ -1,0 +1,107 @@
+"""The P1 space with lumped mass and the edge transmissibilities of its stiffness matrix."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from skfem import Basis, Mesh, asm
+from skfem.models.poisson import mass
+
+import meshes
+
+__all__ = ["NodalFunction", "Space"]
+
+Array = NDArray[np.float64]
+NodalFunction = Callable[[Array], ArrayLike]
+
+
+class Space:
+    """P1 finite elements on a simplicial mesh, seen as a graph of nodes and edges.
+
+    Attributes
+    ----------
+    mesh, basis
+        The scikit-fem mesh and P1 basis.
+    x
+        Node coordinates, shape ``(dim, n)``.
+    m
+        Lumped masses (row sums of the P1 mass matrix), shape ``(n,)``.
+    volume
+        ``|Ω|``.
+    edges, T
+        Edges ``(2, n_edges)`` and transmissibilities ``T_ij = −K_ij``.
+
+    Parameters
+    ----------
+    force
+        Accept a mesh with negative transmissibilities (it breaks the
+        positivity and energy guarantees; a warning says how many edges).
+    """
+
+    def __init__(self, mesh: Mesh, *, force: bool = False) -> None:
+        self.report = meshes.check(mesh)
+        if not self.report.admissible:
+            message = (
+                f"{self.report.n_bad_edges} of {self.report.n_edges} mesh edges have a negative "
+                f"transmissibility (min {self.report.min_transmissibility:.3g}): the scheme's positivity "
+                "and free-energy guarantees need T_ij >= 0 (a Delaunay mesh in 2-D, non-obtuse in 3-D)"
+            )
+            if not force:
+                raise meshes.MeshError(message + "; remesh, or pass force=True to solve anyway")
+            warnings.warn(message + "; solving anyway because force=True", stacklevel=2)
+        self.mesh = mesh
+        self.basis = Basis(mesh, meshes.checks._p1_element(mesh))
+        self.x: Array = np.asarray(mesh.p, dtype=np.float64)
+        self.m: Array = np.asarray(asm(mass, self.basis).sum(axis=1)).ravel()
+        self.volume = float(self.m.sum())
+        self.edges, self.T = meshes.transmissibilities(mesh)
+        self.dim = mesh.dim()
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[1]
+
+    def __repr__(self) -> str:
+        return f"Space({self.report.describe()})"
+
+    def interpolate(self, func: NodalFunction | ArrayLike, name: str = "function") -> Array:
+        """Nodal values of ``func`` (a callable of ``x`` with shape ``(dim, n)``, a
+        number, or an array of nodal values); raises if any value is not finite."""
+        values = func(self.x) if callable(func) else func
+        out = np.broadcast_to(np.asarray(values, dtype=np.float64), (self.n,)).copy()
+        bad = ~np.isfinite(out)
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{name} is not finite at {int(bad.sum())} of {self.n} nodes, "
+                f"first at x = {self.x[:, k].tolist()} (value {out[k]})"
+            )
+        return out
+
+    def integrate(self, values: Array) -> float:
+        """``∫_Ω u`` by nodal (lumped) quadrature."""
+        return float(self.m @ values)
+
+    @cached_property
+    def jacobian_pattern(self) -> tuple[sp.csr_matrix, NDArray[np.int64]]:
+        """CSR pattern of an edge-flux Jacobian and the permutation that places
+        the values ``[diagonal, (i, j) entries, (j, i) entries]`` into its data."""
+        n, (i, j) = self.n, self.edges
+        diag = np.arange(n)
+        rows = np.concatenate([diag, i, j])
+        cols = np.concatenate([diag, j, i])
+        order = np.arange(rows.size, dtype=np.float64) + 1
+        pattern = sp.csr_matrix((order, (rows, cols)), shape=(n, n))
+        return pattern, pattern.data.astype(np.int64) - 1
+
+    def element_gradient(self, values: Array) -> Array:
+        """Gradient of the P1 function with nodal ``values`` on each element, shape ``(dim, nelems)``."""
+        return np.asarray(self.basis.interpolate(values).grad)[:, :, 0]
+
+    def element_mean(self, values: Array) -> Array:
+        return np.asarray(values[self.mesh.t].mean(axis=0))

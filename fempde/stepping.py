@@ -1,0 +1,188 @@
+"""Implicit Euler + Newton with an adaptive time step, as a generator of immutable steps.
+
+The stepper knows nothing of output: it yields :class:`Step` records and the
+run loop (:func:`fempde.solve`) hands them to observers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from .linalg import LinearSolver, choose_solver
+from .space import Space
+
+__all__ = ["ConvergenceError", "GradientFlowSystem", "Step", "steps"]
+
+Array = NDArray[np.float64]
+
+
+class ConvergenceError(RuntimeError):
+    """Newton failed even with the smallest allowed time step."""
+
+
+class GradientFlowSystem(Protocol):
+    """What the stepper needs from a discretised problem."""
+
+    space: Space
+    has_source: bool
+
+    def linearise(
+        self, rho: Array, rho_old: Array, t_old: float, t_new: float
+    ) -> tuple[Array, sp.csr_matrix]: ...
+
+    def free_energy(self, rho: Array) -> float: ...
+
+    def risk(self, rho: Array) -> float: ...
+
+    def source(self, t: float) -> Array | None: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """One accepted time step (index 0 is the initial state)."""
+
+    index: int
+    t: float
+    dt: float
+    rho: Array
+    free_energy: float
+    risk: float
+    mass: float
+    expected_mass: float
+    newton_iterations: int
+    rejected: int
+    at_output_time: bool
+
+    @property
+    def min_rho(self) -> float:
+        return float(self.rho.min())
+
+    @property
+    def mass_drift(self) -> float:
+        """``|mass − expected| / expected``; expected is the initial mass plus the integrated source."""
+        return abs(self.mass - self.expected_mass) / abs(self.expected_mass)
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _newton(
+    system: GradientFlowSystem,
+    rho_old: Array,
+    t_old: float,
+    t_new: float,
+    solver: LinearSolver,
+    tol: float,
+    max_iter: int,
+) -> tuple[Array, int]:
+    m = system.space.m
+    rho = rho_old.copy()
+    scale = max(1.0, float(np.abs(rho_old).max()))
+    solver.refresh()
+    for k in range(1, max_iter + 1):
+        residual, jacobian = system.linearise(rho, rho_old, t_old, t_new)
+        if not np.all(np.isfinite(residual)):
+            raise _Rejected("non-finite residual")
+        try:
+            delta = solver.solve(jacobian, -residual)
+        except (np.linalg.LinAlgError, RuntimeError) as err:
+            raise _Rejected(str(err)) from err
+        # The columns of the Jacobian sum to m (fluxes are antisymmetric), so an
+        # exact solve keeps Σ m δ = −Σ G; restoring it after an inexact
+        # (iterative) solve keeps the mass exact at every iterate.
+        delta += (-residual.sum() - m @ delta) / m.sum()
+        rho += delta
+        if not np.all(np.isfinite(rho)):
+            raise _Rejected("non-finite iterate")
+        if np.abs(delta).max() <= tol * scale:
+            if rho.min() < -tol * scale:
+                raise _Rejected(f"negative density {rho.min():.3g}")
+            return rho, k
+    raise _Rejected(f"no convergence in {max_iter} Newton iterations")
+
+
+def steps(
+    system: GradientFlowSystem,
+    rho0: Array,
+    t_end: float,
+    *,
+    times: Sequence[float] = (),
+    dt0: float | None = None,
+    dt_max: float | None = None,
+    dt_min: float | None = None,
+    newton_tol: float = 1e-11,
+    max_newton: int = 25,
+    linear_solver: str = "auto",
+) -> Iterator[Step]:
+    """Advance ``ρ`` from ``t = 0`` to ``t_end`` by implicit Euler, yielding every accepted step.
+
+    Steps land exactly on each of ``times`` (and on ``t_end``); those steps have
+    ``at_output_time=True``. A step whose Newton iteration fails or produces a
+    negative density is rejected and retried with half the time step; the step
+    grows by 1.5 after easy steps. Raises :class:`ConvergenceError` below ``dt_min``.
+    """
+    t_end = float(t_end)
+    if not np.isfinite(t_end) or t_end <= 0:
+        raise ValueError(f"t_end must be a positive number, got {t_end!r}")
+    marks = np.unique(np.append(np.asarray(times, dtype=float), t_end))
+    if marks[0] <= 0 or marks[-1] > t_end:
+        raise ValueError(f"output times must lie in (0, t_end={t_end}], got {list(times)}")
+    dt = float(dt0) if dt0 is not None else 1e-3 * t_end
+    dt_max = float(dt_max) if dt_max is not None else t_end / 20
+    dt_min = float(dt_min) if dt_min is not None else 1e-12 * t_end
+    if not (0 < dt_min <= dt <= dt_max):
+        raise ValueError(f"need 0 < dt_min <= dt0 <= dt_max, got {dt_min}, {dt}, {dt_max}")
+    space = system.space
+    solver = LinearSolver(choose_solver(linear_solver, space.n, space.dim))
+
+    rho = np.array(rho0, dtype=np.float64)
+    mass0 = space.integrate(rho)
+    expected = mass0
+
+    def record(index: int, t: float, step_dt: float, iterations: int, rejected: int, mark: bool) -> Step:
+        frozen = rho.copy()
+        frozen.flags.writeable = False
+        return Step(
+            index, t, step_dt, frozen, system.free_energy(rho), system.risk(rho),
+            space.integrate(rho), expected, iterations, rejected, mark,
+        )
+
+    yield record(0, 0.0, 0.0, 0, 0, False)
+    t, index, rejected, next_mark = 0.0, 0, 0, 0
+    while t < t_end:
+        target = marks[next_mark]
+        t_new = min(t + dt, target)
+        if target - t_new < 1e-9 * dt:  # don't leave a sliver before an output time
+            t_new = target
+        try:
+            rho_new, iterations = _newton(system, rho, t, t_new, solver, newton_tol, max_newton)
+        except _Rejected as why:
+            rejected += 1
+            dt *= 0.5
+            if dt < dt_min:
+                raise ConvergenceError(
+                    f"time step fell below dt_min={dt_min:.3g} at t={t:.6g} ({why}); "
+                    "try a finer mesh, a smaller dt0 or a larger max_newton"
+                ) from None
+            continue
+        src = system.source(t_new)
+        if src is not None:
+            expected += (t_new - t) * space.integrate(src)
+        step_dt, t, rho = t_new - t, t_new, rho_new
+        index += 1
+        mark = t == target
+        if mark:
+            next_mark += 1
+        yield record(index, t, step_dt, iterations, rejected, mark)
+        rejected = 0
+        if iterations <= 4:
+            dt = min(1.5 * dt, dt_max)
+        elif iterations > 10:
+            dt *= 0.7

@@ -1,0 +1,115 @@
+"""ParaView output: a ``.pvd`` collection of ``.vtu`` files with time values.
+
+Every file is written under a temporary name and renamed into place, and the
+``.pvd`` is rewritten after each ``.vtu``, so a run killed at any moment leaves
+a readable series. 1-D meshes are written as VTU line cells.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .observers import Observer, RunInfo
+from .stepping import Step
+
+__all__ = ["PVDSeries", "VTKWriter", "read_pvd"]
+
+_CELL_TYPE = {1: "line", 2: "triangle", 3: "tetra"}
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _pad3(array: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Points and vectors as ``(n, 3)`` (VTK is 3-D)."""
+    out = np.zeros((array.shape[1], 3))
+    out[:, : array.shape[0]] = array.T
+    return out
+
+
+class PVDSeries:
+    """A time series of VTU files named ``{name}_{k:05d}.vtu`` under ``directory``."""
+
+    def __init__(self, directory: str | Path, name: str) -> None:
+        self.directory = Path(directory)
+        self.name = name
+        self.entries: list[tuple[float, str]] = []
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def pvd_path(self) -> Path:
+        return self.directory / f"{self.name}.pvd"
+
+    def write(self, t: float, points: NDArray[np.float64], cells: list[tuple[str, NDArray[Any]]],
+              point_data: dict[str, NDArray[np.float64]], cell_data: dict[str, NDArray[np.float64]]) -> Path:
+        """Write one ``.vtu`` (points ``(dim, n)``; vector cell data ``(dim, ncells)``)."""
+        import meshio
+
+        filename = f"{self.name}_{len(self.entries):05d}.vtu"
+        mesh = meshio.Mesh(
+            _pad3(points),
+            cells,
+            point_data={k: np.ascontiguousarray(v) for k, v in point_data.items()},
+            cell_data={k: [_pad3(v) if v.ndim == 2 else v] for k, v in cell_data.items()},
+        )
+        _atomic_write(self.directory / filename, lambda p: meshio.write(p, mesh, file_format="vtu"))
+        self.entries.append((float(t), filename))
+        _atomic_write(self.pvd_path, self._write_pvd)
+        return self.directory / filename
+
+    def _write_pvd(self, path: Path) -> None:
+        lines = ['<?xml version="1.0"?>',
+                 '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">',
+                 "  <Collection>"]
+        lines += [f'    <DataSet timestep="{t!r}" group="" part="0" file={quoteattr(f)}/>' for t, f in self.entries]
+        lines += ["  </Collection>", "</VTKFile>", ""]
+        path.write_text("\n".join(lines))
+
+
+def read_pvd(path: str | Path) -> list[tuple[float, Path]]:
+    """``(time, vtu path)`` pairs of a ``.pvd`` collection."""
+    import xml.etree.ElementTree as ET
+
+    path = Path(path)
+    root = ET.parse(path).getroot()
+    return [(float(d.attrib["timestep"]), path.parent / d.attrib["file"]) for d in root.iter("DataSet")]
+
+
+class VTKWriter(Observer):
+    """Writes ``rho``, ``f``, ``mu`` (point fields) and ``flux`` (cell vectors) at
+    the initial state, at the run's output times and at the last step."""
+
+    def __init__(self, directory: str | Path, name: str = "rho", every_step: bool = False) -> None:
+        self.series = PVDSeries(directory, name)
+        self.every_step = every_step
+        self._system: Any = None
+        self._last: Step | None = None
+        self._written: Step | None = None
+
+    def start(self, info: RunInfo) -> None:
+        self._system = info.system
+
+    def observe(self, step: Step) -> None:
+        self._last = step
+        if step.index == 0 or step.at_output_time or self.every_step:
+            self._write(step)
+
+    def finish(self, result: Any) -> None:
+        if self._last is not None and self._written is not self._last:
+            self._write(self._last)
+
+    def _write(self, step: Step) -> None:
+        space = self._system.space
+        cells = [(_CELL_TYPE[space.dim], np.asarray(space.mesh.t).T)]
+        self.series.write(step.t, space.x, cells, self._system.point_fields(step.rho),
+                          self._system.cell_fields(step.rho, step.t))
+        self._written = step

@@ -1,0 +1,28 @@
+"""Meshes of compact convex domains for fempde.
+
+Generators (:func:`interval`, :func:`rectangle`, :func:`disk`, :func:`polygon`,
+:func:`ball`, :func:`box`) with a target size ``h``; :func:`load` and
+:func:`save` for any meshio format; :func:`check` for the properties the
+scheme relies on (valid, convex, non-negative transmissibilities).
+"""
+
+from .checks import MeshError, MeshReport, check, signed_volumes, transmissibilities
+from .generators import ball, box, disk, interval, orient, polygon, rectangle
+from .io import load, save
+
+__all__ = [
+    "MeshError",
+    "MeshReport",
+    "ball",
+    "box",
+    "check",
+    "disk",
+    "interval",
+    "load",
+    "orient",
+    "polygon",
+    "rectangle",
+    "save",
+    "signed_volumes",
+    "transmissibilities",
+]

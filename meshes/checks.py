@@ -1,0 +1,160 @@
+"""Mesh validation: element orientation, convexity of the domain, and the sign
+condition on the P1 transmissibilities that the edge-flux scheme needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from skfem import Mesh
+
+__all__ = [
+    "MeshError",
+    "MeshReport",
+    "check",
+    "signed_volumes",
+    "transmissibilities",
+]
+
+
+class MeshError(ValueError):
+    """A mesh that fempde cannot use; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class MeshReport:
+    """What :func:`check` found.
+
+    ``n_bad_edges`` counts the edges whose transmissibility ``T_ij = -K_ij`` of
+    the P1 stiffness matrix is negative: on such an edge the two-point fluxes
+    lose their monotonicity (positivity and the energy estimate), so the
+    solver refuses the mesh unless asked to ``force`` it.
+    """
+
+    dim: int
+    n_nodes: int
+    n_elements: int
+    n_edges: int
+    volume: float
+    h_max: float
+    n_bad_edges: int
+    min_transmissibility: float
+
+    @property
+    def admissible(self) -> bool:
+        return self.n_bad_edges == 0
+
+    def describe(self) -> str:
+        status = (
+            "all transmissibilities >= 0"
+            if self.admissible
+            else f"{self.n_bad_edges} of {self.n_edges} edges have negative transmissibility "
+            f"(min {self.min_transmissibility:.3g})"
+        )
+        return (
+            f"{self.dim}-D mesh, {self.n_nodes} nodes, {self.n_elements} elements, "
+            f"volume {self.volume:.6g}, h_max {self.h_max:.3g}: {status}"
+        )
+
+
+def signed_volumes(p: NDArray[np.float64], t: NDArray[np.integer]) -> NDArray[np.float64]:
+    """Signed volumes of the simplices ``t`` (shape ``(dim + 1, nelems)``) over
+    the points ``p`` (shape ``(dim, nverts)``); positive means positively oriented."""
+    dim = p.shape[0]
+    edges = np.stack([p[:, t[k]] - p[:, t[0]] for k in range(1, dim + 1)], axis=-1)
+    # edges has shape (dim, nelems, dim): move elements to the front for det.
+    det = np.linalg.det(np.moveaxis(edges, 1, 0))
+    return det / float(np.prod(np.arange(1, dim + 1)))
+
+
+def transmissibilities(mesh: Mesh) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Edges ``(2, n_edges)`` with ``i < j`` and their transmissibilities
+    ``T_ij = -K_ij``, ``K`` the P1 stiffness matrix assembled by scikit-fem."""
+    from skfem import Basis, asm
+    from skfem.models.poisson import laplace
+
+    basis = Basis(mesh, _p1_element(mesh))
+    stiffness = asm(laplace, basis).tocoo()
+    upper = stiffness.row < stiffness.col
+    edges = np.vstack([stiffness.row[upper], stiffness.col[upper]]).astype(np.int64)
+    return edges, -np.asarray(stiffness.data[upper], dtype=np.float64)
+
+
+def _p1_element(mesh: Mesh):  # type: ignore[no-untyped-def]
+    from skfem import ElementLineP1, ElementTetP1, ElementTriP1
+
+    return {1: ElementLineP1, 2: ElementTriP1, 3: ElementTetP1}[mesh.dim()]()
+
+
+def check(mesh: Mesh) -> MeshReport:
+    """Validate a simplicial mesh of a convex domain.
+
+    Raises
+    ------
+    MeshError
+        If a coordinate is not finite, a vertex belongs to no element, an
+        element is degenerate or inverted, or the domain is not convex.
+    """
+    p, t = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t)
+    dim = p.shape[0]
+    if t.shape[0] != dim + 1:
+        raise MeshError(
+            f"expected simplices (intervals, triangles or tetrahedra) with {dim + 1} vertices, "
+            f"got elements with {t.shape[0]}; convert the mesh to simplices first"
+        )
+    if not np.all(np.isfinite(p)):
+        bad = int(np.flatnonzero(~np.all(np.isfinite(p), axis=0))[0])
+        raise MeshError(f"vertex {bad} has a non-finite coordinate {p[:, bad]}")
+    unused = np.setdiff1d(np.arange(p.shape[1]), np.unique(t))
+    if unused.size:
+        raise MeshError(
+            f"{unused.size} vertices belong to no element (first: {int(unused[0])}); "
+            "remove unused vertices before solving"
+        )
+    vol = signed_volumes(p, t)
+    scale = float(np.max(np.ptp(p, axis=1))) ** dim
+    degenerate = np.abs(vol) <= 1e-14 * scale
+    if np.any(degenerate):
+        k = int(np.flatnonzero(degenerate)[0])
+        raise MeshError(
+            f"{int(degenerate.sum())} degenerate (zero-volume) elements, first is element {k} "
+            f"with vertices {t[:, k].tolist()}; remesh the domain"
+        )
+    if np.any(vol < 0):
+        k = int(np.flatnonzero(vol < 0)[0])
+        raise MeshError(
+            f"{int((vol < 0).sum())} inverted (negatively oriented) elements, first is element {k} "
+            f"with vertices {t[:, k].tolist()}; swap two vertices of each, e.g. with meshes.orient(mesh)"
+        )
+    volume = float(vol.sum())
+    _check_convex(p, volume)
+    edges, trans = transmissibilities(mesh)
+    tol = 1e-12 * float(np.max(np.abs(trans)))
+    lengths = np.linalg.norm(p[:, edges[0]] - p[:, edges[1]], axis=0)
+    return MeshReport(
+        dim=dim,
+        n_nodes=p.shape[1],
+        n_elements=t.shape[1],
+        n_edges=edges.shape[1],
+        volume=volume,
+        h_max=float(lengths.max()),
+        n_bad_edges=int(np.count_nonzero(trans < -tol)),
+        min_transmissibility=float(trans.min()),
+    )
+
+
+def _check_convex(p: NDArray[np.float64], volume: float) -> None:
+    """A mesh covers a convex domain exactly when its volume equals that of
+    the convex hull of its vertices (holes and dents both make it smaller)."""
+    if p.shape[0] == 1:
+        hull = float(np.ptp(p))
+    else:
+        from scipy.spatial import ConvexHull
+
+        hull = float(ConvexHull(p.T).volume)
+    if abs(hull - volume) > 1e-8 * hull:
+        raise MeshError(
+            f"the domain is not convex (or has holes): its volume {volume:.10g} is smaller than "
+            f"the volume {hull:.10g} of its convex hull; fempde's theory needs a convex domain"
+        )
