@@ -141,6 +141,6 @@ def certificate_flags(step: Step, energy_increase: float, mass_tol: float, energ
         flags.append("mass")
     if step.min_rho < -mass_tol * max(1.0, float(np.abs(step.rho).max())):
         flags.append("negative")
-    if energy_increase > energy_tol * max(1.0, abs(step.free_energy)):
+    if not energy_increase <= energy_tol * max(1.0, abs(step.free_energy)):  # NaN fails too
         flags.append("energy")
     return flags

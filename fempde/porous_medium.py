@@ -100,7 +100,8 @@ class PorousMediumSystem:
 
     def free_energy(self, rho: Array) -> float:
         """``F_h = ½ R_h + τ Σ m_i ρ_i log ρ_i``."""
-        return 0.5 * self.risk(rho) + self.tau * float(self.space.m @ xlogy(rho, rho))
+        entropy = float(self.space.m @ xlogy(rho, rho)) if self.tau > 0 else 0.0
+        return 0.5 * self.risk(rho) + self.tau * entropy
 
     def source(self, t: float) -> Array | None:
         if self.problem.source is None:
