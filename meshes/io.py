@@ -31,7 +31,7 @@ def load(path: str | Path) -> Mesh:
         raise MeshError(f"mesh file {path} does not exist")
     try:
         data = meshio.read(path)
-    except Exception as err:  # meshio raises many types for corrupt files
+    except (Exception, SystemExit) as err:  # meshio raises many types (even SystemExit) on corrupt files
         raise MeshError(f"could not read mesh file {path}: {type(err).__name__}: {err}") from err
     blocks = [b for b in data.cells if b.type in _CELL_TYPES]
     if not blocks:
@@ -58,5 +58,8 @@ def save(mesh: Mesh, path: str | Path) -> None:
     import meshio
 
     cell_type = {1: "line", 2: "triangle", 3: "tetra"}[mesh.dim()]
-    points = np.asarray(mesh.p).T
-    meshio.write(Path(path), meshio.Mesh(points, [(cell_type, np.asarray(mesh.t).T)]))
+    points = np.zeros((mesh.p.shape[1], 3))  # most formats want 3-D points
+    points[:, : mesh.dim()] = np.asarray(mesh.p).T
+    path = Path(path)
+    file_format = "gmsh" if path.suffix == ".msh" else None  # not ANSYS, meshio's first guess
+    meshio.write(path, meshio.Mesh(points, [(cell_type, np.asarray(mesh.t).T)]), file_format=file_format)

@@ -1,0 +1,71 @@
+"""Edge fluxes: the Bernoulli function, the sign property behind energy decay, the Jacobian."""
+
+import numpy as np
+import pytest
+
+import fempde
+import meshes
+from fempde.flux import bernoulli, bernoulli_derivative, edge_flux
+
+
+def test_bernoulli_matches_its_definition_in_extended_precision():
+    a = np.array([-300.0, -30.0, -1.0, -1e-3, -1e-5, 0.0, 1e-5, 1e-3, 1.0, 30.0, 300.0])
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = [float(Decimal(x) / (Decimal(x).exp() - 1)) if x != 0 else 1.0 for x in a]
+    np.testing.assert_allclose(bernoulli(a), exact, rtol=1e-14)
+
+
+def test_bernoulli_derivative_matches_finite_differences():
+    a = np.concatenate([np.linspace(-40, 40, 81), [-2e-3, -5e-4, 5e-4, 2e-3]])
+    step = 1e-6
+    fd = (bernoulli(a + step) - bernoulli(a - step)) / (2 * step)
+    np.testing.assert_allclose(bernoulli_derivative(a), fd, rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("tau", [0.0, 1e-3, 0.1, 10.0])
+def test_flux_has_the_sign_of_the_chemical_potential_difference(rng, tau):
+    rho_i, rho_j = rng.uniform(1e-3, 3, 1000), rng.uniform(1e-3, 3, 1000)
+    phi_i, phi_j = rng.normal(size=1000), rng.normal(size=1000)
+    flux = edge_flux(rho_i, rho_j, phi_i, phi_j, tau).value
+    mu_difference = phi_i - phi_j + tau * (np.log(rho_i) - np.log(rho_j))
+    assert np.all(flux * mu_difference >= 0)
+    assert np.all(np.sign(flux[np.abs(mu_difference) > 1e-9]) == np.sign(mu_difference[np.abs(mu_difference) > 1e-9]))
+
+
+def test_scharfetter_gummel_tends_to_upwind_as_tau_vanishes(rng):
+    rho_i, rho_j = rng.uniform(0.1, 2, 100), rng.uniform(0.1, 2, 100)
+    phi_i, phi_j = rng.normal(size=100), rng.normal(size=100)
+    upwind = edge_flux(rho_i, rho_j, phi_i, phi_j, 0.0).value
+    sg = edge_flux(rho_i, rho_j, phi_i, phi_j, 1e-6).value
+    np.testing.assert_allclose(sg, upwind, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.05])
+def test_jacobian_matches_finite_differences(rng, tau):
+    space = fempde.Space(meshes.disk(h=0.25))
+    problem = fempde.PorousMedium(target=lambda x: 1 - x[0] ** 2 - 0.5 * x[1] ** 2, tau=tau,
+                                  schedule=fempde.PowerLaw(1.0, 0.25))
+    system = problem.discretise(space)
+    rho_old = rng.uniform(0.1, 1.0, space.n)
+    rho = rho_old * rng.uniform(0.8, 1.2, space.n)
+    _, jacobian = system.linearise(rho, rho_old, 0.3, 0.5)
+    step = 1e-7
+    columns = []
+    for k in range(space.n):
+        e = np.zeros(space.n)
+        e[k] = step
+        plus, _ = system.linearise(rho + e, rho_old, 0.3, 0.5)
+        minus, _ = system.linearise(rho - e, rho_old, 0.3, 0.5)
+        columns.append((plus - minus) / (2 * step))
+    np.testing.assert_allclose(jacobian.toarray(), np.array(columns).T, rtol=0, atol=1e-7)
+
+
+def test_jacobian_columns_sum_to_the_lumped_masses(rng):
+    space = fempde.Space(meshes.disk(h=0.2))
+    system = fempde.PorousMedium(target=1.0, tau=0.02).discretise(space)
+    rho = rng.uniform(0.1, 1.0, space.n)
+    _, jacobian = system.linearise(rho, rho, 0.0, 0.1)
+    np.testing.assert_allclose(np.asarray(jacobian.sum(axis=0)).ravel(), space.m, rtol=1e-12, atol=1e-15)

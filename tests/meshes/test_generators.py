@@ -1,0 +1,84 @@
+"""Generated meshes: valid, the right domain, and admissible for the edge-flux scheme."""
+
+import math
+
+import numpy as np
+import pytest
+
+import meshes
+
+
+@pytest.mark.parametrize(
+    ("mesh", "volume", "rtol"),
+    [
+        (meshes.interval(-1.0, 2.0, h=0.1), 3.0, 1e-14),
+        (meshes.rectangle(0.0, 2.0, -1.0, 0.5, h=0.1), 3.0, 1e-14),
+        (meshes.box((0, 0, 0), (1, 2, 0.5), h=0.25), 1.0, 1e-14),
+        (meshes.polygon([[0, 0], [2, 0], [2.5, 1], [1, 2], [-0.3, 1]], h=0.1), 3.8, 1e-14),
+        # inscribed polygon: area error ~ (2π/3)·R·(h²/... ) is O(h²)
+        (meshes.disk(radius=1.0, h=0.05), math.pi, 2e-3),
+        (meshes.ball(radius=1.0, h=0.2), 4 * math.pi / 3, 3e-2),
+    ],
+    ids=["interval", "rectangle", "box", "polygon", "disk", "ball"],
+)
+def test_generated_meshes_cover_the_domain(mesh, volume, rtol):
+    report = meshes.check(mesh)
+    assert report.volume == pytest.approx(volume, rel=rtol)
+    assert np.all(meshes.signed_volumes(mesh.p, mesh.t) > 0)
+    assert set(mesh.boundaries) == {"wall"}
+    assert mesh.boundaries["wall"].size > 0
+
+
+@pytest.mark.parametrize(
+    "mesh",
+    [
+        meshes.interval(h=0.01),
+        meshes.rectangle(h=0.05),
+        meshes.box(h=0.2),
+        meshes.disk(radius=2.0, h=0.1, center=(1.0, -1.0)),
+        meshes.polygon([[0, 0], [1, 0], [0.2, 0.9]], h=0.03),  # acute corners
+        meshes.polygon([[0, 0], [4, 0], [4, 0.5], [0, 0.5]], h=0.07),  # thin
+    ],
+    ids=["interval", "rectangle", "box", "disk", "triangle", "strip"],
+)
+def test_generated_meshes_have_nonnegative_transmissibilities(mesh):
+    assert meshes.check(mesh).n_bad_edges == 0
+
+
+def test_ball_bad_edges_are_few_and_only_at_the_wall():
+    mesh = meshes.ball(radius=1.0, h=0.1)
+    report = meshes.check(mesh)
+    edges, trans = meshes.transmissibilities(mesh)
+    bad = trans < -1e-12 * np.abs(trans).max()
+    midpoint_radius = np.linalg.norm(0.5 * (mesh.p[:, edges[0]] + mesh.p[:, edges[1]]), axis=0)
+    assert report.n_bad_edges == bad.sum()
+    assert report.n_bad_edges / report.n_edges < 0.10
+    assert midpoint_radius[bad].min() > 1.0 - 2 * 0.1
+
+
+def test_mesh_size_follows_h():
+    coarse, fine = meshes.check(meshes.disk(h=0.1)), meshes.check(meshes.disk(h=0.05))
+    assert fine.n_nodes / coarse.n_nodes == pytest.approx(4.0, rel=0.1)
+    assert fine.h_max <= 1.5 * 0.05
+
+
+def test_clockwise_polygon_is_accepted():
+    ccw = [[0, 0], [1, 0], [1, 1], [0, 1]]
+    assert meshes.check(meshes.polygon(ccw[::-1], h=0.1)).volume == pytest.approx(1.0, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: meshes.polygon([[0, 0], [2, 0], [1, 0.3], [1, 2]], h=0.1), "not convex"),
+        (lambda: meshes.polygon([[0, 0], [1, 0], [2, 0], [1, 1]], h=0.1), "not convex"),
+        (lambda: meshes.polygon([[0, 0], [1, 0]], h=0.1), "n >= 3"),
+        (lambda: meshes.disk(radius=-1.0), "radius must be a positive"),
+        (lambda: meshes.interval(1.0, 0.0), "a < b"),
+        (lambda: meshes.rectangle(h=0.0), "h must be a positive"),
+        (lambda: meshes.box((0, 0, 0), (1, -1, 1)), "lower < upper"),
+    ],
+)
+def test_bad_domains_raise_clear_errors(call, message):
+    with pytest.raises(meshes.MeshError, match=message):
+        call()
