@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 __all__ = ["LinearSolver", "choose_solver"]
 
 # Beyond these sizes AMG beats the direct solver (measured with benchmarks/scaling.py).
-_DIRECT_LIMIT = {1: 10**9, 2: 60_000, 3: 15_000}
+_DIRECT_LIMIT = {1: 10**9, 2: 5_000, 3: 600}
 
 
 def choose_solver(kind: str, n: int, dim: int) -> str:

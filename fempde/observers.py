@@ -122,9 +122,9 @@ class CSVWriter(Observer):
         flags = certificate_flags(step, increase if self._check_energy else 0.0,
                                   self.mass_tol, self.energy_tol)
         assert self._file is not None
+        exact = [repr(float(v)) for v in (step.t, step.dt, step.free_energy, step.risk, step.mass)]
         self._writer.writerow([
-            step.index, repr(step.t), repr(step.dt), repr(step.free_energy), repr(step.risk),
-            repr(step.mass), f"{step.mass_drift:.3e}", repr(step.min_rho), step.newton_iterations,
+            step.index, *exact, f"{step.mass_drift:.3e}", repr(step.min_rho), step.newton_iterations,
             step.rejected, f"{increase:.3e}", "+".join(flags) or "ok",
         ])
         self._file.flush()

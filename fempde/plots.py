@@ -117,7 +117,7 @@ def _densities_pyvista(space: Space, snapshots: Mapping[float, Array], path: str
         grid = _grid(space)
         grid.point_data["rho"] = rho
         shown = grid.clip(normal="y", origin=grid.center) if space.dim == 3 else grid
-        plotter.add_mesh(shown, scalars="rho", cmap="viridis", clim=(0.0, vmax),
+        plotter.add_mesh(shown, scalars="rho", cmap="viridis", clim=(0.0, vmax), lighting=space.dim == 2,
                          scalar_bar_args={"title": "rho", "n_labels": 3, "fmt": "%.2f"})
         plotter.add_text(f"t = {t:.3g}", font_size=10)
         if space.dim == 2:

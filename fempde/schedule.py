@@ -67,7 +67,10 @@ class PowerLaw:
             )
 
     def xi(self, t: float) -> float:
-        return self.xi0 * (t + self.t0) ** (-self.alpha)
+        base = t + self.t0
+        if base == 0:
+            return math.inf if self.alpha > 0 else self.xi0
+        return self.xi0 * base ** (-self.alpha)
 
     def integral(self, t0: float, t1: float) -> float:
         a, b = t0 + self.t0, t1 + self.t0

@@ -157,7 +157,7 @@ def steps(
     yield record(0, 0.0, 0.0, 0, 0, False)
     t, index, rejected, next_mark = 0.0, 0, 0, 0
     while t < t_end:
-        target = marks[next_mark]
+        target = float(marks[next_mark])
         t_new = min(t + dt, target)
         if target - t_new < 1e-9 * dt:  # don't leave a sliver before an output time
             t_new = target
