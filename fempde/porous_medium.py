@@ -140,10 +140,13 @@ class PorousMediumSystem:
         return residual, jacobian
 
     def flux_vectors(self, rho: Array, t: float) -> Array:
-        """Cell-wise flux ``J = −2ξ (ρ ∇φ + τ ∇ρ) = −2ξ ρ ∇μ``, shape ``(dim, nelems)``."""
+        """Cell-wise flux ``J = −2ξ (ρ ∇φ + τ ∇ρ) = −2ξ ρ ∇μ``, shape ``(dim, nelems)``;
+        NaN where ξ(t) is infinite (a power-law schedule at ``t = 0``)."""
         space = self.space
-        with np.errstate(divide="ignore"):
-            xi = self.problem.schedule.xi(t)  # may be infinite at t = 0 for a power law
+        xi = self.problem.schedule.xi(t)
+        shape = (space.dim, space.mesh.t.shape[1])
+        if not np.isfinite(xi):
+            return np.full(shape, np.nan)
         grad = space.element_mean(rho) * space.element_gradient(self.potential(rho))
         return -2.0 * xi * (grad + self.tau * space.element_gradient(rho))
 
