@@ -24,39 +24,49 @@ __all__ = ["EdgeFlux", "bernoulli", "bernoulli_derivative", "edge_flux"]
 
 Array = NDArray[np.float64]
 
-_SMALL = 1e-3  # below this |a|, B and B' from their Taylor series (no cancellation)
+_SMALL = 1e-3  # below this, B and B' from their Taylor series (no cancellation)
+
+
+def _bernoulli_nonnegative(s: Array) -> tuple[Array, Array]:
+    """``B(s)`` and ``B'(s)`` for ``s >= 0`` with one ``exp`` and one ``expm1``:
+    ``B(s) = s e^{-s} / (1 − e^{-s})``, ``B'(s) = e^{-s} (1 − e^{-s} − s) / (1 − e^{-s})²``."""
+    with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
+        e = np.exp(-s)
+        one_minus_e = -np.expm1(-s)
+        b = s * e / one_minus_e
+        db = e * (one_minus_e - s) / one_minus_e**2
+        small = s < _SMALL
+        if np.any(small):
+            x = s[small]
+            b[small] = 1.0 - x / 2 + x**2 / 12 - x**4 / 720
+            db[small] = -0.5 + x / 6 - x**3 / 180
+    return b, db
+
+
+def _bernoulli_both(a: Array) -> tuple[Array, Array, Array, Array]:
+    """``B(a), B(−a), B'(a), B'(−a)`` from ``B(|a|)`` with the identities
+    ``B(−s) = B(s) + s`` and ``B'(−s) = −B'(s) − 1`` (each term stays accurate:
+    the small value is computed directly, the large one adds ``s`` to it)."""
+    s = np.abs(a)
+    b, db = _bernoulli_nonnegative(s)
+    b_neg, db_neg = b + s, -db - 1.0
+    positive = a >= 0
+    return (
+        np.where(positive, b, b_neg),
+        np.where(positive, b_neg, b),
+        np.where(positive, db, db_neg),
+        np.where(positive, db_neg, db),
+    )
 
 
 def bernoulli(a: Array) -> Array:
     """``B(a) = a / (e^a − 1)``, with ``B(0) = 1``."""
-    a = np.asarray(a, dtype=np.float64)
-    small = np.abs(a) < _SMALL
-    safe = np.where(small, 1.0, a)
-    with np.errstate(over="ignore", under="ignore"):
-        big = safe / np.expm1(safe)
-    with np.errstate(under="ignore", over="ignore"):
-        series = 1.0 - a / 2 + a**2 / 12 - a**4 / 720
-    return np.where(small, series, big)
+    return _bernoulli_both(np.atleast_1d(np.asarray(a, dtype=np.float64)))[0]
 
 
 def bernoulli_derivative(a: Array) -> Array:
     """``B'(a) = (e^a − 1 − a e^a) / (e^a − 1)^2``."""
-    a = np.asarray(a, dtype=np.float64)
-    small = np.abs(a) < _SMALL
-    safe = np.where(small, 1.0, a)
-    # For a < 0 use the form in e^{-|a|}-free quantities; for a > 0 divide through by e^{2a}.
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        pos = safe > 0
-        e = np.exp(-np.abs(safe))  # in (0, 1]
-        em1 = -np.expm1(-np.abs(safe))  # 1 - e^{-|a|}
-        # a > 0: B' = (e^{-a} - e^{-2a} - a e^{-a}) / (1 - e^{-a})^2
-        d_pos = (e * em1 - safe * e) / em1**2
-        # a < 0: B' = (e^a - 1 - a e^a)/(e^a - 1)^2 with e = e^{a}
-        d_neg = (-em1 - safe * e) / em1**2
-        big = np.where(pos, d_pos, d_neg)
-    with np.errstate(under="ignore", over="ignore"):
-        series = -0.5 + a / 6 - a**3 / 180
-    return np.where(small, series, big)
+    return _bernoulli_both(np.atleast_1d(np.asarray(a, dtype=np.float64)))[2]
 
 
 class EdgeFlux(NamedTuple):
@@ -75,9 +85,9 @@ def edge_flux(rho_i: Array, rho_j: Array, phi_i: Array, phi_j: Array, tau: float
         from_i = dphi >= 0
         up = np.where(from_i, rho_i, rho_j)
         return EdgeFlux(up * dphi, np.where(from_i, dphi, 0.0), np.where(from_i, 0.0, dphi), up)
+    a = (phi_j - phi_i) / tau
+    b_plus, b_minus, db_plus, db_minus = _bernoulli_both(a)
     with np.errstate(under="ignore"):  # B(a) ~ a e^{-a} underflows harmlessly for large drifts
-        a = (phi_j - phi_i) / tau
-        b_plus, b_minus = bernoulli(a), bernoulli(-a)
         # dF/da = τ [B'(a) ρ_i + B'(−a) ρ_j] and da/dφ_i = −1/τ
-        d_phi = -(bernoulli_derivative(a) * rho_i + bernoulli_derivative(-a) * rho_j)
+        d_phi = -(db_plus * rho_i + db_minus * rho_j)
         return EdgeFlux(tau * (b_plus * rho_i - b_minus * rho_j), tau * b_plus, -tau * b_minus, d_phi)

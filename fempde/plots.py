@@ -40,7 +40,7 @@ def plot_history(history: Mapping[str, Array], path: str | Path, title: str = ""
         ("dt", r"$\Delta t$", "log"),
         ("newton_iterations", "Newton iterations", "linear"),
     ]
-    for ax, (key, label, scale) in zip(axes.flat, panels):
+    for ax, (key, label, scale) in zip(axes.flat, panels, strict=True):
         values = history[key]
         shown = slice(1, None) if key in ("dt", "newton_iterations") else slice(None)
         ax.plot(t[shown], values[shown], ".-" if len(t) < 60 else "-", lw=1.2, ms=3)
@@ -81,7 +81,7 @@ def _densities_1d(space: Space, snapshots: Mapping[float, Array], path: str | Pa
     x = space.x[0, order]
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(snapshots)))
-    for color, (t, rho) in zip(colors, sorted(snapshots.items())):
+    for color, (t, rho) in zip(colors, sorted(snapshots.items()), strict=True):
         ax.plot(x, rho[order], color=color, label=f"t = {t:.3g}")
     for name, values in extra.items():
         ax.plot(x, values[order], "k--", lw=1, label=name)
@@ -111,7 +111,7 @@ def _densities_pyvista(space: Space, snapshots: Mapping[float, Array], path: str
 
     items = sorted(snapshots.items())
     vmax = max(float(rho.max()) for _, rho in items)
-    plotter = pv.Plotter(off_screen=True, shape=(1, len(items)), window_size=(360 * len(items), 400))
+    plotter: Any = pv.Plotter(off_screen=True, shape=(1, len(items)), window_size=[360 * len(items), 400])
     for k, (t, rho) in enumerate(items):
         plotter.subplot(0, k)
         grid = _grid(space)
@@ -140,7 +140,7 @@ def _densities_matplotlib(space: Space, snapshots: Mapping[float, Array], path: 
     fig, axes = plt.subplots(1, len(items), figsize=(3.6 * len(items), 3.4), constrained_layout=True,
                              squeeze=False)
     vmax = max(float(rho.max()) for _, rho in items)
-    for ax, (t, rho) in zip(axes[0], items):
+    for ax, (t, rho) in zip(axes[0], items, strict=True):
         if space.dim == 2:
             tri = Triangulation(space.x[0], space.x[1], np.asarray(space.mesh.t).T)
             art = ax.tripcolor(tri, rho, shading="gouraud", vmin=0, vmax=vmax)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the key."""
 
 
-_DOMAINS = {
+_DOMAINS: dict[str, Callable[..., Mesh]] = {
     "interval": meshes.interval,
     "rectangle": meshes.rectangle,
     "disk": meshes.disk,
@@ -123,7 +124,9 @@ def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
 
 def _schedule(value: Any) -> Schedule:
     if not isinstance(value, dict):
-        raise ScenarioError(f"[problem] schedule must be a table like {{ kind = 'constant', xi0 = 1.0 }}, got {value!r}")
+        raise ScenarioError(
+            f"[problem] schedule must be a table like {{ kind = 'constant', xi0 = 1.0 }}, got {value!r}"
+        )
     table = dict(value)
     kind = table.pop("kind", "constant")
     if kind not in _SCHEDULES:
@@ -178,7 +181,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     outputs = run.get("outputs", 20)
     if isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1:
         raise ScenarioError(f"[run] outputs must be a positive integer, got {outputs!r}")
-    stepping = {k: _number("run", k, run[k], positive=True) for k in ("dt0", "dt_max") if k in run}
+    stepping: dict[str, Any] = {k: _number("run", k, run[k], positive=True) for k in ("dt0", "dt_max") if k in run}
     if "linear_solver" in run:
         stepping["linear_solver"] = str(run["linear_solver"])
 

@@ -150,7 +150,7 @@ def polygon(vertices: ArrayLike, h: float = 0.05) -> MeshTri1:
             "listed without repeated or collinear vertices"
         )
     boundary = []
-    for a, e in zip(v, edges):
+    for a, e in zip(v, edges, strict=True):
         n = _cells(float(np.hypot(*e)), h)
         boundary.append(a[:, None] + e[:, None] * (np.arange(n) / n))
     # Interior nodes on an equilateral lattice, kept away from the walls so that

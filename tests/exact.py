@@ -69,7 +69,7 @@ class CosineField:
     def value(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         out = np.full(x.shape[1], self.c0)
         for a, n in self.terms:
-            out += a * np.prod([np.cos(np.pi * nk * xk) for nk, xk in zip(n, x)], axis=0)
+            out += a * np.prod([np.cos(np.pi * nk * xk) for nk, xk in zip(n, x, strict=True)], axis=0)
         return out
 
     def grad(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -78,7 +78,7 @@ class CosineField:
             for d in range(x.shape[0]):
                 factors = [
                     -np.pi * nk * np.sin(np.pi * nk * xk) if k == d else np.cos(np.pi * nk * xk)
-                    for k, (nk, xk) in enumerate(zip(n, x))
+                    for k, (nk, xk) in enumerate(zip(n, x, strict=True))
                 ]
                 out[d] += a * np.prod(factors, axis=0)
         return out
@@ -87,7 +87,7 @@ class CosineField:
         out = np.zeros(x.shape[1])
         for a, n in self.terms:
             out -= a * np.pi**2 * sum(nk**2 for nk in n) * np.prod(
-                [np.cos(np.pi * nk * xk) for nk, xk in zip(n, x)], axis=0
+                [np.cos(np.pi * nk * xk) for nk, xk in zip(n, x, strict=True)], axis=0
             )
         return out
 

@@ -58,7 +58,8 @@ def _with(section, key, value):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (_with("problem", "viscosity", 0.1), "unknown key 'viscosity' in \\[problem\\]; valid keys: schedule, target, tau"),
+        (_with("problem", "viscosity", 0.1),
+         "unknown key 'viscosity' in \\[problem\\]; valid keys: schedule, target, tau"),
         (_with("mesh", "radius", 1.0), "unknown key 'radius' in \\[mesh\\]; valid keys: a, b, h"),
         (_with("mesh", "domain", "torus"), "domain must be one of interval, rectangle"),
         (_with("problem", "tau", -1.0), "\\[problem\\] tau must be >= 0.0"),
@@ -80,7 +81,8 @@ def test_bad_scenarios(data, message):
 
 def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
     path = tmp_path / "bad.toml"
-    path.write_text('[mesh]\ndomain = "disk"\nh = 0.2\n[problem]\ntarget = "1"\ntau = 0.0\n[run]\nt_end = 1.0\nsteps = 3\n')
+    path.write_text('[mesh]\ndomain = "disk"\nh = 0.2\n[problem]\ntarget = "1"\ntau = 0.0\n'
+                    '[run]\nt_end = 1.0\nsteps = 3\n')
     assert main(["run", str(path)]) == 2
     assert "unknown key 'steps' in [run]" in capsys.readouterr().err
     path.write_text("[mesh\n")

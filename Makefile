@@ -1,0 +1,34 @@
+# Two commands from a fresh clone (Python >= 3.11 on PATH as python3):
+#   make demo   set up .venv and run the default scenario into out/demo
+#   make test   set up .venv, lint (ruff), type-check (mypy) and run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow lint benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/fempde demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check fempde meshes particles tests examples benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: lint
+	$(BIN)/python -m pytest --runslow $(PYTEST_ARGS)
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/scaling.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache *.egg-info
