@@ -31,10 +31,11 @@ def demo_scenario() -> Path:
     return Path(str(resources.files("fempde") / "scenarios" / "demo.toml"))
 
 
-def run_scenario(scenario: Scenario, *, progress: bool = True) -> Result:
+def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | None = None) -> Result:
     """Solve a scenario and write its ParaView series, CSV history and PNGs
-    into ``scenario.directory``."""
-    space = Space(scenario.mesh, force=scenario.force)
+    into ``scenario.directory`` (``space``: the scenario's mesh, already prepared)."""
+    if space is None:
+        space = Space(scenario.mesh, force=scenario.force)
     rho0 = scenario.rho0
     if scenario.normalize:
         values = space.interpolate(rho0, "rho0")
@@ -62,8 +63,9 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool) -> int:
             raise ScenarioError(f"--t-end must be positive, got {t_end}")
         times = tuple(t for t in scenario.times if t < t_end) + (t_end,)
         scenario = replace(scenario, t_end=t_end, times=times)
-    print(f"fempde: {scenario.name}: {Space(scenario.mesh, force=True).report.describe()}", file=sys.stderr)
-    result = run_scenario(scenario, progress=not quiet)
+    space = Space(scenario.mesh, force=scenario.force)
+    print(f"fempde: {scenario.name}: {space.report.describe()}", file=sys.stderr)
+    result = run_scenario(scenario, progress=not quiet, space=space)
     d = scenario.directory
     print(f"stopped at t = {result.t:.6g} ({result.stop_reason}) after {len(result.history['t']) - 1} steps, "
           f"{int(result.history['newton_iterations'].sum())} Newton iterations")

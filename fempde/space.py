@@ -44,7 +44,7 @@ class Space:
     """
 
     def __init__(self, mesh: Mesh, *, force: bool = False) -> None:
-        self.report = meshes.check(mesh)
+        self.report, self.edges, self.T = meshes.checks.check_and_transmissibilities(mesh)
         if not self.report.admissible:
             message = (
                 f"{self.report.n_bad_edges} of {self.report.n_edges} mesh edges have a negative "
@@ -55,11 +55,10 @@ class Space:
                 raise meshes.MeshError(message + "; remesh, or pass force=True to solve anyway")
             warnings.warn(message + "; solving anyway because force=True", stacklevel=2)
         self.mesh = mesh
-        self.basis = Basis(mesh, meshes.checks._p1_element(mesh))
+        self.basis = Basis(mesh, meshes.checks.p1_element(mesh))
         self.x: Array = np.asarray(mesh.p, dtype=np.float64)
         self.m: Array = np.asarray(asm(mass, self.basis).sum(axis=1)).ravel()
         self.volume = float(self.m.sum())
-        self.edges, self.T = meshes.transmissibilities(mesh)
         self.dim = mesh.dim()
 
     @property

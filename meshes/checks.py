@@ -13,6 +13,8 @@ __all__ = [
     "MeshError",
     "MeshReport",
     "check",
+    "check_and_transmissibilities",
+    "p1_element",
     "signed_volumes",
     "transmissibilities",
 ]
@@ -74,14 +76,15 @@ def transmissibilities(mesh: Mesh) -> tuple[NDArray[np.int64], NDArray[np.float6
     from skfem import Basis, asm
     from skfem.models.poisson import laplace
 
-    basis = Basis(mesh, _p1_element(mesh))
+    basis = Basis(mesh, p1_element(mesh))
     stiffness = asm(laplace, basis).tocoo()
     upper = stiffness.row < stiffness.col
     edges = np.vstack([stiffness.row[upper], stiffness.col[upper]]).astype(np.int64)
     return edges, -np.asarray(stiffness.data[upper], dtype=np.float64)
 
 
-def _p1_element(mesh: Mesh):  # type: ignore[no-untyped-def]
+def p1_element(mesh: Mesh):  # type: ignore[no-untyped-def]
+    """The scikit-fem P1 element for the mesh's dimension."""
     from skfem import ElementLineP1, ElementTetP1, ElementTriP1
 
     return {1: ElementLineP1, 2: ElementTriP1, 3: ElementTetP1}[mesh.dim()]()
@@ -96,6 +99,13 @@ def check(mesh: Mesh) -> MeshReport:
         If a coordinate is not finite, a vertex belongs to no element, an
         element is degenerate or inverted, or the domain is not convex.
     """
+    return check_and_transmissibilities(mesh)[0]
+
+
+def check_and_transmissibilities(
+    mesh: Mesh,
+) -> tuple[MeshReport, NDArray[np.int64], NDArray[np.float64]]:
+    """:func:`check`, also returning the :func:`transmissibilities` it computed."""
     p, t = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t)
     dim = p.shape[0]
     if t.shape[0] != dim + 1:
@@ -132,7 +142,7 @@ def check(mesh: Mesh) -> MeshReport:
     edges, trans = transmissibilities(mesh)
     tol = 1e-12 * float(np.max(np.abs(trans)))
     lengths = np.linalg.norm(p[:, edges[0]] - p[:, edges[1]], axis=0)
-    return MeshReport(
+    report = MeshReport(
         dim=dim,
         n_nodes=p.shape[1],
         n_elements=t.shape[1],
@@ -142,6 +152,7 @@ def check(mesh: Mesh) -> MeshReport:
         n_bad_edges=int(np.count_nonzero(trans < -tol)),
         min_transmissibility=float(trans.min()),
     )
+    return report, edges, trans
 
 
 def _check_convex(p: NDArray[np.float64], volume: float) -> None:
