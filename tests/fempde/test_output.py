@@ -133,3 +133,29 @@ def test_plots_are_written(tmp_path, mesh):
     for name in ("rho.png", "history.png"):
         image = (tmp_path / name).read_bytes()
         assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 10_000
+
+
+def test_paraview_reads_the_series(tmp_path):
+    """ParaView's own reader (Debian's paraview package), where it is installed."""
+    import shutil
+    import subprocess
+
+    pvpython = shutil.which("pvpython")
+    if pvpython is None:
+        pytest.skip("pvpython not installed (apt-get install paraview)")
+    result, _ = _run(tmp_path, meshes.disk(h=0.2))
+    script = tmp_path / "read.py"
+    script.write_text(
+        "from paraview.simple import PVDReader, UpdatePipeline\n"
+        f"r = PVDReader(FileName={str(tmp_path / 'rho.pvd')!r})\n"
+        "UpdatePipeline(time=r.TimestepValues[-1], proxy=r)\n"
+        "print('TIMES', *r.TimestepValues)\n"
+        "print('ARRAYS', *sorted(r.PointData.keys()), *sorted(r.CellData.keys()))\n"
+        "print('RANGE', *r.PointData['rho'].GetRange())\n"
+    )
+    out = subprocess.run([pvpython, "--force-offscreen-rendering", str(script)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:1].isupper()}
+    np.testing.assert_allclose([float(t) for t in lines["TIMES"]], np.linspace(0, 0.5, 6), atol=1e-15)
+    assert lines["ARRAYS"] == ["f", "mu", "rho", "flux"]
+    np.testing.assert_allclose([float(v) for v in lines["RANGE"]], [result.rho.min(), result.rho.max()], rtol=1e-15)
