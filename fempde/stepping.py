@@ -124,9 +124,12 @@ def steps(
     """Advance ``ρ`` from ``t = 0`` to ``t_end`` by implicit Euler, yielding every accepted step.
 
     Steps land exactly on each of ``times`` (and on ``t_end``); those steps have
-    ``at_output_time=True``. A step whose Newton iteration fails or produces a
-    negative density is rejected and retried with half the time step; the step
-    grows by 1.5 after easy steps. Raises :class:`ConvergenceError` below ``dt_min``.
+    ``at_output_time=True``. Newton stops when its update is below
+    ``newton_tol · max(1, max ρ)``. A step whose Newton iteration fails, or whose
+    density falls below ``−newton_tol · max(1, max ρ)`` (anything beyond the
+    round-off of the solve), is rejected and retried with half the time step; the
+    step grows by 1.5 after easy (<= 4 iterations) steps and shrinks by 0.7 after
+    hard (> 10) ones. Raises :class:`ConvergenceError` below ``dt_min``.
     """
     t_end = float(t_end)
     if not np.isfinite(t_end) or t_end <= 0:
