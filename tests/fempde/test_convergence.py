@@ -14,6 +14,12 @@ from exact import Barenblatt, CosineField, fitted_rate, porous_medium_source
 import fempde
 import meshes
 
+UNIT_BOX = {
+    1: lambda h: meshes.interval(0, 1, h),
+    2: lambda h: meshes.rectangle(0, 1, 0, 1, h),
+    3: lambda h: meshes.box((0, 0, 0), (1, 1, 1), h),
+}
+
 
 def barenblatt_errors(dim: int, hs: list[float], r0: float = 0.3, r1: float = 0.8):
     """L1 errors and front errors (in units of h) at the time the front reaches ``r1``.
@@ -23,10 +29,7 @@ def barenblatt_errors(dim: int, hs: list[float], r0: float = 0.3, r1: float = 0.
     """
     l1, fronts = [], []
     for h in hs:
-        unit_box = ((0.0,) * dim, (1.0,) * dim)
-        mesh = meshes.interval(0, 1, h) if dim == 1 else (
-            meshes.rectangle(0, 1, 0, 1, h) if dim == 2 else meshes.box(*unit_box, h=h))
-        space = fempde.Space(mesh)
+        space = fempde.Space(UNIT_BOX[dim](h))
         scale = 2**dim  # mass 1 on the quadrant
         exact = Barenblatt(dim, kappa=scale / space.volume)
         t0, t1 = exact.time_of_front(r0), exact.time_of_front(r1)
