@@ -103,12 +103,9 @@ class _History(Observer):
         self.last: Step | None = None
 
     def observe(self, step: Step) -> None:
-        increase = step.free_energy - self.last.free_energy if self.last is not None else 0.0
         if step.index:
-            self.max_increase = max(self.max_increase, increase)
-        if not self.check_energy:
-            increase = 0.0
-        self.failed.update(certificate_flags(step, increase, self.mass_tol, self.energy_tol))
+            self.max_increase = max(self.max_increase, step.energy_increase)
+        self.failed.update(certificate_flags(step, self.check_energy, self.mass_tol, self.energy_tol))
         self.rows.append((step.t, step.dt, step.free_energy, step.risk, step.mass, step.mass_drift,
                           step.min_rho, step.newton_iterations, step.rejected))
         if step.t in self.keep or step.index == 0:

@@ -58,6 +58,8 @@ class Step:
     newton_iterations: int
     rejected: int
     at_output_time: bool
+    energy_increase: float = 0.0
+    """``F_h`` now minus ``F_h`` at the previous step (0 at the initial state)."""
 
     @property
     def min_rho(self) -> float:
@@ -149,12 +151,16 @@ def steps(
     mass0 = space.integrate(rho)
     expected = mass0
 
+    energy = system.free_energy(rho)
+
     def record(index: int, t: float, step_dt: float, iterations: int, rejected: int, mark: bool) -> Step:
+        nonlocal energy
         frozen = rho.copy()
         frozen.flags.writeable = False
+        previous, energy = energy, system.free_energy(rho)
         return Step(
-            index, t, step_dt, frozen, system.free_energy(rho), system.risk(rho),
-            space.integrate(rho), expected, iterations, rejected, mark,
+            index, t, step_dt, frozen, energy, system.risk(rho), space.integrate(rho), expected,
+            iterations, rejected, mark, energy - previous,
         )
 
     yield record(0, 0.0, 0.0, 0, 0, False)
