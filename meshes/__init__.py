@@ -6,7 +6,7 @@ Generators (:func:`interval`, :func:`rectangle`, :func:`disk`, :func:`polygon`,
 scheme relies on (valid, convex, non-negative transmissibilities).
 """
 
-from .checks import MeshError, MeshReport, check, signed_volumes, transmissibilities
+from .checks import MeshError, MeshReport, check, p1_element, signed_volumes, transmissibilities
 from .generators import ball, box, disk, interval, orient, polygon, rectangle
 from .io import load, save
 
@@ -20,6 +20,7 @@ __all__ = [
     "interval",
     "load",
     "orient",
+    "p1_element",
     "polygon",
     "rectangle",
     "save",

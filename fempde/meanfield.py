@@ -1,0 +1,67 @@
+"""One time axis and one set of constants for the PDE and the SGD that matches it.
+
+SGD runs ``k = 0, 1, ...`` with time ``t_k = kε`` and step
+
+    s_k = ∫_{kε}^{(k+1)ε} ξ(t) dt  ( = ε ξ(kε) + O(ε²); exactly ε ξ for constant ξ ),
+
+the exact integral so that a singular but integrable schedule (``t^{-1/4}``)
+has a finite first step and the SGD's clock is the PDE's rescaled time
+``Ξ(t) = ∫_0^t ξ`` (:mod:`fempde.schedule`, used by the PDE stepper too).
+
+The noise is derived from the PDE, not copied. The (noisy) SGD update
+
+    w ← w − 2 s_k ∇Ψ(w; ρ) + sqrt(4 s_k τ) g,   g ~ N(0, I),
+
+is Euler–Maruyama for ``dw = −2ξ ∇Ψ dt + sqrt(4ξτ) dB``: drift ``−2ξ∇Ψ`` and
+noise variance ``4ξτ`` per unit time and coordinate. Its law solves the
+Fokker–Planck equation with generator ``2ξ∇Ψ·∇ + ½·4ξτ Δ``:
+
+    ∂_t ρ = 2ξ [ ∇·(ρ ∇Ψ) + τ Δρ ],
+
+which is the PDE the library solves (for the porous-medium network
+``Ψ → (ρ − f)/|Ω|`` as δ → 0, :class:`fempde.PorousMedium`). A noise
+``sqrt(2 s_k τ)`` would give ``τ/2`` instead: the stationary law pins it (tests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .schedule import Constant, Schedule
+
+__all__ = ["TimeAxis", "noise_scale"]
+
+
+def noise_scale(step: NDArray[np.float64] | float, tau: float) -> NDArray[np.float64]:
+    """Standard deviation ``sqrt(4 s_k τ)`` of the per-step Gaussian noise."""
+    return np.sqrt(4.0 * np.asarray(step, dtype=np.float64) * tau)
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """SGD step ``k`` at time ``t = kε`` with step size ``s_k`` (module docstring)."""
+
+    epsilon: float
+    schedule: Schedule = field(default_factory=Constant)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.epsilon, (int, float)) and math.isfinite(self.epsilon) and self.epsilon > 0):
+            raise ValueError(f"SGD time step epsilon must be a positive number, got {self.epsilon!r}")
+
+    def time(self, k: int | NDArray[np.int64]) -> NDArray[np.float64]:
+        return np.asarray(k, dtype=np.float64) * self.epsilon
+
+    def steps_until(self, t: float) -> int:
+        """The number of SGD steps that reach time ``t`` (``t`` rounded to the grid)."""
+        return int(round(t / self.epsilon))
+
+    def step_sizes(self, k0: int, k1: int) -> NDArray[np.float64]:
+        """``s_k`` for ``k0 <= k < k1``."""
+        k = np.arange(k0, k1 + 1, dtype=np.float64) * self.epsilon
+        if isinstance(self.schedule, Constant):
+            return np.full(k1 - k0, self.schedule.xi0 * self.epsilon)
+        return np.array([self.schedule.integral(a, b) for a, b in zip(k[:-1], k[1:], strict=True)])

@@ -1,0 +1,39 @@
+"""Population risk of the RBF network by quadrature on a mesh (never a mini-batch):
+``R_N(w) = (1/|Ω|) ∫_Ω (f − f̂)² dx`` with ``f̂ = (1/N) Σ K^δ(· − w_i)``."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from skfem import Basis, Mesh
+
+import meshes
+from fempde.convolution import kernel_matrix
+from fempde.kernels import Kernel
+
+from .rbf import Target
+
+__all__ = ["PopulationRisk"]
+
+
+class PopulationRisk:
+    """``R_N`` for centre sets on one mesh; quadrature points and ``f`` there are
+    computed once (``intorder``: exact for polynomials of that degree per element).
+    The label-noise variance is not included: the Bayes risk adds ``label_noise²``."""
+
+    def __init__(self, mesh: Mesh, target: Target, kernel: Kernel, intorder: int = 6) -> None:
+        basis = Basis(mesh, meshes.p1_element(mesh), intorder=intorder)
+        points = np.asarray(basis.mapping.F(basis.X))  # (dim, nelems, nqp)
+        self.points = points.reshape(points.shape[0], -1).T.copy()
+        self.weights = np.asarray(basis.dx).ravel()
+        self.volume = float(self.weights.sum())
+        self.f = np.asarray(target(self.points.T), dtype=np.float64).reshape(-1)
+        self.kernel = kernel
+
+    def prediction(self, centers: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``f̂`` at the quadrature points."""
+        matrix = kernel_matrix(self.kernel, self.points, np.asarray(centers, dtype=np.float64))
+        return np.asarray(matrix.sum(axis=1)).ravel() / len(centers)
+
+    def __call__(self, centers: NDArray[np.float64]) -> float:
+        return float(self.weights @ (self.f - self.prediction(centers)) ** 2) / self.volume

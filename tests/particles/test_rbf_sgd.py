@@ -1,0 +1,110 @@
+"""SGD of the RBF network: its mean increment, reproducibility, its population risk."""
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import meshes
+import particles
+from fempde.kernels import Kernel
+from fempde.meanfield import TimeAxis, noise_scale
+from particles.rbf import _sgd_chunk
+
+
+def target(x):
+    return 6 * x[0] * (1 - x[0])
+
+
+@pytest.fixture(scope="module")
+def interval():
+    return particles.ConvexDomain.from_mesh(meshes.interval(0, 1, 0.01))
+
+
+def test_mean_increment_is_minus_two_s_grad_psi(rng, interval):
+    """E[Δw_i] = −2 s ∇Ψ^δ(w_i; ρ̂), Ψ^δ(w) = (1/|Ω|) ∫ K^δ(x − w)(f̂ − f) dx, at a frozen configuration."""
+    kernel = Kernel("triweight", 1, 0.2)
+    centers = np.array([[0.3], [0.45], [0.5], [0.62], [0.7]])
+    s = 1e-5  # small enough that no centre meets a wall
+
+    def f_hat(x):
+        return np.mean([kernel(np.array([[x - c]]))[0] for c in centers[:, 0]])
+
+    def psi(w):
+        return quad(lambda x: kernel(np.array([[x - w]]))[0] * (f_hat(x) - target(np.array([[x]]))[0]),
+                    max(0.0, w - 0.2), min(1.0, w + 0.2), epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+
+    h = 1e-5
+    expected = np.array([-2 * s * (psi(w + h) - psi(w - h)) / (2 * h) for w in centers[:, 0]])
+
+    samples = 40_000
+    xs = interval.sample(samples, rng)
+    ys = target(xs.T)
+    increments = np.empty((samples, len(centers)))
+    no_noise = np.empty((0, 1, 1))
+    for k in range(samples):
+        moved = centers.copy()
+        _sgd_chunk(moved, xs[k:k + 1], ys[k:k + 1], np.array([s]), np.zeros(1), no_noise, kernel.power,
+                   kernel.constant, kernel.delta, interval.normals, interval.offsets, interval.center,
+                   interval.inradius, True)
+        increments[k] = moved[:, 0] - centers[:, 0]
+    mean = increments.mean(axis=0)
+    standard_error = increments.std(axis=0) / np.sqrt(samples)
+    assert np.all(np.abs(mean - expected) <= 4 * standard_error)
+    assert np.all(np.abs(expected) > 4 * standard_error)  # the test can tell a wrong sign
+
+
+def test_same_seed_same_numbers(interval):
+    kernel = Kernel("epanechnikov", 1, 0.1)
+
+    def run(seed):
+        rng = np.random.default_rng(seed)
+        centers0 = interval.sample(50, rng)
+        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [0.5, 1.0], tau=0.01,
+                                 label_noise=0.1, rng=rng)
+
+    first, again, other = run(7), run(7), run(8)
+    np.testing.assert_array_equal(first.centers, again.centers)
+    assert not np.array_equal(first.centers, other.centers)
+    np.testing.assert_array_equal(first.steps, [500, 1000])
+    np.testing.assert_allclose(first.times, [0.5, 1.0])
+
+
+def test_noise_only_moves_have_the_pde_variance(rng):
+    """With a kernel too narrow to see any data, SGD is the reflected random walk
+    with variance 4 s τ per step (the diffusion 2ξτΔ of the PDE)."""
+    domain = particles.ConvexDomain.from_mesh(meshes.interval(-100, 100, 10.0))
+    kernel = Kernel("triweight", 1, 1e-9)
+    centers0 = np.zeros((20_000, 1))
+    tau, axis = 0.3, TimeAxis(1e-2)
+    run = particles.rbf_sgd(domain, lambda x: 0 * x[0], kernel, centers0, axis, [1.0], tau=tau, rng=rng)
+    variance = run.centers[-1, :, 0].var()
+    expected = 100 * noise_scale(1e-2, tau) ** 2  # 100 steps
+    assert variance == pytest.approx(expected, rel=4 * np.sqrt(2 / 20_000))
+    assert expected == pytest.approx(4 * tau * 1.0)  # 4 ξ τ t
+
+
+def test_population_risk_against_direct_quadrature():
+    mesh = meshes.disk(h=0.05)
+    kernel = Kernel("triweight", 2, 0.3)
+    centers = np.array([[0.1, 0.2], [-0.3, 0.0], [0.0, -0.5]])
+    risk = particles.PopulationRisk(mesh, lambda x: 1 - x[0] ** 2 - x[1] ** 2, kernel)
+    # polar quadrature on the true disk, minus the sliver the inscribed polygon misses (O(h²))
+    from scipy.integrate import dblquad
+
+    def integrand(r, phi):
+        x = np.array([[r * np.cos(phi)], [r * np.sin(phi)]])
+        fhat = np.mean([kernel(x - c[:, None])[0] for c in centers])
+        return (1 - r**2 - fhat) ** 2 * r
+
+    exact = dblquad(integrand, 0, 2 * np.pi, 0, 1, epsabs=1e-10)[0] / np.pi
+    assert risk(centers) == pytest.approx(exact, rel=5e-3)
+
+
+def test_bad_sgd_input(rng, interval):
+    kernel = Kernel("triweight", 1, 0.1)
+    with pytest.raises(ValueError, match=r"centers0 must have shape \(N >= 1, 1\)"):
+        particles.rbf_sgd(interval, target, kernel, np.zeros((3, 2)), TimeAxis(1e-3), [1.0], rng=rng)
+    with pytest.raises(ValueError, match="every initial centre must lie in the domain"):
+        particles.rbf_sgd(interval, target, kernel, np.array([[1.5]]), TimeAxis(1e-3), [1.0], rng=rng)
+    with pytest.raises(ValueError, match="tau and label_noise must be >= 0"):
+        particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0], tau=-1, rng=rng)
