@@ -1,11 +1,16 @@
 """fempde: finite elements for the mean-field PDEs of two-layer neural networks.
 
-Problems (:class:`PorousMedium`), schedules (:class:`Constant`,
+Problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`), the
+bumps ``K^δ`` (:class:`Kernel`), the time axis shared with the SGD
+(:class:`TimeAxis`), schedules (:class:`Constant`,
 :class:`PowerLaw`), the P1 :class:`Space`, the run loop :func:`solve` and its
 observers (:class:`ProgressBar`, :class:`SteadyState`, :class:`CSVWriter`,
 :class:`VTKWriter`, :class:`PlotWriter`), and exact steady states.
 """
 
+from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
+from .kernels import KERNELS, Kernel, kernel
+from .meanfield import TimeAxis, noise_scale
 from .observers import CSVWriter, Observer, ProgressBar, RunInfo, SteadyState
 from .plots import PlotWriter
 from .porous_medium import PorousMedium, PorousMediumSystem
@@ -17,10 +22,14 @@ from .stepping import ConvergenceError, Step, steps
 from .vtk import VTKWriter
 
 __all__ = [
+    "KERNELS",
     "CSVWriter",
     "Certificates",
     "Constant",
     "ConvergenceError",
+    "FiniteDeltaPorousMedium",
+    "FiniteDeltaSystem",
+    "Kernel",
     "Observer",
     "PlotWriter",
     "PorousMedium",
@@ -33,8 +42,11 @@ __all__ = [
     "Space",
     "SteadyState",
     "Step",
+    "TimeAxis",
     "VTKWriter",
     "initial_density",
+    "kernel",
+    "noise_scale",
     "solve",
     "steady_state",
     "steps",

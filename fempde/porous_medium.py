@@ -130,14 +130,28 @@ class PorousMediumSystem:
         src = self.source(t_new)
         if src is not None:
             residual -= (t_new - t_old) * space.m * src
-        dphi = flux.d_phi / space.volume  # dφ/dρ = 1/|Ω| at each node
-        d_i = scale * (flux.d_rho_i + dphi)
-        d_j = scale * (flux.d_rho_j - dphi)
+        coupling = scale * flux.d_phi  # ∂(T_ij F_ij)/∂φ_i = −∂(T_ij F_ij)/∂φ_j
+        d_i = scale * flux.d_rho_i
+        d_j = scale * flux.d_rho_j
+        if self.potential_slope is not None:  # φ_i depends on ρ_i alone
+            d_i = d_i + coupling * self.potential_slope
+            d_j = d_j - coupling * self.potential_slope
         diagonal = space.m + np.bincount(i, d_i, n) - np.bincount(j, d_j, n)
         pattern, perm = space.jacobian_pattern
         values = np.concatenate([diagonal, d_j, -d_i])
         jacobian = sp.csr_matrix((values[perm], pattern.indices, pattern.indptr), shape=(n, n))
+        if self.potential_slope is None:
+            jacobian = jacobian + self.nonlocal_jacobian(coupling)
         return residual, jacobian
+
+    @property
+    def potential_slope(self) -> float | None:
+        """``dφ_i/dρ_i`` when ``φ_i`` depends on ``ρ_i`` alone (here ``1/|Ω|``), else None."""
+        return 1.0 / self.space.volume
+
+    def nonlocal_jacobian(self, coupling: Array) -> sp.csr_matrix:
+        """The Jacobian's part through a non-local ``φ`` (edge weights ``coupling``)."""
+        raise NotImplementedError
 
     def flux_vectors(self, rho: Array, t: float) -> Array:
         """Cell-wise flux ``J = −2ξ (ρ ∇φ + τ ∇ρ) = −2ξ ρ ∇μ``, shape ``(dim, nelems)``;

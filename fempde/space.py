@@ -14,7 +14,7 @@ from skfem.models.poisson import mass
 
 import meshes
 
-__all__ = ["NodalFunction", "Space"]
+__all__ = ["NodalFunction", "Space", "quadrature"]
 
 Array = NDArray[np.float64]
 NodalFunction = Callable[[Array], ArrayLike]
@@ -98,9 +98,31 @@ class Space:
         pattern = sp.csr_matrix((order, (rows, cols)), shape=(n, n))
         return pattern, pattern.data.astype(np.int64) - 1
 
+    def quadrature(self, intorder: int = 4) -> tuple[Array, Array]:
+        """Quadrature points ``(n_points, dim)`` and weights of a rule exact for
+        polynomials of degree ``intorder`` on each element."""
+        return quadrature(self.mesh, intorder)
+
+    @cached_property
+    def incidence(self) -> sp.csr_matrix:
+        """Edge–node incidence ``C`` (``n_edges × n``): ``+1`` at ``i``, ``−1`` at ``j``."""
+        i, j = self.edges
+        rows = np.repeat(np.arange(i.size), 2)
+        cols = np.column_stack([i, j]).ravel()
+        signs = np.tile([1.0, -1.0], i.size)
+        return sp.csr_matrix((signs, (rows, cols)), shape=(i.size, self.n))
+
     def element_gradient(self, values: Array) -> Array:
         """Gradient of the P1 function with nodal ``values`` on each element, shape ``(dim, nelems)``."""
         return np.asarray(self.basis.interpolate(values).grad)[:, :, 0]
 
     def element_mean(self, values: Array) -> Array:
         return np.asarray(values[self.mesh.t].mean(axis=0))
+
+
+def quadrature(mesh: Mesh, intorder: int = 4) -> tuple[Array, Array]:
+    """Quadrature points ``(n_points, dim)`` and weights on ``mesh`` (scikit-fem's
+    rule of degree ``intorder`` on every element)."""
+    basis = Basis(mesh, meshes.p1_element(mesh), intorder=intorder)
+    points = np.asarray(basis.mapping.F(basis.X))  # (dim, nelems, nqp)
+    return points.reshape(points.shape[0], -1).T.copy(), np.asarray(basis.dx).ravel()

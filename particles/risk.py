@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from skfem import Basis, Mesh
+from skfem import Mesh
 
-import meshes
 from fempde.convolution import kernel_matrix
 from fempde.kernels import Kernel
+from fempde.space import quadrature
 
 from .rbf import Target
 
@@ -22,10 +22,7 @@ class PopulationRisk:
     The label-noise variance is not included: the Bayes risk adds ``label_noise²``."""
 
     def __init__(self, mesh: Mesh, target: Target, kernel: Kernel, intorder: int = 6) -> None:
-        basis = Basis(mesh, meshes.p1_element(mesh), intorder=intorder)
-        points = np.asarray(basis.mapping.F(basis.X))  # (dim, nelems, nqp)
-        self.points = points.reshape(points.shape[0], -1).T.copy()
-        self.weights = np.asarray(basis.dx).ravel()
+        self.points, self.weights = quadrature(mesh, intorder)
         self.volume = float(self.weights.sum())
         self.f = np.asarray(target(self.points.T), dtype=np.float64).reshape(-1)
         self.kernel = kernel
