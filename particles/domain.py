@@ -12,7 +12,7 @@ from skfem import Mesh
 
 import meshes
 
-__all__ = ["ConvexDomain", "confine"]
+__all__ = ["ConvexDomain", "confine", "confine_inplace"]
 
 Array = NDArray[np.float64]
 
@@ -94,24 +94,23 @@ def _chebyshev_ball(normals: Array, offsets: Array) -> tuple[Array, float]:
 
 
 @numba.njit(cache=True)
-def confine(start, move, normals, offsets, center, inradius, reflect):  # pragma: no cover - compiled
-    """Move from ``start`` (inside Ω) by ``move`` and return where it ends.
+def confine_inplace(point, rest, normals, offsets, center, inradius, reflect):  # pragma: no cover - compiled
+    """Move ``point`` (inside Ω) by ``rest``, in place; ``rest`` is used as scratch.
 
     ``reflect=True``: billiard reflection, the path is followed and mirrored
     at each face it meets, so any step, even longer than Ω, ends inside.
-    ``reflect=False``: the end point is pulled back along the path to the
-    first face it crosses (projection onto Ω along the move).
+    ``reflect=False``: the point stops where the path first meets a face
+    (projection onto Ω along the move).
     """
-    dim = start.shape[0]
-    point = start.copy()
-    rest = move.copy()
+    dim = point.shape[0]
     for _ in range(10_000):
-        end = point + rest
         distance2 = 0.0
         for d in range(dim):
-            distance2 += (end[d] - center[d]) ** 2
-        if distance2 <= inradius * inradius:
-            return end
+            distance2 += (point[d] + rest[d] - center[d]) ** 2
+        if distance2 <= inradius * inradius:  # inside the inscribed ball: no face can be in the way
+            for d in range(dim):
+                point[d] += rest[d]
+            return
         hit, first = -1, 1.0
         for j in range(normals.shape[0]):
             rate = 0.0
@@ -123,15 +122,24 @@ def confine(start, move, normals, offsets, center, inradius, reflect):  # pragma
                 first = max(height, 0.0) / rate
                 hit = j
         if hit < 0:
-            return end
+            for d in range(dim):
+                point[d] += rest[d]
+            return
         for d in range(dim):
             point[d] += first * rest[d]
             rest[d] *= 1.0 - first
         if not reflect:
-            return point
+            return
         along = 0.0
         for d in range(dim):
             along += normals[hit, d] * rest[d]
         for d in range(dim):
             rest[d] -= 2.0 * along * normals[hit, d]
+
+
+@numba.njit(cache=True)
+def confine(start, move, normals, offsets, center, inradius, reflect):  # pragma: no cover - compiled
+    """Where a move by ``move`` from ``start`` (inside Ω) ends; see :func:`confine_inplace`."""
+    point = start.copy()
+    confine_inplace(point, move.copy(), normals, offsets, center, inradius, reflect)
     return point

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 from fempde.kernels import Kernel
 from fempde.meanfield import TimeAxis, noise_scale
 
-from .domain import ConvexDomain, confine
+from .domain import ConvexDomain, confine_inplace
 
 __all__ = ["SGDRun", "rbf_sgd"]
 
@@ -63,7 +63,7 @@ def _sgd_chunk(centers, xs, ys, steps, noise_std, noise, power, constant, delta,
                 move[d] = scale * weights[i] * (x[d] - centers[i, d])
                 if noisy:
                     move[d] += noise_std[k] * noise[k, i, d]
-            centers[i] = confine(centers[i], move, normals, offsets, center, inradius, reflect)
+            confine_inplace(centers[i], move, normals, offsets, center, inradius, reflect)
 
 
 @dataclass(frozen=True)
