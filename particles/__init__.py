@@ -4,8 +4,24 @@ domain geometry the particles need. It may import :mod:`fempde`, never the
 other way round; the shared constants live in :mod:`fempde.meanfield`.
 """
 
-from .domain import ConvexDomain, confine
+from .crosscheck import CrossCheck, RBFProblem, convergence_in_n, crosscheck
+from .domain import ConvexDomain, confine, sample_density
+from .measures import deposit, l1_gap, wasserstein
 from .rbf import SGDRun, rbf_sgd
 from .risk import PopulationRisk
 
-__all__ = ["ConvexDomain", "PopulationRisk", "SGDRun", "confine", "rbf_sgd"]
+__all__ = [
+    "ConvexDomain",
+    "CrossCheck",
+    "PopulationRisk",
+    "RBFProblem",
+    "SGDRun",
+    "confine",
+    "convergence_in_n",
+    "crosscheck",
+    "deposit",
+    "l1_gap",
+    "rbf_sgd",
+    "sample_density",
+    "wasserstein",
+]

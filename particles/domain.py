@@ -12,7 +12,7 @@ from skfem import Mesh
 
 import meshes
 
-__all__ = ["ConvexDomain", "confine", "confine_inplace"]
+__all__ = ["ConvexDomain", "confine", "confine_inplace", "sample_density"]
 
 Array = NDArray[np.float64]
 
@@ -78,6 +78,31 @@ class ConvexDomain:
         weights /= weights.sum(axis=1, keepdims=True)
         vertices = np.asarray(self.mesh.p)[:, t[:, elements]]  # (dim, dim+1, n)
         return np.einsum("dkn,nk->nd", vertices, weights)
+
+
+def sample_density(domain: ConvexDomain, values: Array, n: int, rng: np.random.Generator) -> Array:
+    """``n`` i.i.d. points ``(n, dim)`` from the P1 density with nodal ``values``
+    on ``domain.mesh``: an element by its mass, then a uniform point in it kept
+    with probability ``ρ(x) / max_vertices ρ`` (rejection)."""
+    values = np.asarray(values, dtype=np.float64)
+    t = np.asarray(domain.mesh.t)
+    if values.shape != (domain.mesh.p.shape[1],) or np.any(values < 0) or not np.all(np.isfinite(values)):
+        raise ValueError("the density must be finite, >= 0 and given at every mesh node")
+    element_mass = domain.volumes * values[t].mean(axis=0)
+    if element_mass.sum() <= 0:
+        raise ValueError("the density has zero mass")
+    top = values[t].max(axis=0)
+    out = np.empty((0, domain.dim))
+    while len(out) < n:
+        want = 2 * (n - len(out)) + 16
+        elements = rng.choice(t.shape[1], size=want, p=element_mass / element_mass.sum())
+        weights = rng.exponential(size=(want, domain.dim + 1))
+        weights /= weights.sum(axis=1, keepdims=True)
+        density = np.einsum("kn,nk->n", values[t[:, elements]], weights)
+        keep = rng.uniform(size=want) * top[elements] < density
+        points = np.einsum("dkn,nk->nd", np.asarray(domain.mesh.p)[:, t[:, elements]], weights)
+        out = np.vstack([out, points[keep]])
+    return out[:n]
 
 
 def _chebyshev_ball(normals: Array, offsets: Array) -> tuple[Array, float]:

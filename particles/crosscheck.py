@@ -1,0 +1,193 @@
+"""The cross-check of the porous-medium network: SGD of the RBF network next
+to the PDEs it converges to, on one problem, one initial law, one time axis.
+
+* risk curves: SGD population risk ``R_N`` (mean and spread over seeds),
+  finite-δ PDE ``R^δ``, δ → 0 PDE ``R``;
+* density gaps: the particles deposited on the P1 space against the finite-δ
+  ``ρ_t`` (L1 on the mesh), and a Wasserstein distance;
+* how the gaps shrink with N (:func:`convergence_in_n`).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from skfem import Mesh
+
+import fempde
+from fempde.vtk import PVDSeries
+
+from .domain import ConvexDomain, sample_density
+from .measures import l1_gap, wasserstein
+from .rbf import Target, rbf_sgd
+from .risk import PopulationRisk
+
+__all__ = ["CrossCheck", "RBFProblem", "convergence_in_n", "crosscheck"]
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RBFProblem:
+    """The network and its data, as both sides see them."""
+
+    mesh: Mesh
+    target: Target
+    delta: float
+    tau: float = 0.0
+    kernel: str = "triweight"
+    schedule: fempde.Schedule = field(default_factory=fempde.Constant)
+    label_noise: float = 0.0
+    rho0: Any = "uniform"
+
+    def pde(self, finite: bool = True) -> fempde.PorousMedium:
+        if finite:
+            return fempde.FiniteDeltaPorousMedium(self.target, self.tau, self.schedule, kernel=self.kernel,
+                                                  delta=self.delta)
+        return fempde.PorousMedium(self.target, self.tau, self.schedule)
+
+
+@dataclass
+class CrossCheck:
+    """Curves on the shared output times; ``(seeds, times)`` arrays for the SGD."""
+
+    times: Array
+    n_particles: int
+    epsilon: float
+    sgd_risk: Array
+    pde_risk: Array
+    local_pde_risk: Array
+    l1: Array
+    wasserstein: Array
+    centers: Array  # the first seed's clouds, (times, N, dim)
+    pde: fempde.Result
+    local_pde: fempde.Result
+
+    @property
+    def risk_gap(self) -> Array:
+        """``sup_t |R_N − R^δ_PDE|`` per seed."""
+        return np.abs(self.sgd_risk - self.pde_risk).max(axis=1)
+
+    @property
+    def density_gap(self) -> Array:
+        """``sup_t`` L1 gap per seed."""
+        return self.l1.max(axis=1)
+
+    def write(self, directory: str | Path) -> None:
+        """``crosscheck.csv`` (the curves), ``risk.png``, and the particle cloud
+        of the first seed as ``particles.pvd`` beside the PDE's ``rho.pvd``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "crosscheck.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["t", "sgd_risk_mean", "sgd_risk_min", "sgd_risk_max", "pde_risk_delta",
+                             "pde_risk_local", "l1_gap_mean", "wasserstein_mean"])
+            for k, t in enumerate(self.times):
+                risk = self.sgd_risk[:, k]
+                writer.writerow([repr(float(t)), risk.mean(), risk.min(), risk.max(), self.pde_risk[k],
+                                 self.local_pde_risk[k], self.l1[:, k].mean(), self.wasserstein[:, k].mean()])
+        clouds = PVDSeries(out, "particles")
+        fields = PVDSeries(out, "rho")
+        system = self.pde.system
+        cells = [({1: "line", 2: "triangle", 3: "tetra"}[system.space.dim], np.asarray(system.space.mesh.t).T)]
+        for k, t in enumerate(self.times):
+            points = self.centers[k]
+            clouds.write(t, points.T, [("vertex", np.arange(len(points))[:, None])], {}, {})
+            rho = self.pde.snapshots[float(t)] if t > 0 else self.pde.snapshots[0.0]
+            fields.write(t, system.space.x, cells, system.point_fields(rho), {})
+        plot_risk(self, out / "risk.png")
+
+
+def plot_risk(check: CrossCheck, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    t = check.times
+    left.fill_between(t, check.sgd_risk.min(axis=0), check.sgd_risk.max(axis=0), alpha=0.3,
+                      label=f"SGD, N={check.n_particles}, {len(check.sgd_risk)} seeds (range)")
+    left.plot(t, check.sgd_risk.mean(axis=0), "C0-", label="SGD mean")
+    left.plot(t, check.pde_risk, "k-", label="PDE, finite δ")
+    left.plot(t, check.local_pde_risk, "k--", label="PDE, δ → 0")
+    left.set_xlabel("t")
+    left.set_ylabel("risk")
+    left.set_yscale("log")
+    left.legend()
+    left.grid(alpha=0.3)
+    right.plot(t, check.l1.mean(axis=0), label="L1 on the mesh (deposited particles)")
+    right.plot(t, check.wasserstein.mean(axis=0), label="Wasserstein")
+    right.set_xlabel("t")
+    right.set_title("particles vs finite-δ PDE")
+    right.legend()
+    right.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def crosscheck(
+    problem: RBFProblem,
+    n_particles: int,
+    epsilon: float,
+    t_end: float,
+    *,
+    n_times: int = 20,
+    seeds: Sequence[int] = (0, 1, 2),
+    space: fempde.Space | None = None,
+) -> CrossCheck:
+    """Run both PDEs and SGD from the same ``ρ0`` on the time axis ``t = kε``."""
+    if n_particles < 1:
+        raise ValueError(f"the number of particles N must be >= 1, got {n_particles}")
+    space = space or fempde.Space(problem.mesh)
+    domain = ConvexDomain.from_mesh(problem.mesh)
+    times = np.linspace(0.0, t_end, n_times + 1)
+    rho0 = fempde.initial_density(space, problem.rho0)
+    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=times[1:])
+    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=times[1:])
+    snapshots = [pde.snapshots[float(t)] for t in times]
+    kernel = fempde.Kernel(problem.kernel, space.dim, problem.delta)
+    risk = PopulationRisk(problem.mesh, problem.target, kernel)
+    axis = fempde.TimeAxis(epsilon, problem.schedule)
+    sgd_risk, l1, w, first = [], [], [], None
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        centers0 = sample_density(domain, rho0, n_particles, rng)
+        run = rbf_sgd(domain, problem.target, kernel, centers0, axis, times, tau=problem.tau,
+                      label_noise=problem.label_noise, rng=rng)
+        sgd_risk.append([risk(c) for c in run.centers])
+        l1.append([l1_gap(space, c, r) for c, r in zip(run.centers, snapshots, strict=True)])
+        w.append([wasserstein(space, c, r) for c, r in zip(run.centers, snapshots, strict=True)])
+        first = run.centers if first is None else first
+    return CrossCheck(times, n_particles, epsilon, np.array(sgd_risk),
+                      np.array([pde.system.risk(r) for r in snapshots]),
+                      np.array([local.system.risk(local.snapshots[float(t)]) for t in times]),
+                      np.array(l1), np.array(w), np.asarray(first), pde, local)
+
+
+def convergence_in_n(
+    problem: RBFProblem, ns: Sequence[int], epsilon: float, t_end: float, *, seeds: Sequence[int] = (0, 1, 2),
+    n_times: int = 10,
+) -> dict[str, Array | float]:
+    """``sup_t |R_N − R^δ|`` and the sup-in-time L1 density gap, averaged over
+    seeds, for each N, with the fitted slopes of their logs against log N."""
+    space = fempde.Space(problem.mesh)
+    risk_gap, density_gap = [], []
+    for n in ns:
+        check = crosscheck(problem, n, epsilon, t_end, n_times=n_times, seeds=seeds, space=space)
+        risk_gap.append(check.risk_gap.mean())
+        density_gap.append(check.density_gap.mean())
+    logn = np.log(np.asarray(ns, dtype=float))
+    return {
+        "n": np.asarray(ns),
+        "risk_gap": np.array(risk_gap),
+        "density_gap": np.array(density_gap),
+        "risk_slope": float(np.polyfit(logn, np.log(risk_gap), 1)[0]),
+        "density_slope": float(np.polyfit(logn, np.log(density_gap), 1)[0]),
+    }

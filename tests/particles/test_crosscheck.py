@@ -1,0 +1,93 @@
+"""SGD against the PDE it converges to: the gap shrinks with N, and noisy SGD
+has the PDE's stationary law (which pins the noise convention)."""
+
+import numpy as np
+import pytest
+
+import fempde
+import meshes
+import particles
+from fempde.vtk import read_pvd
+from particles.crosscheck import RBFProblem, convergence_in_n, crosscheck
+
+
+def target(x):
+    return 6 * x[0] * (1 - x[0])
+
+
+def test_gap_shrinks_with_n():
+    problem = RBFProblem(meshes.interval(0, 1, 0.01), target, delta=0.1)
+    study = convergence_in_n(problem, [400, 1600], 1e-5, 0.2, seeds=(0, 1, 2, 3), n_times=8)
+    # measured: risk gap 0.0325 -> 0.0138 (x2.36), L1 density gap 0.353 -> 0.177 (x1.99)
+    assert study["risk_gap"][0] / study["risk_gap"][1] >= 1.5
+    assert study["density_gap"][0] / study["density_gap"][1] >= 1.5
+    assert study["density_slope"] < -0.35
+
+
+def test_noisy_sgd_has_the_stationary_law_of_the_pde():
+    """Histogram of the centres over t ∈ [1.5, 3] against the finite-δ PDE's
+    steady state, mass per bin, L1 over 20 bins. The law with τ/2 (the noise
+    sqrt(2 s τ) printed in some papers) is clearly farther away."""
+    mesh = meshes.interval(0, 1, 0.005)
+    space, domain = fempde.Space(mesh), particles.ConvexDomain.from_mesh(mesh)
+    tau, delta = 0.2, 0.1
+
+    def steady(viscosity):
+        problem = fempde.FiniteDeltaPorousMedium(target, tau=viscosity, delta=delta)
+        return fempde.solve(problem, space, "uniform", 200.0, [fempde.SteadyState(1e-10)], dt_max=10.0).rho
+
+    rng = np.random.default_rng(3)
+    kernel = fempde.Kernel("triweight", 1, delta)
+    times = np.linspace(1.5, 3.0, 41)
+    run = particles.rbf_sgd(domain, target, kernel, domain.sample(1000, rng), fempde.TimeAxis(2e-5), times,
+                            tau=tau, rng=rng)
+    edges = np.linspace(0, 1, 21)
+    histogram = np.histogram(run.centers.ravel(), bins=edges)[0] / run.centers.size
+
+    def bin_mass(rho):  # exact integrals of the P1 density over each bin
+        fine = np.linspace(0, 1, 20_001)
+        values = np.interp(fine, mesh.p[0], rho)
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (values[1:] + values[:-1]) * np.diff(fine))])
+        return np.diff(np.interp(edges, fine, cdf))
+
+    right = np.abs(histogram - bin_mass(steady(tau))).sum()
+    wrong = np.abs(histogram - bin_mass(steady(tau / 2))).sum()
+    assert right <= 0.02  # measured 0.0154
+    assert wrong >= 0.03  # measured 0.0345
+
+
+def test_crosscheck_writes_curves_and_particle_clouds(tmp_path):
+    problem = RBFProblem(meshes.disk(h=0.15), lambda x: 1.2 * (1 - x[0] ** 2 - x[1] ** 2), delta=0.4, tau=0.01)
+    check = crosscheck(problem, 100, 1e-3, 0.2, n_times=4, seeds=(0, 1))
+    assert check.sgd_risk.shape == (2, 5) and check.l1.shape == (2, 5)
+    # both sides start from the same law: the risks agree at t = 0 up to the finite-N bias
+    assert check.sgd_risk[:, 0].mean() == pytest.approx(check.pde_risk[0], rel=0.3)
+    assert np.all(check.wasserstein >= 0) and np.all(check.l1 <= 2)
+    check.write(tmp_path)
+    clouds, fields = read_pvd(tmp_path / "particles.pvd"), read_pvd(tmp_path / "rho.pvd")
+    assert [t for t, _ in clouds] == [t for t, _ in fields] == pytest.approx(check.times.tolist())
+    import meshio
+
+    last = meshio.read(clouds[-1][1])
+    assert last.cells[0].type == "vertex" and len(last.points) == 100
+    np.testing.assert_array_equal(last.points[:, :2], check.centers[-1])
+    assert (tmp_path / "crosscheck.csv").read_text().count("\n") == 6
+    assert (tmp_path / "risk.png").stat().st_size > 10_000
+
+
+def test_deposit_is_conservative_and_exact_at_nodes(rng):
+    space = fempde.Space(meshes.disk(h=0.2))
+    points = particles.ConvexDomain.from_mesh(space.mesh).sample(500, rng)
+    assert space.integrate(particles.deposit(space, points)) == pytest.approx(1.0, abs=1e-14)
+    at_node = particles.deposit(space, space.x[:, [7]].T)
+    assert at_node[7] * space.m[7] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_initial_centres_follow_rho0(rng):
+    mesh = meshes.interval(0, 1, 0.01)
+    domain = particles.ConvexDomain.from_mesh(mesh)
+    values = 2 * mesh.p[0]  # ρ0(x) = 2x: mean 2/3
+    points = particles.sample_density(domain, values, 50_000, rng)
+    assert points.mean() == pytest.approx(2 / 3, abs=5 * points.std() / np.sqrt(50_000))
+    with pytest.raises(ValueError, match="finite, >= 0"):
+        particles.sample_density(domain, -values, 10, rng)
