@@ -148,9 +148,10 @@ def crosscheck(
     space = space or fempde.Space(problem.mesh)
     domain = ConvexDomain.from_mesh(problem.mesh)
     times = np.linspace(0.0, t_end, n_times + 1)
+    outputs = times[1:].tolist()
     rho0 = fempde.initial_density(space, problem.rho0)
-    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=times[1:])
-    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=times[1:])
+    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=outputs)
+    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=outputs)
     snapshots = [pde.snapshots[float(t)] for t in times]
     kernel = fempde.Kernel(problem.kernel, space.dim, problem.delta)
     risk = PopulationRisk(problem.mesh, problem.target, kernel)
@@ -159,7 +160,7 @@ def crosscheck(
     for seed in seeds:
         rng = np.random.default_rng(seed)
         centers0 = sample_density(domain, rho0, n_particles, rng)
-        run = rbf_sgd(domain, problem.target, kernel, centers0, axis, times, tau=problem.tau,
+        run = rbf_sgd(domain, problem.target, kernel, centers0, axis, times.tolist(), tau=problem.tau,
                       label_noise=problem.label_noise, rng=rng)
         sgd_risk.append([risk(c) for c in run.centers])
         l1.append([l1_gap(space, c, r) for c, r in zip(run.centers, snapshots, strict=True)])
