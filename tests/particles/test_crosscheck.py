@@ -91,3 +91,20 @@ def test_initial_centres_follow_rho0(rng):
     assert points.mean() == pytest.approx(2 / 3, abs=5 * points.std() / np.sqrt(50_000))
     with pytest.raises(ValueError, match="finite, >= 0"):
         particles.sample_density(domain, -values, 10, rng)
+
+
+def test_crosscheck_command(tmp_path, capsys):
+    from particles.cli import main
+
+    scenario = tmp_path / "check.toml"
+    scenario.write_text(
+        '[mesh]\ndomain = "interval"\nh = 0.02\n[problem]\ntarget = "6 * x * (1 - x)"\n'
+        "[run]\nt_end = 0.05\noutputs = 5\n[crosscheck]\nN = [50, 200]\ndelta = 0.2\nepsilon = 1e-4\nseeds = 2\n"
+    )
+    assert main([str(scenario), "--out", str(tmp_path / "out")]) == 0
+    assert "density gap slope" in capsys.readouterr().out
+    rows = (tmp_path / "out" / "convergence.csv").read_text().splitlines()
+    assert rows[0] == "N,sup_risk_gap,sup_l1_gap" and len(rows) == 3
+    scenario.write_text(scenario.read_text().replace("seeds = 2", "seeds = 2\nn_particles = 3"))
+    assert main([str(scenario)]) == 2
+    assert "unknown key 'n_particles' in [crosscheck]" in capsys.readouterr().err

@@ -1,0 +1,115 @@
+"""``fempde-crosscheck SCENARIO.toml``: SGD of the RBF network next to the PDEs.
+
+The scenario is a fempde scenario (mesh, problem, initial density, run) with
+a ``[crosscheck]`` table::
+
+    [crosscheck]
+    N = 200              # particles (a list runs the convergence study in N)
+    delta = 0.1          # bump width
+    kernel = "triweight"
+    epsilon = 1e-5       # SGD time step: t = k epsilon
+    seeds = 3
+    label_noise = 0.0
+
+Writes ``crosscheck.csv``, ``risk.png``, ``rho.pvd`` and ``particles.pvd`` (and
+``convergence.csv``/``convergence.png`` for a list of N) into the output directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import meshes
+from fempde.scenario import ScenarioError, parse_scenario
+
+from .crosscheck import RBFProblem, convergence_in_n, crosscheck
+
+__all__ = ["main"]
+
+_KEYS = {"N", "delta", "kernel", "epsilon", "seeds", "label_noise"}
+
+
+def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Any]:
+    if not path.is_file():
+        raise ScenarioError(f"scenario file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path} is not valid TOML: {err}") from None
+    table = data.pop("crosscheck", None)
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{path} has no [crosscheck] table (keys: {', '.join(sorted(_KEYS))})")
+    extra = sorted(set(table) - _KEYS)
+    if extra:
+        raise ScenarioError(f"unknown key {extra[0]!r} in [crosscheck]; valid keys: {', '.join(sorted(_KEYS))}")
+    for key in ("N", "delta", "epsilon"):
+        if key not in table:
+            raise ScenarioError(f"[crosscheck] needs {key}")
+    scenario = parse_scenario(data, name=path.stem, base=path.parent)
+    problem = RBFProblem(scenario.mesh, scenario.problem.target, float(table["delta"]), scenario.problem.tau,
+                         str(table.get("kernel", "triweight")), scenario.problem.schedule,
+                         float(table.get("label_noise", 0.0)), scenario.rho0)
+    return problem, table, scenario
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fempde-crosscheck", description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", type=Path)
+    parser.add_argument("--out", help="output directory (default: the scenario's)")
+    args = parser.parse_args(argv)
+    try:
+        problem, table, scenario = _problem(args.scenario)
+        out = Path(args.out) if args.out else scenario.directory
+        seeds = range(int(table.get("seeds", 3)))
+        n = table["N"]
+        if isinstance(n, list):
+            study = convergence_in_n(problem, [int(v) for v in n], float(table["epsilon"]), scenario.t_end,
+                                     seeds=seeds)
+            _write_study(study, out)
+            print(f"risk gap slope {study['risk_slope']:.3f}, density gap slope {study['density_slope']:.3f} "
+                  f"(theory: -0.5); wrote {out / 'convergence.csv'}, {out / 'convergence.png'}")
+            return 0
+        check = crosscheck(problem, int(n), float(table["epsilon"]), scenario.t_end,
+                           n_times=len(scenario.times), seeds=seeds)
+        check.write(out)
+        print(f"sup_t |R_N - R_PDE| per seed: {np.array2string(check.risk_gap, precision=4)}; "
+              f"sup_t L1 gap: {np.array2string(check.density_gap, precision=3)}")
+        print(f"wrote {out / 'crosscheck.csv'}, {out / 'risk.png'}, {out / 'rho.pvd'}, {out / 'particles.pvd'}")
+        return 0
+    except (ScenarioError, meshes.MeshError, ValueError) as err:
+        print(f"fempde-crosscheck: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _write_study(study: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "convergence.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["N", "sup_risk_gap", "sup_l1_gap"])
+        writer.writerows(zip(study["n"], study["risk_gap"], study["density_gap"], strict=True))
+    fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
+    n = study["n"]
+    ax.loglog(n, study["risk_gap"], "o-", label=f"sup_t |R_N − R^δ| (slope {study['risk_slope']:.2f})")
+    ax.loglog(n, study["density_gap"], "s-", label=f"sup_t L1 gap (slope {study['density_slope']:.2f})")
+    ax.loglog(n, study["density_gap"][0] * (n / n[0]) ** -0.5, "k:", label="N^(-1/2)")
+    ax.set_xlabel("N")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    fig.savefig(out / "convergence.png", dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
