@@ -53,7 +53,9 @@ def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Any]:
         if key not in table:
             raise ScenarioError(f"[crosscheck] needs {key}")
     scenario = parse_scenario(data, name=path.stem, base=path.parent)
-    problem = RBFProblem(scenario.mesh, scenario.problem.target, float(table["delta"]), scenario.problem.tau,
+    target = scenario.problem.target
+    assert callable(target)  # scenario formulas compile to callables
+    problem = RBFProblem(scenario.mesh, target, float(table["delta"]), scenario.problem.tau,
                          str(table.get("kernel", "triweight")), scenario.problem.schedule,
                          float(table.get("label_noise", 0.0)), scenario.rho0)
     return problem, table, scenario
