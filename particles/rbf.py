@@ -59,11 +59,17 @@ def _sgd_chunk(centers, xs, ys, steps, noise_std, noise, power, constant, delta,
         for i in range(n):
             if weights[i] == 0.0 and not noisy:
                 continue
+            distance2 = 0.0
             for d in range(dim):
                 move[d] = scale * weights[i] * (x[d] - centers[i, d])
                 if noisy:
                     move[d] += noise_std[k] * noise[k, i, d]
-            confine_inplace(centers[i], move, normals, offsets, center, inradius, reflect)
+                distance2 += (centers[i, d] + move[d] - center[d]) ** 2
+            if distance2 <= inradius * inradius:  # the common case, without a call
+                for d in range(dim):
+                    centers[i, d] += move[d]
+            else:
+                confine_inplace(centers[i], move, normals, offsets, center, inradius, reflect)
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ def rbf_sgd(
     marks = np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
     if marks.size == 0 or marks[0] < 0:
         raise ValueError(f"record times must be >= 0, got {list(times)}")
+    if tau > 0:  # keep the chunk of Gaussian increments in cache-sized memory (about 8 MB)
+        chunk = max(16, min(chunk, 2**20 // centers.size))
     recorded = []
     k = 0
     for mark in marks:

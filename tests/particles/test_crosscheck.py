@@ -52,8 +52,8 @@ def test_noisy_sgd_has_the_stationary_law_of_the_pde():
 
     right = np.abs(histogram - bin_mass(steady(tau))).sum()
     wrong = np.abs(histogram - bin_mass(steady(tau / 2))).sum()
-    assert right <= 0.02  # measured 0.0154
-    assert wrong >= 0.03  # measured 0.0345
+    assert right <= 0.025  # measured 0.0171
+    assert wrong >= 0.03  # measured 0.0377
 
 
 def test_crosscheck_writes_curves_and_particle_clouds(tmp_path):
