@@ -33,12 +33,17 @@ from numpy.typing import NDArray
 
 from .schedule import Constant, Schedule
 
-__all__ = ["TimeAxis", "noise_scale"]
+__all__ = ["DRIFT", "TimeAxis", "noise_scale"]
+
+DRIFT = 2.0
+"""The factor in ``∂_t ρ = DRIFT · ξ [∇·(ρ∇Ψ) + τΔρ]`` and in the SGD step
+``w ← w − DRIFT · s_k ∇Ψ + ...``: both sides read it from here."""
 
 
 def noise_scale(step: NDArray[np.float64] | float, tau: float) -> NDArray[np.float64]:
-    """Standard deviation ``sqrt(4 s_k τ)`` of the per-step Gaussian noise."""
-    return np.sqrt(4.0 * np.asarray(step, dtype=np.float64) * tau)
+    """Standard deviation ``sqrt(2 · DRIFT · s_k τ) = sqrt(4 s_k τ)`` of the per-step
+    Gaussian noise: variance per unit time twice the diffusion coefficient ``DRIFT ξ τ``."""
+    return np.sqrt(2.0 * DRIFT * np.asarray(step, dtype=np.float64) * tau)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import xlogy
 
 from .flux import edge_flux
+from .meanfield import DRIFT
 from .schedule import Constant, Schedule
 from .space import NodalFunction, Space
 
@@ -121,7 +122,7 @@ class PorousMediumSystem:
         """
         space = self.space
         i, j = space.edges
-        scale = 2.0 * self.problem.schedule.integral(t_old, t_new) * space.T
+        scale = DRIFT * self.problem.schedule.integral(t_old, t_new) * space.T
         phi = self.potential(rho)
         flux = edge_flux(rho[i], rho[j], phi[i], phi[j], self.tau)
         n = space.n
@@ -162,7 +163,7 @@ class PorousMediumSystem:
         if not np.isfinite(xi):
             return np.full(shape, np.nan)
         grad = space.element_mean(rho) * space.element_gradient(self.potential(rho))
-        return -2.0 * xi * (grad + self.tau * space.element_gradient(rho))
+        return -DRIFT * xi * (grad + self.tau * space.element_gradient(rho))
 
     # What observers write ---------------------------------------------------------
     def point_fields(self, rho: Array) -> dict[str, Array]:

@@ -68,6 +68,8 @@ class CrossCheck:
     centers: Array  # the first seed's clouds, (times, N, dim)
     pde: fempde.Result
     local_pde: fempde.Result
+    label_noise_variance: float = 0.0
+    """Added to every population risk to get the test error; kept apart from the curves."""
 
     @property
     def risk_gap(self) -> Array:
@@ -86,6 +88,7 @@ class CrossCheck:
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "crosscheck.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
+            handle.write(f"# population risks exclude the label-noise variance {self.label_noise_variance!r}\n")
             writer.writerow(["t", "sgd_risk_mean", "sgd_risk_min", "sgd_risk_max", "pde_risk_delta",
                              "pde_risk_local", "l1_gap_mean", "wasserstein_mean"])
             for k, t in enumerate(self.times):
@@ -169,7 +172,7 @@ def crosscheck(
     return CrossCheck(times, n_particles, epsilon, np.array(sgd_risk),
                       np.array([pde.system.risk(r) for r in snapshots]),
                       np.array([local.system.risk(local.snapshots[float(t)]) for t in times]),
-                      np.array(l1), np.array(w), np.asarray(first), pde, local)
+                      np.array(l1), np.array(w), np.asarray(first), pde, local, problem.label_noise**2)
 
 
 def convergence_in_n(

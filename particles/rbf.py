@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fempde.kernels import Kernel
-from fempde.meanfield import TimeAxis, noise_scale
+from fempde.meanfield import DRIFT, TimeAxis, noise_scale
 
 from .domain import ConvexDomain, confine_inplace
 
@@ -34,7 +34,7 @@ Target = Callable[[Array], ArrayLike]
 
 @numba.njit(cache=True)
 def _sgd_chunk(centers, xs, ys, steps, noise_std, noise, power, constant, delta,
-               normals, offsets, center, inradius, reflect):  # pragma: no cover - compiled
+               normals, offsets, center, inradius, reflect, drift=DRIFT):  # pragma: no cover - compiled
     n, dim = centers.shape
     inv_delta2 = 1.0 / (delta * delta)
     weights = np.empty(n)
@@ -55,7 +55,7 @@ def _sgd_chunk(centers, xs, ys, steps, noise_std, noise, power, constant, delta,
                 weights[i] = 0.0
         prediction *= constant / n
         # ∇_w K^δ(x − w) = 2p c (1 − |x − w|²/δ²)^{p−1} (x − w)/δ²
-        scale = 2.0 * steps[k] * (ys[k] - prediction) * 2.0 * power * constant * inv_delta2
+        scale = drift * steps[k] * (ys[k] - prediction) * 2.0 * power * constant * inv_delta2
         for i in range(n):
             if weights[i] == 0.0 and not noisy:
                 continue
