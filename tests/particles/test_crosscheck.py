@@ -1,6 +1,8 @@
 """SGD against the PDE it converges to: the gap shrinks with N, and noisy SGD
 has the PDE's stationary law (which pins the noise convention)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,3 +110,13 @@ def test_crosscheck_command(tmp_path, capsys):
     scenario.write_text(scenario.read_text().replace("seeds = 2", "seeds = 2\nn_particles = 3"))
     assert main([str(scenario)]) == 2
     assert "unknown key 'n_particles' in [crosscheck]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "examples" / "crosscheck").glob("*.toml")),
+                         ids=lambda p: p.stem)
+def test_crosscheck_examples_parse(path):
+    from particles.cli import _problem
+
+    problem, table, scenario = _problem(path)
+    assert problem.delta == table["delta"] and scenario.t_end > 0
+    assert fempde.Space(problem.mesh).report.admissible
