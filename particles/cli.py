@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+import fempde
 import meshes
 from fempde.scenario import ScenarioError, parse_scenario
 
@@ -55,9 +56,14 @@ def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Any]:
     scenario = parse_scenario(data, name=path.stem, base=path.parent)
     target = scenario.problem.target
     assert callable(target)  # scenario formulas compile to callables
+    rho0 = scenario.rho0
+    if scenario.normalize:  # to mass 1 on the nodes, as fempde's scenarios do
+        space = fempde.Space(scenario.mesh)
+        values = space.interpolate(rho0, "rho0")
+        rho0 = values / space.integrate(values)
     problem = RBFProblem(scenario.mesh, target, float(table["delta"]), scenario.problem.tau,
                          str(table.get("kernel", "triweight")), scenario.problem.schedule,
-                         float(table.get("label_noise", 0.0)), scenario.rho0)
+                         float(table.get("label_noise", 0.0)), rho0)
     return problem, table, scenario
 
 

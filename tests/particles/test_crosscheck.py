@@ -120,3 +120,16 @@ def test_crosscheck_examples_parse(path):
     problem, table, scenario = _problem(path)
     assert problem.delta == table["delta"] and scenario.t_end > 0
     assert fempde.Space(problem.mesh).report.admissible
+
+
+def test_crosscheck_scenario_normalizes_rho0(tmp_path):
+    from particles.cli import _problem
+
+    scenario = tmp_path / "check.toml"
+    scenario.write_text(
+        '[mesh]\ndomain = "interval"\nh = 0.05\n[problem]\ntarget = "1"\n[initial]\nrho0 = "3 * x"\n'
+        "normalize = true\n[run]\nt_end = 0.1\n[crosscheck]\nN = 10\ndelta = 0.2\nepsilon = 1e-3\n"
+    )
+    problem, _, _ = _problem(scenario)
+    space = fempde.Space(problem.mesh)
+    assert space.integrate(problem.rho0) == pytest.approx(1.0, abs=1e-14)
