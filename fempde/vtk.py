@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from .observers import Observer, RunInfo
 from .stepping import Step
 
-__all__ = ["PVDSeries", "VTKWriter", "read_pvd"]
+__all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd"]
 
 _CELL_TYPE = {1: "line", 2: "triangle", 3: "tetra"}
 
@@ -75,6 +75,11 @@ class PVDSeries:
         path.write_text("\n".join(lines))
 
 
+def mesh_cells(space: Any) -> list[tuple[str, NDArray[Any]]]:
+    """The cells of a space's mesh as meshio wants them."""
+    return [(_CELL_TYPE[space.dim], np.asarray(space.mesh.t).T)]
+
+
 def read_pvd(path: str | Path) -> list[tuple[float, Path]]:
     """``(time, vtu path)`` pairs of a ``.pvd`` collection."""
     import xml.etree.ElementTree as ET
@@ -109,7 +114,6 @@ class VTKWriter(Observer):
 
     def _write(self, step: Step) -> None:
         space = self._system.space
-        cells = [(_CELL_TYPE[space.dim], np.asarray(space.mesh.t).T)]
-        self.series.write(step.t, space.x, cells, self._system.point_fields(step.rho),
+        self.series.write(step.t, space.x, mesh_cells(space), self._system.point_fields(step.rho),
                           self._system.cell_fields(step.rho, step.t))
         self._written = step

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from skfem import Mesh
 
 import fempde
-from fempde.vtk import PVDSeries
+from fempde.vtk import PVDSeries, mesh_cells
 
 from .domain import ConvexDomain, sample_density
 from .measures import l1_gap, wasserstein
@@ -98,12 +98,10 @@ class CrossCheck:
         clouds = PVDSeries(out, "particles")
         fields = PVDSeries(out, "rho")
         system = self.pde.system
-        cells = [({1: "line", 2: "triangle", 3: "tetra"}[system.space.dim], np.asarray(system.space.mesh.t).T)]
-        for k, t in enumerate(self.times):
-            points = self.centers[k]
+        cells = mesh_cells(system.space)
+        for t, points in zip(self.times, self.centers, strict=True):
             clouds.write(t, points.T, [("vertex", np.arange(len(points))[:, None])], {}, {})
-            rho = self.pde.snapshots[float(t)] if t > 0 else self.pde.snapshots[0.0]
-            fields.write(t, system.space.x, cells, system.point_fields(rho), {})
+            fields.write(t, system.space.x, cells, system.point_fields(self.pde.snapshots[float(t)]), {})
         plot_risk(self, out / "risk.png")
 
 
