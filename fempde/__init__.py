@@ -8,6 +8,7 @@ observers (:class:`ProgressBar`, :class:`SteadyState`, :class:`CSVWriter`,
 :class:`VTKWriter`, :class:`PlotWriter`), and exact steady states.
 """
 
+from .checkpoint import Checkpoint, Checkpointer, load_checkpoint
 from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
 from .kernels import KERNELS, Kernel, kernel
 from .meanfield import TimeAxis, noise_scale
@@ -25,6 +26,8 @@ __all__ = [
     "KERNELS",
     "CSVWriter",
     "Certificates",
+    "Checkpoint",
+    "Checkpointer",
     "Constant",
     "ConvergenceError",
     "FiniteDeltaPorousMedium",
@@ -46,6 +49,7 @@ __all__ = [
     "VTKWriter",
     "initial_density",
     "kernel",
+    "load_checkpoint",
     "noise_scale",
     "solve",
     "steady_state",

@@ -8,6 +8,7 @@ negative density, free-energy increase), 2 for bad input, 3 when Newton fails,
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from importlib import resources
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import meshes
 
+from .checkpoint import Checkpointer
 from .observers import CSVWriter, Observer, ProgressBar, SteadyState
 from .plots import PlotWriter
 from .scenario import Scenario, ScenarioError, load_scenario
@@ -25,15 +27,20 @@ from .vtk import VTKWriter
 
 __all__ = ["demo_scenario", "main", "run_scenario"]
 
+CHECKPOINT = "checkpoint.npz"
+RUN_FILE = "run.json"
+
 
 def demo_scenario() -> Path:
     """Path of the scenario ``fempde demo`` runs (shipped with the package)."""
     return Path(str(resources.files("fempde") / "scenarios" / "demo.toml"))
 
 
-def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | None = None) -> Result:
-    """Solve a scenario and write its ParaView series, CSV history and PNGs
-    into ``scenario.directory`` (``space``: the scenario's mesh, already prepared)."""
+def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | None = None,
+                 resume: bool = False) -> Result:
+    """Solve a scenario and write its ParaView series, CSV history, PNGs and
+    checkpoint into ``scenario.directory`` (``space``: the scenario's mesh,
+    already prepared; ``resume``: continue from the checkpoint there)."""
     if space is None:
         space = Space(scenario.mesh, force=scenario.force)
     rho0 = scenario.rho0
@@ -45,17 +52,20 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
         CSVWriter(out / "history.csv"),
         VTKWriter(out, scenario.output_name),
         PlotWriter(out, title=f"{scenario.name}: {space.report.describe()}"),
+        Checkpointer(out / CHECKPOINT, every=scenario.checkpoint_every),
     ]
     if scenario.steady_tol > 0:
         observers.append(SteadyState(scenario.steady_tol))
     if progress:
         observers.append(ProgressBar(scenario.name))
-    return solve(scenario.problem, space, rho0, scenario.t_end, observers,
-                 times=scenario.times, **scenario.stepping)
+    return solve(scenario.problem, space, rho0, scenario.t_end, observers, times=scenario.times,
+                 resume=out / CHECKPOINT if resume else None, **scenario.stepping)
 
 
-def _run(path: Path, out: str | None, t_end: float | None, quiet: bool) -> int:
+def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False) -> int:
     scenario = load_scenario(path)
+    if out is None and not resume:
+        out = str(scenario.directory)
     if out is not None:
         scenario = replace(scenario, directory=Path(out))
     if t_end is not None:
@@ -65,16 +75,28 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool) -> int:
         scenario = replace(scenario, t_end=t_end, times=times)
     space = Space(scenario.mesh, force=scenario.force)
     print(f"fempde: {scenario.name}: {space.report.describe()}", file=sys.stderr)
-    result = run_scenario(scenario, progress=not quiet, space=space)
     d = scenario.directory
+    d.mkdir(parents=True, exist_ok=True)
+    # what `fempde resume DIR` needs: the scenario as run, and the overrides
+    (d / RUN_FILE).write_text(json.dumps({"scenario": str(path.resolve()), "t_end": scenario.t_end}))
+    result = run_scenario(scenario, progress=not quiet, space=space, resume=resume)
     print(f"stopped at t = {result.t:.6g} ({result.stop_reason}) after {len(result.history['t']) - 1} steps, "
           f"{int(result.history['newton_iterations'].sum())} Newton iterations")
     print(f"certificates: {result.certificates.describe()}")
     print(f"wrote {d / (scenario.output_name + '.pvd')} ({len(scenario.times) + 1} frames at most), "
           f"{d / 'history.csv'}, {d / 'rho.png'}, {d / 'history.png'}")
     if result.stop_reason == "interrupted":
+        print(f"interrupted at t = {result.t:.6g}; the output so far is valid. Continue with: fempde resume {d}")
         return 130
     return 0 if result.ok else 1
+
+
+def _resume(directory: Path, quiet: bool) -> int:
+    record = directory / RUN_FILE
+    if not record.is_file() or not (directory / CHECKPOINT).is_file():
+        raise ScenarioError(f"{directory} holds no resumable run (no {RUN_FILE} and {CHECKPOINT} from `fempde run`)")
+    run = json.loads(record.read_text())
+    return _run(Path(run["scenario"]), str(directory), float(run["t_end"]), quiet, resume=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", help="output directory (default: the scenario's, or out/NAME)")
     run.add_argument("--t-end", type=float, help="override the final time")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    resume = commands.add_parser("resume", help="continue a run from the checkpoint in its output directory")
+    resume.add_argument("directory", type=Path)
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
     check = commands.add_parser("check-mesh", help="validate a mesh file (any meshio format)")
     check.add_argument("file", type=Path)
     args = parser.parse_args(argv)
@@ -96,10 +121,15 @@ def main(argv: list[str] | None = None) -> int:
             return _run(demo_scenario(), args.out, None, args.quiet)
         if args.command == "run":
             return _run(args.scenario, args.out, args.t_end, args.quiet)
+        if args.command == "resume":
+            return _resume(args.directory, args.quiet)
         report = meshes.check(meshes.load(args.file))
         print(report.describe())
         return 0 if report.admissible else 1
     except (ScenarioError, meshes.MeshError, ValueError, TypeError) as err:
+        print(f"fempde: error: {err}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, PermissionError, OSError) as err:
         print(f"fempde: error: {err}", file=sys.stderr)
         return 2
     except ConvergenceError as err:

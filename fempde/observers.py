@@ -8,6 +8,7 @@ live here and in :mod:`fempde.vtk` and :mod:`fempde.plots`, never in the solver.
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -29,6 +30,10 @@ class RunInfo:
     system: Any
     t_end: float
     times: tuple[float, ...]
+    start_index: int = 0
+    """The index of the last step already done: 0 for a new run, more when resuming."""
+    t_start: float = 0.0
+    """The time the run starts (or resumes) from."""
 
 
 class Observer:
@@ -109,10 +114,21 @@ class CSVWriter(Observer):
 
     def start(self, info: RunInfo) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_energy = not info.system.has_source
+        if info.start_index > 0 and self.path.is_file():  # resuming: keep the rows up to the checkpoint
+            with self.path.open(newline="") as old:
+                rows = [r for r in csv.reader(old) if len(r) == len(COLUMNS)]
+            kept = [rows[0]] + [r for r in rows[1:] if r[0].isdigit() and int(r[0]) <= info.start_index]
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            with tmp.open("w", newline="") as new:
+                csv.writer(new).writerows(kept)
+            os.replace(tmp, self.path)
+            self._file = self.path.open("a", newline="")
+            self._writer = csv.writer(self._file)
+            return
         self._file = self.path.open("w", newline="")
         self._writer = csv.writer(self._file)
         self._writer.writerow(COLUMNS)
-        self._check_energy = not info.system.has_source
 
     def observe(self, step: Step) -> None:
         flags = certificate_flags(step, self._check_energy, self.mass_tol, self.energy_tol)

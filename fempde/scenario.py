@@ -18,6 +18,7 @@ rho0 = "uniform"         # or a formula; normalize = true rescales it to mass 1
 t_end = 5.0
 outputs = 20             # evenly spaced output times
 steady_tol = 1e-9        # stop at a steady state (0: never)
+checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)
 
 [output]
 directory = "out/disk"
@@ -62,7 +63,7 @@ _SECTIONS = {
     "mesh": {"domain", "force", "file"},  # plus the generator's own parameters
     "problem": {"target", "tau", "schedule"},
     "initial": {"rho0", "normalize"},
-    "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "linear_solver"},
+    "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "linear_solver", "checkpoint_every"},
     "output": {"directory", "name"},
 }
 _SCHEDULES: dict[str, type] = {"constant": Constant, "power": PowerLaw}
@@ -81,6 +82,7 @@ class Scenario:
     t_end: float
     times: tuple[float, ...]
     steady_tol: float
+    checkpoint_every: float
     stepping: dict[str, Any]
     directory: Path
     output_name: str
@@ -197,6 +199,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
         t_end=t_end,
         times=tuple(np.linspace(0.0, t_end, outputs + 1)[1:].tolist()),
         steady_tol=_number("run", "steady_tol", run.get("steady_tol", 0.0), minimum=0.0),
+        checkpoint_every=_number("run", "checkpoint_every", run.get("checkpoint_every", 60.0), minimum=0.0),
         stepping=stepping,
         directory=Path(output.get("directory", f"out/{name}")),
         output_name=str(output.get("name", "rho")),

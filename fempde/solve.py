@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skfem import Mesh
 
+from .checkpoint import HISTORY_COLUMNS, history_row, load_checkpoint
 from .observers import Observer, RunInfo, certificate_flags
 from .space import NodalFunction, Space
 from .stepping import ConvergenceError, Step, steps
@@ -106,8 +108,7 @@ class _History(Observer):
         if step.index:
             self.max_increase = max(self.max_increase, step.energy_increase)
         self.failed.update(certificate_flags(step, self.check_energy, self.mass_tol, self.energy_tol))
-        self.rows.append((step.t, step.dt, step.free_energy, step.risk, step.mass, step.mass_drift,
-                          step.min_rho, step.newton_iterations, step.rejected))
+        self.rows.append(history_row(step))
         if step.t in self.keep or step.index == 0:
             self.snapshots[step.t] = step.rho
         self.last = step
@@ -115,6 +116,16 @@ class _History(Observer):
     def start(self, info: RunInfo) -> None:
         self.check_energy = not info.system.has_source
 
+    def restore(self, checkpoint: Any, system: Any) -> None:
+        """Take over the history of a checkpointed run; its last step becomes ``last``."""
+        state = checkpoint.state
+        self.rows = [tuple(r) for r in checkpoint.history]
+        self.failed = set(checkpoint.failed)
+        self.max_increase = checkpoint.max_energy_increase
+        rho = state.rho.copy()
+        rho.flags.writeable = False
+        self.last = Step(state.index, state.t, 0.0, rho, state.free_energy, system.risk(rho),
+                         system.space.integrate(rho), state.expected_mass, 0, 0, False, 0.0, state.dt_next)
 
 def solve(
     problem: Any,
@@ -127,6 +138,7 @@ def solve(
     force: bool = False,
     mass_tol: float = 1e-12,
     energy_tol: float = 1e-11,
+    resume: str | Path | None = None,
     **stepping: Any,
 ) -> Result:
     """Solve ``problem`` on ``mesh`` from ``rho0`` to ``t_end``.
@@ -148,6 +160,10 @@ def solve(
     mass_tol, energy_tol
         Tolerances of the certificates (relative mass drift; free-energy
         increase relative to ``max(1, |F|)``).
+    resume
+        A checkpoint written by :class:`fempde.Checkpointer`: continue from it
+        (``rho0`` still defines the run but is not used; the history before the
+        checkpoint is restored, its snapshots are not).
     **stepping
         ``dt0``, ``dt_max``, ``dt_min``, ``newton_tol``, ``max_newton``,
         ``linear_solver`` of :func:`fempde.stepping.steps`.
@@ -160,9 +176,16 @@ def solve(
     rho = initial_density(space, rho0)
     times = tuple(sorted(float(t) for t in times))
     history = _History(mass_tol, energy_tol, times)
+    start = None
+    if resume is not None:
+        checkpoint = load_checkpoint(resume)
+        start = checkpoint.state
+        if start.rho.shape != rho.shape:
+            raise ValueError(f"checkpoint {resume} holds {start.rho.size} nodal values, the mesh has {rho.size}")
+        history.restore(checkpoint, system)
     attached = [history, *observers]
-    info = RunInfo(system, float(t_end), times)
-    stepper = steps(system, rho, t_end, times=times, **stepping)
+    info = RunInfo(system, float(t_end), times, *((start.index, start.t) if start is not None else (0, 0.0)))
+    stepper = steps(system, rho, t_end, times=times, start=start, **stepping)
     for observer in attached:
         observer.start(info)
     reason = "t_end"
@@ -185,8 +208,7 @@ def solve(
 
 
 def _result(space: Space, system: Any, history: _History, reason: str) -> Result:
-    names = ("t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
-             "newton_iterations", "rejected_steps")
+    names = HISTORY_COLUMNS
     table = np.array(history.rows, dtype=float).reshape(-1, len(names))
     columns = {name: table[:, k] for k, name in enumerate(names)}
     assert history.last is not None

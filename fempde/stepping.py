@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from .linalg import LinearSolver, choose_solver
 from .space import Space
 
-__all__ = ["ConvergenceError", "GradientFlowSystem", "Step", "steps"]
+__all__ = ["ConvergenceError", "GradientFlowSystem", "Step", "StepperState", "steps"]
 
 Array = NDArray[np.float64]
 
@@ -60,6 +60,13 @@ class Step:
     at_output_time: bool
     energy_increase: float = 0.0
     """``F_h`` now minus ``F_h`` at the previous step (0 at the initial state)."""
+    dt_next: float = 0.0
+    """The step size the controller will try next (what a resumed run needs)."""
+
+    def state(self) -> StepperState:
+        """What :func:`steps` needs to continue from this step exactly."""
+        return StepperState(self.index, self.t, np.array(self.rho), self.dt_next, self.expected_mass,
+                            self.free_energy)
 
     @property
     def min_rho(self) -> float:
@@ -69,6 +76,18 @@ class Step:
     def mass_drift(self) -> float:
         """``|mass − expected| / expected``; expected is the initial mass plus the integrated source."""
         return abs(self.mass - self.expected_mass) / abs(self.expected_mass)
+
+
+@dataclass(frozen=True)
+class StepperState:
+    """A point to resume stepping from (see :meth:`Step.state` and :mod:`fempde.checkpoint`)."""
+
+    index: int
+    t: float
+    rho: Array
+    dt_next: float
+    expected_mass: float
+    free_energy: float
 
 
 class _Rejected(Exception):
@@ -122,6 +141,7 @@ def steps(
     newton_tol: float = 1e-11,
     max_newton: int = 25,
     linear_solver: str = "auto",
+    start: StepperState | None = None,
 ) -> Iterator[Step]:
     """Advance ``ρ`` from ``t = 0`` to ``t_end`` by implicit Euler, yielding every accepted step.
 
@@ -132,6 +152,11 @@ def steps(
     round-off of the solve), is rejected and retried with half the time step; the
     step grows by 1.5 after easy (<= 4 iterations) steps and shrinks by 0.7 after
     hard (> 10) ones. Raises :class:`ConvergenceError` below ``dt_min``.
+
+    With ``start`` (a :class:`StepperState`), stepping continues from there —
+    same time, density, step size and mass bookkeeping, so the steps that follow
+    are those the uninterrupted run takes — and the initial state is not yielded
+    again; ``rho0`` is then ignored.
     """
     t_end = float(t_end)
     if not np.isfinite(t_end) or t_end <= 0:
@@ -147,24 +172,28 @@ def steps(
     space = system.space
     solver = LinearSolver(choose_solver(linear_solver, space.n, space.dim))
 
-    rho = np.array(rho0, dtype=np.float64)
-    mass0 = space.integrate(rho)
-    expected = mass0
+    if start is None:
+        rho = np.array(rho0, dtype=np.float64)
+        t, index, expected = 0.0, 0, space.integrate(rho)
+        energy = system.free_energy(rho)
+    else:
+        rho = np.array(start.rho, dtype=np.float64)
+        t, index, expected, energy, dt = start.t, start.index, start.expected_mass, start.free_energy, start.dt_next
+    rejected, reasons = 0, []
+    next_mark = int(np.searchsorted(marks, t, side="right"))
 
-    energy = system.free_energy(rho)
-
-    def record(index: int, t: float, step_dt: float, iterations: int, rejected: int, mark: bool) -> Step:
+    def record(step_dt: float, iterations: int, mark: bool) -> Step:
         nonlocal energy
         frozen = rho.copy()
         frozen.flags.writeable = False
         previous, energy = energy, system.free_energy(rho)
         return Step(
             index, t, step_dt, frozen, energy, system.risk(rho), space.integrate(rho), expected,
-            iterations, rejected, mark, energy - previous,
+            iterations, rejected, mark, energy - previous, dt,
         )
 
-    yield record(0, 0.0, 0.0, 0, 0, False)
-    t, index, rejected, next_mark = 0.0, 0, 0, 0
+    if start is None:
+        yield record(0.0, 0, False)
     while t < t_end:
         target = float(marks[next_mark])
         t_new = min(t + dt, target)
@@ -174,11 +203,12 @@ def steps(
             rho_new, iterations = _newton(system, rho, t, t_new, solver, newton_tol, max_newton)
         except _Rejected as why:
             rejected += 1
+            reasons.append(f"dt={t_new - t:.3g}: {why}")
             dt *= 0.5
             if dt < dt_min:
                 raise ConvergenceError(
-                    f"time step fell below dt_min={dt_min:.3g} at t={t:.6g} ({why}); "
-                    "try a finer mesh, a smaller dt0 or a larger max_newton"
+                    f"time step fell below dt_min={dt_min:.3g} at t={t:.6g} after {rejected} rejected tries "
+                    f"(last: {'; '.join(reasons[-3:])}); try a finer mesh, a smaller dt0 or a larger max_newton"
                 ) from None
             continue
         src = system.source(t_new)
@@ -189,9 +219,9 @@ def steps(
         mark = t == target
         if mark:
             next_mark += 1
-        yield record(index, t, step_dt, iterations, rejected, mark)
-        rejected = 0
         if iterations <= 4:
             dt = min(1.5 * dt, dt_max)
         elif iterations > 10:
             dt *= 0.7
+        yield record(step_dt, iterations, mark)
+        rejected, reasons = 0, []

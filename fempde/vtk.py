@@ -45,6 +45,14 @@ class PVDSeries:
         self.entries: list[tuple[float, str]] = []
         self.directory.mkdir(parents=True, exist_ok=True)
 
+    def restore(self, t_start: float, marks: tuple[float, ...]) -> None:
+        """Take over the frames of an existing ``.pvd`` before ``t_start`` (resuming a
+        run); a frame at ``t_start`` stays only if it is one of the output times ``marks``
+        (an interrupted run also wrote its last step, which the resumed run passes through)."""
+        if self.pvd_path.is_file():
+            self.entries = [(t, path.name) for t, path in read_pvd(self.pvd_path)
+                            if t < t_start or (t == t_start and t in marks)]
+
     @property
     def pvd_path(self) -> Path:
         return self.directory / f"{self.name}.pvd"
@@ -102,6 +110,8 @@ class VTKWriter(Observer):
 
     def start(self, info: RunInfo) -> None:
         self._system = info.system
+        if info.start_index > 0:
+            self.series.restore(info.t_start, info.times)
 
     def observe(self, step: Step) -> None:
         self._last = step
