@@ -14,8 +14,13 @@ gives the same numbers.
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -94,12 +99,21 @@ def rbf_sgd(
     reflect: bool = True,
     rng: np.random.Generator,
     chunk: int = 4096,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 60.0,
+    resume: bool = False,
 ) -> SGDRun:
     """Run (noisy) SGD from ``centers0`` (shape ``(N, dim)``) and record the
     centres at ``times`` (rounded to the SGD grid ``t = kε``; 0 allowed).
 
     ``target`` is ``f(x)`` with ``x`` of shape ``(dim, n)``; labels are
     ``y = f(x) + label_noise · N(0, 1)``.
+
+    With ``checkpoint`` (an ``.npz`` path), the state at a chunk boundary —
+    centres, step ``k``, the Generator's state, the records so far — is written
+    atomically every ``checkpoint_every`` seconds, at the end, and when Ctrl-C
+    interrupts (the state before the interrupted chunk). ``resume=True``
+    continues from that file: the same seed's run, bit for bit.
     """
     centers = np.array(centers0, dtype=np.float64, order="C")
     if centers.ndim != 2 or centers.shape[1] != domain.dim or centers.shape[0] < 1:
@@ -115,10 +129,76 @@ def rbf_sgd(
         raise ValueError(f"record times must be >= 0, got {list(times)}")
     if tau > 0:  # keep the chunk of Gaussian increments in cache-sized memory (about 8 MB)
         chunk = max(16, min(chunk, 2**20 // centers.size))
-    recorded = []
+    recorded: list[Array] = []
     k = 0
-    for mark in marks:
+    if resume:
+        if checkpoint is None:
+            raise ValueError("resume=True needs the checkpoint path")
+        k, centers, recorded = _load(Path(checkpoint), rng, marks, centers.shape)
+    saver = _Saver(Path(checkpoint), checkpoint_every) if checkpoint is not None else None
+    try:
+        _advance(domain, target, kernel, axis, centers, marks, k, recorded, tau, label_noise, reflect, rng, chunk,
+                 saver)
+    except KeyboardInterrupt:
+        if saver is not None:
+            saver.write_boundary()
+        raise
+    if saver is not None:
+        saver.write_boundary()
+    return SGDRun(axis.time(marks), np.array(recorded), marks)
+
+
+class _Saver:
+    """Keeps the state at the last chunk boundary and writes it when due."""
+
+    def __init__(self, path: Path, every: float) -> None:
+        if not every >= 0:
+            raise ValueError(f"checkpoint_every must be >= 0 seconds, got {every!r}")
+        self.path, self.every = path, every
+        self.written_at = time.monotonic()
+        self.boundary: dict[str, Any] | None = None
+        self.recorded: list[Array] = []
+        self.n_recorded = 0
+
+    def at_boundary(self, k: int, centers: Array, recorded: list[Array], marks: NDArray[np.int64],
+                    rng: np.random.Generator) -> None:
+        # the records are immutable copies: keep the list and how many belong to this boundary
+        self.boundary = {"k": k, "centers": centers.copy(), "marks": marks,
+                         "rng_state": json.dumps(rng.bit_generator.state)}
+        self.recorded, self.n_recorded = recorded, len(recorded)
+        if time.monotonic() - self.written_at >= self.every:
+            self.write_boundary()
+
+    def write_boundary(self) -> None:
+        if self.boundary is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.stem}.tmp.npz")
+        shape = (self.n_recorded, *self.boundary["centers"].shape)
+        np.savez(tmp, recorded=np.array(self.recorded[: self.n_recorded]).reshape(shape), **self.boundary)
+        os.replace(tmp, self.path)
+        self.written_at = time.monotonic()
+
+
+def _load(path: Path, rng: np.random.Generator, marks: NDArray[np.int64],
+          shape: tuple[int, ...]) -> tuple[int, Array, list[Array]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"no SGD checkpoint at {path}")
+    with np.load(path) as data:
+        if not np.array_equal(data["marks"], marks) or data["centers"].shape != shape:
+            raise ValueError(f"checkpoint {path} belongs to another run (record times or N differ)")
+        rng.bit_generator.state = json.loads(str(data["rng_state"]))
+        return int(data["k"]), np.array(data["centers"]), list(np.array(data["recorded"]))
+
+
+def _advance(domain: ConvexDomain, target: Target, kernel: Kernel, axis: TimeAxis, centers: Array,
+             marks: NDArray[np.int64], k: int, recorded: list[Array], tau: float, label_noise: float,
+             reflect: bool, rng: np.random.Generator, chunk: int, saver: _Saver | None) -> None:
+    """The chunk loop: draw a chunk of data and noise, run the compiled steps, record at the marks."""
+    for mark in marks[len(recorded):]:
         while k < mark:
+            if saver is not None:
+                saver.at_boundary(k, centers, recorded, marks, rng)
             m = min(chunk, mark - k)
             xs = domain.sample(m, rng)
             ys = np.asarray(target(xs.T), dtype=np.float64).reshape(m)
@@ -130,4 +210,5 @@ def rbf_sgd(
                        kernel.delta, domain.normals, domain.offsets, domain.center, domain.inradius, reflect)
             k += m
         recorded.append(centers.copy())
-    return SGDRun(axis.time(marks), np.array(recorded), marks)
+    if saver is not None:
+        saver.at_boundary(k, centers, recorded, marks, rng)

@@ -108,3 +108,39 @@ def test_bad_sgd_input(rng, interval):
         particles.rbf_sgd(interval, target, kernel, np.array([[1.5]]), TimeAxis(1e-3), [1.0], rng=rng)
     with pytest.raises(ValueError, match="tau and label_noise must be >= 0"):
         particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0], tau=-1, rng=rng)
+
+
+def test_interrupted_sgd_resumes_bit_for_bit(tmp_path, interval, monkeypatch):
+    import particles.rbf as rbf
+
+    kernel = Kernel("triweight", 1, 0.1)
+    times = [0.0, 0.05, 0.1, 0.2]
+
+    def run(**kwargs):
+        rng = np.random.default_rng(11)
+        centers0 = interval.sample(100, rng)
+        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-4), times, tau=0.01, rng=rng,
+                                 chunk=300, **kwargs)
+
+    whole = run()
+    compiled, calls = rbf._sgd_chunk, [0]
+
+    def interrupt_on_the_fifth_chunk(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 5:
+            args[0][:] += 1e-3  # a chunk cut short leaves the centres half-updated ...
+            raise KeyboardInterrupt
+        return compiled(*args, **kwargs)
+
+    monkeypatch.setattr(rbf, "_sgd_chunk", interrupt_on_the_fifth_chunk)
+    path = tmp_path / "sgd.npz"
+    with pytest.raises(KeyboardInterrupt):
+        run(checkpoint=path, checkpoint_every=1e9)  # ... the checkpoint holds the state before that chunk
+    monkeypatch.setattr(rbf, "_sgd_chunk", compiled)
+    assert int(np.load(path)["k"]) == 1000  # chunks [0,300) [300,500) [500,800) [800,1000): they stop at marks
+    resumed = run(checkpoint=path, resume=True)
+    np.testing.assert_array_equal(resumed.centers, whole.centers)
+    np.testing.assert_array_equal(resumed.steps, whole.steps)
+    with pytest.raises(ValueError, match="belongs to another run"):
+        particles.rbf_sgd(interval, target, kernel, interval.sample(7, np.random.default_rng(0)), TimeAxis(1e-4),
+                          times, rng=np.random.default_rng(0), checkpoint=path, resume=True)
