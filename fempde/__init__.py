@@ -16,7 +16,7 @@ from .observers import CSVWriter, Observer, ProgressBar, RunInfo, SteadyState
 from .plots import PlotWriter
 from .porous_medium import PorousMedium, PorousMediumSystem
 from .schedule import Constant, PowerLaw, Schedule
-from .solve import Certificates, Result, initial_density, solve
+from .solve import Certificates, OutputError, Result, initial_density, solve
 from .space import Space
 from .steady import steady_state
 from .stepping import ConvergenceError, Step, steps
@@ -34,6 +34,7 @@ __all__ = [
     "FiniteDeltaSystem",
     "Kernel",
     "Observer",
+    "OutputError",
     "PlotWriter",
     "PorousMedium",
     "PorousMediumSystem",

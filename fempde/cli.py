@@ -76,7 +76,13 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
     space = Space(scenario.mesh, force=scenario.force)
     print(f"fempde: {scenario.name}: {space.report.describe()}", file=sys.stderr)
     d = scenario.directory
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / ".fempde-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ScenarioError(f"output directory {d} is not writable: {err.strerror or err}") from None
     # what `fempde resume DIR` needs: the scenario as run, and the overrides
     (d / RUN_FILE).write_text(json.dumps({"scenario": str(path.resolve()), "t_end": scenario.t_end}))
     result = run_scenario(scenario, progress=not quiet, space=space, resume=resume)

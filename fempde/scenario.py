@@ -211,8 +211,37 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"scenario file {path} does not exist")
+    text = path.read_text()
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path} is not valid TOML: {err}") from None
-    return parse_scenario(data, name=path.stem, base=path.parent)
+    try:
+        return parse_scenario(data, name=path.stem, base=path.parent)
+    except ScenarioError as err:
+        line = locate(text, str(err))
+        raise ScenarioError(f"{err} (line {line} of {path})" if line else f"{err} ({path})") from None
+
+
+def locate(text: str, message: str) -> int | None:
+    """The line of the scenario text that an error message is about: the key it
+    names in the section it names, or the section itself for a missing key."""
+    import re
+
+    found = (re.search(r"unknown key '([\w-]+)' in \[([\w.]+)\]", message)
+             or re.search(r"^\[([\w.]+)\] (?:needs )?([\w-]+)", message))
+    if found is None:
+        return None
+    key, section = (found.group(1), found.group(2)) if message.startswith("unknown") else found.group(2, 1)
+    section = section.split(".")[0]  # [problem.schedule] is an inline table of [problem]
+    current, header = "", None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped.strip("[] ")
+            header = number if current == section else header
+        elif current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+        elif current == section and key == "schedule" and stripped.startswith("schedule"):
+            return number
+    return header

@@ -16,7 +16,11 @@ from .observers import Observer, RunInfo, certificate_flags
 from .space import NodalFunction, Space
 from .stepping import ConvergenceError, Step, steps
 
-__all__ = ["Certificates", "Result", "initial_density", "solve"]
+__all__ = ["Certificates", "OutputError", "Result", "initial_density", "solve"]
+
+
+class OutputError(OSError):
+    """An observer could not write its output; what was written before stays valid."""
 
 Array = NDArray[np.float64]
 
@@ -40,6 +44,8 @@ def initial_density(space: Space, rho0: NodalFunction | ArrayLike | str, *, mass
             "a density must be >= 0"
         )
     mass = space.integrate(rho)
+    if mass == 0:
+        raise ValueError("rho0 has zero mass (it vanishes at every node); a probability density needs mass 1")
     if not abs(mass - 1.0) <= mass_tol:
         raise ValueError(
             f"rho0 has mass {mass:.6g} but must be a probability density (mass 1): "
@@ -199,9 +205,21 @@ def solve(
         reason = "interrupted"
     except ConvergenceError as err:
         reason, error = "failed", err
+    except OSError as err:  # an observer could not write: disk full, permissions
+        t = history.last.t if history.last is not None else 0.0
+        reason = "failed"
+        error = OutputError(
+            f"writing output failed at t = {t:.6g} ({err.strerror or err}); the run stopped and the "
+            "files written before are complete (each was written under a temporary name, then renamed)"
+        )
+        error.__cause__ = err
     result = _result(space, system, history, reason)
     for observer in attached:
-        observer.finish(result)
+        try:
+            observer.finish(result)
+        except OSError:
+            if error is None:
+                raise
     if error is not None:
         raise error
     return result

@@ -102,3 +102,74 @@ def test_newton_failure_raises_after_output_is_finished(tmp_path):
     with pytest.raises(fempde.ConvergenceError, match="time step fell below dt_min"):
         fempde.solve(Hopeless(target=1.0), meshes.interval(h=0.1), "uniform", 1.0, [table])
     assert (tmp_path / "h.csv").read_text().count("\n") == 2  # header and the initial state
+
+
+def test_zero_mass_initial_density(space):
+    with pytest.raises(ValueError, match="rho0 has zero mass"):
+        fempde.solve(PROBLEM, space, 0.0, 1.0)
+
+
+def test_unknown_mesh_format(tmp_path):
+    path = tmp_path / "mesh.unknownformat"
+    path.write_text("1 2 3\n")
+    with pytest.raises(meshes.MeshError, match="could not read mesh file .*mesh.unknownformat"):
+        meshes.load(path)
+
+
+SCENARIO = '[mesh]\ndomain = "disk"\nh = 0.3\n[problem]\ntarget = "1"\ntau = 0.01\n[run]\nt_end = 0.1\n'
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("tau = 0.01", 'tau = "abc"'), r"\[problem\] tau must be a number, got 'abc' \(line 6 of"),
+        (("h = 0.3", "h = 0.3\nradus = 2"), r"unknown key 'radus' in \[mesh\].*\(line 4 of"),
+        (("t_end = 0.1", "outputs = 3"), r"\[run\] needs t_end, the final time \(line 7 of"),
+        (("tau = 0.01", "tau = 0.01\nschedule = { kind = 'power', alpha = 1.5 }"),
+         r"not integrable at t=0.*\(line 7 of"),
+    ],
+)
+def test_scenario_errors_name_the_line(tmp_path, change, message):
+    from fempde.scenario import ScenarioError, load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO.replace(*change))
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
+
+
+def test_output_directory_not_writable(tmp_path, capsys):
+    from fempde.cli import main
+
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO)
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the output directory should be")
+    assert main(["run", str(path), "--out", str(blocker / "out"), "--quiet"]) == 2
+    assert f"output directory {blocker / 'out'} is not writable" in capsys.readouterr().err
+
+
+def test_disk_full_stops_the_run_and_keeps_complete_output(tmp_path, monkeypatch):
+    import errno
+
+    import meshio
+
+    from fempde.vtk import read_pvd
+
+    original, calls = meshio.write, [0]
+
+    def full_disk(path, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 3:
+            path.write_bytes(b"<VTKFile")  # a partial file under its temporary name ...
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(meshio, "write", full_disk)
+    with pytest.raises(fempde.OutputError, match="writing output failed at t = 0.2 .*No space left on device"):
+        fempde.solve(PROBLEM, meshes.interval(h=0.1), "uniform", 0.5, [fempde.VTKWriter(tmp_path)],
+                     times=[0.1, 0.2, 0.3])
+    # ... never named by the .pvd; the writer's last attempt, at the end, got through
+    frames = read_pvd(tmp_path / "rho.pvd")
+    assert [t for t, _ in frames] == [0.0, 0.1, 0.2]
+    assert all(meshio.read(path).point_data["rho"].size == 11 for _, path in frames)

@@ -133,3 +133,9 @@ def test_crosscheck_scenario_normalizes_rho0(tmp_path):
     problem, _, _ = _problem(scenario)
     space = fempde.Space(problem.mesh)
     assert space.integrate(problem.rho0) == pytest.approx(1.0, abs=1e-14)
+
+
+def test_crosscheck_needs_at_least_one_particle():
+    problem = RBFProblem(meshes.interval(0, 1, 0.1), target, delta=0.2)
+    with pytest.raises(ValueError, match="the number of particles N must be >= 1, got 0"):
+        crosscheck(problem, 0, 1e-3, 0.1)
