@@ -107,6 +107,7 @@ def _newton(
     rho = rho_old.copy()
     scale = max(1.0, float(np.abs(rho_old).max()))
     solver.refresh()
+    updates: list[float] = []
     for k in range(1, max_iter + 1):
         residual, jacobian = system.linearise(rho, rho_old, t_old, t_new)
         if not np.all(np.isfinite(residual)):
@@ -122,11 +123,13 @@ def _newton(
         rho += delta
         if not np.all(np.isfinite(rho)):
             raise _Rejected("non-finite iterate")
-        if np.abs(delta).max() <= tol * scale:
+        updates.append(float(np.abs(delta).max()))
+        if updates[-1] <= tol * scale:
             if rho.min() < -tol * scale:
                 raise _Rejected(f"negative density {rho.min():.3g}")
             return rho, k
-    raise _Rejected(f"no convergence in {max_iter} Newton iterations")
+    history = ", ".join(f"{u:.1e}" for u in updates[-4:])
+    raise _Rejected(f"no convergence in {max_iter} Newton iterations (last updates {history})")
 
 
 def steps(

@@ -173,3 +173,10 @@ def test_disk_full_stops_the_run_and_keeps_complete_output(tmp_path, monkeypatch
     frames = read_pvd(tmp_path / "rho.pvd")
     assert [t for t, _ in frames] == [0.0, 0.1, 0.2]
     assert all(meshio.read(path).point_data["rho"].size == 11 for _, path in frames)
+
+
+def test_newton_failure_reports_time_step_and_updates():
+    problem = fempde.PorousMedium(target=lambda x: 1.0 - x[0] ** 2, tau=0.01)
+    with pytest.raises(fempde.ConvergenceError, match=r"at t=0 after \d+ rejected tries .*dt=.*no convergence in 1 "
+                                                      r"Newton iterations \(last updates .*e"):
+        fempde.solve(problem, meshes.interval(h=0.1), "uniform", 1.0, max_newton=1, dt_min=1e-4)
