@@ -1,6 +1,7 @@
 """fempde: finite elements for the mean-field PDEs of two-layer neural networks.
 
-Problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`), the
+Problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`,
+:class:`DistributionalDynamics`), the
 bumps ``K^δ`` (:class:`Kernel`), the time axis shared with the SGD
 (:class:`TimeAxis`), schedules (:class:`Constant`,
 :class:`PowerLaw`), the P1 :class:`Space`, the run loop :func:`solve` and its
@@ -9,6 +10,7 @@ observers (:class:`ProgressBar`, :class:`SteadyState`, :class:`CSVWriter`,
 """
 
 from .checkpoint import Checkpoint, Checkpointer, load_checkpoint
+from .distributional import DataLaw, DistributionalDynamics, DistributionalSystem, gibbs_fixed_point
 from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
 from .kernels import KERNELS, Kernel, kernel
 from .meanfield import TimeAxis, noise_scale
@@ -30,6 +32,9 @@ __all__ = [
     "Checkpointer",
     "Constant",
     "ConvergenceError",
+    "DataLaw",
+    "DistributionalDynamics",
+    "DistributionalSystem",
     "FiniteDeltaPorousMedium",
     "FiniteDeltaSystem",
     "Kernel",
@@ -48,6 +53,7 @@ __all__ = [
     "Step",
     "TimeAxis",
     "VTKWriter",
+    "gibbs_fixed_point",
     "initial_density",
     "kernel",
     "load_checkpoint",

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import xlogy
 
 from .flux import edge_flux
+from .linalg import MatrixFreeJacobian
 from .meanfield import DRIFT
 from .schedule import Constant, Schedule
 from .space import NodalFunction, Space
@@ -142,7 +144,11 @@ class PorousMediumSystem:
         values = np.concatenate([diagonal, d_j, -d_i])
         jacobian = sp.csr_matrix((values[perm], pattern.indices, pattern.indptr), shape=(n, n))
         if self.potential_slope is None:
-            jacobian = jacobian + self.nonlocal_jacobian(coupling)
+            nonlocal_part = self.nonlocal_jacobian(coupling)
+            if sp.issparse(nonlocal_part):
+                jacobian = (jacobian + nonlocal_part).tocsr()
+            else:  # a dense interaction: keep it matrix-free
+                jacobian = MatrixFreeJacobian(jacobian, nonlocal_part)
         return residual, jacobian
 
     @property
@@ -150,8 +156,9 @@ class PorousMediumSystem:
         """``dφ_i/dρ_i`` when ``φ_i`` depends on ``ρ_i`` alone (here ``1/|Ω|``), else None."""
         return 1.0 / self.space.volume
 
-    def nonlocal_jacobian(self, coupling: Array) -> sp.csr_matrix:
-        """The Jacobian's part through a non-local ``φ`` (edge weights ``coupling``)."""
+    def nonlocal_jacobian(self, coupling: Array) -> sp.csr_matrix | spla.LinearOperator:
+        """The Jacobian's part through a non-local ``φ`` (edge weights ``coupling``):
+        a sparse matrix, or a ``LinearOperator`` when it would be dense."""
         raise NotImplementedError
 
     def flux_vectors(self, rho: Array, t: float) -> Array:

@@ -1,0 +1,173 @@
+"""Distributional dynamics of a two-layer network (Mei–Montanari–Nguyen 2018, Eqs. 7, 12):
+
+    ∂_t ρ = 2ξ(t) [ ∇·(ρ ∇Ψ_λ(θ; ρ)) + β^{-1} Δρ ],   no flux on the walls of the θ-domain,
+    Ψ_λ(θ; ρ) = V(θ) + ∫ U(θ, θ') ρ(dθ') + (λ/2)|θ|²,
+    V(θ) = −E[y σ*(x; θ)],  U(θ, θ') = E[σ*(x; θ) σ*(x; θ')],
+
+the gradient flow of ``F = ½R + (λ/2)∫|θ|²ρ + β^{-1}∫ρ log ρ`` with
+``R(ρ) = E[y²] + 2∫Vρ + ∫∫Uρρ``. β = ∞ is the noiseless DD (Eq. 7).
+
+Expectations over the data are quadratures with M points ``x_m``, weights
+``w_m`` and regression function ``y_m = E[y | x_m]``, so the interaction
+factors through the data: with ``Φ_mi = σ*(x_m; θ_i)`` and ρ the nodal point
+masses ``m_i ρ_i``,
+
+    ∫ U(θ_i, θ') ρ(dθ') = (Φᵀ W Φ M ρ)_i,      costing O(nM) — never an n × n matrix.
+
+The discrete free energy ``F_h = ½[E y² + 2 Vᵀ Mρ + (ΦMρ)ᵀ W (ΦMρ)] + (λ/2) Σ m_i |θ_i|² ρ_i
++ β^{-1} Σ m_i ρ_i log ρ_i`` has ``φ = Ψ_λ`` as its exact gradient, so the
+edge fluxes of :mod:`fempde.flux` (``τ = 1/β``) dissipate it. Newton's
+Jacobian is applied matrix-free (GMRES, the sparse local part as preconditioner).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse.linalg as spla
+from numpy.typing import NDArray
+from scipy.special import xlogy
+
+from .porous_medium import PorousMediumSystem
+from .schedule import Constant, Schedule
+from .space import Space
+
+__all__ = ["DataLaw", "DistributionalDynamics", "DistributionalSystem", "gibbs_fixed_point"]
+
+Array = NDArray[np.float64]
+Unit = Callable[[Array, Array], Array]
+"""``σ*(x; θ)``: data points ``x`` of shape ``(M, d_x)`` and parameters ``θ`` of
+shape ``(n, D)`` to the responses, shape ``(M, n)``."""
+
+
+@dataclass(frozen=True)
+class DataLaw:
+    """The law of ``(x, y)`` as a quadrature: points ``(M, d_x)``, weights ``(M,)``
+    summing to 1, ``y_mean = E[y | x]`` at the points and ``y_second = E[y²]``."""
+
+    points: Array
+    weights: Array
+    y_mean: Array
+    y_second: float
+
+    def __post_init__(self) -> None:
+        m = len(self.weights)
+        if self.points.ndim != 2 or self.points.shape[0] != m or self.y_mean.shape != (m,):
+            raise ValueError(f"data points (M, d_x), weights (M,) and y_mean (M,) must agree, got "
+                             f"{self.points.shape}, {self.weights.shape}, {self.y_mean.shape}")
+        if np.any(self.weights < 0) or abs(float(self.weights.sum()) - 1) > 1e-10:
+            raise ValueError("data weights must be >= 0 and sum to 1")
+
+
+@dataclass(frozen=True)
+class DistributionalDynamics:
+    """The physics of DD: a unit model, a data law, ``λ >= 0``, ``β ∈ (0, ∞]``, ξ(t)."""
+
+    unit: Unit
+    data: DataLaw
+    lam: float = 0.0
+    beta: float = math.inf
+    schedule: Schedule = field(default_factory=Constant)
+    source: None = None
+
+    def __post_init__(self) -> None:
+        if not callable(self.unit):
+            raise TypeError(f"unit must be a callable sigma(x, theta), got {type(self.unit).__name__}")
+        if not (isinstance(self.lam, (int, float)) and math.isfinite(self.lam) and self.lam >= 0):
+            raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {self.lam!r}")
+        if not (isinstance(self.beta, (int, float)) and self.beta > 0):
+            raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {self.beta!r}")
+        if not isinstance(self.schedule, Schedule):
+            raise TypeError(f"schedule must have xi(t) and integral(t0, t1), got {self.schedule!r}")
+
+    def discretise(self, space: Space) -> DistributionalSystem:
+        return DistributionalSystem(self, space)
+
+
+class DistributionalSystem(PorousMediumSystem):
+    """:class:`DistributionalDynamics` on a :class:`Space` (module docstring)."""
+
+    problem: DistributionalDynamics  # type: ignore[assignment]
+
+    def __init__(self, problem: DistributionalDynamics, space: Space) -> None:
+        self.problem = problem
+        self.space = space
+        self.tau = 0.0 if math.isinf(problem.beta) else 1.0 / problem.beta
+        self.has_source = False
+        data = problem.data
+        self.phi_matrix = np.asarray(problem.unit(data.points, space.x.T), dtype=np.float64)  # Φ, (M, n)
+        if self.phi_matrix.shape != (len(data.weights), space.n) or not np.all(np.isfinite(self.phi_matrix)):
+            raise ValueError(f"the unit must give finite responses of shape (M, n) = "
+                             f"{(len(data.weights), space.n)}, got {self.phi_matrix.shape}")
+        self.V = -self.phi_matrix.T @ (data.weights * data.y_mean)
+        self.ridge = 0.5 * problem.lam * np.sum(space.x**2, axis=0)
+
+    def prediction(self, rho: Array) -> Array:
+        """``ŷ(x_m) = ∫ σ*(x_m; θ) ρ(dθ)`` at the data points."""
+        return np.asarray(self.phi_matrix @ (self.space.m * rho))
+
+    def potential(self, rho: Array) -> Array:
+        """``Ψ_λ(θ_i; ρ) = V_i + (Φᵀ W ŷ)_i + (λ/2)|θ_i|²``."""
+        return self.V + self.phi_matrix.T @ (self.problem.data.weights * self.prediction(rho)) + self.ridge
+
+    def risk(self, rho: Array) -> float:
+        """``R(ρ) = E[(y − ŷ(x))²] = E y² + 2∫Vρ + ∫∫Uρρ``."""
+        data, y_hat = self.problem.data, self.prediction(rho)
+        return float(data.y_second + 2 * self.V @ (self.space.m * rho) + data.weights @ y_hat**2)
+
+    def free_energy(self, rho: Array) -> float:
+        entropy = self.tau * float(self.space.m @ xlogy(rho, rho)) if self.tau > 0 else 0.0
+        return 0.5 * self.risk(rho) + float(self.space.m @ (self.ridge * rho)) + entropy
+
+    def source(self, t: float) -> None:
+        return None
+
+    @property
+    def potential_slope(self) -> None:
+        return None
+
+    def nonlocal_jacobian(self, coupling: Array) -> spla.LinearOperator:
+        """``Cᵀ diag(coupling) C Φᵀ W Φ M``, applied in O(nM + n_edges)."""
+        incidence, weights, m, phi = self.space.incidence, self.problem.data.weights, self.space.m, self.phi_matrix
+
+        def apply(v: Array) -> Array:
+            dpsi = phi.T @ (weights * (phi @ (m * np.ravel(v))))
+            return np.asarray(incidence.T @ (coupling * (incidence @ dpsi)))
+
+        return spla.LinearOperator((self.space.n, self.space.n), matvec=apply, dtype=np.float64)
+
+    def point_fields(self, rho: Array) -> dict[str, Array]:
+        return {"rho": rho, "psi": self.potential(rho), "mu": self.chemical_potential(rho)}
+
+
+def gibbs_fixed_point(system: DistributionalSystem, *, damping: float = 0.5, tol: float = 1e-12,
+                      max_iter: int = 10_000) -> Array:
+    """``ρ* ∝ exp(−β Ψ_λ(θ; ρ*))`` (Eq. 21) on the nodes, normalised by the lumped
+    masses, by the damped iteration ``ρ ← (1 − a) ρ + a G(ρ)``; the damping ``a``
+    is halved whenever the fixed-point residual grows (strong interactions oscillate).
+
+    Raises
+    ------
+    RuntimeError
+        If it has not converged (``max |Δρ| <= tol · max ρ``) after ``max_iter`` steps.
+    """
+    if system.tau == 0:
+        raise ValueError("the Gibbs fixed point needs finite beta (noisy DD)")
+    m = system.space.m
+    rho = np.full(system.space.n, 1.0 / system.space.volume)
+    previous = np.inf
+    for _ in range(max_iter):
+        exponent = -system.potential(rho) / system.tau
+        gibbs = np.exp(exponent - exponent.max())
+        gibbs /= m @ gibbs
+        residual = float(np.abs(gibbs - rho).max())
+        if residual <= tol * gibbs.max():
+            return gibbs
+        if residual > previous:
+            damping *= 0.5
+        previous = residual
+        rho = (1 - damping) * rho + damping * gibbs
+    raise RuntimeError(f"Gibbs fixed point: no convergence in {max_iter} damped iterations; lower damping")
