@@ -26,13 +26,13 @@ from .stepping import Step, StepperState
 __all__ = ["Checkpoint", "Checkpointer", "HISTORY_COLUMNS", "history_row", "load_checkpoint"]
 
 HISTORY_COLUMNS = ("t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
-                   "newton_iterations", "rejected_steps")
+                   "newton_iterations", "rejected_steps", "wall_mass")
 
 
 def history_row(step: Step) -> tuple[float, ...]:
     """The scalars of one step, in the order of :data:`HISTORY_COLUMNS`."""
     return (step.t, step.dt, step.free_energy, step.risk, step.mass, step.mass_drift, step.min_rho,
-            step.newton_iterations, step.rejected)
+            step.newton_iterations, step.rejected, step.wall_mass)
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ class SteadyState(Observer):
 
 COLUMNS = (
     "step", "t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
-    "newton_iterations", "rejected_steps", "energy_increase", "flag",
+    "newton_iterations", "rejected_steps", "energy_increase", "wall_mass", "flag",
 )
 
 
@@ -136,7 +136,7 @@ class CSVWriter(Observer):
         exact = [repr(float(v)) for v in (step.t, step.dt, step.free_energy, step.risk, step.mass)]
         self._writer.writerow([
             step.index, *exact, f"{step.mass_drift:.3e}", repr(step.min_rho), step.newton_iterations,
-            step.rejected, f"{step.energy_increase:.3e}", "+".join(flags) or "ok",
+            step.rejected, f"{step.energy_increase:.3e}", repr(step.wall_mass), "+".join(flags) or "ok",
         ])
         self._file.flush()
 

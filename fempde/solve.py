@@ -82,7 +82,7 @@ class Result:
     """The outcome of :func:`solve`.
 
     ``history`` maps ``t, dt, free_energy, risk, mass, mass_drift, min_rho,
-    newton_iterations, rejected_steps`` to arrays (one entry per accepted step).
+    newton_iterations, rejected_steps, wall_mass`` to arrays (one entry per accepted step).
     ``stop_reason`` is ``"t_end"``, ``"observer"`` (e.g. steady state) or ``"interrupted"``.
     """
 
@@ -131,7 +131,8 @@ class _History(Observer):
         rho = state.rho.copy()
         rho.flags.writeable = False
         self.last = Step(state.index, state.t, 0.0, rho, state.free_energy, system.risk(rho),
-                         system.space.integrate(rho), state.expected_mass, 0, 0, False, 0.0, state.dt_next)
+                         system.space.integrate(rho), state.expected_mass, 0, 0, False, 0.0, state.dt_next,
+                         system.space.wall_mass(rho))
 
 def solve(
     problem: Any,

@@ -104,6 +104,20 @@ class Space:
         return quadrature(self.mesh, intorder)
 
     @cached_property
+    def wall_layer(self) -> NDArray[np.bool_]:
+        """Nodes within two mesh sizes (``2 h_max``) of the wall."""
+        from scipy.spatial import cKDTree
+
+        wall = np.unique(np.asarray(self.mesh.facets[:, self.mesh.boundary_facets()]))
+        distance, _ = cKDTree(self.x[:, wall].T).query(self.x.T)
+        return np.asarray(distance <= 2 * self.report.h_max)
+
+    def wall_mass(self, rho: Array) -> float:
+        """``Σ m_i ρ_i`` over :attr:`wall_layer`: mass that feels the bounded domain."""
+        layer = self.wall_layer
+        return float(self.m[layer] @ rho[layer])
+
+    @cached_property
     def incidence(self) -> sp.csr_matrix:
         """Edge–node incidence ``C`` (``n_edges × n``): ``+1`` at ``i``, ``−1`` at ``j``."""
         i, j = self.edges

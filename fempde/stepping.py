@@ -62,6 +62,8 @@ class Step:
     """``F_h`` now minus ``F_h`` at the previous step (0 at the initial state)."""
     dt_next: float = 0.0
     """The step size the controller will try next (what a resumed run needs)."""
+    wall_mass: float = 0.0
+    """Mass within two mesh sizes of the wall: large values mean the walls matter."""
 
     def state(self) -> StepperState:
         """What :func:`steps` needs to continue from this step exactly."""
@@ -192,7 +194,7 @@ def steps(
         previous, energy = energy, system.free_energy(rho)
         return Step(
             index, t, step_dt, frozen, energy, system.risk(rho), space.integrate(rho), expected,
-            iterations, rejected, mark, energy - previous, dt,
+            iterations, rejected, mark, energy - previous, dt, space.wall_mass(rho),
         )
 
     if start is None:

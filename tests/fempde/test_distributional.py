@@ -87,3 +87,19 @@ def test_noiseless_dd_has_no_gibbs_fixed_point():
         fempde.Space(meshes.interval(-1, 1, 0.5)))
     with pytest.raises(ValueError, match="needs finite beta"):
         gibbs_fixed_point(system)
+
+
+def test_ornstein_uhlenbeck_variance():
+    """V = U = 0 (labels and units that do not interact with these θ), λ > 0: the
+    steady state is the Gaussian of variance 1/(βλ) (the PDE side of the noise
+    convention). The wall layer carries next to no mass on a domain of ±8 sd."""
+    data = DataLaw(np.zeros((1, 1)), np.ones(1), np.zeros(1), 0.0)
+    lam, beta = 0.5, 8.0  # variance 0.25
+    problem = DistributionalDynamics(lambda x, theta: np.zeros((1, len(theta))), data, lam=lam, beta=beta)
+    result = fempde.solve(problem, meshes.interval(-4, 4, 0.01), "uniform", 50.0, [fempde.SteadyState(1e-12)],
+                          dt_max=5.0)
+    space, rho = result.space, result.rho
+    variance = space.m @ (space.x[0] ** 2 * rho)
+    assert variance == pytest.approx(1 / (beta * lam), rel=1e-4)  # O(h²) of the lumped quadrature
+    assert result.history["wall_mass"][-1] < 1e-12
+    assert result.history["wall_mass"][0] == pytest.approx(space.wall_mass(np.full(space.n, 1 / 8)))
