@@ -17,6 +17,7 @@ from .meanfield import TimeAxis, noise_scale
 from .observers import CSVWriter, Observer, ProgressBar, RunInfo, SteadyState
 from .plots import PlotWriter
 from .porous_medium import PorousMedium, PorousMediumSystem
+from .radial import IsotropicGaussians, PiecewiseLinear, RadialDD, RadialSystem
 from .schedule import Constant, PowerLaw, Schedule
 from .solve import Certificates, OutputError, Result, initial_density, solve
 from .space import Space
@@ -25,6 +26,7 @@ from .stepping import ConvergenceError, Step, steps
 from .vtk import VTKWriter
 
 __all__ = [
+    "IsotropicGaussians",
     "KERNELS",
     "CSVWriter",
     "Certificates",
@@ -44,7 +46,10 @@ __all__ = [
     "PorousMedium",
     "PorousMediumSystem",
     "PowerLaw",
+    "PiecewiseLinear",
     "ProgressBar",
+    "RadialDD",
+    "RadialSystem",
     "Result",
     "RunInfo",
     "Schedule",

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
-from scipy.special import xlogy
 
 from .porous_medium import PorousMediumSystem
 from .schedule import Constant, Schedule
@@ -119,8 +118,7 @@ class DistributionalSystem(PorousMediumSystem):
         return float(data.y_second + 2 * self.V @ (self.space.m * rho) + data.weights @ y_hat**2)
 
     def free_energy(self, rho: Array) -> float:
-        entropy = self.tau * float(self.space.m @ xlogy(rho, rho)) if self.tau > 0 else 0.0
-        return 0.5 * self.risk(rho) + float(self.space.m @ (self.ridge * rho)) + entropy
+        return 0.5 * self.risk(rho) + float(self.space.m @ (self.ridge * rho)) + self.entropy(rho)
 
     def source(self, t: float) -> None:
         return None
@@ -143,7 +141,7 @@ class DistributionalSystem(PorousMediumSystem):
         return {"rho": rho, "psi": self.potential(rho), "mu": self.chemical_potential(rho)}
 
 
-def gibbs_fixed_point(system: DistributionalSystem, *, damping: float = 0.5, tol: float = 1e-12,
+def gibbs_fixed_point(system: PorousMediumSystem, *, damping: float = 0.5, tol: float = 1e-12,
                       max_iter: int = 10_000) -> Array:
     """``ρ* ∝ exp(−β Ψ_λ(θ; ρ*))`` (Eq. 21) on the nodes, normalised by the lumped
     masses, by the damped iteration ``ρ ← (1 − a) ρ + a G(ρ)``; the damping ``a``

@@ -1,0 +1,81 @@
+"""The isotropic two-Gaussian problem: closed forms against Monte Carlo, and the
+rotation-reduced DD (Mei–Montanari–Nguyen 2018, Eq. 13)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fempde
+import meshes
+from fempde.distributional import gibbs_fixed_point
+from fempde.radial import IsotropicGaussians, PiecewiseLinear, RadialDD
+
+SIGMA = PiecewiseLinear()  # t1 = 0.5, t2 = 1.5, s1 = -2.5, s2 = 7.5
+
+
+def test_q_limits_are_exact():
+    assert SIGMA.Q(0.0) == SIGMA.s1
+    assert SIGMA.Q(1e12) == pytest.approx((SIGMA.s1 + SIGMA.s2) / 2, abs=1e-10)
+
+
+@pytest.mark.parametrize("s", [0.3, 1.0, 2.0, 10.0])
+def test_q_against_monte_carlo(rng, s):
+    samples = SIGMA(s * rng.standard_normal(1_000_000))
+    assert SIGMA.Q(s) == pytest.approx(samples.mean(), abs=4 * samples.std() / 1000)
+
+
+@pytest.mark.parametrize("d", [5, 40])
+def test_interaction_against_monte_carlo_over_random_directions(rng, d):
+    delta, r1, r2, n = 0.8, 0.7, 1.6, 300_000
+    model = IsotropicGaussians(delta, d)
+    w1 = rng.standard_normal((n, d))
+    w2 = rng.standard_normal((n, d))
+    w1 /= np.linalg.norm(w1, axis=1, keepdims=True)
+    w2 /= np.linalg.norm(w2, axis=1, keepdims=True)
+    y = rng.choice([-1.0, 1.0], n)
+    x = rng.standard_normal((n, d)) * (1 + delta * y)[:, None]
+    products = SIGMA(r1 * np.sum(w1 * x, axis=1)) * SIGMA(r2 * np.sum(w2 * x, axis=1))
+    assert model.u(r1, r2)[0, 0] == pytest.approx(products.mean(), abs=4 * products.std() / math.sqrt(n))
+    # and V against Monte Carlo with the same samples
+    labels = -y * SIGMA(r1 * np.sum(w1 * x, axis=1))
+    assert model.v(r1) == pytest.approx(labels.mean(), abs=4 * labels.std() / math.sqrt(n))
+
+
+def test_infinite_dimension_limit():
+    r = np.array([0.4, 1.0, 2.5])
+    limit = IsotropicGaussians(0.5, math.inf).u(r, r)
+    closed = 0.5 * sum(np.outer(SIGMA.Q(s * r), SIGMA.Q(s * r)) for s in (1.5, 0.5))
+    np.testing.assert_allclose(limit, closed, rtol=1e-10)
+    # u_d − u_∞ = O(1/d)
+    gaps = [np.abs(IsotropicGaussians(0.5, d).u(r, r) - limit).max() for d in (40, 320)]
+    assert gaps[1] < gaps[0] / 4
+
+
+def _start(space):
+    """w ~ N(0, 0.8²/d I_d) has ‖w‖ ≈ 0.8: a narrow bump there."""
+    values = space.interpolate(lambda x: np.exp(-0.5 * ((x[0] - 0.8) / 0.09) ** 2))
+    return values / space.integrate(values)
+
+
+def test_noiseless_radial_dd_decreases_the_risk():
+    space = fempde.Space(meshes.interval(0, 4, 0.05))
+    problem = RadialDD(IsotropicGaussians(0.8, 40))
+    result = fempde.solve(problem, space, _start(space), 10.0)
+    assert result.ok  # λ = 0, β = ∞: the free energy is R/2, so R never increases
+    assert np.diff(result.history["risk"]).max() <= 1e-13
+    assert result.history["risk"][-1] < 0.2 * result.history["risk"][0]
+
+
+def test_noisy_radial_dd_reaches_its_gibbs_fixed_point():
+    space = fempde.Space(meshes.interval(0.05, 4, 0.05))
+    problem = RadialDD(IsotropicGaussians(0.8, 10), lam=0.05, beta=30.0)
+    result = fempde.solve(problem, space, _start(space), 2000.0, [fempde.SteadyState(1e-12)], dt_max=100.0)
+    assert result.ok
+    gibbs = gibbs_fixed_point(problem.discretise(space))
+    assert np.abs(result.rho - gibbs).max() <= 1e-8 * gibbs.max()
+
+
+def test_noisy_radial_needs_a_positive_inner_radius():
+    with pytest.raises(ValueError, match="must start at r_min > 0"):
+        RadialDD(IsotropicGaussians(0.8, 10), beta=10.0).discretise(fempde.Space(meshes.interval(0, 2, 0.5)))
