@@ -38,7 +38,7 @@ from .porous_medium import PorousMediumSystem
 from .schedule import Constant, Schedule
 from .space import Space
 
-__all__ = ["IsotropicGaussians", "PiecewiseLinear", "RadialDD", "RadialSystem"]
+__all__ = ["IsotropicGaussians", "PiecewiseLinear", "RadialDD", "RadialSystem", "gaussian_nodes"]
 
 Array = NDArray[np.float64]
 
@@ -74,6 +74,18 @@ class PiecewiseLinear:
         """``Q(s) = E σ(s G)``."""
         s = np.asarray(s, dtype=float)
         return self.gaussian_mean(np.zeros_like(s), s)
+
+
+def gaussian_nodes(sigma: PiecewiseLinear, a: float, nodes: int) -> tuple[Array, Array]:
+    """Nodes and weights for ``E g(Z)``, ``Z ~ N(0, 1)``, when ``g`` contains ``σ(a Z)``:
+    Gauss–Legendre on ``[−8, 8]`` split at σ's kinks ``t1/a`` and ``t2/a``."""
+    x, w = roots_legendre(nodes)
+    cuts = {t / a for t in (sigma.t1, sigma.t2) if a > 0 and abs(t / a) < 8}
+    kinks = sorted({-8.0, 8.0, *cuts})
+    pieces = list(zip(kinks[:-1], kinks[1:], strict=True))
+    z = np.concatenate([0.5 * (hi - lo) * x + 0.5 * (hi + lo) for lo, hi in pieces])
+    weights = np.concatenate([0.5 * (hi - lo) * w for lo, hi in pieces]) * _pdf(z)
+    return z, weights
 
 
 @dataclass(frozen=True)
@@ -119,18 +131,13 @@ class IsotropicGaussians:
     def _pairs(self, a: Array, b: Array, cosines: Array, weights: Array) -> Array:
         """``Σ_c w_c E[σ(a Z1) σ(b Z2)]`` with ``corr(Z1, Z2) = c``: Z1 by Gauss–Legendre on
         pieces split at σ's kinks ``t/a``, Z2 given Z1 in closed form."""
-        x, w = roots_legendre(self.nodes)
         out = np.empty((a.size, b.size))
         spread = np.sqrt(np.clip(1 - cosines**2, 0.0, None))
         symmetric = a.shape == b.shape and np.array_equal(a, b)
         for i, ai in enumerate(a):
             first = i if symmetric else 0  # u is symmetric: fill the upper triangle, mirror it
             bi = b[first:]
-            cuts = {t / ai for t in (self.sigma.t1, self.sigma.t2) if ai > 0 and abs(t / ai) < 8}
-            kinks = sorted({-8.0, 8.0, *cuts})
-            pieces = list(zip(kinks[:-1], kinks[1:], strict=True))
-            z = np.concatenate([0.5 * (hi - lo) * x + 0.5 * (hi + lo) for lo, hi in pieces])
-            wz = np.concatenate([0.5 * (hi - lo) * w for lo, hi in pieces]) * _pdf(z)
+            z, wz = gaussian_nodes(self.sigma, ai, self.nodes)
             outer = wz * self.sigma(ai * z)  # (nz,)
             # inner[c, j, k] = E σ(b_j (c z_k + sqrt(1 − c²) G))
             inner = self.sigma.gaussian_mean(cosines[:, None, None] * np.outer(bi, z)[None],

@@ -5,6 +5,7 @@ other way round; the shared constants live in :mod:`fempde.meanfield`.
 """
 
 from .crosscheck import CrossCheck, RBFProblem, convergence_in_n, crosscheck
+from .dd import DDRun, dd_sgd, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
 from .measures import deposit, l1_gap, wasserstein
 from .rbf import SGDRun, rbf_sgd
@@ -13,15 +14,19 @@ from .risk import PopulationRisk
 __all__ = [
     "ConvexDomain",
     "CrossCheck",
+    "DDRun",
     "PopulationRisk",
     "RBFProblem",
     "SGDRun",
     "confine",
     "convergence_in_n",
     "crosscheck",
+    "dd_sgd",
     "deposit",
     "l1_gap",
+    "population_risk",
     "rbf_sgd",
     "sample_density",
+    "sample_isotropic",
     "wasserstein",
 ]
