@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from .porous_medium import PorousMediumSystem
+from .porous_medium import NonlocalSystem, PorousMediumSystem
 from .schedule import Constant, Schedule
 from .space import Space
 
@@ -61,6 +61,16 @@ class DataLaw:
             raise ValueError("data weights must be >= 0 and sum to 1")
 
 
+def check_lam_beta(lam: float, beta: float, schedule: Schedule) -> None:
+    """Validate the ridge penalty, the inverse temperature and the schedule of a DD problem."""
+    if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
+        raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {lam!r}")
+    if not (isinstance(beta, (int, float)) and beta > 0):
+        raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {beta!r}")
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must have xi(t) and integral(t0, t1), got {schedule!r}")
+
+
 @dataclass(frozen=True)
 class DistributionalDynamics:
     """The physics of DD: a unit model, a data law, ``λ >= 0``, ``β ∈ (0, ∞]``, ξ(t)."""
@@ -75,18 +85,13 @@ class DistributionalDynamics:
     def __post_init__(self) -> None:
         if not callable(self.unit):
             raise TypeError(f"unit must be a callable sigma(x, theta), got {type(self.unit).__name__}")
-        if not (isinstance(self.lam, (int, float)) and math.isfinite(self.lam) and self.lam >= 0):
-            raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {self.lam!r}")
-        if not (isinstance(self.beta, (int, float)) and self.beta > 0):
-            raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {self.beta!r}")
-        if not isinstance(self.schedule, Schedule):
-            raise TypeError(f"schedule must have xi(t) and integral(t0, t1), got {self.schedule!r}")
+        check_lam_beta(self.lam, self.beta, self.schedule)
 
     def discretise(self, space: Space) -> DistributionalSystem:
         return DistributionalSystem(self, space)
 
 
-class DistributionalSystem(PorousMediumSystem):
+class DistributionalSystem(NonlocalSystem):
     """:class:`DistributionalDynamics` on a :class:`Space` (module docstring)."""
 
     problem: DistributionalDynamics  # type: ignore[assignment]
@@ -120,15 +125,8 @@ class DistributionalSystem(PorousMediumSystem):
     def free_energy(self, rho: Array) -> float:
         return 0.5 * self.risk(rho) + float(self.space.m @ (self.ridge * rho)) + self.entropy(rho)
 
-    def source(self, t: float) -> None:
-        return None
-
-    @property
-    def potential_slope(self) -> None:
-        return None
-
     def nonlocal_jacobian(self, coupling: Array) -> spla.LinearOperator:
-        """``Cᵀ diag(coupling) C Φᵀ W Φ M``, applied in O(nM + n_edges)."""
+        """``Cᵀ diag(coupling) C Φᵀ W Φ M``, applied in O(nM + n_edges): never formed."""
         incidence, weights, m, phi = self.space.incidence, self.problem.data.weights, self.space.m, self.phi_matrix
 
         def apply(v: Array) -> Array:

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from .convolution import kernel_matrix
 from .kernels import KERNELS, Kernel
-from .porous_medium import PorousMedium, PorousMediumSystem
+from .porous_medium import NonlocalSystem, PorousMedium
 from .space import Space
 
 __all__ = ["FiniteDeltaPorousMedium", "FiniteDeltaSystem"]
@@ -63,7 +63,7 @@ class FiniteDeltaPorousMedium(PorousMedium):
         return FiniteDeltaSystem(self, space)
 
 
-class FiniteDeltaSystem(PorousMediumSystem):
+class FiniteDeltaSystem(NonlocalSystem):
     """:class:`FiniteDeltaPorousMedium` on a :class:`Space` (module docstring)."""
 
     problem: FiniteDeltaPorousMedium
@@ -101,10 +101,3 @@ class FiniteDeltaSystem(PorousMediumSystem):
         """``R^δ_h = (1/|Ω|) Σ_q w_q (f_q − K^δ∗ρ(x_q))²``."""
         return float(self.weights @ (self.f_quadrature - self.smoothed(rho)) ** 2) / self.space.volume
 
-    @property
-    def potential_slope(self) -> None:
-        return None
-
-    def nonlocal_jacobian(self, coupling: Array) -> sp.csr_matrix:
-        incidence = self.space.incidence
-        return (incidence.T @ sp.diags(coupling) @ incidence @ self.potential_matrix).tocsr()

@@ -31,7 +31,7 @@ from .meanfield import DRIFT
 from .schedule import Constant, Schedule
 from .space import NodalFunction, Space
 
-__all__ = ["PorousMedium", "PorousMediumSystem"]
+__all__ = ["NonlocalSystem", "PorousMedium", "PorousMediumSystem"]
 
 Array = NDArray[np.float64]
 Source = Callable[[Array, float], ArrayLike]
@@ -185,3 +185,18 @@ class PorousMediumSystem:
 
     def cell_fields(self, rho: Array, t: float) -> dict[str, Array]:
         return {"flux": self.flux_vectors(rho, t)}
+
+
+class NonlocalSystem(PorousMediumSystem):
+    """A system whose potential couples nodes: ``∂φ/∂ρ`` is the sparse
+    ``potential_matrix``, so the Jacobian's non-local part is ``Cᵀ diag(coupling) C B``."""
+
+    potential_matrix: sp.csr_matrix
+
+    @property
+    def potential_slope(self) -> None:
+        return None
+
+    def nonlocal_jacobian(self, coupling: Array) -> sp.csr_matrix | spla.LinearOperator:
+        incidence = self.space.incidence
+        return (incidence.T @ sp.diags(coupling) @ incidence @ self.potential_matrix).tocsr()

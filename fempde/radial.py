@@ -34,7 +34,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.special import ndtr, roots_jacobi, roots_legendre
 
-from .porous_medium import PorousMediumSystem
+from .distributional import check_lam_beta
+from .porous_medium import NonlocalSystem
 from .schedule import Constant, Schedule
 from .space import Space
 
@@ -160,16 +161,13 @@ class RadialDD:
     source: None = None
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.lam) and self.lam >= 0):
-            raise ValueError(f"lam must be a finite number >= 0, got {self.lam!r}")
-        if not self.beta > 0:
-            raise ValueError(f"beta must be > 0 (math.inf: no noise), got {self.beta!r}")
+        check_lam_beta(self.lam, self.beta, self.schedule)
 
     def discretise(self, space: Space) -> RadialSystem:
         return RadialSystem(self, space)
 
 
-class RadialSystem(PorousMediumSystem):
+class RadialSystem(NonlocalSystem):
     """:class:`RadialDD` on an interval mesh of ``[r_min, R]`` with ``u_d`` tabulated on its nodes."""
 
     problem: RadialDD  # type: ignore[assignment]
@@ -189,11 +187,11 @@ class RadialSystem(PorousMediumSystem):
         self.u = model.u(r, r)
         d = 0.0 if math.isinf(model.d) else model.d - 1
         self.confinement = 0.5 * problem.lam * r**2 - (self.tau * d * np.log(r) if self.tau > 0 else 0.0)
-        self.interaction = sp.csr_matrix(self.u * space.m[None, :])  # U M, tabulated
+        self.potential_matrix = sp.csr_matrix(self.u * space.m[None, :])  # U M, tabulated
 
     def potential(self, rho: Array) -> Array:
         """``φ = v + U M ρ + λr²/2 − β^{-1}(d−1) log r``."""
-        return self.v + self.interaction @ rho + self.confinement
+        return self.v + self.potential_matrix @ rho + self.confinement
 
     def risk(self, rho: Array) -> float:
         """``R(ρ̄) = 1 + 2∫v dρ̄ + ∬u dρ̄ dρ̄``."""
@@ -204,16 +202,6 @@ class RadialSystem(PorousMediumSystem):
         """``½R + ∫(λr²/2 − β^{-1}(d−1) log r) ρ̄ + β^{-1} ∫ ρ̄ log ρ̄``."""
         return 0.5 * self.risk(rho) + float(self.space.m @ (self.confinement * rho)) + self.entropy(rho)
 
-    def source(self, t: float) -> None:
-        return None
-
-    @property
-    def potential_slope(self) -> None:
-        return None
-
-    def nonlocal_jacobian(self, coupling: Array) -> sp.csr_matrix:
-        incidence = self.space.incidence
-        return (incidence.T @ sp.diags(coupling) @ incidence @ self.interaction).tocsr()
 
     def point_fields(self, rho: Array) -> dict[str, Array]:
         return {"rho": rho, "psi": self.potential(rho), "mu": self.chemical_potential(rho)}
