@@ -45,7 +45,12 @@ shape ``(n, D)`` to the responses, shape ``(M, n)``."""
 @dataclass(frozen=True)
 class DataLaw:
     """The law of ``(x, y)`` as a quadrature: points ``(M, d_x)``, weights ``(M,)``
-    summing to 1, ``y_mean = E[y | x]`` at the points and ``y_second = E[y²]``."""
+    summing to 1, ``y_mean = E[y | x]`` at the points and ``y_second = E[y²]``.
+
+    The rule must resolve the unit: for a kinked σ (piecewise linear, ReLU),
+    Gauss–Hermite converges slowly — in the 2-D two-Gaussian test 30² points
+    gave 9 % errors in U and 80² about 1 %. Check V and U against a finer rule.
+    """
 
     points: Array
     weights: Array
