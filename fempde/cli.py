@@ -20,7 +20,7 @@ from .checkpoint import Checkpointer
 from .observers import CSVWriter, Observer, ProgressBar, SteadyState
 from .plots import PlotWriter
 from .scenario import Scenario, ScenarioError, load_scenario
-from .solve import Result, solve
+from .solve import Result, initial_density, solve
 from .space import Space
 from .stepping import ConvergenceError
 from .vtk import VTKWriter
@@ -43,10 +43,7 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
     already prepared; ``resume``: continue from the checkpoint there)."""
     if space is None:
         space = Space(scenario.mesh, force=scenario.force)
-    rho0 = scenario.rho0
-    if scenario.normalize:
-        values = space.interpolate(rho0, "rho0")
-        rho0 = values / space.integrate(values)
+    rho0 = initial_density(space, scenario.rho0, normalize=scenario.normalize)
     out = scenario.directory
     observers: list[Observer] = [
         CSVWriter(out / "history.csv"),
@@ -64,8 +61,6 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
 
 def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False) -> int:
     scenario = load_scenario(path)
-    if out is None and not resume:
-        out = str(scenario.directory)
     if out is not None:
         scenario = replace(scenario, directory=Path(out))
     if t_end is not None:

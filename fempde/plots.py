@@ -178,7 +178,6 @@ class PlotWriter(Observer):
     def observe(self, step: Step) -> None:
         if step.index == 0 or step.t in self._wanted:
             self._snapshots[step.t] = step.rho
-        self._last = step
 
     def finish(self, result: Any) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -25,12 +25,14 @@ class OutputError(OSError):
 Array = NDArray[np.float64]
 
 
-def initial_density(space: Space, rho0: NodalFunction | ArrayLike | str, *, mass_tol: float = 2e-2) -> Array:
+def initial_density(space: Space, rho0: NodalFunction | ArrayLike | str, *, mass_tol: float = 2e-2,
+                    normalize: bool = False) -> Array:
     """Nodal values of a probability density ``ρ0``: a callable of ``x``, an
     array of nodal values, a number, or ``"uniform"``.
 
     A density whose discrete mass is within ``mass_tol`` of 1 (interpolation
-    error) is rescaled to mass 1 exactly; anything else raises.
+    error) is rescaled to mass 1 exactly; anything else raises, unless
+    ``normalize`` asks for any positive mass to be rescaled.
     """
     if isinstance(rho0, str):
         if rho0 != "uniform":
@@ -46,7 +48,7 @@ def initial_density(space: Space, rho0: NodalFunction | ArrayLike | str, *, mass
     mass = space.integrate(rho)
     if mass == 0:
         raise ValueError("rho0 has zero mass (it vanishes at every node); a probability density needs mass 1")
-    if not abs(mass - 1.0) <= mass_tol:
+    if not (normalize or abs(mass - 1.0) <= mass_tol):
         raise ValueError(
             f"rho0 has mass {mass:.6g} but must be a probability density (mass 1): "
             f"divide it by {mass:.6g} (for a uniform start use rho0='uniform')"

@@ -58,9 +58,7 @@ def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Any]:
     assert callable(target)  # scenario formulas compile to callables
     rho0 = scenario.rho0
     if scenario.normalize:  # to mass 1 on the nodes, as fempde's scenarios do
-        space = fempde.Space(scenario.mesh)
-        values = space.interpolate(rho0, "rho0")
-        rho0 = values / space.integrate(values)
+        rho0 = fempde.initial_density(fempde.Space(scenario.mesh), rho0, normalize=True)
     problem = RBFProblem(scenario.mesh, target, float(table["delta"]), scenario.problem.tau,
                          str(table.get("kernel", "triweight")), scenario.problem.schedule,
                          float(table.get("label_noise", 0.0)), rho0)
