@@ -10,15 +10,22 @@ a ``[crosscheck]`` table::
     epsilon = 1e-5       # SGD time step: t = k epsilon
     seeds = 3
     label_noise = 0.0
+    checkpoint_every = 60  # seconds between SGD checkpoints (0: every chunk)
 
 Writes ``crosscheck.csv``, ``risk.png``, ``rho.pvd`` and ``particles.pvd`` (and
-``convergence.csv``/``convergence.png`` for a list of N) into the output directory.
+``convergence.csv``/``convergence.png`` for a list of N) into the output
+directory. Each seed's SGD checkpoints into ``checkpoints/`` there; after a
+kill or Ctrl-C, ``fempde-crosscheck SCENARIO.toml --resume`` continues every
+seed where it stopped (finished seeds are not run again) and gives the numbers
+of an unbroken run, bit for bit.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import sys
 import tomllib
 from pathlib import Path
@@ -34,7 +41,7 @@ from .crosscheck import RBFProblem, convergence_in_n, crosscheck
 
 __all__ = ["main"]
 
-_KEYS = {"N", "delta", "kernel", "epsilon", "seeds", "label_noise"}
+_KEYS = {"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_every"}
 
 
 def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Any]:
@@ -69,21 +76,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fempde-crosscheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", type=Path)
     parser.add_argument("--out", help="output directory (default: the scenario's)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the SGD checkpoints of an interrupted run of this scenario")
     args = parser.parse_args(argv)
+    checkpoints: Path | None = None
+    resume_hint = f"fempde-crosscheck {args.scenario}{f' --out {args.out}' if args.out else ''} --resume"
     try:
         problem, table, scenario = _problem(args.scenario)
         out = Path(args.out) if args.out else scenario.directory
+        checkpoints = _checkpoints(out / "checkpoints", args.scenario, args.resume)
+        every = float(table.get("checkpoint_every", 60.0))
+        if not every >= 0:
+            raise ScenarioError(f"[crosscheck] checkpoint_every must be >= 0 seconds, got {every!r}")
         seeds = range(int(table.get("seeds", 3)))
         n = table["N"]
+        saving = {"checkpoints": checkpoints, "checkpoint_every": every, "resume": args.resume}
         if isinstance(n, list):
             study = convergence_in_n(problem, [int(v) for v in n], float(table["epsilon"]), scenario.t_end,
-                                     seeds=seeds)
+                                     seeds=seeds, **saving)
             _write_study(study, out)
             print(f"risk gap slope {study['risk_slope']:.3f}, density gap slope {study['density_slope']:.3f} "
                   f"(theory: -0.5); wrote {out / 'convergence.csv'}, {out / 'convergence.png'}")
             return 0
         check = crosscheck(problem, int(n), float(table["epsilon"]), scenario.t_end,
-                           n_times=len(scenario.times), seeds=seeds)
+                           n_times=len(scenario.times), seeds=seeds, **saving)
         check.write(out)
         print(f"sup_t |R_N - R_PDE| per seed: {np.array2string(check.risk_gap, precision=4)}; "
               f"sup_t L1 gap: {np.array2string(check.density_gap, precision=3)}")
@@ -92,6 +108,30 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, meshes.MeshError, ValueError) as err:
         print(f"fempde-crosscheck: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\nfempde-crosscheck: interrupted; the SGD checkpoints are in {checkpoints}. "
+              f"Continue with: {resume_hint}", file=sys.stderr)
+        return 130
+
+
+def _checkpoints(directory: Path, scenario: Path, resume: bool) -> Path:
+    """The checkpoint directory, stamped with the scenario it belongs to: a
+    resume refuses checkpoints of another scenario file (or of an edited one)."""
+    stamp = {"scenario": str(scenario.resolve()), "sha256": hashlib.sha256(scenario.read_bytes()).hexdigest()}
+    record = directory / "scenario.json"
+    if resume:
+        if not record.is_file():
+            raise ScenarioError(f"nothing to resume: {directory} holds no checkpoints; run without --resume")
+        if json.loads(record.read_text()) != stamp:
+            raise ScenarioError(f"the checkpoints in {directory} belong to another version of the scenario "
+                                f"(the file changed since); run without --resume to start afresh")
+        return directory
+    if directory.is_dir():
+        for old in directory.glob("sgd_*.npz"):
+            old.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(stamp))
+    return directory
 
 
 def _write_study(study: dict[str, Any], out: Path) -> None:

@@ -142,10 +142,22 @@ def crosscheck(
     n_times: int = 20,
     seeds: Sequence[int] = (0, 1, 2),
     space: fempde.Space | None = None,
+    checkpoints: str | Path | None = None,
+    checkpoint_every: float = 60.0,
+    resume: bool = False,
 ) -> CrossCheck:
-    """Run both PDEs and SGD from the same ``ρ0`` on the time axis ``t = kε``."""
+    """Run both PDEs and SGD from the same ``ρ0`` on the time axis ``t = kε``.
+
+    With ``checkpoints`` (a directory), each seed's SGD writes
+    ``sgd_N{N}_seed{seed}.npz`` there every ``checkpoint_every`` seconds, at its
+    end and on Ctrl-C; ``resume=True`` continues every seed from its file (a
+    finished seed is not run again) — the same numbers as an unbroken run, bit
+    for bit. The PDEs take seconds and are solved again.
+    """
     if n_particles < 1:
         raise ValueError(f"the number of particles N must be >= 1, got {n_particles}")
+    if resume and checkpoints is None:
+        raise ValueError("resume=True needs the checkpoints directory")
     space = space or fempde.Space(problem.mesh)
     domain = ConvexDomain.from_mesh(problem.mesh)
     times = np.linspace(0.0, t_end, n_times + 1)
@@ -161,8 +173,10 @@ def crosscheck(
     for seed in seeds:
         rng = np.random.default_rng(seed)
         centers0 = sample_density(domain, rho0, n_particles, rng)
+        path = None if checkpoints is None else Path(checkpoints) / f"sgd_N{n_particles}_seed{seed}.npz"
         run = rbf_sgd(domain, problem.target, kernel, centers0, axis, times.tolist(), tau=problem.tau,
-                      label_noise=problem.label_noise, rng=rng)
+                      label_noise=problem.label_noise, rng=rng, checkpoint=path, checkpoint_every=checkpoint_every,
+                      resume=resume and path is not None and path.is_file())
         sgd_risk.append([risk(c) for c in run.centers])
         l1.append([l1_gap(space, c, r) for c, r in zip(run.centers, snapshots, strict=True)])
         w.append([wasserstein(space, c, r) for c, r in zip(run.centers, snapshots, strict=True)])
@@ -175,14 +189,16 @@ def crosscheck(
 
 def convergence_in_n(
     problem: RBFProblem, ns: Sequence[int], epsilon: float, t_end: float, *, seeds: Sequence[int] = (0, 1, 2),
-    n_times: int = 10,
+    n_times: int = 10, checkpoints: str | Path | None = None, checkpoint_every: float = 60.0, resume: bool = False,
 ) -> dict[str, Array | float]:
     """``sup_t |R_N − R^δ|`` and the sup-in-time L1 density gap, averaged over
-    seeds, for each N, with the fitted slopes of their logs against log N."""
+    seeds, for each N, with the fitted slopes of their logs against log N
+    (``checkpoints``, ``resume``: as :func:`crosscheck`)."""
     space = fempde.Space(problem.mesh)
     risk_gap, density_gap = [], []
     for n in ns:
-        check = crosscheck(problem, n, epsilon, t_end, n_times=n_times, seeds=seeds, space=space)
+        check = crosscheck(problem, n, epsilon, t_end, n_times=n_times, seeds=seeds, space=space,
+                           checkpoints=checkpoints, checkpoint_every=checkpoint_every, resume=resume)
         risk_gap.append(check.risk_gap.mean())
         density_gap.append(check.density_gap.mean())
     logn = np.log(np.asarray(ns, dtype=float))

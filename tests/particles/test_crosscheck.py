@@ -1,6 +1,7 @@
 """SGD against the PDE it converges to: the gap shrinks with N, and noisy SGD
 has the PDE's stationary law (which pins the noise convention)."""
 
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,64 @@ def test_crosscheck_needs_at_least_one_particle():
     problem = RBFProblem(meshes.interval(0, 1, 0.1), target, delta=0.2)
     with pytest.raises(ValueError, match="the number of particles N must be >= 1, got 0"):
         crosscheck(problem, 0, 1e-3, 0.1)
+
+
+def test_interrupted_crosscheck_resumes_bit_for_bit(tmp_path, monkeypatch):
+    """Ctrl-C during the second seed: the first seed's finished checkpoint is
+    reused (not run again), the second continues, and every number equals an
+    unbroken run's."""
+    module, rbf = importlib.import_module("particles.crosscheck"), importlib.import_module("particles.rbf")
+    problem = RBFProblem(meshes.interval(0, 1, 0.02), target, delta=0.1, tau=0.05)
+    args = (problem, 50, 1e-4, 0.05)
+    whole = crosscheck(*args, n_times=4, seeds=(0, 1))
+    original, calls = module.rbf_sgd, []
+
+    def interrupted(*a, **k):
+        calls.append(k["resume"])
+        if len(calls) == 2:  # Ctrl-C after the second seed's first chunks
+            monkeypatch.setattr(rbf, "_sgd_chunk", _interrupt_after(rbf._sgd_chunk, 2))
+        return original(*a, **k)
+
+    monkeypatch.setattr(module, "rbf_sgd", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        crosscheck(*args, n_times=4, seeds=(0, 1), checkpoints=tmp_path, checkpoint_every=0.0)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["sgd_N50_seed0.npz", "sgd_N50_seed1.npz"]
+    counted = _interrupt_after(rbf._sgd_chunk, 10**9)
+    monkeypatch.setattr(rbf, "_sgd_chunk", counted)
+    resumed = crosscheck(*args, n_times=4, seeds=(0, 1), checkpoints=tmp_path, resume=True)
+    assert counted.count[0] == 2  # seed 0 finished before; seed 1 had 2 of its 4 chunks left
+    np.testing.assert_array_equal(resumed.sgd_risk, whole.sgd_risk)
+    np.testing.assert_array_equal(resumed.l1, whole.l1)
+    np.testing.assert_array_equal(resumed.centers, whole.centers)
+
+
+def _interrupt_after(chunk, n):
+    count = [0]
+
+    def wrapped(*args):
+        count[0] += 1
+        if count[0] > n:
+            raise KeyboardInterrupt
+        return chunk(*args)
+
+    wrapped.count = count
+    return wrapped
+
+
+def test_crosscheck_cli_refuses_to_resume_another_scenario(tmp_path, capsys):
+    from particles.cli import main
+
+    scenario = tmp_path / "check.toml"
+    text = Path("examples/crosscheck/interval.toml").read_text().replace("h = 0.005", "h = 0.05")
+    text = text.replace("outputs = 30", "outputs = 2").replace("t_end = 0.3", "t_end = 0.01")
+    scenario.write_text(text.replace("seeds = 4", "seeds = 1").replace("epsilon = 2e-6", "epsilon = 1e-4"))
+    out = tmp_path / "out"
+    assert main([str(scenario), "--out", str(out), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert main([str(scenario), "--out", str(out)]) == 0
+    assert (out / "checkpoints" / "sgd_N200_seed0.npz").is_file()
+    assert main([str(scenario), "--out", str(out), "--resume"]) == 0  # the finished seed is reused
+    scenario.write_text(scenario.read_text().replace("delta = 0.1", "delta = 0.2"))
+    assert main([str(scenario), "--out", str(out), "--resume"]) == 2
+    assert "another version of the scenario" in capsys.readouterr().err
