@@ -87,18 +87,19 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
     dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng)
     whole = steps / (time.perf_counter() - start)
     xs, ys = sample_isotropic(model, steps, rng)
-    s, sigma = np.full(steps, axis.epsilon), model.sigma
-    w = w0.copy()
+    s, sigma = np.full(steps, axis.epsilon), model.activation
+    w, a, b = w0.copy(), np.ones(n), np.zeros(n)
+    knots, jumps = np.array(sigma.knots), np.array(sigma.jumps)
     start = time.perf_counter()
-    _dd_chunk(w, xs, ys, s, 0.0, s * 0, np.empty((0, 1, 1)), sigma.t1, sigma.t2, sigma.s1, sigma.s2, 2.0)
+    _dd_chunk(w, a, b, xs, ys, s, 0.0, s * 0, np.empty((0, 1, 1)), knots, jumps, sigma.offset, sigma.slope, 2.0,
+              False)
     compiled = steps / (time.perf_counter() - start)
     few, w = 2000, w0.copy()
-    slope = (sigma.s2 - sigma.s1) / (sigma.t2 - sigma.t1)
     start = time.perf_counter()
     for k in range(few):
         pre = w @ xs[k]
         coef = 2 * axis.epsilon * (ys[k] - sigma(pre).mean())
-        w += np.outer(coef * slope * ((pre > sigma.t1) & (pre < sigma.t2)), xs[k])
+        w += np.outer(coef * sigma.derivative(pre), xs[k])
     plain = few / (time.perf_counter() - start)
     flops = 4 * n * d
     print(f"d={d} N={n} two-layer SGD: dd_sgd {whole:>9,.0f} steps/s | compiled update {compiled:>9,.0f} steps/s "

@@ -1,7 +1,8 @@
 """fempde: finite elements for the mean-field PDEs of two-layer neural networks.
 
 Problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`,
-:class:`DistributionalDynamics`), the
+:class:`DistributionalDynamics`, :class:`RadialDD`; activations
+:class:`Hinges` and units :func:`ridge_unit`, :func:`relu_unit`), the
 bumps ``K^δ`` (:class:`Kernel`), the time axis shared with the SGD
 (:class:`TimeAxis`), schedules (:class:`Constant`,
 :class:`PowerLaw`), the P1 :class:`Space`, the run loop :func:`solve` and its
@@ -17,15 +18,17 @@ from .meanfield import TimeAxis, noise_scale
 from .observers import CSVWriter, Observer, ProgressBar, RunInfo, SteadyState
 from .plots import PlotWriter
 from .porous_medium import PorousMedium, PorousMediumSystem
-from .radial import IsotropicGaussians, PiecewiseLinear, RadialDD, RadialSystem
+from .radial import IsotropicGaussians, RadialDD, RadialSystem
 from .schedule import Constant, PowerLaw, Schedule
 from .solve import Certificates, OutputError, Result, initial_density, solve
 from .space import Space
 from .steady import steady_state
 from .stepping import ConvergenceError, Step, steps
+from .units import ACTIVATIONS, Hinges, activation, relu_unit, ridge_unit
 from .vtk import VTKWriter
 
 __all__ = [
+    "ACTIVATIONS",
     "IsotropicGaussians",
     "KERNELS",
     "CSVWriter",
@@ -39,6 +42,7 @@ __all__ = [
     "DistributionalSystem",
     "FiniteDeltaPorousMedium",
     "FiniteDeltaSystem",
+    "Hinges",
     "Kernel",
     "Observer",
     "OutputError",
@@ -46,7 +50,6 @@ __all__ = [
     "PorousMedium",
     "PorousMediumSystem",
     "PowerLaw",
-    "PiecewiseLinear",
     "ProgressBar",
     "RadialDD",
     "RadialSystem",
@@ -58,11 +61,14 @@ __all__ = [
     "Step",
     "TimeAxis",
     "VTKWriter",
+    "activation",
     "gibbs_fixed_point",
     "initial_density",
     "kernel",
     "load_checkpoint",
     "noise_scale",
+    "relu_unit",
+    "ridge_unit",
     "solve",
     "steady_state",
     "steps",

@@ -32,61 +32,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.special import ndtr, roots_jacobi, roots_legendre
+from scipy.special import roots_jacobi
 
 from .distributional import check_lam_beta
 from .porous_medium import NonlocalSystem
 from .schedule import Constant, Schedule
 from .space import Space
+from .units import Hinges, activation, gaussian_nodes
 
-__all__ = ["IsotropicGaussians", "PiecewiseLinear", "RadialDD", "RadialSystem", "gaussian_nodes"]
+__all__ = ["IsotropicGaussians", "RadialDD", "RadialSystem"]
 
 Array = NDArray[np.float64]
-
-
-def _pdf(x: Array) -> Array:
-    return np.exp(-0.5 * np.square(x)) / math.sqrt(2 * math.pi)
-
-
-@dataclass(frozen=True)
-class PiecewiseLinear:
-    """``σ(t) = s1`` for ``t <= t1``, ``s2`` for ``t >= t2``, linear between (seed 002's σ)."""
-
-    t1: float = 0.5
-    t2: float = 1.5
-    s1: float = -2.5
-    s2: float = 7.5
-
-    def __call__(self, t: Array) -> Array:
-        slope = (self.s2 - self.s1) / (self.t2 - self.t1)
-        return np.clip(self.s1 + slope * (np.asarray(t) - self.t1), min(self.s1, self.s2), max(self.s1, self.s2))
-
-    def gaussian_mean(self, mean: Array, sd: Array) -> Array:
-        """``E σ(mean + sd · G)`` in closed form (``sd > 0``)."""
-        mean, sd = np.broadcast_arrays(np.asarray(mean, dtype=float), np.asarray(sd, dtype=float))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a, b = (self.t1 - mean) / sd, (self.t2 - mean) / sd
-            slope = (self.s2 - self.s1) / (self.t2 - self.t1)
-            middle = (self.s1 + slope * (mean - self.t1)) * (ndtr(b) - ndtr(a)) + slope * sd * (_pdf(a) - _pdf(b))
-            out = self.s1 * ndtr(a) + self.s2 * (1 - ndtr(b)) + middle
-        return np.where(sd > 0, out, self(mean))
-
-    def Q(self, s: Array) -> Array:  # noqa: N802 - the paper's name
-        """``Q(s) = E σ(s G)``."""
-        s = np.asarray(s, dtype=float)
-        return self.gaussian_mean(np.zeros_like(s), s)
-
-
-def gaussian_nodes(sigma: PiecewiseLinear, a: float, nodes: int) -> tuple[Array, Array]:
-    """Nodes and weights for ``E g(Z)``, ``Z ~ N(0, 1)``, when ``g`` contains ``σ(a Z)``:
-    Gauss–Legendre on ``[−8, 8]`` split at σ's kinks ``t1/a`` and ``t2/a``."""
-    x, w = roots_legendre(nodes)
-    cuts = {t / a for t in (sigma.t1, sigma.t2) if a > 0 and abs(t / a) < 8}
-    kinks = sorted({-8.0, 8.0, *cuts})
-    pieces = list(zip(kinks[:-1], kinks[1:], strict=True))
-    z = np.concatenate([0.5 * (hi - lo) * x + 0.5 * (hi + lo) for lo, hi in pieces])
-    weights = np.concatenate([0.5 * (hi - lo) * w for lo, hi in pieces]) * _pdf(z)
-    return z, weights
 
 
 @dataclass(frozen=True)
@@ -95,17 +51,24 @@ class IsotropicGaussians:
 
     delta: float
     d: float
-    sigma: PiecewiseLinear = field(default_factory=PiecewiseLinear)
+    sigma: Hinges | str = "piecewise-linear"
+    """The activation: a name of ``fempde.ACTIVATIONS`` or a :class:`fempde.Hinges`."""
     angles: int = 32
     nodes: int = 32
     """Gauss–Jacobi nodes in the cosine and Gauss–Legendre nodes per smooth piece in
     ``Z1``: 1e-10 at d = 40 (against 48 and 48)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "sigma", activation(self.sigma))
         if not 0 < self.delta < 1:
             raise ValueError(f"Delta must lie in (0, 1), got {self.delta!r}")
         if not self.d >= 2:
             raise ValueError(f"the dimension d must be >= 2, got {self.d!r}")
+
+    @property
+    def activation(self) -> Hinges:
+        assert isinstance(self.sigma, Hinges)  # converted in __post_init__
+        return self.sigma
 
     @property
     def scales(self) -> tuple[float, float]:
@@ -113,7 +76,7 @@ class IsotropicGaussians:
 
     def v(self, r: Array) -> Array:
         plus, minus = self.scales
-        return -0.5 * (self.sigma.Q(plus * np.asarray(r)) - self.sigma.Q(minus * np.asarray(r)))
+        return -0.5 * (self.activation.Q(plus * np.asarray(r)) - self.activation.Q(minus * np.asarray(r)))
 
     def u(self, r1: Array, r2: Array) -> Array:
         """``u_d(r1, r2)`` for every pair: shape ``(len(r1), len(r2))``."""
@@ -138,10 +101,11 @@ class IsotropicGaussians:
         for i, ai in enumerate(a):
             first = i if symmetric else 0  # u is symmetric: fill the upper triangle, mirror it
             bi = b[first:]
-            z, wz = gaussian_nodes(self.sigma, ai, self.nodes)
-            outer = wz * self.sigma(ai * z)  # (nz,)
+            sigma = self.activation
+            z, wz = gaussian_nodes(sigma, ai, self.nodes)
+            outer = wz * sigma(ai * z)  # (nz,)
             # inner[c, j, k] = E σ(b_j (c z_k + sqrt(1 − c²) G))
-            inner = self.sigma.gaussian_mean(cosines[:, None, None] * np.outer(bi, z)[None],
+            inner = sigma.gaussian_mean(cosines[:, None, None] * np.outer(bi, z)[None],
                                              (spread[:, None] * bi[None, :])[:, :, None])
             out[i, first:] = weights @ (inner @ outer)
         if symmetric:

@@ -5,7 +5,7 @@ other way round; the shared constants live in :mod:`fempde.meanfield`.
 """
 
 from .crosscheck import CrossCheck, RBFProblem, convergence_in_n, crosscheck
-from .dd import DDRun, dd_sgd, population_risk, sample_isotropic
+from .dd import DDRun, GaussianClasses, Network, dd_sgd, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
 from .measures import deposit, l1_gap, wasserstein
 from .rbf import SGDRun, rbf_sgd
@@ -15,6 +15,8 @@ __all__ = [
     "ConvexDomain",
     "CrossCheck",
     "DDRun",
+    "GaussianClasses",
+    "Network",
     "PopulationRisk",
     "RBFProblem",
     "SGDRun",

@@ -1,12 +1,17 @@
-"""SGD of the two-layer network ``ŷ(x) = (1/N) Σ_i σ(⟨w_i, x⟩)`` on the isotropic
-two-Gaussian data of Mei–Montanari–Nguyen (2018), one fresh sample per step
-(their Eq. 3, with λ and the noise of Eq. 11 as the PDE needs it):
+"""SGD of the two-layer networks of Mei–Montanari–Nguyen (2018) on their
+two-Gaussian data, one fresh sample per step (their Eq. 3, with λ and the noise
+of Eq. 11 as the PDE needs it):
 
-    w_i ← (1 − 2λ s_k) w_i + 2 s_k (y_k − ŷ(x_k)) σ'(⟨w_i, x_k⟩) x_k + sqrt(4 s_k / β) g_i,
+    ŷ(x) = (1/N) Σ_i a_i σ(⟨w_i, x⟩ + b_i),
+    θ_i ← (1 − 2λ s_k) θ_i + 2 s_k (y_k − ŷ(x_k)) ∇_θ[a_i σ(⟨w_i, x_k⟩ + b_i)] + sqrt(4 s_k / β) g_i,
 
 on the time axis of :mod:`fempde.meanfield` (``DRIFT = 2``, noise ``sqrt(4 s_k τ)``
-with ``τ = 1/β``). Its mean-field limit is the distributional dynamics, whose
-rotation-reduced form is :class:`fempde.RadialDD`.
+with ``τ = 1/β``). The seed's networks fix ``a_i = 1``, ``b_i = 0`` and train
+``θ_i = w_i``; ``Network(fit_output=True)`` trains ``θ_i = (w_i, a_i, b_i)``
+(the ReLU network of their Fig. 3). The data: ``y = ±1`` equally likely,
+``x | y ~ N(0, Σ_y)`` with ``Σ_± = I + ((1 ± Δ)² − 1) P_V``, ``V`` the first
+``relevant`` coordinates (all of them: the isotropic problem, whose mean-field
+limit reduces to :class:`fempde.RadialDD`).
 """
 
 from __future__ import annotations
@@ -20,41 +25,120 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fempde.meanfield import DRIFT, TimeAxis, noise_scale
-from fempde.radial import IsotropicGaussians, gaussian_nodes
+from fempde.radial import IsotropicGaussians
+from fempde.units import Hinges, activation, gaussian_nodes
 
-__all__ = ["DDRun", "dd_sgd", "population_risk", "sample_isotropic"]
+__all__ = ["DDRun", "GaussianClasses", "Network", "dd_sgd", "population_risk", "sample_isotropic"]
 
 Array = NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class GaussianClasses:
+    """``y = ±1`` equally likely, ``x | y ~ N(0, Σ_y)``: standard deviation
+    ``1 + yΔ`` along the first ``relevant`` coordinates (default: all), 1 elsewhere."""
+
+    delta: float
+    d: int
+    relevant: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.delta < 1:
+            raise ValueError(f"Delta must lie in (0, 1), got {self.delta!r}")
+        if not (isinstance(self.d, int) and self.d >= 1):
+            raise ValueError(f"the dimension d must be an integer >= 1, got {self.d!r}")
+        if self.relevant is not None and not (isinstance(self.relevant, int) and 1 <= self.relevant <= self.d):
+            raise ValueError(f"relevant (the dimension s0 of the subspace V) must be an integer in [1, d = {self.d}], "
+                             f"got {self.relevant!r}")
+
+    @property
+    def s0(self) -> int:
+        return self.d if self.relevant is None else self.relevant
+
+    def std(self, y: float) -> Array:
+        """The per-coordinate standard deviation of ``x`` in class ``y``."""
+        out = np.ones(self.d)
+        out[: self.s0] = 1.0 + y * self.delta
+        return out
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[Array, Array]:
+        y = rng.choice(np.array([-1.0, 1.0]), size=n)
+        x = rng.standard_normal((n, self.d))
+        x[:, : self.s0] *= (1.0 + self.delta * y)[:, None]
+        return x, y
+
+
+@dataclass(frozen=True)
+class Network:
+    """Units ``a σ(⟨w, x⟩ + b)`` on ``data``; ``fit_output=False`` fixes ``a = 1``, ``b = 0``."""
+
+    data: GaussianClasses
+    sigma: Hinges | str = "piecewise-linear"
+    fit_output: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sigma", activation(self.sigma))
+
+    @property
+    def activation(self) -> Hinges:
+        assert isinstance(self.sigma, Hinges)  # converted in __post_init__
+        return self.sigma
+
+    @classmethod
+    def isotropic(cls, model: IsotropicGaussians) -> Network:
+        """The network whose mean-field limit :class:`fempde.RadialDD` ``(model)`` reduces."""
+        if math.isinf(model.d):
+            raise ValueError("SGD needs a finite dimension d")
+        return cls(GaussianClasses(model.delta, int(model.d)), model.activation)
+
+
+def _network(model: Network | IsotropicGaussians) -> Network:
+    return model if isinstance(model, Network) else Network.isotropic(model)
+
+
 def sample_isotropic(model: IsotropicGaussians, n: int, rng: np.random.Generator) -> tuple[Array, Array]:
-    """``n`` samples ``(x, y)``: ``y = ±1`` equally likely, ``x | y ~ N(0, (1 + yΔ)² I_d)``."""
-    d = int(model.d)
-    y = rng.choice(np.array([-1.0, 1.0]), size=n)
-    x = rng.standard_normal((n, d)) * (1.0 + model.delta * y)[:, None]
-    return x, y
+    """``n`` samples ``(x, y)`` of the isotropic problem of ``model``."""
+    return Network.isotropic(model).data.sample(n, rng)
 
 
 @numba.njit(cache=True, fastmath=True)  # lets LLVM vectorise the dot products (deterministic)
-def _dd_chunk(w, xs, ys, steps, ridge, noise_std, noise, t1, t2, s1, s2, drift):  # pragma: no cover - compiled
+def _dd_chunk(w, a, b, xs, ys, steps, ridge, noise_std, noise, knots, jumps, c0, c1, drift,
+              fit):  # pragma: no cover - compiled
     n, d = w.shape
-    slope = (s2 - s1) / (t2 - t1)
+    nk = knots.shape[0]
     pre = np.empty(n)
+    act = np.empty(n)
     noisy = noise.shape[0] > 0
     for k in range(xs.shape[0]):
         x = xs[k]
         prediction = 0.0
         for i in range(n):
-            z = 0.0
+            z = b[i]
             for j in range(d):
                 z += w[i, j] * x[j]
             pre[i] = z
-            prediction += s1 if z <= t1 else (s2 if z >= t2 else s1 + slope * (z - t1))
+            s = c0 + c1 * z
+            for q in range(nk):
+                if z > knots[q]:
+                    s += jumps[q] * (z - knots[q])
+            act[i] = s
+            prediction += a[i] * s
         prediction /= n
         coef = drift * steps[k] * (ys[k] - prediction)
         shrink = 1.0 - drift * ridge * steps[k]
         for i in range(n):
-            g = coef * slope if t1 < pre[i] < t2 else 0.0
+            slope = c1
+            for q in range(nk):
+                if pre[i] > knots[q]:
+                    slope += jumps[q]
+            g = coef * a[i] * slope
+            if fit:
+                a_next = shrink * a[i] + coef * act[i]
+                b_next = shrink * b[i] + g
+                if noisy:
+                    a_next += noise_std[k] * noise[k, i, d]
+                    b_next += noise_std[k] * noise[k, i, d + 1]
+                a[i], b[i] = a_next, b_next
             if g == 0.0 and shrink == 1.0 and not noisy:
                 continue
             for j in range(d):
@@ -65,53 +149,91 @@ def _dd_chunk(w, xs, ys, steps, ridge, noise_std, noise, t1, t2, s1, s2, drift):
 
 @dataclass(frozen=True)
 class DDRun:
-    """Weights at the recorded times: ``weights`` has shape ``(n_times, N, d)``."""
+    """Parameters at the recorded times: ``weights`` ``(n_times, N, d)``, ``output``
+    and ``offset`` ``(n_times, N)`` (constant 1 and 0 unless the network fits them)."""
 
     times: Array
     weights: Array
+    output: Array
+    offset: Array
 
 
-def dd_sgd(model: IsotropicGaussians, weights0: Array, axis: TimeAxis, times: Sequence[float], *,
-           lam: float = 0.0, beta: float = math.inf, rng: np.random.Generator, chunk: int = 2048) -> DDRun:
-    """Run (noisy) SGD from ``weights0`` (``(N, d)``) and record at ``times`` (on the grid ``t = kε``)."""
+def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis, times: Sequence[float], *,
+           output0: Array | None = None, offset0: Array | None = None, lam: float = 0.0, beta: float = math.inf,
+           rng: np.random.Generator, chunk: int = 2048) -> DDRun:
+    """Run (noisy) SGD from ``weights0`` (``(N, d)``; ``output0``, ``offset0``:
+    ``(N,)``, default 1 and 0) and record at ``times`` (on the grid ``t = kε``)."""
+    net = _network(model)
+    d = net.data.d
     w = np.array(weights0, dtype=np.float64, order="C")
-    if w.ndim != 2 or w.shape[1] != int(model.d) or len(w) < 1:
-        raise ValueError(f"weights0 must have shape (N >= 1, d = {model.d}), got {w.shape}")
+    if w.ndim != 2 or w.shape[1] != d or len(w) < 1:
+        raise ValueError(f"weights0 must have shape (N >= 1, d = {d}), got {w.shape}")
+    a = _per_unit(output0, 1.0, len(w), "output0")
+    b = _per_unit(offset0, 0.0, len(w), "offset0")
+    if not net.fit_output and (np.any(a != 1) or np.any(b != 0)):
+        raise ValueError("this network fixes a = 1 and b = 0: use Network(..., fit_output=True) to train them")
+    if not (lam >= 0 and math.isfinite(lam)):
+        raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {lam!r}")
+    if not beta > 0:
+        raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {beta!r}")
     tau = 0.0 if math.isinf(beta) else 1.0 / beta
-    sigma = model.sigma
+    sigma = net.activation
+    knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
+    width = d + 2 if net.fit_output else d
     marks = np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
     if tau > 0:
-        chunk = max(16, min(chunk, 2**20 // w.size))
-    recorded, k = [], 0
+        chunk = max(16, min(chunk, 2**20 // (len(w) * width)))
+    recorded: list[tuple[Array, Array, Array]] = []
+    k = 0
     for mark in marks:
         while k < mark:
             m = min(chunk, mark - k)
-            xs, ys = sample_isotropic(model, m, rng)
+            xs, ys = net.data.sample(m, rng)
             steps = axis.step_sizes(k, k + m)
-            noise = rng.standard_normal((m, *w.shape)) if tau > 0 else np.empty((0, 1, 1))
-            _dd_chunk(w, xs, ys, steps, lam, noise_scale(steps, tau), noise, sigma.t1, sigma.t2, sigma.s1, sigma.s2,
-                      DRIFT)
+            noise = rng.standard_normal((m, len(w), width)) if tau > 0 else np.empty((0, 1, 1))
+            _dd_chunk(w, a, b, xs, ys, steps, lam, noise_scale(steps, tau), noise, knots, jumps, sigma.offset,
+                      sigma.slope, DRIFT, net.fit_output)
             k += m
-        recorded.append(w.copy())
-    return DDRun(axis.time(marks), np.array(recorded))
+        recorded.append((w.copy(), a.copy(), b.copy()))
+    weights, output, offset = (np.array(v) for v in zip(*recorded, strict=True))
+    return DDRun(axis.time(marks), weights, output, offset)
 
 
-def population_risk(model: IsotropicGaussians, weights: Array, nodes: int = 32) -> float:
-    """``R_N = 1 + (2/N) Σ V(w_i) + (1/N²) Σ_ij U(w_i, w_j)`` exactly: ``V`` from
-    ``v(‖w‖)`` and ``U`` from the pair expectation at each pair's actual cosine
-    (Gauss–Legendre in ``Z1`` split at σ's kinks, closed form in ``Z2``; no sampling)."""
-    sigma = model.sigma
+def _per_unit(values: Array | None, default: float, n: int, name: str) -> Array:
+    if values is None:
+        return np.full(n, default)
+    out = np.array(values, dtype=np.float64)
+    if out.shape != (n,) or not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} must hold N = {n} finite numbers, got shape {out.shape}")
+    return out
+
+
+def population_risk(model: Network | IsotropicGaussians, weights: Array, output: Array | None = None,
+                    offset: Array | None = None, nodes: int = 32) -> float:
+    """``R_N = E y² + (2/N) Σ V(θ_i) + (1/N²) Σ_ij U(θ_i, θ_j)``, exactly (no sampling).
+
+    In class ``y`` the pre-activations ``⟨w_i, x⟩ + b_i`` are jointly Gaussian
+    with covariance ``W Σ_y Wᵀ``: ``V`` is the closed-form Gaussian mean of σ
+    and each ``U`` pair is Gauss–Legendre in the first pre-activation (split at
+    σ's kinks) and closed form in the second given the first."""
+    net = _network(model)
+    sigma = net.activation
     w = np.asarray(weights, dtype=np.float64)
-    r = np.linalg.norm(w, axis=1)
-    cosines = np.clip((w @ w.T) / np.maximum(np.outer(r, r), 1e-300), -1.0, 1.0)
     n = len(w)
-    pair = 0.0
-    for scale in model.scales:
+    a, b = _per_unit(output, 1.0, n, "output"), _per_unit(offset, 0.0, n, "offset")
+    linear, pair = 0.0, 0.0
+    for y in (-1.0, 1.0):
+        scaled = w * net.data.std(y)
+        cov = scaled @ scaled.T
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        cosines = np.clip(cov / np.maximum(np.outer(sd, sd), 1e-300), -1.0, 1.0)
+        mean_response = sigma.gaussian_mean(b, sd)
+        linear += -0.5 * y * float(a @ mean_response)  # V(θ_i) = −E[y a_i σ(z_i)]
         for i in range(n):
-            a = scale * r[i]
-            z, wz = gaussian_nodes(sigma, a, nodes)
-            b, c = scale * r[i:], cosines[i, i:]
-            inner = sigma.gaussian_mean(c[:, None] * np.outer(b, z), (b * np.sqrt(1 - c**2))[:, None])
-            values = inner @ (wz * sigma(a * z))
+            z, wz = gaussian_nodes(sigma, sd[i], nodes, shift=b[i])
+            c, s = cosines[i, i:], sd[i:]
+            inner = sigma.gaussian_mean(b[i:, None] + (s * c)[:, None] * z[None, :],
+                                        (s * np.sqrt(1 - c**2))[:, None])
+            values = a[i] * a[i:] * (inner @ (wz * sigma(b[i] + sd[i] * z)))
             pair += 0.5 * (values[0] + 2.0 * values[1:].sum())
-    return 1.0 + 2.0 * float(model.v(r).sum()) / n + pair / n**2
+    return 1.0 + 2.0 * linear / n + pair / n**2

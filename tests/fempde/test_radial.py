@@ -9,14 +9,15 @@ import pytest
 import fempde
 import meshes
 from fempde.distributional import gibbs_fixed_point
-from fempde.radial import IsotropicGaussians, PiecewiseLinear, RadialDD
+from fempde.radial import IsotropicGaussians, RadialDD
 
-SIGMA = PiecewiseLinear()  # t1 = 0.5, t2 = 1.5, s1 = -2.5, s2 = 7.5
+SIGMA = fempde.activation("piecewise-linear")  # t1 = 0.5, t2 = 1.5, s1 = -2.5, s2 = 7.5
 
 
 def test_q_limits_are_exact():
-    assert SIGMA.Q(0.0) == SIGMA.s1
-    assert SIGMA.Q(1e12) == pytest.approx((SIGMA.s1 + SIGMA.s2) / 2, abs=1e-10)
+    assert SIGMA.Q(0.0) == -2.5
+    assert SIGMA.Q(1e12) == pytest.approx((-2.5 + 7.5) / 2, abs=1e-10)
+    assert SIGMA.limits() == (-2.5, 7.5)
 
 
 @pytest.mark.parametrize("s", [0.3, 1.0, 2.0, 10.0])
@@ -112,3 +113,24 @@ def test_general_and_radial_solvers_agree_on_a_rotation_invariant_problem():
     for t in [0.0, *times]:
         a, b = general.system.risk(general.snapshots[t]), radial.system.risk(radial.snapshots[t])
         assert a == pytest.approx(b, rel=0.02)
+
+
+@pytest.mark.parametrize("name", ["nonmonotone", "relu"])
+def test_gaussian_mean_of_every_activation_against_monte_carlo(rng, name):
+    sigma = fempde.activation(name)
+    for mean, sd in [(0.0, 1.0), (0.4, 0.3), (-1.0, 2.0), (0.7, 0.0)]:
+        samples = sigma(mean + sd * rng.standard_normal(1_000_000))
+        assert sigma.gaussian_mean(mean, sd) == pytest.approx(samples.mean(), abs=4 * samples.std() / 1000 + 1e-14)
+
+
+def test_activations_go_through_their_points():
+    nonmonotone = fempde.activation("nonmonotone")  # seed 002, Fig. 4
+    np.testing.assert_allclose(nonmonotone(np.array([-3.0, 0.0, 0.5, 1.0, 1.5, 9.0])),
+                               [-2.5, -2.5, -4.0, 1.75, 7.5, 7.5], atol=1e-14)
+    assert nonmonotone.Q(0.0) == -2.5 and nonmonotone.limits() == (-2.5, 7.5)
+    with pytest.raises(ValueError, match="unbounded"):
+        fempde.activation("relu").limits()
+    with pytest.raises(ValueError, match="knots must be strictly increasing"):
+        fempde.Hinges((1.0, 0.0), (1.0, -1.0))
+    with pytest.raises(ValueError, match="unknown activation 'sigmoid'"):
+        IsotropicGaussians(0.5, 10, sigma="sigmoid")
