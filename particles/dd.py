@@ -106,7 +106,7 @@ def _dd_chunk(w, a, b, xs, ys, steps, ridge, noise_std, noise, knots, jumps, c0,
               fit):  # pragma: no cover - compiled
     n, d = w.shape
     nk = knots.shape[0]
-    pre = np.empty(n)
+    slopes = np.empty(n)
     act = np.empty(n)
     noisy = noise.shape[0] > 0
     for k in range(xs.shape[0]):
@@ -116,22 +116,18 @@ def _dd_chunk(w, a, b, xs, ys, steps, ridge, noise_std, noise, knots, jumps, c0,
             z = b[i]
             for j in range(d):
                 z += w[i, j] * x[j]
-            pre[i] = z
-            s = c0 + c1 * z
+            s, slope = c0 + c1 * z, c1
             for q in range(nk):
                 if z > knots[q]:
                     s += jumps[q] * (z - knots[q])
-            act[i] = s
+                    slope += jumps[q]
+            act[i], slopes[i] = s, slope
             prediction += a[i] * s
         prediction /= n
         coef = drift * steps[k] * (ys[k] - prediction)
         shrink = 1.0 - drift * ridge * steps[k]
         for i in range(n):
-            slope = c1
-            for q in range(nk):
-                if pre[i] > knots[q]:
-                    slope += jumps[q]
-            g = coef * a[i] * slope
+            g = coef * a[i] * slopes[i]
             if fit:
                 a_next = shrink * a[i] + coef * act[i]
                 b_next = shrink * b[i] + g
