@@ -18,6 +18,7 @@ from .meanfield import TimeAxis, noise_scale
 from .observers import CSVWriter, Observer, ProgressBar, RunInfo, SteadyState
 from .plots import PlotWriter
 from .porous_medium import PorousMedium, PorousMediumSystem
+from .quantiles import QuantileFlow, quantile_flow, quantiles_of
 from .radial import IsotropicGaussians, RadialDD, RadialSystem
 from .schedule import Constant, PowerLaw, Schedule
 from .solve import Certificates, OutputError, Result, initial_density, solve
@@ -51,6 +52,7 @@ __all__ = [
     "PorousMediumSystem",
     "PowerLaw",
     "ProgressBar",
+    "QuantileFlow",
     "RadialDD",
     "RadialSystem",
     "Result",
@@ -67,6 +69,8 @@ __all__ = [
     "kernel",
     "load_checkpoint",
     "noise_scale",
+    "quantile_flow",
+    "quantiles_of",
     "relu_unit",
     "ridge_unit",
     "solve",
