@@ -65,6 +65,28 @@ class DataLaw:
         if np.any(self.weights < 0) or abs(float(self.weights.sum()) - 1) > 1e-10:
             raise ValueError("data weights must be >= 0 and sum to 1")
 
+    @classmethod
+    def two_gaussians(cls, delta: float, d: int, points: int = 80, relevant: int | None = None) -> DataLaw:
+        """Seed 002's classes ``y = ±1``, ``x | y ~ N(0, Σ_y)`` (std ``1 + yΔ`` along the
+        first ``relevant`` coordinates, default all; 1 elsewhere) by a product
+        Gauss–Hermite rule of ``points`` per coordinate: ``M = 2 points^d``."""
+        if not 0 < delta < 1:
+            raise ValueError(f"Delta must lie in (0, 1), got {delta!r}")
+        if d not in (1, 2, 3):
+            raise ValueError(f"a product rule needs d in 1..3 (M = 2 points^d), got d = {d!r}")
+        nodes, weights = np.polynomial.hermite_e.hermegauss(points)
+        grid = np.stack(np.meshgrid(*[nodes] * d, indexing="ij"), axis=-1).reshape(-1, d)
+        w = np.prod(np.stack(np.meshgrid(*[weights / weights.sum()] * d, indexing="ij"), axis=-1).reshape(-1, d),
+                    axis=1)
+        s0 = d if relevant is None else relevant
+        xs, ys = [], []
+        for y in (-1.0, 1.0):
+            std = np.ones(d)
+            std[:s0] = 1 + y * delta
+            xs.append(grid * std)
+            ys.append(np.full(len(grid), y))
+        return cls(np.vstack(xs), np.concatenate([0.5 * w, 0.5 * w]), np.concatenate(ys), 1.0)
+
 
 def check_lam_beta(lam: float, beta: float, schedule: Schedule) -> None:
     """Validate the ridge penalty, the inverse temperature and the schedule of a DD problem."""
@@ -130,6 +152,13 @@ class DistributionalSystem(NonlocalSystem):
     def free_energy(self, rho: Array) -> float:
         return 0.5 * self.risk(rho) + float(self.space.m @ (self.ridge * rho)) + self.entropy(rho)
 
+    def expected_risk(self, rho: Array, n: int) -> float:
+        """``E R_N`` of ``n`` units drawn i.i.d. from ρ: ``R(ρ) + (1/n)(∫U(θ, θ)ρ(dθ) − ∬Uρρ)``
+        (the units do not interact with themselves in ``R(ρ)``; they do in ``R_N``)."""
+        data, mass = self.problem.data, self.space.m * rho
+        self_term = float((data.weights @ self.phi_matrix**2) @ mass)
+        return self.risk(rho) + (self_term - float(data.weights @ self.prediction(rho) ** 2)) / n
+
     def nonlocal_jacobian(self, coupling: Array) -> spla.LinearOperator:
         """``Cᵀ diag(coupling) C Φᵀ W Φ M``, applied in O(nM + n_edges): never formed."""
         incidence, weights, m, phi = self.space.incidence, self.problem.data.weights, self.space.m, self.phi_matrix
@@ -145,10 +174,11 @@ class DistributionalSystem(NonlocalSystem):
 
 
 def gibbs_fixed_point(system: PorousMediumSystem, *, damping: float = 0.5, tol: float = 1e-12,
-                      max_iter: int = 10_000) -> Array:
+                      max_iter: int = 10_000, start: Array | None = None) -> Array:
     """``ρ* ∝ exp(−β Ψ_λ(θ; ρ*))`` (Eq. 21) on the nodes, normalised by the lumped
     masses, by the damped iteration ``ρ ← (1 − a) ρ + a G(ρ)``; the damping ``a``
     is halved whenever the fixed-point residual grows (strong interactions oscillate).
+    ``start``: the first iterate (default uniform; a late PDE state converges faster).
 
     Raises
     ------
@@ -158,7 +188,9 @@ def gibbs_fixed_point(system: PorousMediumSystem, *, damping: float = 0.5, tol: 
     if system.tau == 0:
         raise ValueError("the Gibbs fixed point needs finite beta (noisy DD)")
     m = system.space.m
-    rho = np.full(system.space.n, 1.0 / system.space.volume)
+    rho = np.full(system.space.n, 1.0 / system.space.volume) if start is None else np.array(start, dtype=float)
+    if rho.shape != (system.space.n,) or np.any(rho < 0) or not np.all(np.isfinite(rho)):
+        raise ValueError(f"start must be a density >= 0 on the {system.space.n} nodes")
     previous = np.inf
     for _ in range(max_iter):
         exponent = -system.potential(rho) / system.tau

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import fempde
 
@@ -40,3 +41,39 @@ def test_jmm_figure_runs_and_sgd_follows_the_finite_delta_pde(tmp_path):
     # and the two approach as both learn (measured gap 0.029 -> 0.012)
     assert np.all(sgd > pde) and sgd[-1] < sgd[0]
     assert abs(sgd[-1] - pde[-1]) < 0.5 * abs(sgd[0] - pde[0])
+
+
+def test_mmn_figures_quick_run_tracks_the_radial_pde(tmp_path):
+    import csv
+
+    paths = _load("mmn_figures").main(out=str(tmp_path), quick=True)
+    assert all(path.stat().st_size > 20_000 for path in paths)
+    with open(tmp_path / "mmn_fig1.csv") as handle:
+        fig1 = list(csv.DictReader(handle))
+    # W1 between SGD radii (N = 200) and the PDE's law: sampling size (measured <= 0.015)
+    assert all(float(row["w1_sgd_pde"]) < 0.03 for row in fig1)
+    assert all(float(row["w1_between_epsilons"]) < 0.01 for row in fig1)  # ε does not move the law
+    with open(tmp_path / "mmn_fig4.csv") as handle:
+        fig4 = list(csv.DictReader(handle))
+    final = {row["kappa"]: row for row in fig4 if float(row["t"]) == 2.0}
+    # two limits: κ = 0.1 collapses to w = 0 (risk 1 + σ(0)² = 7.25), κ = 0.4 learns
+    assert float(final["0.1"]["pde_risk"]) == pytest.approx(7.25, abs=1e-6)
+    assert float(final["0.4"]["pde_risk"]) < 0.05 and float(final["0.4"]["sgd_risk"]) < 0.1
+    assert abs(float(final["0.4"]["sgd_mean_r"]) - float(final["0.4"]["pde_mean_r"])) < 0.02
+
+
+def test_dd_disk_example_writes_both_series_and_sgd_follows(tmp_path):
+    from fempde.vtk import read_pvd
+
+    summary = _load("dd_disk").main(out=str(tmp_path), h=0.25, n=400, t_end=1.0, points=40, progress=False)
+    assert summary["result"].ok
+    rows = summary["rows"]
+    assert rows[-1]["pde_risk"] < 0.3 * rows[0]["pde_risk"]
+    # SGD's R_N against its mean-field value E R_N = R(ρ_t) + O(1/N) self-interaction,
+    # once the fast initial transient (where ε = 1e-3 lags) is over
+    gaps = [abs(r["pde_risk_n"] - r["sgd_risk"]) for r in rows if r["t"] >= 0.5]
+    assert max(gaps) < 0.06 and gaps[-1] < 0.05  # measured max 0.023, final 0.018
+    assert summary["wall_mass"] < 1e-3  # measured 1.7e-4: the wall is not felt
+    fields, clouds = read_pvd(tmp_path / "rho.pvd"), read_pvd(tmp_path / "particles.pvd")
+    np.testing.assert_allclose([t for t, _ in clouds], [r["t"] for r in rows])
+    assert {t for t, _ in clouds} <= {t for t, _ in fields}

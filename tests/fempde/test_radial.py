@@ -90,13 +90,7 @@ def test_general_and_radial_solvers_agree_on_a_rotation_invariant_problem():
 
     delta = 0.5
     model = IsotropicGaussians(delta, 2, angles=48)
-    g, q = np.polynomial.hermite_e.hermegauss(80)
-    q = q / q.sum()
-    g1, g2 = np.meshgrid(g, g, indexing="ij")
-    weights = np.outer(q, q).ravel()
-    points = np.vstack([(1 + y * delta) * np.column_stack([g1.ravel(), g2.ravel()]) for y in (-1.0, 1.0)])
-    data = DataLaw(points, np.concatenate([0.5 * weights] * 2),
-                   np.concatenate([np.full(weights.size, y) for y in (-1.0, 1.0)]), 1.0)
+    data = DataLaw.two_gaussians(delta, 2, points=80)
 
     def start(r):
         return np.exp(-0.5 * ((r - 0.8) / 0.25) ** 2)
@@ -105,7 +99,7 @@ def test_general_and_radial_solvers_agree_on_a_rotation_invariant_problem():
     disk = fempde.Space(meshes.disk(3.0, h=0.1))
     radius = np.linalg.norm(disk.x, axis=0)
     rho = np.where(radius > 0, start(radius) / np.maximum(radius, 1e-300), 0.0)  # ρ(w) = ρ̄(r) / (2πr)
-    general = fempde.solve(DistributionalDynamics(lambda x, w: SIGMA(x @ w.T), data), disk,
+    general = fempde.solve(DistributionalDynamics(fempde.ridge_unit(SIGMA), data), disk,
                            rho / disk.integrate(rho), 2.0, times=times)
     line = fempde.Space(meshes.interval(0, 3.0, 0.02))
     radial_rho = line.interpolate(lambda x: start(x[0]))

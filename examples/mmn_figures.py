@@ -1,0 +1,209 @@
+"""The figures of Mei–Montanari–Nguyen (2018), seed 002: two isotropic Gaussians
+(y = ±1, x | y ~ N(0, (1 + yΔ)² I_d)) learnt by ŷ(x) = (1/N) Σ σ(⟨w_i, x⟩).
+
+* Fig. 1 (``fig1``): Δ = 0.8, d = 40, N = 800, w_i ~ N(0, 0.8²/d I), ξ ≡ 1:
+  histograms of ‖w_i‖ from SGD over the radial PDE's ρ̄_t, at two step sizes
+  ε to show that ε does not move the curves (their W1 distances are printed).
+* Fig. 2 (``fig2``): the risk against Δ at d = 40: SGD (N = 800) at a long
+  time, the noiseless radial PDE at a long time, and the single-delta ansatz
+  min_r 1 + 2v(r) + u_d(r, r) (Eq. 14), marked valid where Lemma 1's condition
+  holds (the largest such Δ is the dot).
+* Fig. 4 (``fig4``): the non-monotone σ, d = 320, Δ = 0.5, N = 800, w_i ~
+  N(0, κ²/d I) with κ = 0.1 and 0.4: two limits, both tracked by the PDE
+  (risk and mean ‖w‖ against t).
+
+The PDE is the noiseless radial DD solved by characteristics
+(:func:`fempde.quantile_flow`: exact transport, no numerical diffusion); SGD
+risks are exact population risks (:func:`particles.population_risk`).
+
+    python examples/mmn_figures.py [fig1] [fig2] [fig4] [--out out/mmn] [--quick]
+
+Writes ``mmn_fig1.png``, ``mmn_fig2.png``, ``mmn_fig4.png`` and one CSV per figure.
+``--quick`` shrinks N, d and the horizons so that everything runs in about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.stats import chi, wasserstein_distance
+
+import fempde
+import particles
+
+
+def _initial(d: int, kappa: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.standard_normal((n, d)) * kappa / math.sqrt(d)
+
+
+def _flow(model, kappa, times, r_max, quantiles=4000):
+    law = chi(model.d, scale=kappa / math.sqrt(model.d))
+    return fempde.quantile_flow(fempde.RadialDD(model), fempde.quantiles_of(law.ppf, quantiles), times, r_max=r_max,
+                                table=161)
+
+
+def figure1(out: Path, quick: bool) -> Path:
+    d, delta, n = (20, 0.8, 200) if quick else (40, 0.8, 800)
+    times = [0.0, 0.5, 2.0] if quick else [0.0, 0.5, 2.0, 5.0, 20.0]
+    epsilons = (2e-5, 5e-6) if quick else (1e-5, 2e-6)
+    model = fempde.IsotropicGaussians(delta, d)
+    flow = _flow(model, 0.8, times, r_max=8.0, quantiles=20_000)
+    radii = {}
+    for eps in epsilons:
+        horizon = times if eps == epsilons[0] else [t for t in times if t <= 2.0]  # the small ε up to t = 2
+        rng = np.random.default_rng(1)
+        run = particles.dd_sgd(model, _initial(d, 0.8, n, rng), fempde.TimeAxis(eps), horizon, rng=rng)
+        radii[eps] = np.linalg.norm(run.weights, axis=2)
+    fig, axes = plt.subplots(1, len(times), figsize=(3.2 * len(times), 3.2), constrained_layout=True)
+    rows = []
+    for k, (t, ax) in enumerate(zip(times, axes, strict=True)):
+        r = radii[epsilons[0]][k]
+        lo, hi = min(r.min(), flow.positions[k].min()), max(r.max(), flow.positions[k].max())
+        edges = np.linspace(max(0.0, lo - 0.1), hi + 0.1, 31)
+        ax.hist(r, bins=edges, density=True, color="C0", alpha=0.5, label=f"SGD, ε = {epsilons[0]:g}")
+        if k < len(radii[epsilons[1]]):
+            ax.hist(radii[epsilons[1]][k], bins=edges, density=True, histtype="step", color="C1",
+                    label=f"SGD, ε = {epsilons[1]:g}")
+        fine = np.linspace(edges[0], edges[-1], 121)
+        ax.plot(0.5 * (fine[1:] + fine[:-1]), flow.histogram(k, fine), "k-", label="radial PDE")
+        ax.set_title(f"t = {t:g}")
+        ax.set_xlabel("‖w‖")
+        row = {"t": t, "pde_mean_r": flow.positions[k].mean(), "sgd_mean_r": r.mean(),
+               "w1_sgd_pde": wasserstein_distance(r, flow.positions[k]), "pde_risk": flow.risk[k]}
+        if k < len(radii[epsilons[1]]):
+            row["w1_between_epsilons"] = wasserstein_distance(r, radii[epsilons[1]][k])
+        rows.append(row)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"Fig. 1: radial law, Δ = {delta}, d = {d}, N = {n}")
+    _save(fig, rows, out, "mmn_fig1")
+    for row in rows:
+        print("fig1 " + ", ".join(f"{key} {value:.4g}" for key, value in row.items()), flush=True)
+    return out / "mmn_fig1.png"
+
+
+def single_delta(model: fempde.IsotropicGaussians) -> tuple[float, float, bool]:
+    """``r*`` minimising Eq. 14, its risk, and whether Lemma 1 certifies it
+    (``v(r) + u_d(r, r*) >= v(r*) + u_d(r*, r*)`` on a grid of r in [0, 10])."""
+
+    def risk(r: float) -> float:
+        return float(1 + 2 * model.v(np.array([r]))[0] + model.u([r], [r])[0, 0])
+
+    grid = np.linspace(0.05, 10.0, 200)
+    start = grid[np.argmin([risk(r) for r in grid])]
+    step = grid[1] - grid[0]
+    best = minimize_scalar(risk, bounds=(max(0.0, start - step), start + step), method="bounded",
+                           options={"xatol": 1e-9})
+    r_star = float(best.x)
+    r = np.linspace(0.0, 10.0, 401)
+    lhs = model.v(r) + model.u(r, [r_star])[:, 0]
+    rhs = float(model.v(np.array([r_star]))[0] + model.u([r_star], [r_star])[0, 0])
+    return r_star, float(best.fun), bool(np.all(lhs >= rhs - 1e-9))
+
+
+def figure2(out: Path, quick: bool) -> Path:
+    d, n = (20, 200) if quick else (40, 800)
+    deltas = np.array([0.3, 0.6, 0.9]) if quick else np.round(np.arange(0.1, 0.95, 0.1), 2)
+    t_long, eps = (20.0, 1e-4) if quick else (100.0, 2e-5)
+    rows = []
+    for delta in deltas:
+        model = fempde.IsotropicGaussians(float(delta), d, angles=24, nodes=24)
+        flow = _flow(model, 0.8, [0.0, t_long], r_max=10.0, quantiles=2000)
+        rng = np.random.default_rng(2)
+        run = particles.dd_sgd(model, _initial(d, 0.8, n, rng), fempde.TimeAxis(eps), [t_long], rng=rng)
+        r_star, ansatz, valid = single_delta(model)
+        rows.append({"delta": float(delta), "sgd_risk": particles.population_risk(model, run.weights[-1], nodes=16),
+                     "pde_risk": flow.risk[-1], "single_delta_risk": ansatz, "r_star": r_star,
+                     "lemma1_holds": valid})
+        print("fig2 " + ", ".join(f"{key} {value:.4g}" for key, value in rows[-1].items()), flush=True)
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), constrained_layout=True)
+    x = [row["delta"] for row in rows]
+    ax.plot(x, [row["pde_risk"] for row in rows], "k-", label=f"radial PDE at t = {t_long:g}")
+    ax.plot(x, [row["single_delta_risk"] for row in rows], "k--", label="single-delta ansatz (Eq. 14)")
+    ax.plot(x, [row["sgd_risk"] for row in rows], "C3+", markersize=10, label=f"SGD, N = {n}")
+    valid = [row["delta"] for row in rows if row["lemma1_holds"]]
+    if valid:
+        top = max(valid)
+        ax.plot([top], [next(row["single_delta_risk"] for row in rows if row["delta"] == top)], "ko",
+                label=f"largest Δ where Lemma 1 holds ({top:g})")
+    ax.set_yscale("log")
+    ax.set_xlabel("Δ")
+    ax.set_ylabel("risk")
+    ax.set_title(f"Fig. 2: d = {d}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, rows, out, "mmn_fig2")
+    return out / "mmn_fig2.png"
+
+
+def figure4(out: Path, quick: bool) -> Path:
+    d, n = (80, 200) if quick else (320, 800)
+    eps = 2e-5 if quick else 5e-6
+    times = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0])
+    model = fempde.IsotropicGaussians(0.5, d, sigma="nonmonotone", angles=24, nodes=24)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    rows = []
+    for kappa, color in ((0.1, "C0"), (0.4, "C3")):
+        flow = _flow(model, kappa, times, r_max=6.0, quantiles=2000)
+        rng = np.random.default_rng(4)
+        run = particles.dd_sgd(model, _initial(d, kappa, n, rng), fempde.TimeAxis(eps), times, rng=rng)
+        risk = [particles.population_risk(model, w, nodes=16) for w in run.weights]
+        mean_r = np.linalg.norm(run.weights, axis=2).mean(axis=1)
+        left.plot(times, flow.risk, "-", color=color, label=f"PDE, κ = {kappa}")
+        left.plot(run.times, risk, "o", color=color, mfc="none", label=f"SGD, κ = {kappa}")
+        right.plot(times, flow.mean_radius(), "-", color=color)
+        right.plot(run.times, mean_r, "o", color=color, mfc="none")
+        rows += [{"kappa": kappa, "t": t, "pde_risk": a, "sgd_risk": b, "pde_mean_r": c, "sgd_mean_r": e}
+                 for t, a, b, c, e in zip(times, flow.risk, risk, flow.mean_radius(), mean_r, strict=True)]
+        print(f"fig4 kappa {kappa}: risk PDE {flow.risk[-1]:.4g} SGD {risk[-1]:.4g}; mean |w| PDE "
+              f"{flow.mean_radius()[-1]:.4g} SGD {mean_r[-1]:.4g} at t = {times[-1]:g}", flush=True)
+    left.set_xlabel("t")
+    left.set_ylabel("risk")
+    left.set_yscale("log")
+    left.legend(fontsize=8)
+    right.set_xlabel("t")
+    right.set_ylabel("mean ‖w‖")
+    fig.suptitle(f"Fig. 4: non-monotone σ, Δ = 0.5, d = {d}, N = {n}")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    _save(fig, rows, out, "mmn_fig4")
+    return out / "mmn_fig4.png"
+
+
+def _save(fig, rows: list[dict], out: Path, name: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / f"{name}.png", dpi=110)
+    plt.close(fig)
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    with open(out / f"{name}.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+FIGURES = {"fig1": figure1, "fig2": figure2, "fig4": figure4}
+
+
+def main(figures=("fig1", "fig2", "fig4"), out: str = "out/mmn", quick: bool = False) -> list[Path]:
+    return [FIGURES[name](Path(out), quick) for name in figures]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("figures", nargs="*", metavar="FIGURE", help=f"any of {', '.join(FIGURES)} (default: all)")
+    parser.add_argument("--out", default="out/mmn")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    unknown = sorted(set(args.figures) - set(FIGURES))
+    if unknown:
+        parser.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}")
+    for path in main(args.figures or list(FIGURES), args.out, args.quick):
+        print("wrote", path)
