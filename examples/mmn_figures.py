@@ -112,7 +112,7 @@ def single_delta(model: fempde.IsotropicGaussians) -> tuple[float, float, bool]:
 def figure2(out: Path, quick: bool) -> Path:
     d, n = (20, 200) if quick else (40, 800)
     deltas = np.array([0.3, 0.6, 0.9]) if quick else np.round(np.arange(0.1, 0.95, 0.1), 2)
-    t_long, eps = (20.0, 1e-4) if quick else (100.0, 2e-5)
+    t_long, eps = (20.0, 1e-4) if quick else (50.0, 5e-5)
     rows = []
     for delta in deltas:
         model = fempde.IsotropicGaussians(float(delta), d, angles=24, nodes=24)
