@@ -24,6 +24,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from fempde.distributional import check_lam_beta
 from fempde.meanfield import DRIFT, TimeAxis, noise_scale
 from fempde.radial import IsotropicGaussians
 from fempde.units import Hinges, activation, gaussian_nodes
@@ -168,10 +169,7 @@ def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis,
     b = _per_unit(offset0, 0.0, len(w), "offset0")
     if not net.fit_output and (np.any(a != 1) or np.any(b != 0)):
         raise ValueError("this network fixes a = 1 and b = 0: use Network(..., fit_output=True) to train them")
-    if not (lam >= 0 and math.isfinite(lam)):
-        raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {lam!r}")
-    if not beta > 0:
-        raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {beta!r}")
+    check_lam_beta(lam, beta, axis.schedule)  # the PDE side's check, same messages
     tau = 0.0 if math.isinf(beta) else 1.0 / beta
     sigma = net.activation
     knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
