@@ -1,6 +1,7 @@
-"""SGD steps per second of the RBF network: fempde's compiled loop against a
-plain numpy loop of the same update (vectorised over the N centres, one Python
-iteration per step).
+"""SGD steps per second of the two-layer network (d = 40, N = 800) and of the
+RBF network: fempde's compiled loops against a plain numpy loop of the same
+update (vectorised over the units, one Python iteration per step), the
+fraction of one core's DGEMM rate reached, and ensembles on 1 and 2 threads.
 
     python benchmarks/sgd.py
 
@@ -11,14 +12,17 @@ for the compiled update alone, noiseless and noisy.
 
 from __future__ import annotations
 
+import os
 import time
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core for the DGEMM reference
 
-import fempde
-import meshes
-import particles
-from particles.rbf import _sgd_chunk
+import numpy as np  # noqa: E402
+
+import fempde  # noqa: E402
+import meshes  # noqa: E402
+import particles  # noqa: E402
+from particles.rbf import _sgd_chunk  # noqa: E402
 
 
 def target(x):
@@ -72,12 +76,27 @@ def measure(dim: int, n: int, steps: int, tau: float) -> None:
           f"steps/s | numpy loop {plain:>9,.0f} steps/s | speed-up {whole / plain:6.1f}x", flush=True)
 
 
-def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
-    """The two-layer network of seed 002 (σ(⟨w, x⟩), d = 40, N = 800) against a numpy loop."""
+def dgemm_rate(size: int = 1024) -> float:
+    """Single-thread float64 GEMM, FLOP/s: the practical peak of one core."""
+    a = np.random.default_rng(0).standard_normal((size, size))
+    a @ a
+    start = time.perf_counter()
+    for _ in range(3):
+        a @ a
+    return 3 * 2 * size**3 / (time.perf_counter() - start)
+
+
+def measure_dd(n: int = 800, d: int = 40, steps: int = 100_000) -> None:
+    """The two-layer network of seed 002 (σ(⟨w, x⟩), d = 40, N = 800): the
+    compiled update on one core, all of ``dd_sgd``, a numpy loop; then an
+    ensemble of 8 such runs on 1 and on 2 threads."""
     import math
 
-    from particles.dd import _dd_chunk, dd_sgd, sample_isotropic
+    import numba
 
+    from particles.dd import Member, _advance, dd_ensemble, dd_sgd, sample_isotropic
+
+    numba.set_num_threads(1)
     model = fempde.IsotropicGaussians(0.8, d)
     rng = np.random.default_rng(0)
     w0 = rng.standard_normal((n, d)) * 0.8 / math.sqrt(d)
@@ -88,11 +107,11 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
     whole = steps / (time.perf_counter() - start)
     xs, ys = sample_isotropic(model, steps, rng)
     s, sigma = np.full(steps, axis.epsilon), model.activation
-    w, a, b = w0.copy(), np.ones(n), np.zeros(n)
+    wt, a, b = np.ascontiguousarray(w0.T), np.ones(n), np.zeros(n)
     knots, jumps = np.array(sigma.knots), np.array(sigma.jumps)
     start = time.perf_counter()
-    _dd_chunk(w, a, b, xs, ys, s, 0.0, s * 0, np.empty((0, 1, 1)), knots, jumps, sigma.offset, sigma.slope, 2.0,
-              False)
+    _advance(wt, a, b, xs, ys, s, steps, 0.0, s * 0, np.empty((0, 1, 1)), knots, jumps, sigma.offset,
+             sigma.slope, 2.0, False)
     compiled = steps / (time.perf_counter() - start)
     few, w = 2000, w0.copy()
     start = time.perf_counter()
@@ -101,9 +120,20 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
         coef = 2 * axis.epsilon * (ys[k] - sigma(pre).mean())
         w += np.outer(coef * sigma.derivative(pre), xs[k])
     plain = few / (time.perf_counter() - start)
-    flops = 4 * n * d
-    print(f"d={d} N={n} two-layer SGD: dd_sgd {whole:>9,.0f} steps/s | compiled update {compiled:>9,.0f} steps/s "
-          f"({compiled * flops / 1e9:.2f} GFLOP/s at 4Nd flops/step) | numpy loop {plain:>7,.0f} steps/s", flush=True)
+    flops, peak = 4 * n * d, dgemm_rate()
+    print(f"d={d} N={n} two-layer SGD, one core: compiled update {compiled:>9,.0f} steps/s "
+          f"({compiled * flops / 1e9:.1f} GFLOP/s at 4Nd flops/step = {compiled * flops / peak:.0%} of the "
+          f"{peak / 1e9:.1f} GFLOP/s of one-core DGEMM) | dd_sgd {whole:>9,.0f} steps/s | numpy loop {plain:>7,.0f} "
+          f"steps/s", flush=True)
+    runs, ensemble_steps = 8, steps // 4
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        members = [Member(w0, axis, np.random.default_rng(seed)) for seed in range(runs)]
+        dd_ensemble(model, members[:2], [10 * axis.epsilon])  # compile
+        start = time.perf_counter()
+        dd_ensemble(model, members, [ensemble_steps * axis.epsilon])
+        rate = runs * ensemble_steps / (time.perf_counter() - start)
+        print(f"  ensemble of {runs} runs (seeds), {threads} thread(s): {rate:>9,.0f} steps/s in all", flush=True)
 
 
 def main() -> None:

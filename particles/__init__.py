@@ -5,7 +5,7 @@ other way round; the shared constants live in :mod:`fempde.meanfield`.
 """
 
 from .crosscheck import CrossCheck, RBFProblem, convergence_in_n, crosscheck
-from .dd import DDRun, GaussianClasses, Network, dd_sgd, population_risk, sample_isotropic
+from .dd import DDRun, GaussianClasses, Member, Network, dd_ensemble, dd_sgd, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
 from .measures import deposit, l1_gap, wasserstein
 from .rbf import SGDRun, rbf_sgd
@@ -16,6 +16,7 @@ __all__ = [
     "CrossCheck",
     "DDRun",
     "GaussianClasses",
+    "Member",
     "Network",
     "PopulationRisk",
     "RBFProblem",
@@ -23,6 +24,7 @@ __all__ = [
     "confine",
     "convergence_in_n",
     "crosscheck",
+    "dd_ensemble",
     "dd_sgd",
     "deposit",
     "l1_gap",

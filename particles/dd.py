@@ -29,7 +29,9 @@ from fempde.meanfield import DRIFT, TimeAxis, noise_scale
 from fempde.radial import IsotropicGaussians
 from fempde.units import Hinges, activation, gaussian_nodes
 
-__all__ = ["DDRun", "GaussianClasses", "Network", "dd_sgd", "population_risk", "sample_isotropic"]
+__all__ = [
+    "DDRun", "GaussianClasses", "Member", "Network", "dd_ensemble", "dd_sgd", "population_risk", "sample_isotropic",
+]
 
 Array = NDArray[np.float64]
 
@@ -102,46 +104,73 @@ def sample_isotropic(model: IsotropicGaussians, n: int, rng: np.random.Generator
     return Network.isotropic(model).data.sample(n, rng)
 
 
-@numba.njit(cache=True, fastmath=True)  # lets LLVM vectorise the dot products (deterministic)
-def _dd_chunk(w, a, b, xs, ys, steps, ridge, noise_std, noise, knots, jumps, c0, c1, drift,
-              fit):  # pragma: no cover - compiled
-    n, d = w.shape
+@numba.njit(cache=True, fastmath=True)  # lets LLVM vectorise the loops over units (deterministic)
+def _advance(wt, a, b, xs, ys, steps, count, ridge, noise_std, noise, knots, jumps, c0, c1, drift,
+             fit):  # pragma: no cover - compiled
+    """``count`` steps of one run. ``wt`` is ``Wᵀ`` (``(d, N)``, C order), so both
+    passes over the weights run along contiguous rows of units."""
+    d, n = wt.shape
     nk = knots.shape[0]
-    slopes = np.empty(n)
-    act = np.empty(n)
+    z, act, g = np.empty(n), np.empty(n), np.empty(n)
     noisy = noise.shape[0] > 0
-    for k in range(xs.shape[0]):
+    for k in range(count):
         x = xs[k]
-        prediction = 0.0
         for i in range(n):
-            z = b[i]
-            for j in range(d):
-                z += w[i, j] * x[j]
-            s, slope = c0 + c1 * z, c1
+            z[i] = b[i]
+        for j in range(d):
+            xj = x[j]
+            for i in range(n):
+                z[i] += wt[j, i] * xj
+        prediction = 0.0
+        for i in range(n):  # σ(z) = c0 + c1 z + Σ_q jumps_q (z − knots_q)_+, branch-free
+            s, slope = c0 + c1 * z[i], c1
             for q in range(nk):
-                if z > knots[q]:
-                    s += jumps[q] * (z - knots[q])
-                    slope += jumps[q]
-            act[i], slopes[i] = s, slope
+                h = z[i] - knots[q]
+                on = 1.0 if h > 0.0 else 0.0
+                s += jumps[q] * h * on
+                slope += jumps[q] * on
+            act[i], g[i] = s, a[i] * slope
             prediction += a[i] * s
-        prediction /= n
-        coef = drift * steps[k] * (ys[k] - prediction)
+        coef = drift * steps[k] * (ys[k] - prediction / n)
         shrink = 1.0 - drift * ridge * steps[k]
         for i in range(n):
-            g = coef * a[i] * slopes[i]
-            if fit:
-                a_next = shrink * a[i] + coef * act[i]
-                b_next = shrink * b[i] + g
-                if noisy:
-                    a_next += noise_std[k] * noise[k, i, d]
-                    b_next += noise_std[k] * noise[k, i, d + 1]
-                a[i], b[i] = a_next, b_next
-            if g == 0.0 and shrink == 1.0 and not noisy:
-                continue
+            g[i] *= coef
+        if fit:
+            for i in range(n):
+                a[i] = shrink * a[i] + coef * act[i]
+                b[i] = shrink * b[i] + g[i]
+            if noisy:
+                for i in range(n):
+                    a[i] += noise_std[k] * noise[k, i, d]
+                    b[i] += noise_std[k] * noise[k, i, d + 1]
+        if shrink != 1.0:
             for j in range(d):
-                w[i, j] = shrink * w[i, j] + g * x[j]
-                if noisy:
-                    w[i, j] += noise_std[k] * noise[k, i, j]
+                for i in range(n):
+                    wt[j, i] *= shrink
+        for j in range(d):
+            xj = x[j]
+            for i in range(n):
+                wt[j, i] += xj * g[i]
+        if noisy:
+            std = noise_std[k]
+            for j in range(d):
+                for i in range(n):
+                    wt[j, i] += std * noise[k, i, j]
+
+
+@numba.njit(cache=True, parallel=True)
+def _advance_all(wt, a, b, offsets, xs, ys, steps, counts, ridge, noise_std, noise, knots, jumps, c0, c1, drift,
+                 fit):  # pragma: no cover - compiled
+    """Every run of an ensemble, one thread per run: run ``r`` owns units
+    ``offsets[r]:offsets[r + 1]`` (copied out and back: contiguous rows for
+    :func:`_advance`) and takes ``counts[r]`` steps."""
+    for r in numba.prange(counts.shape[0]):
+        lo, hi = offsets[r], offsets[r + 1]
+        if counts[r] > 0:
+            w, ar, br = np.ascontiguousarray(wt[:, lo:hi]), a[lo:hi].copy(), b[lo:hi].copy()
+            _advance(w, ar, br, xs[r], ys[r], steps[r], counts[r], ridge, noise_std[r], noise[:, lo:hi], knots,
+                     jumps, c0, c1, drift, fit)
+            wt[:, lo:hi], a[lo:hi], b[lo:hi] = w, ar, br
 
 
 @dataclass(frozen=True)
@@ -155,42 +184,116 @@ class DDRun:
     offset: Array
 
 
+@dataclass(frozen=True)
+class Member:
+    """One run of an ensemble: its start ``(N, d)`` (and ``(N,)`` outputs and
+    offsets), its time axis (ε and schedule) and its own Generator."""
+
+    weights0: Array
+    axis: TimeAxis
+    rng: np.random.Generator
+    output0: Array | None = None
+    offset0: Array | None = None
+
+
 def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis, times: Sequence[float], *,
            output0: Array | None = None, offset0: Array | None = None, lam: float = 0.0, beta: float = math.inf,
            rng: np.random.Generator, chunk: int = 2048) -> DDRun:
     """Run (noisy) SGD from ``weights0`` (``(N, d)``; ``output0``, ``offset0``:
-    ``(N,)``, default 1 and 0) and record at ``times`` (on the grid ``t = kε``)."""
+    ``(N,)``, default 1 and 0) and record at ``times`` (on the grid ``t = kε``).
+
+    Per chunk of steps it draws ``chunk`` samples ``(x, y)`` and then, for noisy
+    runs, the ``(chunk, N, width)`` Gaussian increments, from ``rng``."""
+    member = Member(weights0, axis, rng, output0, offset0)
+    return dd_ensemble(model, [member], times, lam=lam, beta=beta, chunk=chunk)[0]
+
+
+def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], times: Sequence[float], *,
+                lam: float = 0.0, beta: float = math.inf, chunk: int = 2048) -> list[DDRun]:
+    """Independent SGD runs (each its own N, ε and Generator) advanced together in
+    one compiled loop, one thread per run (``NUMBA_NUM_THREADS`` threads).
+
+    Run ``r`` draws exactly what :func:`dd_sgd` would draw from ``members[r].rng``,
+    so ``dd_ensemble(model, members, times)[r]`` equals ``dd_sgd`` of that member,
+    bit for bit."""
     net = _network(model)
-    d = net.data.d
-    w = np.array(weights0, dtype=np.float64, order="C")
-    if w.ndim != 2 or w.shape[1] != d or len(w) < 1:
-        raise ValueError(f"weights0 must have shape (N >= 1, d = {d}), got {w.shape}")
-    a = _per_unit(output0, 1.0, len(w), "output0")
-    b = _per_unit(offset0, 0.0, len(w), "offset0")
-    if not net.fit_output and (np.any(a != 1) or np.any(b != 0)):
-        raise ValueError("this network fixes a = 1 and b = 0: use Network(..., fit_output=True) to train them")
-    check_lam_beta(lam, beta, axis.schedule)  # the PDE side's check, same messages
+    if len(members) == 0:
+        raise ValueError("an ensemble needs at least one member")
+    d, width = net.data.d, net.data.d + 2 if net.fit_output else net.data.d
     tau = 0.0 if math.isinf(beta) else 1.0 / beta
+    starts = [_start(net, m) for m in members]
+    for m in members:
+        check_lam_beta(lam, beta, m.axis.schedule)  # the PDE side's check, same messages
+    sizes = [len(w) for w, _, _ in starts]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    wt = np.ascontiguousarray(np.concatenate([w for w, _, _ in starts]).T)
+    a = np.concatenate([s[1] for s in starts])
+    b = np.concatenate([s[2] for s in starts])
+    plans = [_chunks(m.axis, times, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
+             for m, n in zip(members, sizes, strict=True)]
     sigma = net.activation
     knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
-    width = d + 2 if net.fit_output else d
-    marks = np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
-    if tau > 0:
-        chunk = max(16, min(chunk, 2**20 // (len(w) * width)))
-    recorded: list[tuple[Array, Array, Array]] = []
+    records: list[list[tuple[Array, Array, Array]]] = [[] for _ in members]
+    for round_ in range(max(len(p) for p in plans)):
+        active = [r for r, p in enumerate(plans) if round_ < len(p)]
+        most = max(plans[r][round_][1] for r in active)
+        xs, ys = np.zeros((len(members), most, d)), np.zeros((len(members), most))
+        steps, stds = np.zeros((len(members), most)), np.zeros((len(members), most))
+        noise = np.zeros((most, offsets[-1], width)) if tau > 0 else np.empty((0, 1, 1))
+        counts = np.zeros(len(members), dtype=np.int64)
+        for r in active:
+            k0, m, _ = plans[r][round_]
+            rng = members[r].rng
+            xs[r, :m], ys[r, :m] = net.data.sample(m, rng)
+            steps[r, :m] = members[r].axis.step_sizes(k0, k0 + m)
+            stds[r, :m] = noise_scale(steps[r, :m], tau)
+            if tau > 0:
+                noise[:m, offsets[r]:offsets[r + 1]] = rng.standard_normal((m, sizes[r], width))
+            counts[r] = m
+        if len(members) == 1:  # one run: the serial kernel, no thread pool
+            _advance(wt, a, b, xs[0], ys[0], steps[0], counts[0], lam, stds[0], noise, knots, jumps, sigma.offset,
+                     sigma.slope, DRIFT, net.fit_output)
+        else:
+            _advance_all(wt, a, b, offsets, xs, ys, steps, counts, lam, stds, noise, knots, jumps, sigma.offset,
+                         sigma.slope, DRIFT, net.fit_output)
+        for r in active:
+            if plans[r][round_][2]:
+                lo, hi = offsets[r], offsets[r + 1]
+                records[r].append((wt[:, lo:hi].T.copy(), a[lo:hi].copy(), b[lo:hi].copy()))
+    runs = []
+    for m, record in zip(members, records, strict=True):
+        marks = np.array(sorted({m.axis.steps_until(t) for t in times}), dtype=np.int64)
+        weights, output, offset = (np.array(v) for v in zip(*record, strict=True))
+        runs.append(DDRun(m.axis.time(marks), weights, output, offset))
+    return runs
+
+
+def _start(net: Network, member: Member) -> tuple[Array, Array, Array]:
+    d = net.data.d
+    w = np.array(member.weights0, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != d or len(w) < 1:
+        raise ValueError(f"weights0 must have shape (N >= 1, d = {d}), got {w.shape}")
+    a = _per_unit(member.output0, 1.0, len(w), "output0")
+    b = _per_unit(member.offset0, 0.0, len(w), "offset0")
+    if not net.fit_output and (np.any(a != 1) or np.any(b != 0)):
+        raise ValueError("this network fixes a = 1 and b = 0: use Network(..., fit_output=True) to train them")
+    return w, a, b
+
+
+def _chunks(axis: TimeAxis, times: Sequence[float], chunk: int) -> list[tuple[int, int, bool]]:
+    """``(first step, steps, record after)`` per chunk: chunks of at most
+    ``chunk`` steps that end on every recording time (a zero-step chunk records
+    a time that needs no step)."""
+    plan: list[tuple[int, int, bool]] = []
     k = 0
-    for mark in marks:
+    for mark in sorted({axis.steps_until(t) for t in times}):
+        if mark == k:
+            plan.append((k, 0, True))
         while k < mark:
             m = min(chunk, mark - k)
-            xs, ys = net.data.sample(m, rng)
-            steps = axis.step_sizes(k, k + m)
-            noise = rng.standard_normal((m, len(w), width)) if tau > 0 else np.empty((0, 1, 1))
-            _dd_chunk(w, a, b, xs, ys, steps, lam, noise_scale(steps, tau), noise, knots, jumps, sigma.offset,
-                      sigma.slope, DRIFT, net.fit_output)
+            plan.append((k, m, k + m == mark))
             k += m
-        recorded.append((w.copy(), a.copy(), b.copy()))
-    weights, output, offset = (np.array(v) for v in zip(*recorded, strict=True))
-    return DDRun(axis.time(marks), weights, output, offset)
+    return plan
 
 
 def _per_unit(values: Array | None, default: float, n: int, name: str) -> Array:

@@ -125,3 +125,25 @@ def test_dd_bad_input_is_named():
         dd_sgd(net, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1e-3], beta=-1.0, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"lam \(the ridge penalty λ\) must be a finite number >= 0, got -0.1"):
         dd_sgd(net, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1e-3], lam=-0.1, rng=np.random.default_rng(0))
+
+
+def test_ensemble_members_equal_their_single_runs():
+    """Three noisy runs with different N, ε and seeds, advanced together on the
+    thread pool: each equals dd_sgd of the same member bit for bit."""
+    from particles.dd import Member, dd_ensemble
+
+    model = fempde.IsotropicGaussians(0.8, 6)
+
+    def members():
+        return [Member(np.random.default_rng(s).standard_normal((n, 6)) * 0.3, fempde.TimeAxis(eps),
+                       np.random.default_rng(10 + s)) for s, n, eps in [(0, 30, 1e-3), (1, 7, 5e-3), (2, 50, 2e-3)]]
+
+    times = [0.0, 0.1, 0.25]
+    together = dd_ensemble(model, members(), times, lam=0.05, beta=40.0, chunk=64)
+    for member, run in zip(members(), together, strict=True):
+        alone = dd_sgd(model, member.weights0, member.axis, times, lam=0.05, beta=40.0, rng=member.rng, chunk=64)
+        np.testing.assert_array_equal(run.weights, alone.weights)
+        np.testing.assert_array_equal(run.times, alone.times)
+    assert together[0].weights.shape == (3, 30, 6) and together[1].weights.shape == (3, 7, 6)
+    with pytest.raises(ValueError, match="at least one member"):
+        dd_ensemble(model, [], times)
