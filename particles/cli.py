@@ -28,6 +28,7 @@ import hashlib
 import json
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from fempde.scenario import ScenarioError, parse_scenario
 
 from .crosscheck import RBFProblem, convergence_in_n, crosscheck
 
-__all__ = ["main"]
+__all__ = ["main", "problem_from_text", "sweep_main"]
 
 _KEYS = {"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_every"}
 
@@ -47,20 +48,27 @@ _KEYS = {"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_
 def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Any]:
     if not path.is_file():
         raise ScenarioError(f"scenario file {path} does not exist")
+    return problem_from_text(path.read_text(), path.stem, path.parent, str(path))
+
+
+def problem_from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem, dict[str, Any], Any]:
+    """The problem, the ``[crosscheck]`` table and the scenario of a crosscheck
+    scenario's TOML ``text`` (relative paths resolve against ``base``; ``where``
+    names the source in errors)."""
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path} is not valid TOML: {err}") from None
+        raise ScenarioError(f"{where} is not valid TOML: {err}") from None
     table = data.pop("crosscheck", None)
     if not isinstance(table, dict):
-        raise ScenarioError(f"{path} has no [crosscheck] table (keys: {', '.join(sorted(_KEYS))})")
+        raise ScenarioError(f"{where} has no [crosscheck] table (keys: {', '.join(sorted(_KEYS))})")
     extra = sorted(set(table) - _KEYS)
     if extra:
         raise ScenarioError(f"unknown key {extra[0]!r} in [crosscheck]; valid keys: {', '.join(sorted(_KEYS))}")
     for key in ("N", "delta", "epsilon"):
         if key not in table:
             raise ScenarioError(f"[crosscheck] needs {key}")
-    scenario = parse_scenario(data, name=path.stem, base=path.parent)
+    scenario = parse_scenario(data, name=name, base=base)
     target = scenario.problem.target
     assert callable(target)  # scenario formulas compile to callables
     rho0 = scenario.rho0
@@ -159,3 +167,37 @@ def _write_study(study: dict[str, Any], out: Path) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def sweep_main(argv: list[str] | None = None) -> int:
+    """``fempde-sweep SWEEP.toml``: the cross-checks over a grid of (N, ε, δ, seed) on Dask."""
+    from .sweep import SweepError, load_sweep, run_sweep
+
+    parser = argparse.ArgumentParser(prog="fempde-sweep", description=sweep_main.__doc__)
+    parser.add_argument("sweep", type=Path, help="the sweep file (see particles/sweep.py or README)")
+    parser.add_argument("--out", help="output directory (default: the sweep file's [output] directory)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
+    parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+    args = parser.parse_args(argv)
+    try:
+        if args.workers is not None and args.workers < 1:
+            raise SweepError(f"--workers must be >= 1, got {args.workers}")
+        sweep = load_sweep(args.sweep)
+        if args.out:
+            sweep = replace(sweep, directory=Path(args.out))
+        report = run_sweep(sweep, scheduler=args.scheduler, workers=args.workers)
+    except (SweepError, ScenarioError, meshes.MeshError) as err:
+        print(f"fempde-sweep: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nfempde-sweep: interrupted; finished runs are saved. Run the same command again to run the rest.",
+              file=sys.stderr)
+        return 130
+    for row in report["slopes"]:
+        fixed = ", ".join(f"{k}={row[k]:g}" for k in ("N", "epsilon", "delta") if k != row["axis"])
+        print(f"slope of {row['metric']} in {row['axis']} ({fixed}): {row['slope']:.3f} "
+              f"[{row['ci95_low']:.3f}, {row['ci95_high']:.3f}] from {row['points']} runs")
+    out = sweep.directory
+    print(f"wrote {out / 'runs.csv'}, {out / 'slopes.csv'}, {out / 'convergence.png'}")
+    return 0

@@ -28,7 +28,7 @@ from .measures import l1_gap, wasserstein
 from .rbf import Target, rbf_sgd
 from .risk import PopulationRisk
 
-__all__ = ["CrossCheck", "RBFProblem", "convergence_in_n", "crosscheck"]
+__all__ = ["CrossCheck", "RBFProblem", "Reference", "convergence_in_n", "crosscheck", "reference"]
 
 Array = NDArray[np.float64]
 
@@ -133,6 +133,29 @@ def plot_risk(check: CrossCheck, path: Path) -> None:
     plt.close(fig)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Both PDEs of a problem from its ``ρ0``, recorded at ``times``: what every
+    SGD run of the problem is compared with (solve once, share across N, ε, seeds)."""
+
+    space: fempde.Space
+    times: Array
+    rho0: Array
+    pde: fempde.Result
+    local: fempde.Result
+
+
+def reference(problem: RBFProblem, t_end: float, *, n_times: int = 20, space: fempde.Space | None = None) -> Reference:
+    """Solve the finite-δ and the δ → 0 PDE to ``t_end``, ``n_times`` outputs."""
+    space = space or fempde.Space(problem.mesh)
+    times = np.linspace(0.0, t_end, n_times + 1)
+    outputs = times[1:].tolist()
+    rho0 = fempde.initial_density(space, problem.rho0)
+    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=outputs)
+    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=outputs)
+    return Reference(space, times, rho0, pde, local)
+
+
 def crosscheck(
     problem: RBFProblem,
     n_particles: int,
@@ -145,6 +168,7 @@ def crosscheck(
     checkpoints: str | Path | None = None,
     checkpoint_every: float = 60.0,
     resume: bool = False,
+    solved: Reference | None = None,
 ) -> CrossCheck:
     """Run both PDEs and SGD from the same ``ρ0`` on the time axis ``t = kε``.
 
@@ -152,19 +176,20 @@ def crosscheck(
     ``sgd_N{N}_seed{seed}.npz`` there every ``checkpoint_every`` seconds, at its
     end and on Ctrl-C; ``resume=True`` continues every seed from its file (a
     finished seed is not run again) — the same numbers as an unbroken run, bit
-    for bit. The PDEs take seconds and are solved again.
+    for bit. The PDEs take seconds and are solved again, unless ``solved`` (from
+    :func:`reference` with the same ``t_end`` and ``n_times``) brings them.
     """
     if n_particles < 1:
         raise ValueError(f"the number of particles N must be >= 1, got {n_particles}")
     if resume and checkpoints is None:
         raise ValueError("resume=True needs the checkpoints directory")
-    space = space or fempde.Space(problem.mesh)
+    if solved is None:
+        solved = reference(problem, t_end, n_times=n_times, space=space)
+    elif not np.array_equal(solved.times, np.linspace(0.0, t_end, n_times + 1)):
+        raise ValueError(f"the reference was solved for other output times (t_end = {solved.times[-1]}, "
+                         f"{len(solved.times) - 1} outputs), not t_end = {t_end}, n_times = {n_times}")
+    space, times, rho0, pde, local = solved.space, solved.times, solved.rho0, solved.pde, solved.local
     domain = ConvexDomain.from_mesh(problem.mesh)
-    times = np.linspace(0.0, t_end, n_times + 1)
-    outputs = times[1:].tolist()
-    rho0 = fempde.initial_density(space, problem.rho0)
-    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=outputs)
-    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=outputs)
     snapshots = [pde.snapshots[float(t)] for t in times]
     kernel = fempde.Kernel(problem.kernel, space.dim, problem.delta)
     risk = PopulationRisk(problem.mesh, problem.target, kernel)
@@ -194,11 +219,11 @@ def convergence_in_n(
     """``sup_t |R_N − R^δ|`` and the sup-in-time L1 density gap, averaged over
     seeds, for each N, with the fitted slopes of their logs against log N
     (``checkpoints``, ``resume``: as :func:`crosscheck`)."""
-    space = fempde.Space(problem.mesh)
+    solved = reference(problem, t_end, n_times=n_times)  # once for every N
     risk_gap, density_gap = [], []
     for n in ns:
-        check = crosscheck(problem, n, epsilon, t_end, n_times=n_times, seeds=seeds, space=space,
-                           checkpoints=checkpoints, checkpoint_every=checkpoint_every, resume=resume)
+        check = crosscheck(problem, n, epsilon, t_end, n_times=n_times, seeds=seeds, checkpoints=checkpoints,
+                           checkpoint_every=checkpoint_every, resume=resume, solved=solved)
         risk_gap.append(check.risk_gap.mean())
         density_gap.append(check.density_gap.mean())
     logn = np.log(np.asarray(ns, dtype=float))

@@ -221,16 +221,16 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
         raise ValueError("an ensemble needs at least one member")
     d, width = net.data.d, net.data.d + 2 if net.fit_output else net.data.d
     tau = 0.0 if math.isinf(beta) else 1.0 / beta
-    starts = [_start(net, m) for m in members]
-    for m in members:
-        check_lam_beta(lam, beta, m.axis.schedule)  # the PDE side's check, same messages
+    starts = [_start(net, member) for member in members]
+    for member in members:
+        check_lam_beta(lam, beta, member.axis.schedule)  # the PDE side's check, same messages
     sizes = [len(w) for w, _, _ in starts]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     wt = np.ascontiguousarray(np.concatenate([w for w, _, _ in starts]).T)
     a = np.concatenate([s[1] for s in starts])
     b = np.concatenate([s[2] for s in starts])
-    plans = [_chunks(m.axis, times, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
-             for m, n in zip(members, sizes, strict=True)]
+    plans = [_chunks(member.axis, times, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
+             for member, n in zip(members, sizes, strict=True)]
     sigma = net.activation
     knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
     records: list[list[tuple[Array, Array, Array]]] = [[] for _ in members]
@@ -261,10 +261,10 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
                 lo, hi = offsets[r], offsets[r + 1]
                 records[r].append((wt[:, lo:hi].T.copy(), a[lo:hi].copy(), b[lo:hi].copy()))
     runs = []
-    for m, record in zip(members, records, strict=True):
-        marks = np.array(sorted({m.axis.steps_until(t) for t in times}), dtype=np.int64)
+    for member, record in zip(members, records, strict=True):
+        marks = np.array(sorted({member.axis.steps_until(t) for t in times}), dtype=np.int64)
         weights, output, offset = (np.array(v) for v in zip(*record, strict=True))
-        runs.append(DDRun(m.axis.time(marks), weights, output, offset))
+        runs.append(DDRun(member.axis.time(marks), weights, output, offset))
     return runs
 
 
