@@ -1,17 +1,25 @@
-"""Wall time per time step and per Newton iteration against the number of nodes.
+"""Wall time per time step and per Newton iteration, and peak memory, against
+the number of nodes, on the 2-D disk and the 3-D ball.
 
-The viscous porous-medium flow on the unit disk (τ = 0.01, Scharfetter–Gummel
-fluxes), a few implicit-Euler steps of fixed size from the uniform density; the
-linear solver is fempde's default for the size (SuperLU, then AMG + GMRES).
-Setup (mesh, space, Jacobian pattern) is timed apart. Prints a table and the
-fitted slope of log(time per step) against log(n).
+The viscous porous-medium flow (τ = 0.01, Scharfetter–Gummel fluxes), a few
+implicit-Euler steps of fixed size from the uniform density; the linear solver
+is fempde's default for the size (SuperLU, then AMG + GMRES). What does not
+change is built once per mesh (transmissibilities, the Jacobian's sparsity
+pattern and its permutation) and timed apart as setup; each Newton iteration
+only fills new values into that pattern. Each size runs in its own process, so
+its peak resident memory is its own. Prints a table and the fitted slope of
+log(time per step) against log(n).
 
-    python benchmarks/scaling.py [--max-nodes 1000000] [--steps 3]
+    python benchmarks/scaling.py [--domain disk|ball] [--max-nodes 1000000] [--steps 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -19,13 +27,18 @@ import numpy as np
 import fempde
 import meshes
 
+NODES_PER_H = {"disk": (3.3, 2), "ball": (8.2, 3)}  # n ≈ c / h^dim for meshes.disk and meshes.ball
 
-def measure(h: float, steps: int) -> dict[str, float]:
+
+def measure(domain: str, h: float, steps: int) -> dict[str, float | str]:
     t0 = time.perf_counter()
-    space = fempde.Space(meshes.disk(radius=1.0, h=h))
+    if domain == "disk":
+        space = fempde.Space(meshes.disk(radius=1.0, h=h))
+    else:  # the BCC ball has a few negative transmissibilities next to the sphere; τ > 0 keeps ρ > 0
+        space = fempde.Space(meshes.ball(radius=1.0, h=h), force=True)
     space.jacobian_pattern  # noqa: B018 - built once per space, part of the setup
     setup = time.perf_counter() - t0
-    problem = fempde.PorousMedium(target=lambda x: 1.2 * (1 - x[0] ** 2 - x[1] ** 2), tau=0.01)
+    problem = fempde.PorousMedium(target=lambda x: 1.2 * (1 - (x**2).sum(axis=0)), tau=0.01)
     dt = 0.05
     t0 = time.perf_counter()
     result = fempde.solve(problem, space, "uniform", steps * dt, dt0=dt, dt_max=dt)
@@ -40,25 +53,38 @@ def measure(h: float, steps: int) -> dict[str, float]:
         "step_s": run / steps,
         "newton_s": run / iterations,
         "newton_per_step": iterations / steps,
-        "solver": choose_solver("auto", space.n, 2),
+        "solver": choose_solver("auto", space.n, space.dim),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domain", choices=sorted(NODES_PER_H), default="disk")
     parser.add_argument("--max-nodes", type=float, default=1e6)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--one", type=float, help=argparse.SUPPRESS)  # one size, in this process (JSON out)
     args = parser.parse_args()
-    # n ≈ 3.3 / h² for meshes.disk
-    hs = [h for h in 0.057 / 2.0 ** np.arange(0, 12) if 3.3 / h**2 <= 1.05 * args.max_nodes]
+    if args.one is not None:
+        print(json.dumps(measure(args.domain, args.one, args.steps)))
+        return
+    c, dim = NODES_PER_H[args.domain]
+    top = (c / args.max_nodes) ** (1 / dim)  # the h that gives max_nodes
+    hs = sorted((top * 2.0 ** (k / dim) * 1.0001 for k in range(0, 4 * dim + 1, dim)), reverse=True)
     rows = []
-    header = ("nodes", "solver", "setup s", "s/step", "s/Newton", "Newton/step", "us/node/step")
-    print(" ".join(f"{name:>{width}}" for name, width in zip(header, (9, 7, 9, 9, 9, 11, 12), strict=True)))
+    header = ("nodes", "solver", "setup s", "s/step", "s/Newton", "Newton/step", "us/node/step", "peak RSS",
+              "KiB/node")
+    widths = (9, 7, 9, 9, 9, 11, 12, 9, 9)
+    print(f"{args.domain}: " + " ".join(f"{name:>{width}}" for name, width in zip(header, widths, strict=True)))
     for h in hs:
-        row = measure(h, args.steps)
+        out = subprocess.run([sys.executable, __file__, "--domain", args.domain, "--one", repr(h), "--steps",
+                              str(args.steps)], check=True, capture_output=True, text=True).stdout
+        row = json.loads(out.strip().splitlines()[-1])
         rows.append(row)
-        print(f"{row['n']:>9d} {row['solver']:>7} {row['setup_s']:>9.3f} {row['step_s']:>9.4f} "
-              f"{row['newton_s']:>9.4f} {row['newton_per_step']:>11.2f} {1e6 * row['step_s'] / row['n']:>12.2f}",
+        rss = row["peak_rss_bytes"]
+        print(f"{'':{len(args.domain) + 2}}{row['n']:>9d} {row['solver']:>7} {row['setup_s']:>9.3f} "
+              f"{row['step_s']:>9.4f} {row['newton_s']:>9.4f} {row['newton_per_step']:>11.2f} "
+              f"{1e6 * row['step_s'] / row['n']:>12.2f} {rss / 2**30:>7.2f}Gi {rss / 1024 / row['n']:>9.2f}",
               flush=True)
     n = np.array([r["n"] for r in rows], dtype=float)
     step = np.array([r["step_s"] for r in rows])

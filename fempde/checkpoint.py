@@ -88,6 +88,7 @@ class Checkpointer(Observer):
         np.savez(
             tmp, rho=state.rho, index=state.index, t=state.t, dt_next=state.dt_next,
             expected_mass=state.expected_mass, free_energy=state.free_energy,
+            rho_before=state.rho_before if state.rho_before is not None else np.empty(0), dt_last=state.dt_last,
             history=np.array(self._rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS)),
             failed=np.array(sorted(self._failed), dtype=str), max_energy_increase=self._max_increase,
         )
@@ -102,8 +103,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise FileNotFoundError(f"no checkpoint at {path}: was the run started with a Checkpointer?")
     try:
         with np.load(path) as data:
+            before = np.array(data["rho_before"]) if "rho_before" in data.files else np.empty(0)
             state = StepperState(int(data["index"]), float(data["t"]), np.array(data["rho"]),
-                                 float(data["dt_next"]), float(data["expected_mass"]), float(data["free_energy"]))
+                                 float(data["dt_next"]), float(data["expected_mass"]), float(data["free_energy"]),
+                                 before if before.size else None,
+                                 float(data["dt_last"]) if "dt_last" in data.files else 0.0)
             return Checkpoint(state, np.array(data["history"]), tuple(str(f) for f in data["failed"]),
                               float(data["max_energy_increase"]))
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:

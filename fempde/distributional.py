@@ -129,10 +129,16 @@ class DistributionalSystem(NonlocalSystem):
         self.tau = 0.0 if math.isinf(problem.beta) else 1.0 / problem.beta
         self.has_source = False
         data = problem.data
-        self.phi_matrix = np.asarray(problem.unit(data.points, space.x.T), dtype=np.float64)  # Φ, (M, n)
-        if self.phi_matrix.shape != (len(data.weights), space.n) or not np.all(np.isfinite(self.phi_matrix)):
-            raise ValueError(f"the unit must give finite responses of shape (M, n) = "
-                             f"{(len(data.weights), space.n)}, got {self.phi_matrix.shape}")
+        shape = (len(data.weights), space.n)
+        self.phi_matrix = np.empty(shape)  # Φ, (M, n); filled in blocks of nodes: the unit's temporaries stay small
+        block = max(1, 2**22 // shape[0])
+        for start in range(0, space.n, block):
+            nodes = space.x.T[start:start + block]
+            part = np.asarray(problem.unit(data.points, nodes), dtype=np.float64)
+            if part.shape != (shape[0], len(nodes)) or not np.all(np.isfinite(part)):
+                raise ValueError(f"the unit must give finite responses of shape (M, n) = {shape} (M data points, "
+                                 f"n nodes), got shape {part.shape} or non-finite values for {len(nodes)} nodes")
+            self.phi_matrix[:, start:start + block] = part
         self.V = -self.phi_matrix.T @ (data.weights * data.y_mean)
         self.ridge = 0.5 * problem.lam * np.sum(space.x**2, axis=0)
 

@@ -18,6 +18,7 @@ rho0 = "uniform"         # or a formula; normalize = true rescales it to mass 1
 t_end = 5.0
 outputs = 20             # evenly spaced output times
 steady_tol = 1e-9        # stop at a steady state (0: never)
+scheme = "euler"         # or "bdf2": second order in time, same guarantees of mass and positivity
 checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)
 
 [output]
@@ -63,7 +64,7 @@ _SECTIONS = {
     "mesh": {"domain", "force", "file"},  # plus the generator's own parameters
     "problem": {"target", "tau", "schedule"},
     "initial": {"rho0", "normalize"},
-    "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "linear_solver", "checkpoint_every"},
+    "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "scheme", "linear_solver", "checkpoint_every"},
     "output": {"directory", "name"},
 }
 _SCHEDULES: dict[str, type] = {"constant": Constant, "power": PowerLaw}
@@ -186,6 +187,11 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     stepping: dict[str, Any] = {k: _number("run", k, run[k], positive=True) for k in ("dt0", "dt_max") if k in run}
     if "linear_solver" in run:
         stepping["linear_solver"] = str(run["linear_solver"])
+    if "scheme" in run:
+        if run["scheme"] not in ("euler", "bdf2"):
+            raise ScenarioError(f"[run] scheme must be \"euler\" (implicit Euler, the default) or \"bdf2\" "
+                                f"(second order in time), got {run['scheme']!r}")
+        stepping["scheme"] = run["scheme"]
 
     output = data.get("output", {})
     _unknown("output", output, _SECTIONS["output"])

@@ -175,7 +175,7 @@ def solve(
         checkpoint is restored, its snapshots are not).
     **stepping
         ``dt0``, ``dt_max``, ``dt_min``, ``newton_tol``, ``max_newton``,
-        ``linear_solver`` of :func:`fempde.stepping.steps`.
+        ``linear_solver``, ``scheme`` (``"euler"`` or ``"bdf2"``) of :func:`fempde.stepping.steps`.
 
     A Ctrl-C ends the run cleanly: observers finish (files stay valid) and the
     result has ``stop_reason == "interrupted"``.

@@ -1,4 +1,12 @@
-"""Implicit Euler + Newton with an adaptive time step, as a generator of immutable steps.
+"""Implicit Euler (or BDF2) + Newton with an adaptive time step, as a generator of immutable steps.
+
+BDF2 is written as an implicit-Euler step of size ``k(1 + ω)/(1 + 2ω)`` from
+``ρ̃ = ((1 + ω)² ρ_n − ω² ρ_{n−1}) / (1 + 2ω)`` (``ω = k_n / k_{n−1}``): the same
+Newton system, second order in time. ``ρ̃`` has the mass of ``ρ_n``, so mass
+stays exact; where ``ρ̃`` would be negative somewhere (or ``ω > 2``, or there is
+no history yet, or a source term) the step is an implicit-Euler step, so
+``ρ ≥ 0`` holds for every step. The free-energy decay is proved for implicit
+Euler only; for BDF2 it is checked (the energy certificate) rather than given.
 
 The stepper knows nothing of output: it yields :class:`Step` records and the
 run loop (:func:`fempde.solve`) hands them to observers.
@@ -64,11 +72,16 @@ class Step:
     """The step size the controller will try next (what a resumed run needs)."""
     wall_mass: float = 0.0
     """Mass within two mesh sizes of the wall: large values mean the walls matter."""
+    rho_before: Array | None = None
+    """The state one step earlier (BDF2 needs it)."""
+    scheme: str = "euler"
+    """The scheme this step was taken with: ``"euler"`` or ``"bdf2"``."""
 
     def state(self) -> StepperState:
         """What :func:`steps` needs to continue from this step exactly."""
+        before = None if self.rho_before is None else np.array(self.rho_before)
         return StepperState(self.index, self.t, np.array(self.rho), self.dt_next, self.expected_mass,
-                            self.free_energy)
+                            self.free_energy, before, self.dt)
 
     @property
     def min_rho(self) -> float:
@@ -90,6 +103,8 @@ class StepperState:
     dt_next: float
     expected_mass: float
     free_energy: float
+    rho_before: Array | None = None
+    dt_last: float = 0.0
 
 
 class _Rejected(Exception):
@@ -104,9 +119,10 @@ def _newton(
     solver: LinearSolver,
     tol: float,
     max_iter: int,
+    guess: Array | None = None,
 ) -> tuple[Array, int]:
     m = system.space.m
-    rho = rho_old.copy()
+    rho = rho_old.copy() if guess is None else guess.copy()
     scale = max(1.0, float(np.abs(rho_old).max()))
     solver.refresh()
     updates: list[float] = []
@@ -147,8 +163,10 @@ def steps(
     max_newton: int = 25,
     linear_solver: str = "auto",
     start: StepperState | None = None,
+    scheme: str = "euler",
 ) -> Iterator[Step]:
-    """Advance ``ρ`` from ``t = 0`` to ``t_end`` by implicit Euler, yielding every accepted step.
+    """Advance ``ρ`` from ``t = 0`` to ``t_end`` by implicit Euler (``scheme="euler"``)
+    or BDF2 (``scheme="bdf2"``, second order; see the module notes), yielding every accepted step.
 
     Steps land exactly on each of ``times`` (and on ``t_end``); those steps have
     ``at_output_time=True``. Newton stops when its update is below
@@ -174,9 +192,13 @@ def steps(
     dt_min = float(dt_min) if dt_min is not None else 1e-12 * t_end
     if not (0 < dt_min <= dt <= dt_max):
         raise ValueError(f"need 0 < dt_min <= dt0 <= dt_max, got {dt_min}, {dt}, {dt_max}")
+    if scheme not in ("euler", "bdf2"):
+        raise ValueError(f"scheme must be 'euler' (implicit Euler) or 'bdf2', got {scheme!r}")
     space = system.space
     solver = LinearSolver(choose_solver(linear_solver, space.n, space.dim))
 
+    rho_before: Array | None = None
+    dt_last = 0.0
     if start is None:
         rho = np.array(rho0, dtype=np.float64)
         t, index, expected = 0.0, 0, space.integrate(rho)
@@ -184,7 +206,9 @@ def steps(
     else:
         rho = np.array(start.rho, dtype=np.float64)
         t, index, expected, energy, dt = start.t, start.index, start.expected_mass, start.free_energy, start.dt_next
+        rho_before, dt_last = start.rho_before, start.dt_last
     rejected, reasons = 0, []
+    used = "euler"
     next_mark = int(np.searchsorted(marks, t, side="right"))
 
     def record(step_dt: float, iterations: int, mark: bool) -> Step:
@@ -194,7 +218,7 @@ def steps(
         previous, energy = energy, system.free_energy(rho)
         return Step(
             index, t, step_dt, frozen, energy, system.risk(rho), space.integrate(rho), expected,
-            iterations, rejected, mark, energy - previous, dt, space.wall_mass(rho),
+            iterations, rejected, mark, energy - previous, dt, space.wall_mass(rho), rho_before, used,
         )
 
     if start is None:
@@ -204,8 +228,16 @@ def steps(
         t_new = min(t + dt, target)
         if target - t_new < 1e-9 * dt:  # don't leave a sliver before an output time
             t_new = target
+        k = t_new - t
+        start_from, t_from, guess, used = rho, t, None, "euler"
+        if scheme == "bdf2" and rho_before is not None and 0 < k <= 2 * dt_last and not system.has_source:
+            w = k / dt_last
+            tilde = ((1 + w) ** 2 * rho - w**2 * rho_before) / (1 + 2 * w)
+            if tilde.min() >= 0:  # else this step is implicit Euler: ρ ≥ 0 is kept
+                start_from, t_from, used = tilde, t_new - k * (1 + w) / (1 + 2 * w), "bdf2"
+                guess = np.maximum(rho + w * (rho - rho_before), 0.5 * rho)  # extrapolated; log ρ needs ρ > 0
         try:
-            rho_new, iterations = _newton(system, rho, t, t_new, solver, newton_tol, max_newton)
+            rho_new, iterations = _newton(system, start_from, t_from, t_new, solver, newton_tol, max_newton, guess)
         except _Rejected as why:
             rejected += 1
             reasons.append(f"dt={t_new - t:.3g}: {why}")
@@ -219,7 +251,8 @@ def steps(
         src = system.source(t_new)
         if src is not None:
             expected += (t_new - t) * space.integrate(src)
-        step_dt, t, rho = t_new - t, t_new, rho_new
+        rho_before, dt_last = rho, k
+        step_dt, t, rho = k, t_new, rho_new
         index += 1
         mark = t == target
         if mark:

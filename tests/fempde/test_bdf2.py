@@ -1,0 +1,68 @@
+"""BDF2 in time: second order, with the invariants of implicit Euler (exact
+mass, ρ > 0, free energy non-increasing on this problem), and resumable."""
+
+import numpy as np
+import pytest
+
+import fempde
+import meshes
+
+# the benchmark of issue 6: ∂_t ρ = ∇·(ρ∇(ρ − f)) + τΔρ on the unit square (ξ = ½, |Ω| = 1)
+PROBLEM = fempde.PorousMedium(lambda x: 1.2 * (1 - (x[0] - 0.5) ** 2 - (x[1] - 0.5) ** 2), tau=0.05,
+                              schedule=fempde.Constant(0.5))
+
+
+@pytest.fixture(scope="module")
+def space():
+    return fempde.Space(meshes.rectangle(h=1 / 16))
+
+
+def run(space, scheme, dt, **kwargs):
+    return fempde.solve(PROBLEM, space, "uniform", 0.1, dt0=dt, dt_max=dt, scheme=scheme, **kwargs)
+
+
+def test_bdf2_is_second_order_in_time(space):
+    """L1 errors at t = 0.1 against Δt = 1e-4 on the same mesh: halving Δt divides
+    BDF2's error by about 4 (measured 4.7, 4.6) and implicit Euler's by about 2."""
+    reference = run(space, "bdf2", 1e-4).rho
+
+    def errors(scheme):
+        steps = (1e-2, 5e-3, 2.5e-3)
+        return np.array([space.integrate(np.abs(run(space, scheme, dt).rho - reference)) for dt in steps])
+
+    bdf2, euler = errors("bdf2"), errors("euler")
+    assert np.all(bdf2[:-1] / bdf2[1:] >= 3.6)
+    assert np.all((euler[:-1] / euler[1:] > 1.7) & (euler[:-1] / euler[1:] < 2.4))
+    assert bdf2[1] < euler[1] / 5
+
+
+def test_bdf2_keeps_mass_positivity_and_the_energy_decay(space):
+    result = run(space, "bdf2", 5e-3)
+    steps = [s for s in fempde.stepping.steps(result.system, np.ones(space.n), 0.1, dt0=5e-3, dt_max=5e-3,
+                                              scheme="bdf2")]
+    assert [s.scheme for s in steps[1:3]] == ["euler", "bdf2"]  # the first step has no history
+    assert all(s.scheme == "bdf2" for s in steps[2:])
+    assert result.history["mass_drift"].max() <= 1e-14
+    assert result.history["min_rho"].min() > 0
+    assert np.diff(result.history["free_energy"]).max() < 0
+    assert result.ok
+
+
+def test_bdf2_run_resumes_exactly(tmp_path, space):
+    full = run(space, "bdf2", 5e-3)
+
+    class StopAt(fempde.Observer):
+        def observe(self, step):
+            if step.index == 7:
+                raise KeyboardInterrupt
+
+    first = run(space, "bdf2", 5e-3, observers=[fempde.Checkpointer(tmp_path / "ck.npz", every=1e9), StopAt()])
+    assert first.stop_reason == "interrupted"
+    assert fempde.load_checkpoint(tmp_path / "ck.npz").state.rho_before is not None
+    resumed = run(space, "bdf2", 5e-3, resume=tmp_path / "ck.npz")
+    assert np.abs(resumed.rho - full.rho).max() <= 1e-13
+
+
+def test_unknown_scheme_is_named(space):
+    with pytest.raises(ValueError, match=r"scheme must be 'euler' \(implicit Euler\) or 'bdf2', got 'rk4'"):
+        run(space, "rk4", 1e-2)
