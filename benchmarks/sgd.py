@@ -3,7 +3,8 @@ RBF network: fempde's compiled loops against a plain numpy loop of the same
 update (vectorised over the units, one Python iteration per step), the
 fraction of one core's DGEMM rate reached, and ensembles on 1 and 2 threads.
 
-    python benchmarks/sgd.py
+    python benchmarks/sgd.py          # CPU
+    python benchmarks/sgd.py --gpu    # the optional PyTorch path (needs torch and a CUDA device)
 
 Reported for the whole of ``particles.rbf_sgd`` (data sampling, labels and
 noise drawn from the Generator in chunks, the compiled update, reflection) and
@@ -136,7 +137,43 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 100_000) -> None:
         print(f"  ensemble of {runs} runs (seeds), {threads} thread(s): {rate:>9,.0f} steps/s in all", flush=True)
 
 
+def measure_gpu(n: int = 800, d: int = 40, steps: int = 2000) -> None:
+    """The optional PyTorch path on a CUDA device: ensembles of R runs of N = 800 at d = 40."""
+    import math
+
+    try:
+        import torch
+    except ImportError:
+        print("GPU path: PyTorch is not installed (pip install torch); skipped")
+        return
+    if not torch.cuda.is_available():
+        print("GPU path: no CUDA device; skipped")
+        return
+    from particles.gpu import dd_ensemble_torch
+
+    model = fempde.IsotropicGaussians(0.8, d)
+    axis = fempde.TimeAxis(1e-4)
+    print(f"GPU path on {torch.cuda.get_device_name()}:")
+    for dtype in ("float64", "float32"):
+        for runs in (1, 16, 128, 1024):
+            w0 = np.random.default_rng(0).standard_normal((runs, n, d)) * 0.8 / math.sqrt(d)
+            rngs = [np.random.default_rng(seed) for seed in range(runs)]
+            dd_ensemble_torch(model, w0, axis, [20 * axis.epsilon], rngs, dtype=dtype)  # warm up
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            dd_ensemble_torch(model, w0, axis, [steps * axis.epsilon], rngs, dtype=dtype, chunk=steps)
+            torch.cuda.synchronize()
+            rate = runs * steps / (time.perf_counter() - start)
+            print(f"  {dtype} R = {runs:>5} runs: {rate:>12,.0f} steps/s in all ({rate / runs:>9,.0f} per run)",
+                  flush=True)
+
+
 def main() -> None:
+    import sys
+
+    if "--gpu" in sys.argv:
+        measure_gpu()
+        return
     measure_dd()
     measure(1, 200, 400_000, 0.0)
     measure(1, 200, 200_000, 0.01)
