@@ -139,7 +139,7 @@ class DistributionalSystem(NonlocalSystem):
                 raise ValueError(f"the unit must give finite responses of shape (M, n) = {shape} (M data points, "
                                  f"n nodes), got shape {part.shape} or non-finite values for {len(nodes)} nodes")
             self.phi_matrix[:, start:start + block] = part
-        self.V = -self.phi_matrix.T @ (data.weights * data.y_mean)
+        self.V = -((data.weights * data.y_mean) @ self.phi_matrix)  # u @ Φ, not Φᵀ @ u: that copies Φ
         self.ridge = 0.5 * problem.lam * np.sum(space.x**2, axis=0)
 
     def prediction(self, rho: Array) -> Array:
@@ -148,7 +148,7 @@ class DistributionalSystem(NonlocalSystem):
 
     def potential(self, rho: Array) -> Array:
         """``Ψ_λ(θ_i; ρ) = V_i + (Φᵀ W ŷ)_i + (λ/2)|θ_i|²``."""
-        return self.V + self.phi_matrix.T @ (self.problem.data.weights * self.prediction(rho)) + self.ridge
+        return self.V + (self.problem.data.weights * self.prediction(rho)) @ self.phi_matrix + self.ridge
 
     def risk(self, rho: Array) -> float:
         """``R(ρ) = E[(y − ŷ(x))²] = E y² + 2∫Vρ + ∫∫Uρρ``."""
@@ -170,7 +170,7 @@ class DistributionalSystem(NonlocalSystem):
         incidence, weights, m, phi = self.space.incidence, self.problem.data.weights, self.space.m, self.phi_matrix
 
         def apply(v: Array) -> Array:
-            dpsi = phi.T @ (weights * (phi @ (m * np.ravel(v))))
+            dpsi = (weights * (phi @ (m * np.ravel(v)))) @ phi
             return np.asarray(incidence.T @ (coupling * (incidence @ dpsi)))
 
         return spla.LinearOperator((self.space.n, self.space.n), matvec=apply, dtype=np.float64)
