@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint benchmark clean
+.PHONY: demo test test-slow lint benchmark benchmark-peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,14 @@ test-slow: lint
 	$(BIN)/python -m pytest --runslow $(PYTEST_ARGS)
 
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/scaling.py --domain disk
+	$(BIN)/python benchmarks/scaling.py --domain ball
+	$(BIN)/python benchmarks/interaction.py
+	$(BIN)/python benchmarks/sgd.py
+
+benchmark-peers: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[benchmark]"
+	$(BIN)/python benchmarks/peers.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache *.egg-info
