@@ -66,8 +66,6 @@ class LinearSolver:
             return self._solve_matrix_free(jacobian, rhs)
         if self.kind == "direct":
             return np.asarray(spla.spsolve(jacobian.tocsc(), rhs))
-        import pyamg
-
         if self._amg is None:
             self._amg = self._hierarchy(jacobian)
         counter = [0]

@@ -131,8 +131,8 @@ def _newton(
         if not np.all(np.isfinite(residual)):
             raise _Rejected("non-finite residual")
         if k > 1 and float(np.abs(residual / m).max()) <= tol * scale:
-            # converged here: J is an M-matrix with column sums m, so the update
-            # this residual would give is no larger than max |G_i| / m_i — no solve needed
+            # converged here without another solve: for the local flux Jacobian (an
+            # M-matrix with column sums m) the next update is at most max |G_i| / m_i
             return _nonnegative(rho, tol * scale), k - 1
         try:
             delta = solver.solve(jacobian, -residual)
@@ -179,11 +179,12 @@ def steps(
     Steps land exactly on each of ``times`` (and on ``t_end``); those steps have
     ``at_output_time=True``. Newton stops when its update, or the residual
     per lumped mass ``max |G_i| / m_i`` at the new iterate (which bounds the
-    next update without solving for it), is below ``newton_tol · max(1, max ρ)``. A step whose Newton iteration fails, or whose
-    density falls below ``−newton_tol · max(1, max ρ)`` (anything beyond the
-    round-off of the solve), is rejected and retried with half the time step; the
-    step grows by 1.5 after easy (<= 4 iterations) steps and shrinks by 0.7 after
-    hard (> 10) ones. Raises :class:`ConvergenceError` below ``dt_min``.
+    next update without solving for it), is below ``newton_tol · max(1, max ρ)``.
+    A step whose Newton iteration fails, or whose density falls below
+    ``−newton_tol · max(1, max ρ)`` (anything beyond the round-off of the solve),
+    is rejected and retried with half the time step; the step grows by 1.5 after
+    easy (<= 4 iterations) steps and shrinks by 0.7 after hard (> 10) ones.
+    Raises :class:`ConvergenceError` below ``dt_min``.
 
     With ``start`` (a :class:`StepperState`), stepping continues from there —
     same time, density, step size and mass bookkeeping, so the steps that follow
