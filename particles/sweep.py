@@ -131,7 +131,7 @@ def load_sweep(path: str | Path) -> Sweep:
         seeds = tuple(_grid(table, "seeds", int, lambda v: v >= 0, "seeds >= 0 (or a count >= 1)"))
     directory = Path(data.get("output", {}).get("directory", f"out/{path.stem}"))
     if not directory.is_absolute():
-        directory = path.parent / directory
+        directory = Path(os.path.normpath(path.parent / directory))
     if kind == "rbf":
         if "dd" in data:
             raise SweepError("[dd] belongs to crosscheck = \"dd\" sweeps; remove it or change the crosscheck")
