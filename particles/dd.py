@@ -262,7 +262,7 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
                 records[r].append((wt[:, lo:hi].T.copy(), a[lo:hi].copy(), b[lo:hi].copy()))
     runs = []
     for member, record in zip(members, records, strict=True):
-        marks = np.array(sorted({member.axis.steps_until(t) for t in times}), dtype=np.int64)
+        marks = _marks(member.axis, times)
         weights, output, offset = (np.array(v) for v in zip(*record, strict=True))
         runs.append(DDRun(member.axis.time(marks), weights, output, offset))
     return runs
@@ -280,13 +280,18 @@ def _start(net: Network, member: Member) -> tuple[Array, Array, Array]:
     return w, a, b
 
 
+def _marks(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
+    """The step counts ``k`` (``t = kε``) of the recording times, sorted, once each."""
+    return np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
+
+
 def _chunks(axis: TimeAxis, times: Sequence[float], chunk: int) -> list[tuple[int, int, bool]]:
     """``(first step, steps, record after)`` per chunk: chunks of at most
     ``chunk`` steps that end on every recording time (a zero-step chunk records
     a time that needs no step)."""
     plan: list[tuple[int, int, bool]] = []
     k = 0
-    for mark in sorted({axis.steps_until(t) for t in times}):
+    for mark in _marks(axis, times):
         if mark == k:
             plan.append((k, 0, True))
         while k < mark:

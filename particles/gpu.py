@@ -30,7 +30,7 @@ from fempde.distributional import check_lam_beta
 from fempde.meanfield import DRIFT, TimeAxis, noise_scale
 from fempde.radial import IsotropicGaussians
 
-from .dd import DDRun, Network, _chunks, _network
+from .dd import DDRun, Network, _chunks, _marks, _network
 
 __all__ = ["dd_ensemble_torch", "torch_device"]
 
@@ -104,7 +104,7 @@ def dd_ensemble_torch(model: Network | IsotropicGaussians, weights0: Array, axis
                     w.add_(torch.randn(w.shape, generator=noise_source, dtype=kind, device=where), alpha=float(stds[k]))
         if record:
             records.append(w.to("cpu", torch.float64).numpy().copy())
-    marks = np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
+    marks = _marks(axis, times)
     stacked = np.stack(records, axis=1)  # (R, n_times, N, d)
     ones, zeros = np.ones((len(marks), n)), np.zeros((len(marks), n))
     return [DDRun(axis.time(marks), stacked[r], ones, zeros) for r in range(runs)]
