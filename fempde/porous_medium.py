@@ -25,7 +25,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import xlogy
 
-from .flux import edge_flux
+from .flux import assemble
 from .linalg import MatrixFreeJacobian
 from .meanfield import DRIFT
 from .schedule import Constant, Schedule
@@ -131,26 +131,20 @@ class PorousMediumSystem:
         """
         space = self.space
         i, j = space.edges
-        scale = DRIFT * self.problem.schedule.integral(t_old, t_new) * space.T
-        phi = self.potential(rho)
-        flux = edge_flux(rho[i], rho[j], phi[i], phi[j], self.tau)
         n = space.n
-        edge = scale * flux.value
-        residual = space.m * (rho - rho_old) + np.bincount(i, edge, n) - np.bincount(j, edge, n)
+        pattern, slot = space.jacobian_pattern
+        weight = DRIFT * self.problem.schedule.integral(t_old, t_new) * space.T
+        residual = space.m * (rho - rho_old)
         src = self.source(t_new)
         if src is not None:
             residual -= (t_new - t_old) * space.m * src
-        coupling = scale * flux.d_phi  # ∂(T_ij F_ij)/∂φ_i = −∂(T_ij F_ij)/∂φ_j
-        d_i = scale * flux.d_rho_i
-        d_j = scale * flux.d_rho_j
-        if self.potential_slope is not None:  # φ_i depends on ρ_i alone
-            d_i = d_i + coupling * self.potential_slope
-            d_j = d_j - coupling * self.potential_slope
-        diagonal = space.m + np.bincount(i, d_i, n) - np.bincount(j, d_j, n)
-        pattern, perm = space.jacobian_pattern
-        values = np.concatenate([diagonal, d_j, -d_i])
-        jacobian = sp.csr_matrix((values[perm], pattern.indices, pattern.indptr), shape=(n, n))
-        if self.potential_slope is None:
+        data = np.empty(pattern.nnz)
+        coupling = np.empty(i.size)  # ∂(w_ij F_ij)/∂φ_i = −∂(w_ij F_ij)/∂φ_j
+        slope = self.potential_slope
+        assemble(i, j, weight, rho, self.potential(rho), self.tau, slope or 0.0, space.m, slot, residual, data,
+                 coupling)
+        jacobian = sp.csr_matrix((data, pattern.indices, pattern.indptr), shape=(n, n))
+        if slope is None:
             nonlocal_part = self.nonlocal_jacobian(coupling)
             if sp.issparse(nonlocal_part):
                 jacobian = (jacobian + nonlocal_part).tocsr()

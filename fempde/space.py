@@ -88,15 +88,17 @@ class Space:
 
     @cached_property
     def jacobian_pattern(self) -> tuple[sp.csr_matrix, NDArray[np.int64]]:
-        """CSR pattern of an edge-flux Jacobian and the permutation that places
-        the values ``[diagonal, (i, j) entries, (j, i) entries]`` into its data."""
+        """CSR pattern of an edge-flux Jacobian and the slot in its data of each value
+        of ``[diagonal, (i, j) entries, (j, i) entries]``."""
         n, (i, j) = self.n, self.edges
         diag = np.arange(n)
         rows = np.concatenate([diag, i, j])
         cols = np.concatenate([diag, j, i])
         order = np.arange(rows.size, dtype=np.float64) + 1
         pattern = sp.csr_matrix((order, (rows, cols)), shape=(n, n))
-        return pattern, pattern.data.astype(np.int64) - 1
+        slot = np.empty(rows.size, dtype=np.int64)
+        slot[pattern.data.astype(np.int64) - 1] = np.arange(rows.size)
+        return pattern, slot
 
     def quadrature(self, intorder: int = 4) -> tuple[Array, Array]:
         """Quadrature points ``(n_points, dim)`` and weights of a rule exact for
@@ -108,7 +110,7 @@ class Space:
         """Nodes within two mesh sizes (``2 h_max``) of the wall."""
         from scipy.spatial import cKDTree
 
-        wall = np.unique(np.asarray(self.mesh.facets[:, self.mesh.boundary_facets()]))
+        wall = meshes.boundary_nodes(self.mesh)
         distance, _ = cKDTree(self.x[:, wall].T).query(self.x.T)
         return np.asarray(distance <= 2 * self.report.h_max)
 

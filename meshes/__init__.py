@@ -3,10 +3,11 @@
 Generators (:func:`interval`, :func:`rectangle`, :func:`disk`, :func:`polygon`,
 :func:`ball`, :func:`box`) with a target size ``h``; :func:`load` and
 :func:`save` for any meshio format; :func:`check` for the properties the
-scheme relies on (valid, convex, non-negative transmissibilities).
+scheme relies on (valid, convex, non-negative transmissibilities);
+:func:`boundary_nodes` for the nodes on the boundary.
 """
 
-from .checks import MeshError, MeshReport, check, p1_element, signed_volumes, transmissibilities
+from .checks import MeshError, MeshReport, boundary_nodes, check, p1_element, signed_volumes, transmissibilities
 from .generators import ball, box, disk, interval, orient, polygon, rectangle
 from .io import load, save
 
@@ -14,6 +15,7 @@ __all__ = [
     "MeshError",
     "MeshReport",
     "ball",
+    "boundary_nodes",
     "box",
     "check",
     "disk",

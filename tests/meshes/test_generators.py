@@ -82,3 +82,16 @@ def test_clockwise_polygon_is_accepted():
 def test_bad_domains_raise_clear_errors(call, message):
     with pytest.raises(meshes.MeshError, match=message):
         call()
+
+
+@pytest.mark.parametrize("flat_keys", [True, False], ids=["integer-keys", "lexsort"])
+@pytest.mark.parametrize(
+    "mesh",
+    [meshes.interval(h=0.1), meshes.rectangle(h=0.1), meshes.disk(h=0.1), meshes.box(h=0.25), meshes.ball(h=0.2)],
+    ids=["interval", "rectangle", "disk", "box", "ball"],
+)
+def test_boundary_nodes_are_those_of_scikit_fems_boundary_facets(mesh, flat_keys, monkeypatch):
+    if not flat_keys:  # the path for meshes too large to encode a facet in one int64
+        monkeypatch.setattr(meshes.checks, "_KEY_LIMIT", 0.0)
+    expected = np.unique(mesh.facets[:, mesh.boundary_facets()])
+    np.testing.assert_array_equal(meshes.boundary_nodes(mesh), expected)
