@@ -30,6 +30,7 @@ test-slow: lint
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/scaling.py --domain disk
 	$(BIN)/python benchmarks/scaling.py --domain ball
+	$(BIN)/python benchmarks/amg.py
 	$(BIN)/python benchmarks/interaction.py
 	$(BIN)/python benchmarks/sgd.py
 
