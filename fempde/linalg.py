@@ -5,10 +5,11 @@ The Jacobian is a non-symmetric M-matrix-like graph operator (lumped mass plus
 edge fluxes). In 2-D classical Ruge–Stüben AMG beat smoothed aggregation by
 1.4–1.7x. In 3-D (the BCC ball) its coarse operators fill in (operator
 complexity 3.8 at 1.3e5 nodes); aggregation keeps them sparse (1.05), and
-plain (unsmoothed) aggregation beat smoothed aggregation by 1.9x at 1.3e5
-nodes and 2.4x at 5e5 (setup and one solve: 0.34 s against 0.63 s, 1.6 s
-against 3.8 s), its extra iterations costing less than the prolongator
-smoothing saved. Newton only needs inexact solves (rtol 1e-6): the mass is
+plain (unsmoothed) aggregation with one forward and one backward Gauss–Seidel
+sweep beat pyamg's default smoothed aggregation by 2.0x at 1.3e5 nodes and
+2.2x at 5e5 (setup and one solve: 0.30 s against 0.60 s, 1.41 s against
+3.06 s; benchmarks/amg.py), its extra iterations costing less than the
+prolongator smoothing saved. Newton only needs inexact solves (rtol 1e-6): the mass is
 restored after each solve, and the outer iteration converges to the Newton
 tolerance all the same."""
 
@@ -53,15 +54,16 @@ def choose_solver(kind: str, n: int, dim: int) -> str:
 # has cost beyond its first solve's count add up to about what building a new one
 # costs ("rent or buy": at most twice the work of the best schedule in hindsight).
 # Ruge–Stüben in 2-D costs about 7 iterations to build, and reuse saves 15-20 % of
-# a run (1.7e4 nodes). Smoothed aggregation in 3-D costs about 16, but there the
-# count climbs by 5 per step with an old hierarchy (16 -> 21 -> 26 at 1.3e5 nodes)
-# and reuse lost 5 %: 3-D rebuilds every step.
+# a run (1.7e4 nodes). In 3-D the count climbs by 5 per step with an old
+# hierarchy (16 -> 21 -> 26 at 1.3e5 nodes, smoothed aggregation, which costs
+# about 16 iterations to build) and reuse lost 5 %; plain aggregation costs about
+# 6, so reuse has even less to gain: 3-D rebuilds every step.
 _SETUP_COST = {1: 7, 2: 7, 3: 0}
 
 
 @dataclass
 class LinearSolver:
-    """Solves ``J δ = b``. The AMG hierarchy outlives a time step: :meth:`refresh`
+    """Solves ``J δ = b``. In 2-D the AMG hierarchy outlives a time step: :meth:`refresh`
     (called once per step) drops it once the iterations it has cost beyond its
     first solve's count add up to what a new hierarchy costs to build, and a
     GMRES failure with an old hierarchy is retried with a new one. The count is
