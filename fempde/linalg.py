@@ -77,7 +77,6 @@ class LinearSolver:
     _first: int = 0
     _excess: int = 0
     iterations: int = 0
-    setups: int = 0
 
     def refresh(self) -> None:
         self._precond = None
@@ -141,7 +140,6 @@ class LinearSolver:
     def _hierarchy(self, matrix: sp.csr_matrix) -> Any:
         import pyamg
 
-        self.setups += 1
         # one Gauss–Seidel sweep forward before, one backward after the coarse
         # correction: more iterations than symmetric sweeps, each half the cost
         smoothers = {"presmoother": ("gauss_seidel", {"sweep": "forward"}),

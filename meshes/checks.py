@@ -76,10 +76,12 @@ def boundary_nodes(mesh: Mesh) -> NDArray[np.int64]:
         for row in facets:
             key = key * n + row
         order = np.argsort(key)
-        same = key[order][1:] == key[order][:-1]
+        ranked = key[order]
+        same = ranked[1:] == ranked[:-1]
     else:
         order = np.lexsort(facets[::-1])
-        same = np.all(facets[:, order][:, 1:] == facets[:, order][:, :-1], axis=0)
+        ranked_facets = facets[:, order]
+        same = np.all(ranked_facets[:, 1:] == ranked_facets[:, :-1], axis=0)
     shared = np.zeros(order.size, dtype=bool)
     shared[1:] |= same
     shared[:-1] |= same
