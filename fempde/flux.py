@@ -136,7 +136,7 @@ def assemble(
     coupling: Array,
 ) -> None:
     """One pass over the edges: adds ``Σ_j w_ij F_ij`` to ``residual`` (which holds the
-    local part on entry), writes the Jacobian ``base + ∂/∂ρ Σ_j w_ij F_ij`` into the CSR
+    local part on entry), writes the Jacobian ``diag(base) + ∂/∂ρ Σ_j w_ij F_ij`` into the CSR
     ``data`` (value ``k`` of ``[diagonal, (i, j) entries, (j, i) entries]`` goes to
     ``data[slot[k]]``), and ``coupling = w ∂F/∂φ_i`` per edge.
 
