@@ -83,12 +83,66 @@ def _delaunay(points: NDArray[np.float64]) -> Mesh:
     from scipy.spatial import Delaunay
 
     tri = Delaunay(points.T)
-    t = tri.simplices.T.astype(np.int64)
-    vol = signed_volumes(points, t)
+    t = tri.simplices.astype(np.int64)
+    vol = signed_volumes(points, t.T)
     # qhull can return flat simplices on (nearly) co-spherical point sets.
-    keep = np.abs(vol) > 1e-12 * np.abs(vol).max()
+    flat = np.abs(vol) <= 1e-12 * np.abs(vol).max()
+    if flat.any() and points.shape[0] == 3:
+        t, flat = _mend_flat(points, t, tri.neighbors.astype(np.int64), flat)
     mesh_type = {2: MeshTri1, 3: MeshTet1}[points.shape[0]]
-    return orient(mesh_type(np.ascontiguousarray(points), np.ascontiguousarray(t[:, keep]), sort_t=False))
+    return orient(mesh_type(np.ascontiguousarray(points), np.ascontiguousarray(t[~flat].T), sort_t=False))
+
+
+def _mend_flat(points: NDArray[np.float64], t: NDArray[np.int64], neighbours: NDArray[np.int64],
+               flat: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Remove qhull's flat tetrahedra without leaving slits.
+
+    Where four co-circular nodes bound two non-simplicial Delaunay cells (two
+    pyramids on one square, say), qhull splits each cell on its own: the square
+    is cut along one diagonal on one side and along the other on the other, and
+    a flat tetrahedron on the four nodes glues the two. Dropping it alone would
+    leave a slit (faces with one cell each: interior nodes on the "wall", a
+    non-conforming P1 space). Instead the two tetrahedra on one side, which
+    share their apex, are re-cut along the other side's diagonal, and the flat
+    one is dropped. Flat tetrahedra in any other configuration are dropped as
+    before; none occurs on the meshes this module makes (checked by the tests).
+    """
+    bad = np.flatnonzero(flat)
+    cells = t[bad]  # (f, 4)
+    across = neighbours[bad]  # across[:, k]: the neighbour opposite vertex k
+    ok = np.all(across >= 0, axis=1)
+    across_safe = np.where(across >= 0, across, 0)
+    ok &= ~np.any(flat[across_safe], axis=1)
+    # the neighbour's vertex off the shared face: its vertex sum minus the face's
+    apex = t[across_safe].sum(axis=2) - (cells.sum(axis=1, keepdims=True) - cells)
+    corners = points[:, cells]  # (3, f, 4)
+    normals = np.stack([np.cross((corners[:, :, a] - corners[:, :, 0]).T, (corners[:, :, b] - corners[:, :, 0]).T)
+                        for a, b in ((1, 2), (1, 3), (2, 3))])  # (3 choices, f, 3)
+    normal = normals[np.argmax(np.linalg.norm(normals, axis=2), axis=0), np.arange(len(bad))]
+    side = np.sign(np.einsum("dfk,fd->fk", points[:, apex] - corners[:, :, :1], normal))
+    ok &= (side > 0).sum(axis=1) == 2
+    ok &= (side < 0).sum(axis=1) == 2
+    below = np.argsort(side, axis=1, kind="stable")  # the two below first, then the two above
+    rows = np.arange(len(bad))[:, None]
+    apex_below = apex[rows, below[:, :2]]
+    ok &= apex_below[:, 0] == apex_below[:, 1]
+    used, counts = np.unique(across[ok].ravel(), return_counts=True)
+    ok &= ~np.isin(across, used[counts > 1]).any(axis=1)
+    if not ok.any():
+        return t, flat
+    fix, rows = bad[ok], rows[ok]
+    above = below[ok][:, 2:]
+    # the faces above (opposite the vertices whose neighbours lie above), each with the apex below
+    faces = np.stack([np.where(np.arange(4)[None, :] == above[:, [j]], apex_below[ok][:, [0]], t[fix])
+                      for j in range(2)], axis=1).reshape(-1, 4)
+    removed = np.concatenate([fix, across[ok][np.arange(ok.sum())[:, None], below[ok][:, :2]].ravel()])
+    before = np.abs(signed_volumes(points, t[removed].T)).sum()
+    after = np.abs(signed_volumes(points, faces.T)).sum()
+    if not np.isclose(before, after, rtol=1e-9, atol=0.0):  # not a re-cut of the same region: leave as it was
+        return t, flat
+    keep = np.ones(len(t), dtype=bool)
+    keep[removed] = False
+    return np.concatenate([t[keep], faces]), np.concatenate([flat[keep], np.zeros(len(faces), dtype=bool)])
 
 
 def disk(radius: float = 1.0, h: float = 0.05, center: ArrayLike = (0.0, 0.0)) -> MeshTri1:
@@ -111,9 +165,14 @@ def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0
 
     The BCC lattice tetrahedra have no obtuse dihedral angle, so every interior
     transmissibility is non-negative; in the layer next to the sphere a few are
-    not (about 7 % of the edges, all within ``h`` of the wall). 3-D has no
-    Delaunay guarantee; :func:`meshes.check` counts those edges and the solver
-    asks for ``force=True`` to use such a mesh.
+    not (about 7 % of the edges, all within ``h`` of the wall, the worst about
+    20 times the median transmissibility in size). 3-D has no Delaunay
+    guarantee; :func:`meshes.check` counts those edges and the solver asks for
+    ``force=True`` to use such a mesh. That layer is also what makes the ball's
+    linear systems harder than the box's as ``h`` falls (``benchmarks/amg.py``).
+
+    The mesh is conforming: where co-circular nodes make qhull glue two cells
+    with a flat tetrahedron, the cells are re-cut instead (see ``_mend_flat``).
     """
     radius, h = _positive("radius", radius), _positive("h", h)
     c = np.asarray(center, dtype=float).reshape(3, 1)

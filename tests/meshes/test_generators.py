@@ -56,6 +56,21 @@ def test_ball_bad_edges_are_few_and_only_at_the_wall():
     assert midpoint_radius[bad].min() > 1.0 - 2 * 0.1
 
 
+@pytest.mark.parametrize("h", [0.2, 0.1, 0.07])
+def test_ball_is_conforming(h):
+    """qhull's flat tetrahedra (co-circular nodes where the lattice meets the sphere)
+    are re-cut, not just dropped: every face belongs to two cells except the
+    sphere's, so the wall nodes are exactly the nodes on the sphere."""
+    mesh = meshes.ball(radius=1.0, h=h)
+    on_sphere = np.flatnonzero(np.abs(np.linalg.norm(mesh.p, axis=0) - 1.0) < 1e-12)
+    np.testing.assert_array_equal(meshes.boundary_nodes(mesh), on_sphere)
+    faces = np.sort(np.concatenate([np.delete(mesh.t, k, axis=0) for k in range(4)], axis=1), axis=0)
+    _, cells_per_face = np.unique(faces, axis=1, return_counts=True)
+    assert cells_per_face.max() == 2
+    # the one-cell faces tile the sphere: a closed triangulated surface has faces = 2 (nodes − 2)
+    assert (cells_per_face == 1).sum() == 2 * (on_sphere.size - 2)
+
+
 def test_mesh_size_follows_h():
     coarse, fine = meshes.check(meshes.disk(h=0.1)), meshes.check(meshes.disk(h=0.05))
     assert fine.n_nodes / coarse.n_nodes == pytest.approx(4.0, rel=0.1)
