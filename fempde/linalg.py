@@ -1,15 +1,16 @@
 """Sparse linear solves for Newton: SuperLU where it is fastest (1-D, small 2-D/3-D),
-AMG (pyamg) preconditioning GMRES at scale.
+AMG-preconditioned Krylov at scale.
 
 The Jacobian is a non-symmetric M-matrix-like graph operator (lumped mass plus
-edge fluxes). In 2-D classical Ruge–Stüben AMG beat smoothed aggregation by
-1.4–1.7x. In 3-D (the BCC ball) its coarse operators fill in (operator
-complexity 3.8 at 1.3e5 nodes); aggregation keeps them sparse (1.05), and
-plain (unsmoothed) aggregation with one forward and one backward Gauss–Seidel
-sweep beat pyamg's default smoothed aggregation by 2.0x at 1.3e5 nodes and
-2.2x at 5e5 (setup and one solve: 0.30 s against 0.60 s, 1.41 s against
-3.06 s; benchmarks/amg.py), its extra iterations costing less than the
-prolongator smoothing saved. Newton only needs inexact solves (rtol 1e-6): the mass is
+edge fluxes). pyamg builds the hierarchy: in 2-D classical Ruge–Stüben (it
+beat smoothed aggregation by 1.4–1.7x); in 3-D (the BCC ball) plain
+(unsmoothed) aggregation, whose coarse operators stay sparse (operator
+complexity 1.05, against 3.8 for Ruge–Stüben at 1.3e5 nodes) and which beat
+pyamg's default smoothed aggregation by 2.0x at 1.3e5 nodes and 2.2x at 5e5
+(setup and one solve; benchmarks/amg.py). The solve phase is compiled
+(:mod:`fempde.multigrid`): flexible GMRES preconditioned by a K-cycle, one
+forward Gauss–Seidel sweep before each coarse correction and one backward
+sweep after. Newton only needs inexact solves (rtol 1e-6): the mass is
 restored after each solve, and the outer iteration converges to the Newton
 tolerance all the same."""
 
@@ -22,6 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
+
+from .multigrid import Hierarchy, fgmres
 
 __all__ = ["LinearSolver", "MatrixFreeJacobian", "choose_solver"]
 
@@ -50,15 +53,15 @@ def choose_solver(kind: str, n: int, dim: int) -> str:
     return "direct" if n <= _DIRECT_LIMIT[dim] else "amg"
 
 
-# When to rebuild a reused AMG hierarchy: once the GMRES iterations (V-cycles) it
+# When to rebuild a reused AMG hierarchy: once the Krylov iterations (cycles) it
 # has cost beyond its first solve's count add up to about what building a new one
 # costs ("rent or buy": at most twice the work of the best schedule in hindsight).
-# Ruge–Stüben in 2-D costs about 7 iterations to build, and reuse saves 15-20 % of
-# a run (1.7e4 nodes). In 3-D the count climbs by 5 per step with an old
-# hierarchy (16 -> 21 -> 26 at 1.3e5 nodes, smoothed aggregation, which costs
-# about 16 iterations to build) and reuse lost 5 %; plain aggregation costs about
-# 6, so reuse has even less to gain: 3-D rebuilds every step.
+# In 2-D (Ruge–Stüben) any threshold from 7 to 30 iterations gave the same run
+# time within 10 % (1.7e4 and 6.6e4 nodes), against 1.3-1.8x for rebuilding every
+# step. In 3-D the count climbs by about 5 per step with an old hierarchy, and
+# reuse lost 6-18 % (1.3e5 nodes, thresholds 8-30): 3-D rebuilds every step.
 _SETUP_COST = {1: 7, 2: 7, 3: 0}
+_RESTART = 30  # FGMRES keeps 2 x 31 vectors: 0.5 GB at 10^6 nodes
 
 
 @dataclass
@@ -103,24 +106,11 @@ class LinearSolver:
         return x
 
     def _gmres(self, jacobian: sp.csr_matrix, rhs: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, int]:
-        counter = [0]
-
-        def count(_: Any) -> None:
-            counter[0] += 1
-
-        x, info = spla.gmres(
-            jacobian,
-            rhs,
-            rtol=self.rtol,
-            atol=0.0,
-            restart=50,
-            maxiter=20,
-            M=self._amg.aspreconditioner(cycle="V"),
-            callback=count,
-            callback_type="pr_norm",
-        )
-        self.iterations += counter[0]
-        return np.asarray(x), int(info), counter[0]
+        """FGMRES with the compiled K-cycle of the current hierarchy: ``x``, 0 if it
+        converged (else 1, as scipy's ``info``), and the iterations it took."""
+        x, converged, count = fgmres(jacobian, rhs, self._amg, self.rtol, restart=_RESTART, max_restarts=20)
+        self.iterations += count
+        return x, 0 if converged else 1, count
 
     def _solve_matrix_free(self, jacobian: MatrixFreeJacobian, rhs: NDArray[np.float64]) -> NDArray[np.float64]:
         """GMRES on the full Jacobian, preconditioned by the sparse local part
@@ -130,18 +120,21 @@ class LinearSolver:
                 lu = spla.splu(jacobian.local.tocsc())
                 self._precond = spla.LinearOperator(jacobian.shape, matvec=lu.solve, dtype=np.float64)
             else:
-                self._precond = self._hierarchy(jacobian.local.tocsr()).aspreconditioner(cycle="V")
+                self._precond = self._pyamg(jacobian.local.tocsr()).aspreconditioner(cycle="V")
         x, info = spla.gmres(jacobian, rhs, rtol=min(self.rtol, 1e-8), atol=0.0, restart=60, maxiter=20,
                              M=self._precond)
         if info != 0:
             raise np.linalg.LinAlgError(f"matrix-free GMRES did not converge (info={info})")
         return np.asarray(x)
 
-    def _hierarchy(self, matrix: sp.csr_matrix) -> Any:
+    def _hierarchy(self, matrix: sp.csr_matrix) -> Hierarchy:
+        return Hierarchy.from_pyamg(self._pyamg(matrix))
+
+    def _pyamg(self, matrix: sp.csr_matrix) -> Any:
         import pyamg
 
         # one Gauss–Seidel sweep forward before, one backward after the coarse
-        # correction: more iterations than symmetric sweeps, each half the cost
+        # correction (pyamg's own cycle, used by the matrix-free path, runs these too)
         smoothers = {"presmoother": ("gauss_seidel", {"sweep": "forward"}),
                      "postsmoother": ("gauss_seidel", {"sweep": "backward"})}
         if self.dim >= 3:  # plain (unsmoothed) aggregation: coarse operators stay sparse

@@ -1,0 +1,319 @@
+"""A compiled solve phase for an AMG hierarchy: K-cycle multigrid inside flexible GMRES.
+
+pyamg builds the hierarchy (which nodes are aggregated, the prolongators, the
+Galerkin coarse operators); this module only runs it, in one numba call per
+linear solve. Two things change from pyamg's own ``aspreconditioner``:
+
+* **K-cycle** (Notay & Vassilevski 2008): the coarse-grid system of a level is
+  solved by two steps of a minimal-residual Krylov method (GCR) preconditioned
+  by the next level's cycle, instead of by one application of it. Plain
+  aggregation with V-cycles is not scalable: on the BCC ball its GMRES
+  iterations grew 14 → 17 → 23 from 1.6·10⁴ to 5·10⁵ nodes (17 → 30 on the
+  3-D Poisson cube from 1.6·10⁴ to 1.25·10⁵), and the K-cycle is the standard
+  remedy. The Krylov steps are taken only below levels that coarsen by at least
+  ``KRYLOV_RATIO``, so a cycle costs a bounded multiple of a V-cycle.
+* Nothing is done twice: pyamg's preconditioner computes the fine residual
+  before and after each cycle to test a tolerance it cannot meet in one cycle.
+
+The K-cycle makes the preconditioner vary from one application to the next, so
+the outer iteration is flexible GMRES (FGMRES, right-preconditioned: its
+residual estimate is the true residual's). Smoothing is one forward
+Gauss–Seidel sweep before the coarse correction and one backward sweep after,
+as in :mod:`fempde.linalg`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+__all__ = ["KRYLOV_RATIO", "Hierarchy", "fgmres"]
+
+Array = NDArray[np.float64]
+Index = NDArray[np.int64]
+Indices = NDArray[Any]  # CSR index arrays: uint32 (uint64 past 2^32 entries)
+
+KRYLOV_RATIO = 3.0  # Krylov-accelerate the coarse solve below a level only if it coarsens this much
+_GCR_TOL = 0.25  # skip the second inner GCR step if the first cut the coarse residual by this
+
+
+@numba.njit(cache=True)
+def _gauss_seidel(ptr: Indices, idx: Indices, data: Array, dinv: Array, x: Array, b: Array, forward: bool) -> None:
+    n = b.shape[0]
+    for t in range(n):
+        i = t if forward else n - 1 - t
+        s = b[i]
+        for k in range(ptr[i], ptr[i + 1]):
+            s -= data[k] * x[idx[k]]
+        x[i] += s * dinv[i]
+
+
+@numba.njit(cache=True)
+def _matvec(ptr: Indices, idx: Indices, data: Array, x: Array, y: Array) -> None:
+    for i in range(y.shape[0]):
+        s = 0.0
+        for k in range(ptr[i], ptr[i + 1]):
+            s += data[k] * x[idx[k]]
+        y[i] = s
+
+
+@numba.njit(cache=True)
+def _residual(ptr: Indices, idx: Indices, data: Array, x: Array, b: Array, r: Array) -> None:
+    for i in range(b.shape[0]):
+        s = b[i]
+        for k in range(ptr[i], ptr[i + 1]):
+            s -= data[k] * x[idx[k]]
+        r[i] = s
+
+
+@numba.njit(cache=True)
+def _dot(a: Array, b: Array) -> float:
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * b[i]
+    return s
+
+
+@numba.njit(cache=True)
+def _level(ptr_all: Indices, idx_all: Indices, data_all: Array, ptr_off: Index, idx_off: Index, rows: int,
+           level: int) -> tuple[Indices, Indices, Array]:
+    p = ptr_all[ptr_off[level]:ptr_off[level] + rows + 1]
+    return p, idx_all[idx_off[level]:idx_off[level + 1]], data_all[idx_off[level]:idx_off[level + 1]]
+
+
+@numba.njit(cache=True)
+def _cycle(h: Any, w: Any) -> None:
+    """``xs[0] ≈ A⁻¹ bs[0]`` by one K-cycle from zero. Written as a loop over the
+    levels, not as a recursion (numba cannot load a recursive function from its cache):
+    ``stage[l]`` says where level ``l`` resumes when the next level's cycle returns."""
+    sizes, voff, a_ptr, a_idx, a_data, a_poff, a_ioff, dinv, p_ptr, p_idx, p_data, p_poff, p_ioff, \
+        r_ptr, r_idx, r_data, r_poff, r_ioff, coarse_inverse, krylov = h
+    xs, bs, rs, v1, v2, w1, w2, coarse_residual = w
+    nl = sizes.shape[0]
+    stage = np.zeros(nl, dtype=np.int64)  # 1: after a plain coarse cycle, 2 and 3: after the first and second GCR one
+    norm0, alpha, q1q1 = np.zeros(nl), np.zeros(nl), np.zeros(nl)
+    level, descending = 0, True
+    while level >= 0:
+        n, o = sizes[level], voff[level]
+        x, b = xs[o:o + n], bs[o:o + n]
+        if descending and level == nl - 1:  # the coarsest level: solve exactly, go back up
+            for i in range(n):
+                s = 0.0
+                for j in range(n):
+                    s += coarse_inverse[i, j] * b[j]
+                x[i] = s
+            level, descending = level - 1, False
+            continue
+        ap, ai, ad = _level(a_ptr, a_idx, a_data, a_poff, a_ioff, n, level)
+        d = dinv[o:o + n]
+        nc, oc = sizes[level + 1], voff[level + 1]
+        bc, xc = bs[oc:oc + nc], xs[oc:oc + nc]
+        rc = coarse_residual[oc:oc + nc]
+        z1, z2, q1, q2 = v1[oc:oc + nc], v2[oc:oc + nc], w1[oc:oc + nc], w2[oc:oc + nc]
+        cp, ci, cd = _level(a_ptr, a_idx, a_data, a_poff, a_ioff, nc, level + 1)
+        if descending:  # pre-smooth, restrict the residual, go down
+            x[:] = 0.0
+            _gauss_seidel(ap, ai, ad, d, x, b, True)
+            r = rs[o:o + n]
+            _residual(ap, ai, ad, x, b, r)
+            rp, ri, rd = _level(r_ptr, r_idx, r_data, r_poff, r_ioff, nc, level)
+            _matvec(rp, ri, rd, r, bc)
+            if krylov[level]:  # two GCR steps on A_c e = b_c, each preconditioned by the next level's cycle
+                rc[:] = bc
+                norm0[level] = np.sqrt(_dot(rc, rc))
+                stage[level] = 2
+            else:
+                stage[level] = 1
+            level += 1
+            continue
+        if stage[level] == 2:  # first GCR step
+            z1[:] = xc
+            _matvec(cp, ci, cd, z1, q1)
+            qq = _dot(q1, q1)
+            a1 = _dot(q1, rc) / qq if qq > 0 else 0.0
+            alpha[level], q1q1[level] = a1, qq
+            for i in range(nc):
+                rc[i] -= a1 * q1[i]
+            if qq > 0 and np.sqrt(_dot(rc, rc)) > _GCR_TOL * norm0[level]:
+                bc[:] = rc
+                stage[level] = 3
+                level, descending = level + 1, True
+                continue
+            for i in range(nc):
+                xc[i] = a1 * z1[i]
+        elif stage[level] == 3:  # second GCR step, its direction A-orthogonalised against the first
+            z2[:] = xc
+            _matvec(cp, ci, cd, z2, q2)
+            beta = _dot(q2, q1) / q1q1[level]
+            for i in range(nc):
+                q2[i] -= beta * q1[i]
+                z2[i] -= beta * z1[i]
+            q22 = _dot(q2, q2)
+            a2 = _dot(q2, rc) / q22 if q22 > 0 else 0.0
+            a1 = alpha[level]
+            for i in range(nc):
+                xc[i] = a1 * z1[i] + a2 * z2[i]
+        pp, pi, pd = _level(p_ptr, p_idx, p_data, p_poff, p_ioff, n, level)  # correct, post-smooth, go up
+        for i in range(n):
+            s = 0.0
+            for k in range(pp[i], pp[i + 1]):
+                s += pd[k] * xc[pi[k]]
+            x[i] += s
+        _gauss_seidel(ap, ai, ad, d, x, b, False)
+        level -= 1
+
+
+@numba.njit(cache=True)
+def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any, w: Any, rtol: float, restart: int,
+            max_restarts: int) -> tuple[int, bool]:
+    """Right-preconditioned restarted FGMRES from ``x`` (updated in place) to
+    ``‖b − A x‖ ≤ rtol ‖b‖``; returns the number of iterations and whether it got there."""
+    n = b.shape[0]
+    xs, bs = w[0], w[1]
+    basis = np.empty((restart + 1, n))
+    search = np.empty((restart, n))
+    hess = np.zeros((restart + 1, restart))
+    cs, sn, g = np.zeros(restart), np.zeros(restart), np.zeros(restart + 1)
+    r = np.empty(n)
+    bnorm = np.sqrt(_dot(b, b))
+    if bnorm == 0.0:
+        x[:] = 0.0
+        return 0, True
+    target = rtol * bnorm
+    total = 0
+    for _ in range(max_restarts):
+        _residual(ptr, idx, data, x, b, r)
+        beta = np.sqrt(_dot(r, r))
+        if beta <= target:
+            return total, True
+        basis[0] = r / beta
+        g[:] = 0.0
+        g[0] = beta
+        hess[:] = 0.0
+        k = 0
+        for j in range(restart):
+            bs[:n] = basis[j]
+            _cycle(h, w)
+            search[j] = xs[:n]
+            vec = basis[j + 1]
+            _matvec(ptr, idx, data, search[j], vec)
+            for i in range(j + 1):  # modified Gram–Schmidt
+                hij = _dot(vec, basis[i])
+                hess[i, j] = hij
+                for m in range(n):
+                    vec[m] -= hij * basis[i, m]
+            norm = np.sqrt(_dot(vec, vec))
+            hess[j + 1, j] = norm
+            if norm > 0:
+                for m in range(n):
+                    vec[m] /= norm
+            for i in range(j):  # the earlier Givens rotations, then a new one to zero H[j+1, j]
+                t = cs[i] * hess[i, j] + sn[i] * hess[i + 1, j]
+                hess[i + 1, j] = -sn[i] * hess[i, j] + cs[i] * hess[i + 1, j]
+                hess[i, j] = t
+            rho = np.hypot(hess[j, j], hess[j + 1, j])
+            cs[j], sn[j] = (hess[j, j] / rho, hess[j + 1, j] / rho) if rho > 0 else (1.0, 0.0)
+            hess[j, j] = rho
+            hess[j + 1, j] = 0.0
+            g[j + 1] = -sn[j] * g[j]
+            g[j] = cs[j] * g[j]
+            total += 1
+            k = j + 1
+            if abs(g[j + 1]) <= target or norm == 0:
+                break
+        y = np.zeros(k)
+        for i in range(k - 1, -1, -1):
+            s = g[i]
+            for m in range(i + 1, k):
+                s -= hess[i, m] * y[m]
+            y[i] = s / hess[i, i] if hess[i, i] != 0 else 0.0
+        for i in range(k):
+            for m in range(n):
+                x[m] += y[i] * search[i, m]
+    _residual(ptr, idx, data, x, b, r)
+    return total, bool(np.sqrt(_dot(r, r)) <= target)
+
+
+def _index_type(size: int) -> type[np.unsignedinteger[Any]]:
+    """Unsigned indices: numba then drops its negative-index wrap-around test, which
+    made a Gauss–Seidel sweep 1.4x slower (0.95 against 0.69 ns per non-zero at 1.3e5 nodes)."""
+    return np.uint32 if size < 2**32 else np.uint64
+
+
+def _csr_arrays(matrix: sp.csr_matrix) -> tuple[Indices, Indices, Array]:
+    kind = _index_type(max(matrix.nnz, matrix.shape[1]) + 1)
+    return (matrix.indptr.astype(kind), matrix.indices.astype(kind),
+            np.ascontiguousarray(matrix.data, dtype=np.float64))
+
+
+def _flatten(mats: list[Any]) -> tuple[Indices, Indices, Array, Index, Index]:
+    """The CSR arrays of several matrices end to end, with where each one's start."""
+    if not mats:  # a one-level hierarchy has no transfer operators
+        none = np.zeros(0, dtype=np.uint32)
+        return none, none, np.zeros(0), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    csr = [_csr_arrays(sp.csr_matrix(m)) for m in mats]
+    ptr_off = np.concatenate([[0], np.cumsum([len(ptr) for ptr, _, _ in csr])]).astype(np.int64)
+    idx_off = np.concatenate([[0], np.cumsum([len(idx) for _, idx, _ in csr])]).astype(np.int64)
+    kind = _index_type(max(int(idx_off[-1]), max(m.shape[1] for m in mats)) + 1)
+    ptr = np.concatenate([p for p, _, _ in csr]).astype(kind)
+    idx = np.concatenate([i for _, i, _ in csr]).astype(kind)
+    data = np.concatenate([d for _, _, d in csr])
+    return ptr, idx, data, ptr_off, idx_off
+
+
+@dataclass
+class Hierarchy:
+    """A pyamg hierarchy flattened for the compiled K-cycle (see the module notes)."""
+
+    levels: tuple[Any, ...]
+    work: tuple[Array, ...]
+    n: int
+
+    @classmethod
+    def from_pyamg(cls, solver: Any) -> Hierarchy:
+        levels = solver.levels
+        sizes = np.array([level.A.shape[0] for level in levels], dtype=np.int64)
+        voff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        diagonals = np.concatenate([level.A.diagonal() for level in levels])
+        if np.any(diagonals == 0) or not np.all(np.isfinite(diagonals)):
+            raise np.linalg.LinAlgError("AMG level with a zero diagonal entry: Gauss–Seidel cannot run")
+        coarse = levels[-1].A.toarray()
+        try:
+            coarse_inverse = np.linalg.inv(coarse)
+        except np.linalg.LinAlgError:
+            coarse_inverse = np.linalg.pinv(coarse)
+        krylov = np.zeros(len(levels), dtype=np.bool_)
+        # Krylov steps at level l solve level l+1's system; worth it only if level l+1
+        # is not itself the coarsest (solved exactly) and level l+2 is much smaller
+        for lv in range(len(levels) - 2):
+            krylov[lv] = sizes[lv + 1] >= KRYLOV_RATIO * sizes[lv + 2]
+        flat = (
+            sizes, voff, *_flatten([level.A for level in levels]), 1.0 / diagonals,
+            *_flatten([level.P for level in levels[:-1]]), *_flatten([level.R for level in levels[:-1]]),
+            np.ascontiguousarray(coarse_inverse), krylov,
+        )
+        total = int(voff[-1])
+        work = tuple(np.zeros(total) for _ in range(8))
+        return cls(flat, work, int(sizes[0]))
+
+    def cycle(self, b: Array) -> Array:
+        """One K-cycle from zero: an approximation of ``A⁻¹ b`` (a preconditioner)."""
+        self.work[1][: self.n] = b
+        _cycle(self.levels, self.work)
+        return self.work[0][: self.n].copy()
+
+
+def fgmres(matrix: sp.csr_matrix, rhs: Array, hierarchy: Hierarchy, rtol: float, restart: int = 30,
+           max_restarts: int = 20) -> tuple[Array, bool, int]:
+    """Solve ``matrix x = rhs`` to ``‖rhs − matrix x‖ ≤ rtol ‖rhs‖`` by FGMRES with
+    K-cycle preconditioning; returns ``x``, whether it converged, and the iterations."""
+    matrix = sp.csr_matrix(matrix)
+    x = np.zeros(matrix.shape[0])
+    iterations, converged = _fgmres(*_csr_arrays(matrix), np.ascontiguousarray(rhs, dtype=np.float64), x,
+                                    hierarchy.levels, hierarchy.work, rtol, restart, max_restarts)
+    return x, bool(converged), int(iterations)
