@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from .multigrid import Hierarchy, fgmres
+from .multigrid import Hierarchy, Workspace, fgmres
 
 __all__ = ["LinearSolver", "MatrixFreeJacobian", "choose_solver"]
 
@@ -61,6 +61,11 @@ def choose_solver(kind: str, n: int, dim: int) -> str:
 # step. In 3-D the count climbs by about 5 per step with an old hierarchy, and
 # reuse lost 6-18 % (1.3e5 nodes, thresholds 8-30): 3-D rebuilds every step.
 _SETUP_COST = {1: 7, 2: 7, 3: 0}
+# Gauss–Seidel sweeps on each side on the finest level (one on the others). In 3-D
+# (the ball) a forward-backward pair took 8, 10, 13 iterations at 1.6e4, 1.3e5,
+# 5e5 nodes against 13, 15, 22 for one sweep, and 0.54 s against 0.74 s at 5e5;
+# on the box and in 2-D one sweep was as fast or faster (benchmarks/amg.py).
+_FINE_SWEEPS = {1: 1, 2: 1, 3: 2}
 _RESTART = 30  # FGMRES keeps 2 x 31 vectors: 0.5 GB at 10^6 nodes
 
 
@@ -77,6 +82,7 @@ class LinearSolver:
     dim: int = 2
     _amg: Any = field(default=None, repr=False)
     _precond: Any = field(default=None, repr=False)
+    _workspace: Workspace = field(default_factory=Workspace, repr=False)
     _first: int = 0
     _excess: int = 0
     iterations: int = 0
@@ -108,7 +114,8 @@ class LinearSolver:
     def _gmres(self, jacobian: sp.csr_matrix, rhs: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, int]:
         """FGMRES with the compiled K-cycle of the current hierarchy: ``x``, 0 if it
         converged (else 1, as scipy's ``info``), and the iterations it took."""
-        x, converged, count = fgmres(jacobian, rhs, self._amg, self.rtol, restart=_RESTART, max_restarts=20)
+        x, converged, count = fgmres(jacobian, rhs, self._amg, self.rtol, restart=_RESTART, max_restarts=20,
+                                     workspace=self._workspace)
         self.iterations += count
         return x, 0 if converged else 1, count
 
@@ -128,7 +135,7 @@ class LinearSolver:
         return np.asarray(x)
 
     def _hierarchy(self, matrix: sp.csr_matrix) -> Hierarchy:
-        return Hierarchy.from_pyamg(self._pyamg(matrix))
+        return Hierarchy.from_pyamg(self._pyamg(matrix), fine_sweeps=_FINE_SWEEPS[self.dim])
 
     def _pyamg(self, matrix: sp.csr_matrix) -> Any:
         import pyamg

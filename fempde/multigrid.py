@@ -7,19 +7,21 @@ linear solve. Two things change from pyamg's own ``aspreconditioner``:
 * **K-cycle** (Notay & Vassilevski 2008): the coarse-grid system of a level is
   solved by two steps of a minimal-residual Krylov method (GCR) preconditioned
   by the next level's cycle, instead of by one application of it. Plain
-  aggregation with V-cycles is not scalable: on the BCC ball its GMRES
-  iterations grew 14 → 17 → 23 from 1.6·10⁴ to 5·10⁵ nodes (17 → 30 on the
-  3-D Poisson cube from 1.6·10⁴ to 1.25·10⁵), and the K-cycle is the standard
-  remedy. The Krylov steps are taken only below levels that coarsen by at least
+  aggregation with V-cycles is not scalable, and the K-cycle is the standard
+  remedy: on the 3-D Poisson cube pyamg's V-cycle in GMRES took 13 and 21
+  iterations at 20³ and 40³ nodes, the K-cycle 10 and 13 (tests); on the box
+  mesh 12 against 10 at 5·10⁵ nodes (``benchmarks/amg.py --mesh box``). The
+  Krylov steps are taken only below levels that coarsen by at least
   ``KRYLOV_RATIO``, so a cycle costs a bounded multiple of a V-cycle.
 * Nothing is done twice: pyamg's preconditioner computes the fine residual
   before and after each cycle to test a tolerance it cannot meet in one cycle.
 
 The K-cycle makes the preconditioner vary from one application to the next, so
 the outer iteration is flexible GMRES (FGMRES, right-preconditioned: its
-residual estimate is the true residual's). Smoothing is one forward
-Gauss–Seidel sweep before the coarse correction and one backward sweep after,
-as in :mod:`fempde.linalg`.
+residual estimate is the true residual's). Smoothing is Gauss–Seidel: one
+forward sweep before the coarse correction and one backward sweep after, or
+on the finest level more, alternating in direction (:mod:`fempde.linalg` asks
+for two in 3-D).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["KRYLOV_RATIO", "Hierarchy", "fgmres"]
+__all__ = ["KRYLOV_RATIO", "Hierarchy", "Workspace", "fgmres"]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -92,7 +94,7 @@ def _cycle(h: Any, w: Any) -> None:
     levels, not as a recursion (numba cannot load a recursive function from its cache):
     ``stage[l]`` says where level ``l`` resumes when the next level's cycle returns."""
     sizes, voff, a_ptr, a_idx, a_data, a_poff, a_ioff, dinv, p_ptr, p_idx, p_data, p_poff, p_ioff, \
-        r_ptr, r_idx, r_data, r_poff, r_ioff, coarse_inverse, krylov = h
+        r_ptr, r_idx, r_data, r_poff, r_ioff, coarse_inverse, krylov, sweeps = h
     xs, bs, rs, v1, v2, w1, w2, coarse_residual = w
     nl = sizes.shape[0]
     stage = np.zeros(nl, dtype=np.int64)  # 1: after a plain coarse cycle, 2 and 3: after the first and second GCR one
@@ -118,7 +120,8 @@ def _cycle(h: Any, w: Any) -> None:
         cp, ci, cd = _level(a_ptr, a_idx, a_data, a_poff, a_ioff, nc, level + 1)
         if descending:  # pre-smooth, restrict the residual, go down
             x[:] = 0.0
-            _gauss_seidel(ap, ai, ad, d, x, b, True)
+            for sweep in range(sweeps[level]):  # forward, backward, forward, ...
+                _gauss_seidel(ap, ai, ad, d, x, b, sweep % 2 == 0)
             r = rs[o:o + n]
             _residual(ap, ai, ad, x, b, r)
             rp, ri, rd = _level(r_ptr, r_idx, r_data, r_poff, r_ioff, nc, level)
@@ -164,19 +167,19 @@ def _cycle(h: Any, w: Any) -> None:
             for k in range(pp[i], pp[i + 1]):
                 s += pd[k] * xc[pi[k]]
             x[i] += s
-        _gauss_seidel(ap, ai, ad, d, x, b, False)
+        for sweep in range(sweeps[level]):  # backward, forward, backward, ...
+            _gauss_seidel(ap, ai, ad, d, x, b, sweep % 2 == 1)
         level -= 1
 
 
 @numba.njit(cache=True)
-def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any, w: Any, rtol: float, restart: int,
-            max_restarts: int) -> tuple[int, bool]:
-    """Right-preconditioned restarted FGMRES from ``x`` (updated in place) to
-    ``‖b − A x‖ ≤ rtol ‖b‖``; returns the number of iterations and whether it got there."""
+def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any, w: Any, rtol: float,
+            max_restarts: int, basis: Array, search: Array) -> tuple[int, bool]:
+    """Right-preconditioned FGMRES from ``x`` (updated in place) to ``‖b − A x‖ ≤ rtol ‖b‖``,
+    restarted every ``len(search)`` iterations; returns the iterations and whether it got there."""
     n = b.shape[0]
+    restart = search.shape[0]
     xs, bs = w[0], w[1]
-    basis = np.empty((restart + 1, n))
-    search = np.empty((restart, n))
     hess = np.zeros((restart + 1, restart))
     cs, sn, g = np.zeros(restart), np.zeros(restart), np.zeros(restart + 1)
     r = np.empty(n)
@@ -275,8 +278,16 @@ class Hierarchy:
     n: int
 
     @classmethod
-    def from_pyamg(cls, solver: Any) -> Hierarchy:
+    def from_pyamg(cls, solver: Any, fine_sweeps: int = 1) -> Hierarchy:
+        """The hierarchy of a pyamg ``MultilevelSolver``, smoothing with ``fine_sweeps``
+        Gauss–Seidel sweeps on each side on the finest level (alternating in
+        direction: forward, backward, ... before; backward, forward, ... after) and
+        one on the coarser levels."""
         levels = solver.levels
+        if int(fine_sweeps) < 1:
+            raise ValueError(f"fine_sweeps must be a positive integer, got {fine_sweeps!r}")
+        sweeps = np.ones(len(levels), dtype=np.int64)
+        sweeps[0] = int(fine_sweeps)
         sizes = np.array([level.A.shape[0] for level in levels], dtype=np.int64)
         voff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         diagonals = np.concatenate([level.A.diagonal() for level in levels])
@@ -295,11 +306,21 @@ class Hierarchy:
         flat = (
             sizes, voff, *_flatten([level.A for level in levels]), 1.0 / diagonals,
             *_flatten([level.P for level in levels[:-1]]), *_flatten([level.R for level in levels[:-1]]),
-            np.ascontiguousarray(coarse_inverse), krylov,
+            np.ascontiguousarray(coarse_inverse), krylov, sweeps,
         )
         total = int(voff[-1])
         work = tuple(np.zeros(total) for _ in range(8))
         return cls(flat, work, int(sizes[0]))
+
+    @property
+    def krylov(self) -> NDArray[np.bool_]:
+        """Per level: whether the next level's system is solved by two GCR steps."""
+        return np.asarray(self.levels[-2])
+
+    @property
+    def sweeps(self) -> Index:
+        """Per level: Gauss–Seidel sweeps on each side of the coarse correction."""
+        return np.asarray(self.levels[-1])
 
     def cycle(self, b: Array) -> Array:
         """One K-cycle from zero: an approximation of ``A⁻¹ b`` (a preconditioner)."""
@@ -308,12 +329,33 @@ class Hierarchy:
         return self.work[0][: self.n].copy()
 
 
+class Workspace:
+    """The Krylov vectors of FGMRES (2 x 31 of them by default), kept from one solve
+    to the next: allocated afresh, they are page-faulted in again on every solve."""
+
+    def __init__(self) -> None:
+        self._krylov: tuple[Array, Array] | None = None
+
+    def krylov(self, restart: int, n: int) -> tuple[Array, Array]:
+        if self._krylov is None or self._krylov[1].shape != (restart, n):
+            self._krylov = (np.empty((restart + 1, n)), np.empty((restart, n)))
+        return self._krylov
+
+
 def fgmres(matrix: sp.csr_matrix, rhs: Array, hierarchy: Hierarchy, rtol: float, restart: int = 30,
-           max_restarts: int = 20) -> tuple[Array, bool, int]:
+           max_restarts: int = 20, workspace: Workspace | None = None) -> tuple[Array, bool, int]:
     """Solve ``matrix x = rhs`` to ``‖rhs − matrix x‖ ≤ rtol ‖rhs‖`` by FGMRES with
-    K-cycle preconditioning; returns ``x``, whether it converged, and the iterations."""
+    K-cycle preconditioning; returns ``x``, whether it converged, and the iterations.
+    Pass the same ``workspace`` to a run of solves to reuse its memory."""
+    if restart < 1 or max_restarts < 1:
+        raise ValueError(f"restart and max_restarts must be positive, got {restart} and {max_restarts}")
     matrix = sp.csr_matrix(matrix)
+    if matrix.shape != (hierarchy.n, hierarchy.n) or np.shape(rhs) != (hierarchy.n,):
+        raise ValueError(f"matrix {matrix.shape} and right-hand side {np.shape(rhs)} do not fit a hierarchy of "
+                         f"{hierarchy.n} unknowns")
+    workspace = workspace or Workspace()
     x = np.zeros(matrix.shape[0])
     iterations, converged = _fgmres(*_csr_arrays(matrix), np.ascontiguousarray(rhs, dtype=np.float64), x,
-                                    hierarchy.levels, hierarchy.work, rtol, restart, max_restarts)
+                                    hierarchy.levels, hierarchy.work, rtol, max_restarts,
+                                    *workspace.krylov(restart, matrix.shape[0]))
     return x, bool(converged), int(iterations)

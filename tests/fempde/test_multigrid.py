@@ -37,7 +37,7 @@ def test_v_cycle_is_pyamgs(monkeypatch):
     ml = plain_aggregation(matrix)
     assert len(ml.levels) >= 3
     hierarchy = mg.Hierarchy.from_pyamg(ml)
-    assert not hierarchy.levels[-1].any()  # no level Krylov-accelerated
+    assert not hierarchy.krylov.any() and np.all(hierarchy.sweeps == 1)
     b = np.random.default_rng(1).standard_normal(matrix.shape[0])
     ours = hierarchy.cycle(b)
     theirs = ml.solve(b, x0=np.zeros_like(b), maxiter=1, cycle="V", tol=1e-300)
@@ -79,14 +79,47 @@ def test_k_cycle_keeps_plain_aggregation_scalable():
     assert counts[1] - counts[0] <= 4
 
 
+def test_more_fine_sweeps_fewer_iterations():
+    matrix = convection_diffusion(20)
+    b = np.random.default_rng(6).standard_normal(matrix.shape[0])
+    ml = plain_aggregation(matrix)
+    counts = [mg.fgmres(matrix, b, mg.Hierarchy.from_pyamg(ml, fine_sweeps=k), 1e-8)[2] for k in (1, 2)]
+    assert counts[1] < counts[0]
+    with pytest.raises(ValueError, match="fine_sweeps"):
+        mg.Hierarchy.from_pyamg(ml, fine_sweeps=0)
+
+
 def test_linear_solver_uses_the_compiled_cycle():
     matrix = convection_diffusion(16)
     b = np.random.default_rng(5).standard_normal(matrix.shape[0])
     solver = LinearSolver("amg", dim=3)
     x = solver.solve(matrix, b)
     assert isinstance(solver._amg, mg.Hierarchy)
+    assert solver._amg.sweeps[0] == 2 and np.all(solver._amg.sweeps[1:] == 1)  # 3-D: a sweep pair on the finest
     assert np.linalg.norm(b - matrix @ x) <= solver.rtol * np.linalg.norm(b)
     assert solver.iterations > 0
+
+
+def test_a_reused_workspace_gives_the_same_solution():
+    matrix = convection_diffusion(10)
+    b = np.random.default_rng(7).standard_normal(matrix.shape[0])
+    hierarchy = mg.Hierarchy.from_pyamg(plain_aggregation(matrix))
+    workspace = mg.Workspace()
+    first = mg.fgmres(matrix, b, hierarchy, 1e-8, workspace=workspace)[0]
+    vectors = workspace.krylov(30, matrix.shape[0])
+    again = mg.fgmres(matrix, b, hierarchy, 1e-8, workspace=workspace)[0]
+    assert workspace.krylov(30, matrix.shape[0]) is vectors
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, mg.fgmres(matrix, b, hierarchy, 1e-8)[0])
+
+
+def test_fgmres_refuses_what_does_not_fit():
+    matrix = convection_diffusion(6)
+    hierarchy = mg.Hierarchy.from_pyamg(plain_aggregation(matrix))
+    with pytest.raises(ValueError, match="do not fit"):
+        mg.fgmres(matrix, np.ones(5), hierarchy, 1e-8)
+    with pytest.raises(ValueError, match="restart"):
+        mg.fgmres(matrix, np.ones(matrix.shape[0]), hierarchy, 1e-8, restart=0)
 
 
 def test_a_zero_diagonal_is_refused():
