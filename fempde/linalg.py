@@ -3,16 +3,17 @@ AMG-preconditioned Krylov at scale.
 
 The Jacobian is a non-symmetric M-matrix-like graph operator (lumped mass plus
 edge fluxes). pyamg builds the hierarchy: in 2-D classical Ruge–Stüben (it
-beat smoothed aggregation by 1.4–1.7x); in 3-D (the BCC ball) plain
-(unsmoothed) aggregation, whose coarse operators stay sparse (operator
-complexity 1.05, against 3.8 for Ruge–Stüben at 1.3e5 nodes) and which beat
-pyamg's default smoothed aggregation by 2.0x at 1.3e5 nodes and 2.2x at 5e5
-(setup and one solve; benchmarks/amg.py). The solve phase is compiled
-(:mod:`fempde.multigrid`): flexible GMRES preconditioned by a K-cycle, one
-forward Gauss–Seidel sweep before each coarse correction and one backward
-sweep after. Newton only needs inexact solves (rtol 1e-6): the mass is
-restored after each solve, and the outer iteration converges to the Newton
-tolerance all the same."""
+beat smoothed aggregation by 1.4–1.7x); in 3-D plain (unsmoothed)
+aggregation, whose coarse operators stay sparse (operator complexity 1.05,
+against 3.8 for Ruge–Stüben at 1.3e5 nodes) and which beat smoothed
+aggregation by 2.4x at 1.3e5 nodes and 2.5x at 5e5 (setup and one solve, both
+in pyamg's own cycle; benchmarks/amg.py). :mod:`fempde.multigrid` runs the
+hierarchy, compiled: flexible GMRES preconditioned by a K-cycle, Gauss–Seidel
+smoothing (one forward sweep before each coarse correction and one backward
+after; in 3-D a forward–backward pair on the finest level). That was another
+1.7x and 2.0x at those sizes. Newton only needs inexact solves (rtol 1e-6):
+the mass is restored after each solve, and the outer iteration converges to
+the Newton tolerance all the same."""
 
 from __future__ import annotations
 
