@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyamg
 import scipy.sparse.linalg as spla
+from scaling import space_for  # the meshes of scaling.py
 
 import fempde
-import meshes
 from fempde.linalg import LinearSolver
 from fempde.multigrid import Hierarchy, fgmres
 
@@ -66,10 +65,7 @@ def main() -> None:
     print(f"{args.mesh}: {'nodes':>8} {'ns/nnz SpMV':>11}  {'AMG':<28} {'setup s':>8} {'solve s':>8} {'its':>4} "
           f"{'us/node':>8}")
     for h in args.h:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the ball's negative transmissibilities, see meshes.ball
-            mesh = meshes.ball(radius=1.0, h=h) if args.mesh == "ball" else meshes.box((-1, -1, -1), (1, 1, 1), h=h)
-            space = fempde.Space(mesh, force=True)
+        space = space_for(args.mesh, h)
         problem = fempde.PorousMedium(target=lambda x: 1.2 * (1 - (x**2).sum(axis=0)), tau=0.01)
         rho = fempde.solve(problem, space, "uniform", 0.05, dt0=0.05, dt_max=0.05).rho
         residual, jacobian = problem.discretise(space).linearise(rho, rho, 0.05, 0.10)

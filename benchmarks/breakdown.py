@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+from scaling import NODES_PER_H, flow, space_for  # the same meshes and flow as scaling.py
+
 import fempde
 import fempde.linalg
-import meshes
 from fempde.porous_medium import PorousMediumSystem
 
-NODES_PER_H = {"disk": (3.3, 2), "ball": (8.2, 3), "box": (8.0, 3)}  # as in scaling.py
 STEPS, DT = 3, 0.05
 
 
@@ -47,17 +46,8 @@ def timed(owner: Any, name: str, clock: dict[str, float], key: str,
 
 def measure(domain: str, nodes: float) -> None:
     c, dim = NODES_PER_H[domain]
-    h = (c / nodes) ** (1 / dim) * 1.0001
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the ball's negative transmissibilities, see meshes.ball
-        mesh = {"disk": lambda: meshes.disk(radius=1.0, h=h), "ball": lambda: meshes.ball(radius=1.0, h=h),
-                "box": lambda: meshes.box((-1, -1, -1), (1, 1, 1), h=h)}[domain]()
-        space = fempde.Space(mesh, force=True)
-    space.jacobian_pattern  # noqa: B018 - built once per space, not part of a step
-    space.wall_layer  # noqa: B018 - likewise
-    problem = fempde.PorousMedium(target=lambda x: 1.2 * (1 - (x**2).sum(axis=0)), tau=0.01)
-    for solver in ("direct", "amg"):  # load the compiled kernels
-        fempde.solve(problem, meshes.interval(-1, 1, h=0.5), "uniform", DT, linear_solver=solver)
+    space = space_for(domain, (c / nodes) ** (1 / dim) * 1.0001)
+    problem = flow(DT)
     clock = {"setup": 0.0, "solve": 0.0, "assembly": 0.0}
     krylov: list[int] = []
     undo = [timed(fempde.linalg.LinearSolver, "_hierarchy", clock, "setup"),

@@ -259,13 +259,13 @@ def _flatten(mats: list[Any]) -> tuple[Indices, Indices, Array, Index, Index]:
     if not mats:  # a one-level hierarchy has no transfer operators
         none = np.zeros(0, dtype=np.uint32)
         return none, none, np.zeros(0), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    csr = [_csr_arrays(sp.csr_matrix(m)) for m in mats]
-    ptr_off = np.concatenate([[0], np.cumsum([len(ptr) for ptr, _, _ in csr])]).astype(np.int64)
-    idx_off = np.concatenate([[0], np.cumsum([len(idx) for _, idx, _ in csr])]).astype(np.int64)
-    kind = _index_type(max(int(idx_off[-1]), max(m.shape[1] for m in mats)) + 1)
-    ptr = np.concatenate([p for p, _, _ in csr]).astype(kind)
-    idx = np.concatenate([i for _, i, _ in csr]).astype(kind)
-    data = np.concatenate([d for _, _, d in csr])
+    csr = [sp.csr_matrix(m) for m in mats]
+    ptr_off = np.concatenate([[0], np.cumsum([m.shape[0] + 1 for m in csr])]).astype(np.int64)
+    idx_off = np.concatenate([[0], np.cumsum([m.nnz for m in csr])]).astype(np.int64)
+    kind = _index_type(max(int(idx_off[-1]), max(m.shape[1] for m in csr)) + 1)
+    ptr = np.concatenate([m.indptr for m in csr]).astype(kind)
+    idx = np.concatenate([m.indices for m in csr]).astype(kind)
+    data = np.concatenate([m.data for m in csr]).astype(np.float64)
     return ptr, idx, data, ptr_off, idx_off
 
 

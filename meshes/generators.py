@@ -130,7 +130,7 @@ def _mend_flat(points: NDArray[np.float64], t: NDArray[np.int64], neighbours: ND
     ok &= ~np.isin(across, used[counts > 1]).any(axis=1)
     if not ok.any():
         return t, flat
-    fix, rows = bad[ok], rows[ok]
+    fix = bad[ok]
     above = below[ok][:, 2:]
     # the faces above (opposite the vertices whose neighbours lie above), each with the apex below
     faces = np.stack([np.where(np.arange(4)[None, :] == above[:, [j]], apex_below[ok][:, [0]], t[fix])
