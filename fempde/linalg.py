@@ -8,10 +8,10 @@ aggregation, whose coarse operators stay sparse (operator complexity 1.05,
 against 3.8 for Ruge–Stüben at 1.3e5 nodes) and which beat smoothed
 aggregation by 2.4x at 1.3e5 nodes and 2.5x at 5e5 (setup and one solve, both
 in pyamg's own cycle; benchmarks/amg.py). :mod:`fempde.multigrid` runs the
-hierarchy, compiled: flexible GMRES preconditioned by a K-cycle, Gauss–Seidel
-smoothing (one forward sweep before each coarse correction and one backward
-after; in 3-D a forward–backward pair on the finest level). That was another
-1.7x and 2.0x at those sizes. Newton only needs inexact solves (rtol 1e-6):
+hierarchy, compiled: flexible GMRES preconditioned by a K-cycle in 3-D and a
+V-cycle in 1-D and 2-D, Gauss–Seidel smoothing (one forward sweep before each
+coarse correction and one backward after; in 3-D a forward–backward pair on the
+finest level). That was another 1.7x and 2.0x at those sizes. Newton only needs inexact solves (rtol 1e-6):
 the mass is restored after each solve, and the outer iteration converges to
 the Newton tolerance all the same."""
 
@@ -67,6 +67,13 @@ _SETUP_COST = {1: 7, 2: 7, 3: 0}
 # 5e5 nodes against 13, 15, 22 for one sweep, and 0.54 s against 0.74 s at 5e5;
 # on the box and in 2-D one sweep was as fast or faster (benchmarks/amg.py).
 _FINE_SWEEPS = {1: 1, 2: 1, 3: 2}
+# K-cycle (Krylov-accelerated coarse solves) or plain V-cycle. Plain aggregation
+# (3-D) needs the K-cycle to scale; Ruge–Stüben (1-D, 2-D) does not, and there the
+# K-cycle's repeated visits to the first coarse level, which outgrows the caches
+# first, cost more than its saved iterations: on the disk, one solve (rtol 1e-6)
+# took 462 / 875 / 988 ns per node with the K-cycle and 433 / 698 / 861 with the
+# V-cycle at 1.5e4 / 2.3e5 / 9.1e5 nodes (9 / 10 / 10 against 9 / 12 / 14 iterations).
+_KCYCLE = {1: False, 2: False, 3: True}
 _RESTART = 30  # FGMRES keeps 2 x 31 vectors: 0.5 GB at 10^6 nodes
 
 
@@ -136,7 +143,8 @@ class LinearSolver:
         return np.asarray(x)
 
     def _hierarchy(self, matrix: sp.csr_matrix) -> Hierarchy:
-        return Hierarchy.from_pyamg(self._pyamg(matrix), fine_sweeps=_FINE_SWEEPS[self.dim])
+        return Hierarchy.from_pyamg(self._pyamg(matrix), fine_sweeps=_FINE_SWEEPS[self.dim],
+                                    kcycle=_KCYCLE[self.dim])
 
     def _pyamg(self, matrix: sp.csr_matrix) -> Any:
         import pyamg

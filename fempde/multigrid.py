@@ -13,6 +13,8 @@ linear solve. Two things change from pyamg's own ``aspreconditioner``:
   mesh 12 against 10 at 5·10⁵ nodes (``benchmarks/amg.py --mesh box``). The
   Krylov steps are taken only below levels that coarsen by at least
   ``KRYLOV_RATIO``, so a cycle costs a bounded multiple of a V-cycle.
+  Ruge–Stüben hierarchies scale with plain V-cycles, and there the K-cycle
+  costs more than it saves (``Hierarchy.from_pyamg(..., kcycle=False)``).
 * Nothing is done twice: pyamg's preconditioner computes the fine residual
   before and after each cycle to test a tolerance it cannot meet in one cycle.
 
@@ -45,14 +47,36 @@ _GCR_TOL = 0.25  # skip the second inner GCR step if the first cut the coarse re
 
 
 @numba.njit(cache=True)
-def _gauss_seidel(ptr: Indices, idx: Indices, data: Array, dinv: Array, x: Array, b: Array, forward: bool) -> None:
+def _gauss_seidel(ptr: Indices, idx: Indices, data: Array, diag: Indices, dinv: Array, x: Array, b: Array,
+                  forward: bool, from_zero: bool) -> None:
+    """One sweep ``x_i = (b_i − Σ_{j≠i} a_ij x_j) / a_ii``, in increasing or decreasing ``i``.
+
+    Each row sums the entries not yet updated in this sweep first, then the updated
+    ones from the farthest to the nearest (``diag[i]`` is where row ``i``'s diagonal
+    sits; columns are sorted). On a mesh ``x_{i∓1}`` is nearly always a neighbour,
+    so the sweep is one long dependency chain through consecutive rows; ending each
+    row's sum on that term keeps the chain short: a fine-level sweep took 0.69
+    against 1.06 ns per non-zero at 1.5e4 disk nodes, 1.0 against 1.2 at 9e5 (a
+    whole V-cycle gained about 3 %). ``from_zero`` skips the entries that still
+    multiply the zero start."""
     n = b.shape[0]
     for t in range(n):
         i = t if forward else n - 1 - t
         s = b[i]
-        for k in range(ptr[i], ptr[i + 1]):
-            s -= data[k] * x[idx[k]]
-        x[i] += s * dinv[i]
+        lo, di, hi = ptr[i], diag[i], ptr[i + 1]
+        if forward:
+            if not from_zero:
+                for k in range(di + 1, hi):
+                    s -= data[k] * x[idx[k]]
+            for k in range(lo, di):
+                s -= data[k] * x[idx[k]]
+        else:
+            if not from_zero:
+                for k in range(lo, di):
+                    s -= data[k] * x[idx[k]]
+            for k in range(hi - 1, di, -1):
+                s -= data[k] * x[idx[k]]
+        x[i] = s * dinv[i]
 
 
 @numba.njit(cache=True)
@@ -89,11 +113,13 @@ def _level(ptr_all: Indices, idx_all: Indices, data_all: Array, ptr_off: Index, 
 
 
 @numba.njit(cache=True)
-def _cycle(h: Any, w: Any) -> None:
-    """``xs[0] ≈ A⁻¹ bs[0]`` by one K-cycle from zero. Written as a loop over the
-    levels, not as a recursion (numba cannot load a recursive function from its cache):
-    ``stage[l]`` says where level ``l`` resumes when the next level's cycle returns."""
-    sizes, voff, a_ptr, a_idx, a_data, a_poff, a_ioff, dinv, p_ptr, p_idx, p_data, p_poff, p_ioff, \
+def _cycle(h: Any, w: Any, b0: Array, x0: Array) -> None:
+    """``x0 ≈ A⁻¹ b0`` by one K-cycle from zero (``x0`` and ``b0`` stand for the finest
+    level's slices of the workspace, so that FGMRES need not copy its vectors in and out).
+    Written as a loop over the levels, not as a recursion (numba cannot load a recursive
+    function from its cache): ``stage[l]`` says where level ``l`` resumes when the next
+    level's cycle returns."""
+    sizes, voff, a_ptr, a_idx, a_data, a_poff, a_ioff, a_diag, dinv, p_ptr, p_idx, p_data, p_poff, p_ioff, \
         r_ptr, r_idx, r_data, r_poff, r_ioff, coarse_inverse, krylov, sweeps = h
     xs, bs, rs, v1, v2, w1, w2, coarse_residual = w
     nl = sizes.shape[0]
@@ -102,7 +128,7 @@ def _cycle(h: Any, w: Any) -> None:
     level, descending = 0, True
     while level >= 0:
         n, o = sizes[level], voff[level]
-        x, b = xs[o:o + n], bs[o:o + n]
+        x, b = (x0, b0) if level == 0 else (xs[o:o + n], bs[o:o + n])
         if descending and level == nl - 1:  # the coarsest level: solve exactly, go back up
             for i in range(n):
                 s = 0.0
@@ -112,16 +138,15 @@ def _cycle(h: Any, w: Any) -> None:
             level, descending = level - 1, False
             continue
         ap, ai, ad = _level(a_ptr, a_idx, a_data, a_poff, a_ioff, n, level)
-        d = dinv[o:o + n]
+        d, dg = dinv[o:o + n], a_diag[o:o + n]
         nc, oc = sizes[level + 1], voff[level + 1]
         bc, xc = bs[oc:oc + nc], xs[oc:oc + nc]
         rc = coarse_residual[oc:oc + nc]
         z1, z2, q1, q2 = v1[oc:oc + nc], v2[oc:oc + nc], w1[oc:oc + nc], w2[oc:oc + nc]
         cp, ci, cd = _level(a_ptr, a_idx, a_data, a_poff, a_ioff, nc, level + 1)
         if descending:  # pre-smooth, restrict the residual, go down
-            x[:] = 0.0
             for sweep in range(sweeps[level]):  # forward, backward, forward, ...
-                _gauss_seidel(ap, ai, ad, d, x, b, sweep % 2 == 0)
+                _gauss_seidel(ap, ai, ad, dg, d, x, b, sweep % 2 == 0, sweep == 0)
             r = rs[o:o + n]
             _residual(ap, ai, ad, x, b, r)
             rp, ri, rd = _level(r_ptr, r_idx, r_data, r_poff, r_ioff, nc, level)
@@ -168,7 +193,7 @@ def _cycle(h: Any, w: Any) -> None:
                 s += pd[k] * xc[pi[k]]
             x[i] += s
         for sweep in range(sweeps[level]):  # backward, forward, backward, ...
-            _gauss_seidel(ap, ai, ad, d, x, b, sweep % 2 == 1)
+            _gauss_seidel(ap, ai, ad, dg, d, x, b, sweep % 2 == 1, False)
         level -= 1
 
 
@@ -179,7 +204,6 @@ def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any,
     restarted every ``len(search)`` iterations; returns the iterations and whether it got there."""
     n = b.shape[0]
     restart = search.shape[0]
-    xs, bs = w[0], w[1]
     hess = np.zeros((restart + 1, restart))
     cs, sn, g = np.zeros(restart), np.zeros(restart), np.zeros(restart + 1)
     r = np.empty(n)
@@ -200,9 +224,7 @@ def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any,
         hess[:] = 0.0
         k = 0
         for j in range(restart):
-            bs[:n] = basis[j]
-            _cycle(h, w)
-            search[j] = xs[:n]
+            _cycle(h, w, basis[j], search[j])
             vec = basis[j + 1]
             _matvec(ptr, idx, data, search[j], vec)
             for i in range(j + 1):  # modified Gram–Schmidt
@@ -210,11 +232,13 @@ def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any,
                 hess[i, j] = hij
                 for m in range(n):
                     vec[m] -= hij * basis[i, m]
-            norm = np.sqrt(_dot(vec, vec))
+            norm2 = _dot(vec, vec)
+            norm = np.sqrt(norm2)
             hess[j + 1, j] = norm
             if norm > 0:
+                scale = 1.0 / norm
                 for m in range(n):
-                    vec[m] /= norm
+                    vec[m] *= scale
             for i in range(j):  # the earlier Givens rotations, then a new one to zero H[j+1, j]
                 t = cs[i] * hess[i, j] + sn[i] * hess[i + 1, j]
                 hess[i + 1, j] = -sn[i] * hess[i, j] + cs[i] * hess[i + 1, j]
@@ -254,6 +278,12 @@ def _csr_arrays(matrix: sp.csr_matrix) -> tuple[Indices, Indices, Array]:
             np.ascontiguousarray(matrix.data, dtype=np.float64))
 
 
+def _diagonal_positions(matrix: sp.csr_matrix) -> Indices:
+    """Where each row's diagonal entry sits in a canonical CSR matrix with a full diagonal."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    return np.flatnonzero(matrix.indices == rows).astype(_index_type(matrix.nnz + 1))
+
+
 def _flatten(mats: list[Any]) -> tuple[Indices, Indices, Array, Index, Index]:
     """The CSR arrays of several matrices end to end, with where each one's start."""
     if not mats:  # a one-level hierarchy has no transfer operators
@@ -278,11 +308,12 @@ class Hierarchy:
     n: int
 
     @classmethod
-    def from_pyamg(cls, solver: Any, fine_sweeps: int = 1) -> Hierarchy:
+    def from_pyamg(cls, solver: Any, fine_sweeps: int = 1, kcycle: bool = True) -> Hierarchy:
         """The hierarchy of a pyamg ``MultilevelSolver``, smoothing with ``fine_sweeps``
         Gauss–Seidel sweeps on each side on the finest level (alternating in
         direction: forward, backward, ... before; backward, forward, ... after) and
-        one on the coarser levels."""
+        one on the coarser levels. ``kcycle=False`` gives a plain V-cycle: the
+        right choice for Ruge–Stüben hierarchies, whose V-cycle already scales."""
         levels = solver.levels
         if int(fine_sweeps) < 1:
             raise ValueError(f"fine_sweeps must be a positive integer, got {fine_sweeps!r}")
@@ -290,9 +321,13 @@ class Hierarchy:
         sweeps[0] = int(fine_sweeps)
         sizes = np.array([level.A.shape[0] for level in levels], dtype=np.int64)
         voff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        diagonals = np.concatenate([level.A.diagonal() for level in levels])
+        operators = [sp.csr_matrix(level.A) for level in levels]
+        for a in operators:
+            a.sum_duplicates()  # sorted columns, each entry once
+        diagonals = np.concatenate([a.diagonal() for a in operators])
         if np.any(diagonals == 0) or not np.all(np.isfinite(diagonals)):
             raise np.linalg.LinAlgError("AMG level with a zero diagonal entry: Gauss–Seidel cannot run")
+        diag_at = np.concatenate([_diagonal_positions(a) for a in operators])
         coarse = levels[-1].A.toarray()
         try:
             coarse_inverse = np.linalg.inv(coarse)
@@ -302,9 +337,9 @@ class Hierarchy:
         # Krylov steps at level l solve level l+1's system; worth it only if level l+1
         # is not itself the coarsest (solved exactly) and level l+2 is much smaller
         for lv in range(len(levels) - 2):
-            krylov[lv] = sizes[lv + 1] >= KRYLOV_RATIO * sizes[lv + 2]
+            krylov[lv] = kcycle and sizes[lv + 1] >= KRYLOV_RATIO * sizes[lv + 2]
         flat = (
-            sizes, voff, *_flatten([level.A for level in levels]), 1.0 / diagonals,
+            sizes, voff, *_flatten(operators), diag_at, 1.0 / diagonals,
             *_flatten([level.P for level in levels[:-1]]), *_flatten([level.R for level in levels[:-1]]),
             np.ascontiguousarray(coarse_inverse), krylov, sweeps,
         )
@@ -324,9 +359,9 @@ class Hierarchy:
 
     def cycle(self, b: Array) -> Array:
         """One K-cycle from zero: an approximation of ``A⁻¹ b`` (a preconditioner)."""
-        self.work[1][: self.n] = b
-        _cycle(self.levels, self.work)
-        return self.work[0][: self.n].copy()
+        x = np.zeros(self.n)
+        _cycle(self.levels, self.work, np.ascontiguousarray(b, dtype=np.float64), x)
+        return x
 
 
 class Workspace:

@@ -29,14 +29,16 @@ def convection_diffusion(m: int) -> sp.csr_matrix:
     return sp.csr_matrix(laplacian + convection + 0.05 * sp.identity(m**3))
 
 
-def test_v_cycle_is_pyamgs(monkeypatch):
+@pytest.mark.parametrize("build", [plain_aggregation, lambda a: pyamg.ruge_stuben_solver(a, **SWEEPS)],
+                         ids=["plain aggregation", "Ruge-Stuben"])
+def test_v_cycle_is_pyamgs(build):
     """Without the Krylov steps the compiled cycle is pyamg's V-cycle with the same
-    sweeps, to round-off (the coarsest solve: an inverse against pyamg's pseudo-inverse)."""
-    monkeypatch.setattr(mg, "KRYLOV_RATIO", np.inf)
+    sweeps, to round-off (the coarsest solve: an inverse against pyamg's pseudo-inverse;
+    the sums of each Gauss–Seidel row in another order)."""
     matrix = convection_diffusion(14)
-    ml = plain_aggregation(matrix)
+    ml = build(matrix)
     assert len(ml.levels) >= 3
-    hierarchy = mg.Hierarchy.from_pyamg(ml)
+    hierarchy = mg.Hierarchy.from_pyamg(ml, kcycle=False)
     assert not hierarchy.krylov.any() and np.all(hierarchy.sweeps == 1)
     b = np.random.default_rng(1).standard_normal(matrix.shape[0])
     ours = hierarchy.cycle(b)
@@ -96,8 +98,13 @@ def test_linear_solver_uses_the_compiled_cycle():
     x = solver.solve(matrix, b)
     assert isinstance(solver._amg, mg.Hierarchy)
     assert solver._amg.sweeps[0] == 2 and np.all(solver._amg.sweeps[1:] == 1)  # 3-D: a sweep pair on the finest
+    assert solver._amg.krylov[0]  # 3-D: the K-cycle
     assert np.linalg.norm(b - matrix @ x) <= solver.rtol * np.linalg.norm(b)
     assert solver.iterations > 0
+    flat = LinearSolver("amg", dim=2)  # 2-D: Ruge–Stüben with a plain V-cycle
+    x = flat.solve(matrix, b)
+    assert not flat._amg.krylov.any() and np.all(flat._amg.sweeps == 1)
+    assert np.linalg.norm(b - matrix @ x) <= flat.rtol * np.linalg.norm(b)
 
 
 def test_a_reused_workspace_gives_the_same_solution():
