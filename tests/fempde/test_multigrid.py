@@ -38,12 +38,28 @@ def test_v_cycle_is_pyamgs(build):
     matrix = convection_diffusion(14)
     ml = build(matrix)
     assert len(ml.levels) >= 3
-    hierarchy = mg.Hierarchy.from_pyamg(ml, kcycle=False)
+    hierarchy = mg.Hierarchy.from_pyamg(ml, kcycle=False, single=False)
     assert not hierarchy.krylov.any() and np.all(hierarchy.sweeps == 1)
     b = np.random.default_rng(1).standard_normal(matrix.shape[0])
     ours = hierarchy.cycle(b)
     theirs = ml.solve(b, x0=np.zeros_like(b), maxiter=1, cycle="V", tol=1e-300)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12 * np.abs(theirs).max())
+
+
+def test_a_single_precision_hierarchy_is_a_nearby_preconditioner():
+    """Single-precision entries move one cycle by about float32's round-off, and
+    FGMRES still reaches a tolerance far below it (it applies the double matrix)."""
+    matrix = convection_diffusion(14)
+    ml = pyamg.ruge_stuben_solver(matrix, **SWEEPS)
+    single, double = (mg.Hierarchy.from_pyamg(ml, kcycle=False, single=s) for s in (True, False))
+    assert single.values == np.float32 and double.values == np.float64
+    b = np.random.default_rng(7).standard_normal(matrix.shape[0])
+    one, two = single.cycle(b), double.cycle(b)
+    assert 0 < np.abs(one - two).max() <= 1e-5 * np.abs(two).max()
+    x, converged, _ = mg.fgmres(matrix, b, single, rtol=1e-12)
+    assert converged and np.linalg.norm(b - matrix @ x) <= 1e-12 * np.linalg.norm(b)
+    huge = mg.Hierarchy.from_pyamg(pyamg.ruge_stuben_solver(1e35 * matrix, **SWEEPS), kcycle=False)
+    assert huge.values == np.float64  # would overflow float32
 
 
 @pytest.mark.parametrize("m", [12, 20])
