@@ -55,13 +55,14 @@ def choose_solver(kind: str, n: int, dim: int) -> str:
 
 
 # When to rebuild a reused AMG hierarchy: once the Krylov iterations (cycles) it
-# has cost beyond its first solve's count add up to about what building a new one
-# costs ("rent or buy": at most twice the work of the best schedule in hindsight).
+# has cost beyond its first tight solve's count (per decade of reduction) add up to
+# about what building a new one costs ("rent or buy": at most twice the work of the best schedule in hindsight).
 # In 2-D (Ruge–Stüben) any threshold from 7 to 30 iterations gave the same run
 # time within 10 % (1.7e4 and 6.6e4 nodes), against 1.3-1.8x for rebuilding every
 # step. In 3-D the count climbs by about 5 per step with an old hierarchy, and
 # reuse lost 6-18 % (1.3e5 nodes, thresholds 8-30): 3-D rebuilds every step.
 _SETUP_COST = {1: 7, 2: 7, 3: 0}
+_TIGHT_DECADES = 3.0  # solves to rtol <= 1e-3 count towards a hierarchy's age
 # Gauss–Seidel sweeps on each side on the finest level (one on the others). In 3-D
 # (the ball) a forward-backward pair took 8, 10, 13 iterations at 1.6e4, 1.3e5,
 # 5e5 nodes against 13, 15, 22 for one sweep, and 0.54 s against 0.74 s at 5e5;
@@ -91,8 +92,8 @@ class LinearSolver:
     _amg: Any = field(default=None, repr=False)
     _precond: Any = field(default=None, repr=False)
     _workspace: Workspace = field(default_factory=Workspace, repr=False)
-    _first: int = 0
-    _excess: int = 0
+    _first: float | None = None  # iterations per decade of the hierarchy's first tight solve
+    _excess: float = 0.0
     iterations: int = 0
 
     def refresh(self) -> None:
@@ -100,7 +101,13 @@ class LinearSolver:
         if self._excess >= _SETUP_COST[self.dim]:
             self._amg = None
 
-    def solve(self, jacobian: sp.csr_matrix | MatrixFreeJacobian, rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+    def solve(self, jacobian: sp.csr_matrix | MatrixFreeJacobian, rhs: NDArray[np.float64],
+              rtol: float | None = None) -> NDArray[np.float64]:
+        """``J⁻¹ rhs``; an iterative solve stops at ``‖rhs − J x‖ ≤ rtol ‖rhs‖``
+        (``rtol`` defaults to the solver's; Newton passes a looser one while far off)."""
+        rtol = self.rtol if rtol is None else float(rtol)
+        if not 0 < rtol < 1:
+            raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}")
         if isinstance(jacobian, MatrixFreeJacobian):
             return self._solve_matrix_free(jacobian, rhs)
         if self.kind == "direct":
@@ -108,21 +115,30 @@ class LinearSolver:
         fresh = self._amg is None
         if fresh:
             self._amg = self._hierarchy(jacobian)
-        x, info, count = self._gmres(jacobian, rhs)
+        x, info, count = self._gmres(jacobian, rhs, rtol)
         if info != 0 and not fresh:  # a hierarchy from earlier steps no longer fits: build one for this matrix
             self._amg, fresh = self._hierarchy(jacobian), True
-            x, info, count = self._gmres(jacobian, rhs)
+            x, info, count = self._gmres(jacobian, rhs, rtol)
         if info != 0:
-            raise np.linalg.LinAlgError(f"GMRES with AMG did not reach rtol={self.rtol} (info={info})")
+            raise np.linalg.LinAlgError(f"GMRES with AMG did not reach rtol={rtol} (info={info})")
+        # what an old hierarchy costs beyond a new one, in iterations: measured per
+        # decade of residual reduction, so that solves to different tolerances
+        # compare, and on the tight solves only (a first decade costs more than the
+        # rest, and the loose ones take 2-4 iterations whatever the hierarchy)
+        decades = np.log10(1.0 / rtol)
         if fresh:
-            self._first, self._excess = count, 0
-        self._excess += max(count - self._first, 0)
+            self._first, self._excess = None, 0.0
+        if decades >= _TIGHT_DECADES:
+            if self._first is None:
+                self._first = count / decades
+            self._excess += max(count - self._first * decades, 0.0)
         return x
 
-    def _gmres(self, jacobian: sp.csr_matrix, rhs: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, int]:
-        """FGMRES with the compiled K-cycle of the current hierarchy: ``x``, 0 if it
+    def _gmres(self, jacobian: sp.csr_matrix, rhs: NDArray[np.float64],
+               rtol: float) -> tuple[NDArray[np.float64], int, int]:
+        """FGMRES with the compiled cycle of the current hierarchy: ``x``, 0 if it
         converged (else 1, as scipy's ``info``), and the iterations it took."""
-        x, converged, count = fgmres(jacobian, rhs, self._amg, self.rtol, restart=_RESTART, max_restarts=20,
+        x, converged, count = fgmres(jacobian, rhs, self._amg, rtol, restart=_RESTART, max_restarts=20,
                                      workspace=self._workspace)
         self.iterations += count
         return x, 0 if converged else 1, count
