@@ -281,9 +281,28 @@ def _csr_arrays(matrix: sp.csr_matrix) -> tuple[Indices, Indices, Array]:
 
 
 def _diagonal_positions(matrix: sp.csr_matrix) -> Indices:
-    """Where each row's diagonal entry sits in a canonical CSR matrix with a full diagonal."""
+    """Where each row's diagonal entry sits in a canonical CSR matrix (an empty
+    row, which has none, gets its start: both its halves are then empty)."""
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    return np.flatnonzero(matrix.indices == rows).astype(_index_type(matrix.nnz + 1))
+    at = np.flatnonzero(matrix.indices == rows)
+    positions = matrix.indptr[:-1].copy()
+    positions[rows[at]] = at
+    return positions.astype(_index_type(matrix.nnz + 1))
+
+
+def _check_diagonal(matrix: sp.csr_matrix, depth: int) -> None:
+    """Gauss–Seidel divides by the diagonal. A coarse level may have empty rows and
+    columns (pyamg leaves nodes that nothing couples to out of every aggregate;
+    the density's empty region does that): the sweep leaves their unknowns at 0,
+    as pyamg's does. Any other zero on the diagonal is refused."""
+    diagonal = matrix.diagonal()
+    if not np.all(np.isfinite(diagonal)):
+        raise np.linalg.LinAlgError(f"AMG level {depth} has a non-finite diagonal entry")
+    zero = diagonal == 0
+    if zero.any() and (depth == 0 or matrix[zero].count_nonzero() or matrix[:, zero].count_nonzero()):
+        raise np.linalg.LinAlgError(
+            f"AMG level {depth} has a zero diagonal entry in a row or column with other entries: "
+            "Gauss–Seidel cannot run (is the matrix singular, or not an M-matrix-like Jacobian?)")
 
 
 def _flatten(mats: list[Any], values: type[np.floating[Any]]) -> tuple[Indices, Indices, Values, Index, Index]:
@@ -340,9 +359,10 @@ class Hierarchy:
         operators = [sp.csr_matrix(level.A) for level in levels]
         for a in operators:
             a.sum_duplicates()  # sorted columns, each entry once
+        for depth, a in enumerate(operators):
+            _check_diagonal(a, depth)
         diagonals = np.concatenate([a.diagonal() for a in operators])
-        if np.any(diagonals == 0) or not np.all(np.isfinite(diagonals)):
-            raise np.linalg.LinAlgError("AMG level with a zero diagonal entry: Gauss–Seidel cannot run")
+        inverse_diagonals = np.divide(1.0, diagonals, out=np.zeros_like(diagonals), where=diagonals != 0)
         diag_at = np.concatenate([_diagonal_positions(a) for a in operators])
         coarse = levels[-1].A.toarray()
         try:
@@ -357,7 +377,7 @@ class Hierarchy:
         transfers = [level.P for level in levels[:-1]] + [level.R for level in levels[:-1]]
         values = _value_type(operators + transfers, single)
         flat = (
-            sizes, voff, *_flatten(operators, values), diag_at, 1.0 / diagonals,
+            sizes, voff, *_flatten(operators, values), diag_at, inverse_diagonals,
             *_flatten(transfers[: len(levels) - 1], values), *_flatten(transfers[len(levels) - 1:], values),
             np.ascontiguousarray(coarse_inverse), krylov, sweeps,
         )

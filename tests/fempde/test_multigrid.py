@@ -145,6 +145,23 @@ def test_fgmres_refuses_what_does_not_fit():
         mg.fgmres(matrix, np.ones(matrix.shape[0]), hierarchy, 1e-8, restart=0)
 
 
+def test_an_empty_region_leaves_empty_coarse_rows_that_the_sweeps_skip():
+    """Where the density is zero the Jacobian is its lumped mass on the diagonal
+    with explicit zeros in the flux slots. pyamg's improved candidates vanish
+    there, so coarse levels get empty rows and columns; the cycle leaves those
+    unknowns at zero (as pyamg's Gauss–Seidel does) instead of dividing by zero."""
+    flowing = convection_diffusion(8)
+    empty = sp.csr_matrix(flowing, copy=True)
+    empty.data[:] = 0.0
+    empty.setdiag(0.5)
+    matrix = sp.csr_matrix(sp.block_diag([flowing, empty], format="csr"))
+    ml = plain_aggregation(matrix)
+    assert any((level.A.diagonal() == 0).any() for level in ml.levels[1:])  # the case under test
+    b = np.random.default_rng(8).standard_normal(matrix.shape[0])
+    x, converged, _ = mg.fgmres(matrix, b, mg.Hierarchy.from_pyamg(ml), rtol=1e-10)
+    assert converged and np.linalg.norm(b - matrix @ x) <= 1e-10 * np.linalg.norm(b)
+
+
 def test_a_zero_diagonal_is_refused():
     matrix = sp.csr_matrix(np.array([[0.0, 1.0], [1.0, 2.0]]))
     ml = pyamg.multilevel.MultilevelSolver([pyamg.multilevel.MultilevelSolver.Level()])
