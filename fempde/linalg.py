@@ -11,9 +11,10 @@ in pyamg's own cycle; benchmarks/amg.py). :mod:`fempde.multigrid` runs the
 hierarchy, compiled: flexible GMRES preconditioned by a K-cycle in 3-D and a
 V-cycle in 1-D and 2-D, Gauss–Seidel smoothing (one forward sweep before each
 coarse correction and one backward after; in 3-D a forward–backward pair on the
-finest level). That was another 1.7x and 2.0x at those sizes. Newton only needs inexact solves (rtol 1e-6):
-the mass is restored after each solve, and the outer iteration converges to
-the Newton tolerance all the same."""
+finest level). That was another 1.7x and 2.0x at those sizes. Newton only
+needs inexact solves (``rtol`` 1e-6 at most, looser while it is far off: see
+:func:`fempde.stepping._forcing`): the mass is restored after each solve, and
+the outer iteration converges to the Newton tolerance all the same."""
 
 from __future__ import annotations
 

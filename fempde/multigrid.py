@@ -1,8 +1,8 @@
-"""A compiled solve phase for an AMG hierarchy: K-cycle multigrid inside flexible GMRES.
+"""A compiled solve phase for an AMG hierarchy: V- or K-cycle multigrid inside flexible GMRES.
 
 pyamg builds the hierarchy (which nodes are aggregated, the prolongators, the
 Galerkin coarse operators); this module only runs it, in one numba call per
-linear solve. Two things change from pyamg's own ``aspreconditioner``:
+linear solve. Three things change from pyamg's own ``aspreconditioner``:
 
 * **K-cycle** (Notay & Vassilevski 2008): the coarse-grid system of a level is
   solved by two steps of a minimal-residual Krylov method (GCR) preconditioned
@@ -17,6 +17,9 @@ linear solve. Two things change from pyamg's own ``aspreconditioner``:
   costs more than it saves (``Hierarchy.from_pyamg(..., kcycle=False)``).
 * Nothing is done twice: pyamg's preconditioner computes the fine residual
   before and after each cycle to test a tolerance it cannot meet in one cycle.
+* The levels' matrix entries are stored in single precision (see
+  :meth:`Hierarchy.from_pyamg`): a cycle streams its matrices from memory once
+  they outgrow the caches, and it is only a preconditioner.
 
 The K-cycle makes the preconditioner vary from one application to the next, so
 the outer iteration is flexible GMRES (FGMRES, right-preconditioned: its
@@ -116,7 +119,7 @@ def _level(ptr_all: Indices, idx_all: Indices, data_all: Array, ptr_off: Index, 
 
 @numba.njit(cache=True)
 def _cycle(h: Any, w: Any, b0: Array, x0: Array) -> None:
-    """``x0 ≈ A⁻¹ b0`` by one K-cycle from zero (``x0`` and ``b0`` stand for the finest
+    """``x0 ≈ A⁻¹ b0`` by one cycle (K or V) from zero (``x0`` and ``b0`` stand for the finest
     level's slices of the workspace, so that FGMRES need not copy its vectors in and out).
     Written as a loop over the levels, not as a recursion (numba cannot load a recursive
     function from its cache): ``stage[l]`` says where level ``l`` resumes when the next
@@ -329,7 +332,7 @@ def _value_type(mats: list[Any], single: bool) -> type[np.floating[Any]]:
 
 @dataclass
 class Hierarchy:
-    """A pyamg hierarchy flattened for the compiled K-cycle (see the module notes)."""
+    """A pyamg hierarchy flattened for the compiled cycle (see the module notes)."""
 
     levels: tuple[Any, ...]
     work: tuple[Array, ...]
@@ -401,7 +404,7 @@ class Hierarchy:
         return np.asarray(self.levels[-1])
 
     def cycle(self, b: Array) -> Array:
-        """One K-cycle from zero: an approximation of ``A⁻¹ b`` (a preconditioner)."""
+        """One cycle from zero: an approximation of ``A⁻¹ b`` (a preconditioner)."""
         x = np.zeros(self.n)
         _cycle(self.levels, self.work, np.ascontiguousarray(b, dtype=np.float64), x)
         return x
@@ -423,7 +426,7 @@ class Workspace:
 def fgmres(matrix: sp.csr_matrix, rhs: Array, hierarchy: Hierarchy, rtol: float, restart: int = 30,
            max_restarts: int = 20, workspace: Workspace | None = None) -> tuple[Array, bool, int]:
     """Solve ``matrix x = rhs`` to ``‖rhs − matrix x‖ ≤ rtol ‖rhs‖`` by FGMRES with
-    K-cycle preconditioning; returns ``x``, whether it converged, and the iterations.
+    multigrid preconditioning; returns ``x``, whether it converged, and the iterations.
     Pass the same ``workspace`` to a run of solves to reuse its memory."""
     if restart < 1 or max_restarts < 1:
         raise ValueError(f"restart and max_restarts must be positive, got {restart} and {max_restarts}")

@@ -112,9 +112,11 @@ class StepperState:
 # solver's rtol, _FORCING_MAX] (with η ≤ 0.1 their safeguard η_k ≥ γ η²_{k−1},
 # meant for η_{k−1} > 1/3, never acts). Loose while Newton is far off, as tight as
 # before where it converges quadratically. On the disk flow of
-# benchmarks/breakdown.py the Newton count stayed 4.33 per step and the Krylov
-# iterations per solve fell from 10.8 / 14.5 to 6.8 / 9.9 at 1.5e4 / 2.3e5 nodes.
-_FORCING_MAX = 0.1
+# benchmarks/breakdown.py (1.5e4 / 2.3e5 / 9e5 nodes) the Krylov iterations per
+# solve fell from 10.8 / 14.5 / 16.2 to 8.9 / 9.2 / 10.3, with 4.33 Newton
+# iterations per step as before; _FORCING_MAX = 0.1 took 4.67 at 9e5 nodes and
+# was slower there by 7 %, 0.001 by 7 % too.
+_FORCING_MAX = 0.01
 _FORCING_GAMMA = 0.9
 
 
