@@ -7,8 +7,8 @@ implicit-Euler steps of fixed size from the uniform density; the linear solver
 is fempde's default for the size (SuperLU, then AMG: a compiled V-cycle (2-D)
 or K-cycle (3-D) in FGMRES). What does not change is built once per mesh
 (transmissibilities, the Jacobian's sparsity pattern and its slots, the nodes
-near the wall) and timed apart as setup, as is loading the compiled kernels; each Newton iteration only fills new values
-into that pattern. Each size runs in its own process, so its peak resident
+near the wall) and timed apart as setup, as is loading the compiled kernels;
+each Newton iteration only fills new values into that pattern. Each size runs in its own process, so its peak resident
 memory is its own. The run of steps is repeated until ``MIN_SECONDS`` have
 passed (at most ``MAX_RUNS`` times) and the fastest run counts, the ``timeit``
 convention: a small size's few milliseconds per step otherwise move the fitted

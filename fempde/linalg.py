@@ -56,8 +56,9 @@ def choose_solver(kind: str, n: int, dim: int) -> str:
 
 
 # When to rebuild a reused AMG hierarchy: once the Krylov iterations (cycles) it
-# has cost beyond its first tight solve's count (per decade of reduction) add up to
-# about what building a new one costs ("rent or buy": at most twice the work of the best schedule in hindsight).
+# has cost beyond its first tight solve's count (per decade of reduction) add up
+# to about what building a new one costs ("rent or buy": at most twice the work
+# of the best schedule in hindsight).
 # In 2-D (Ruge–Stüben) any threshold from 7 to 30 iterations gave the same run
 # time within 10 % (1.7e4 and 6.6e4 nodes), against 1.3-1.8x for rebuilding every
 # step. In 3-D the count climbs by about 5 per step with an old hierarchy, and

@@ -111,8 +111,8 @@ def _dot(a: Array, b: Array) -> float:
 
 
 @numba.njit(cache=True)
-def _level(ptr_all: Indices, idx_all: Indices, data_all: Array, ptr_off: Index, idx_off: Index, rows: int,
-           level: int) -> tuple[Indices, Indices, Array]:
+def _level(ptr_all: Indices, idx_all: Indices, data_all: Values, ptr_off: Index, idx_off: Index, rows: int,
+           level: int) -> tuple[Indices, Indices, Values]:
     p = ptr_all[ptr_off[level]:ptr_off[level] + rows + 1]
     return p, idx_all[idx_off[level]:idx_off[level + 1]], data_all[idx_off[level]:idx_off[level + 1]]
 
@@ -237,8 +237,7 @@ def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any,
                 hess[i, j] = hij
                 for m in range(n):
                     vec[m] -= hij * basis[i, m]
-            norm2 = _dot(vec, vec)
-            norm = np.sqrt(norm2)
+            norm = np.sqrt(_dot(vec, vec))
             hess[j + 1, j] = norm
             if norm > 0:
                 scale = 1.0 / norm
@@ -295,9 +294,10 @@ def _diagonal_positions(matrix: sp.csr_matrix) -> Indices:
 
 def _check_diagonal(matrix: sp.csr_matrix, depth: int) -> None:
     """Gauss–Seidel divides by the diagonal. A coarse level may have empty rows and
-    columns (pyamg leaves nodes that nothing couples to out of every aggregate;
-    the density's empty region does that): the sweep leaves their unknowns at 0,
-    as pyamg's does. Any other zero on the diagonal is refused."""
+    columns (where the density is zero, pyamg's improved near-null-space
+    candidates vanish, and so do those columns of the prolongator): the sweep
+    leaves their unknowns at 0, as pyamg's does. Any other zero on the diagonal,
+    and any on the finest level, is refused."""
     diagonal = matrix.diagonal()
     if not np.all(np.isfinite(diagonal)):
         raise np.linalg.LinAlgError(f"AMG level {depth} has a non-finite diagonal entry")
