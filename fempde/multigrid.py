@@ -292,12 +292,12 @@ def _diagonal_positions(matrix: sp.csr_matrix) -> Indices:
     return positions.astype(_index_type(matrix.nnz + 1))
 
 
-def _check_diagonal(matrix: sp.csr_matrix, depth: int) -> None:
+def _checked_diagonal(matrix: sp.csr_matrix, depth: int) -> Array:
     """Gauss–Seidel divides by the diagonal. A coarse level may have empty rows and
     columns (where the density is zero, pyamg's improved near-null-space
     candidates vanish, and so do those columns of the prolongator): the sweep
     leaves their unknowns at 0, as pyamg's does. Any other zero on the diagonal,
-    and any on the finest level, is refused."""
+    and any on the finest level, is refused. Returns the diagonal."""
     diagonal = matrix.diagonal()
     if not np.all(np.isfinite(diagonal)):
         raise np.linalg.LinAlgError(f"AMG level {depth} has a non-finite diagonal entry")
@@ -306,6 +306,7 @@ def _check_diagonal(matrix: sp.csr_matrix, depth: int) -> None:
         raise np.linalg.LinAlgError(
             f"AMG level {depth} has a zero diagonal entry in a row or column with other entries: "
             "Gauss–Seidel cannot run (is the matrix singular, or not an M-matrix-like Jacobian?)")
+    return diagonal
 
 
 def _flatten(mats: list[Any], values: type[np.floating[Any]]) -> tuple[Indices, Indices, Values, Index, Index]:
@@ -362,9 +363,7 @@ class Hierarchy:
         operators = [sp.csr_matrix(level.A) for level in levels]
         for a in operators:
             a.sum_duplicates()  # sorted columns, each entry once
-        for depth, a in enumerate(operators):
-            _check_diagonal(a, depth)
-        diagonals = np.concatenate([a.diagonal() for a in operators])
+        diagonals = np.concatenate([_checked_diagonal(a, depth) for depth, a in enumerate(operators)])
         inverse_diagonals = np.divide(1.0, diagonals, out=np.zeros_like(diagonals), where=diagonals != 0)
         diag_at = np.concatenate([_diagonal_positions(a) for a in operators])
         coarse = levels[-1].A.toarray()
