@@ -366,7 +366,7 @@ class Hierarchy:
         diagonals = np.concatenate([_checked_diagonal(a, depth) for depth, a in enumerate(operators)])
         inverse_diagonals = np.divide(1.0, diagonals, out=np.zeros_like(diagonals), where=diagonals != 0)
         diag_at = np.concatenate([_diagonal_positions(a) for a in operators])
-        coarse = levels[-1].A.toarray()
+        coarse = operators[-1].toarray()
         try:
             coarse_inverse = np.linalg.inv(coarse)
         except np.linalg.LinAlgError:
@@ -376,11 +376,11 @@ class Hierarchy:
         # is not itself the coarsest (solved exactly) and level l+2 is much smaller
         for lv in range(len(levels) - 2):
             krylov[lv] = kcycle and sizes[lv + 1] >= KRYLOV_RATIO * sizes[lv + 2]
-        transfers = [level.P for level in levels[:-1]] + [level.R for level in levels[:-1]]
-        values = _value_type(operators + transfers, single)
+        prolongators, restrictors = [level.P for level in levels[:-1]], [level.R for level in levels[:-1]]
+        values = _value_type(operators + prolongators + restrictors, single)
         flat = (
             sizes, voff, *_flatten(operators, values), diag_at, inverse_diagonals,
-            *_flatten(transfers[: len(levels) - 1], values), *_flatten(transfers[len(levels) - 1:], values),
+            *_flatten(prolongators, values), *_flatten(restrictors, values),
             np.ascontiguousarray(coarse_inverse), krylov, sweeps,
         )
         total = int(voff[-1])
