@@ -123,6 +123,26 @@ def test_linear_solver_uses_the_compiled_cycle():
     assert np.linalg.norm(b - matrix @ x) <= flat.rtol * np.linalg.norm(b)
 
 
+def test_3d_setup_aggregates_as_pyamgs_default_strength_and_restricts_by_the_transpose(monkeypatch):
+    """fempde's 3-D setup skips pyamg's strength matrix and its Aᴴ: the aggregates
+    must be those of pyamg's default (symmetric strength, θ = 0), explicit zeros
+    of an empty region included, and the restriction the prolongator's transpose."""
+    flowing = convection_diffusion(8)
+    empty = sp.csr_matrix(flowing, copy=True)
+    empty.data[:] = 0.0  # explicit zeros in the flux slots, as where the density is zero
+    empty.setdiag(0.5)
+    matrix = sp.csr_matrix(sp.block_diag([flowing, empty], format="csr"))
+    build = pyamg.smoothed_aggregation_solver
+    monkeypatch.setattr(pyamg, "smoothed_aggregation_solver", lambda *a, **k: build(*a, keep=True, **k))
+    ours = LinearSolver("amg", dim=3)._pyamg(matrix)  # keeps its aggregates (AggOp), as asked here
+    default = build(matrix, smooth=None, keep=True, **SWEEPS)
+    assert len(ours.levels) == len(default.levels) >= 3
+    for mine, theirs in zip(ours.levels[:-1], default.levels[:-1], strict=True):
+        assert (mine.AggOp != theirs.AggOp).nnz == 0
+    for level in ours.levels[:-1]:
+        assert abs(sp.csr_matrix(level.R) - sp.csr_matrix(level.P).T).max() == 0
+
+
 def test_a_reused_workspace_gives_the_same_solution():
     matrix = convection_diffusion(10)
     b = np.random.default_rng(7).standard_normal(matrix.shape[0])
