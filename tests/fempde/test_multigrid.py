@@ -29,6 +29,15 @@ def convection_diffusion(m: int) -> sp.csr_matrix:
     return sp.csr_matrix(laplacian + convection + 0.05 * sp.identity(m**3))
 
 
+def with_an_empty_region(flowing: sp.csr_matrix) -> sp.csr_matrix:
+    """``flowing`` beside a copy of itself where the density is zero: there the
+    Jacobian is its lumped mass on the diagonal with explicit zeros in the flux slots."""
+    empty = sp.csr_matrix(flowing, copy=True)
+    empty.data[:] = 0.0
+    empty.setdiag(0.5)
+    return sp.csr_matrix(sp.block_diag([flowing, empty], format="csr"))
+
+
 @pytest.mark.parametrize("build", [plain_aggregation, lambda a: pyamg.ruge_stuben_solver(a, **SWEEPS)],
                          ids=["plain aggregation", "Ruge-Stuben"])
 def test_v_cycle_is_pyamgs(build):
@@ -127,11 +136,7 @@ def test_3d_setup_aggregates_as_pyamgs_default_strength_and_restricts_by_the_tra
     """fempde's 3-D setup skips pyamg's strength matrix and its Aᴴ: the aggregates
     must be those of pyamg's default (symmetric strength, θ = 0), explicit zeros
     of an empty region included, and the restriction the prolongator's transpose."""
-    flowing = convection_diffusion(8)
-    empty = sp.csr_matrix(flowing, copy=True)
-    empty.data[:] = 0.0  # explicit zeros in the flux slots, as where the density is zero
-    empty.setdiag(0.5)
-    matrix = sp.csr_matrix(sp.block_diag([flowing, empty], format="csr"))
+    matrix = with_an_empty_region(convection_diffusion(8))
     build = pyamg.smoothed_aggregation_solver
     monkeypatch.setattr(pyamg, "smoothed_aggregation_solver", lambda *a, **k: build(*a, keep=True, **k))
     ours = LinearSolver("amg", dim=3)._pyamg(matrix)  # keeps its aggregates (AggOp), as asked here
@@ -170,11 +175,7 @@ def test_an_empty_region_leaves_empty_coarse_rows_that_the_sweeps_skip():
     with explicit zeros in the flux slots. pyamg's improved candidates vanish
     there, so coarse levels get empty rows and columns; the cycle leaves those
     unknowns at zero (as pyamg's Gauss–Seidel does) instead of dividing by zero."""
-    flowing = convection_diffusion(8)
-    empty = sp.csr_matrix(flowing, copy=True)
-    empty.data[:] = 0.0
-    empty.setdiag(0.5)
-    matrix = sp.csr_matrix(sp.block_diag([flowing, empty], format="csr"))
+    matrix = with_an_empty_region(convection_diffusion(8))
     ml = plain_aggregation(matrix)
     assert any((level.A.diagonal() == 0).any() for level in ml.levels[1:])  # the case under test
     b = np.random.default_rng(8).standard_normal(matrix.shape[0])
