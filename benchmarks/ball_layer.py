@@ -12,7 +12,7 @@ the shape of fempde's Jacobians; the box for comparison):
   below quality 0.02, and the largest ``|T_ij|`` of all against the median;
 * fempde's solver (plain aggregation, K-cycle in FGMRES, rtol 1e-6) on ``A`` and
   on ``A`` with the negative transmissibilities dropped (``K_ij > 0`` set to 0,
-  the diagonal kept so that the rows still sum to zero): if the layer's
+  the diagonal adjusted so that the rows still sum to zero): if the layer's
   negative transmissibilities slowed the solver, dropping them would help;
 * the convergence factor of the cycle alone as a stationary iteration (energy
   norm, after 12 cycles from a random start), and the share of the slowest
@@ -28,11 +28,12 @@ import argparse
 import numpy as np
 import scipy.sparse as sp
 import skfem
+from amg import compiled as iterations  # FGMRES to rtol 1e-6 with a given hierarchy: its iteration count
 from scaling import space_for  # the meshes of scaling.py
 from skfem.helpers import dot, grad
 
+import meshes
 from fempde.linalg import LinearSolver
-from fempde.multigrid import Hierarchy, fgmres
 
 
 @skfem.BilinearForm
@@ -42,17 +43,10 @@ def stiffness(u: skfem.DiscreteField, v: skfem.DiscreteField, _: skfem.DiscreteF
 
 def quality(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
     """Volume over the volume of a regular tetrahedron with the same longest edge."""
-    corners = points[:, tets]
-    edges = [corners[:, a] - corners[:, b] for a, b in ((1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2))]
-    volume = np.abs(np.einsum("ij,ij->j", edges[0], np.cross(edges[1], edges[2], axis=0))) / 6
-    longest = np.max([np.linalg.norm(e, axis=0) for e in edges], axis=0)
+    volume = np.abs(meshes.signed_volumes(points, tets))
+    longest = np.max([np.linalg.norm(points[:, tets[a]] - points[:, tets[b]], axis=0)
+                      for a, b in ((1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2))], axis=0)
     return volume / (longest**3 * np.sqrt(2) / 12)
-
-
-def iterations(matrix: sp.csr_matrix, rhs: np.ndarray, hierarchy: Hierarchy) -> int:
-    _, converged, count = fgmres(matrix, rhs, hierarchy, 1e-6)
-    assert converged
-    return count
 
 
 def main() -> None:
