@@ -31,8 +31,8 @@ import scipy.sparse.linalg as spla
 from scaling import space_for  # the meshes of scaling.py
 
 import fempde
-from fempde.linalg import LinearSolver
-from fempde.multigrid import Hierarchy, fgmres
+from fempde.solvers.linalg import LinearSolver
+from fempde.solvers.multigrid import Hierarchy, fgmres
 
 
 def pyamg_gmres(matrix: Any, rhs: np.ndarray, ml: Any) -> int:

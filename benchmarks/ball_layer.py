@@ -33,7 +33,7 @@ from scaling import space_for  # the meshes of scaling.py
 from skfem.helpers import dot, grad
 
 import meshes
-from fempde.linalg import LinearSolver
+from fempde.solvers.linalg import LinearSolver
 
 
 @skfem.BilinearForm

@@ -21,8 +21,8 @@ from typing import Any
 from scaling import NODES_PER_H, flow, space_for  # the same meshes and flow as scaling.py
 
 import fempde
-import fempde.linalg
-from fempde.porous_medium import PorousMediumSystem
+import fempde.solvers.linalg
+from fempde.problems.porous_medium import PorousMediumSystem
 
 STEPS, DT = 3, 0.05
 
@@ -50,8 +50,8 @@ def measure(domain: str, nodes: float) -> None:
     problem = flow(DT)
     clock = {"setup": 0.0, "solve": 0.0, "assembly": 0.0}
     krylov: list[int] = []
-    undo = [timed(fempde.linalg.LinearSolver, "_hierarchy", clock, "setup"),
-            timed(fempde.linalg.LinearSolver, "_gmres", clock, "solve", krylov),
+    undo = [timed(fempde.solvers.linalg.LinearSolver, "_hierarchy", clock, "setup"),
+            timed(fempde.solvers.linalg.LinearSolver, "_gmres", clock, "solve", krylov),
             timed(PorousMediumSystem, "linearise", clock, "assembly")]
     start = time.perf_counter()
     result = fempde.solve(problem, space, "uniform", STEPS * DT, dt0=DT, dt_max=DT)

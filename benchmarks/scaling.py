@@ -76,7 +76,7 @@ def measure(domain: str, h: float, steps: int) -> dict[str, float | str]:
     run = min(runs)
     iterations = int(result.history["newton_iterations"].sum())
     assert result.ok and len(result.history["t"]) == steps + 1
-    from fempde.linalg import choose_solver
+    from fempde.solvers.linalg import choose_solver
 
     return {
         "n": space.n,

@@ -29,7 +29,7 @@ import numpy as np
 import fempde
 import meshes
 import particles
-from fempde.vtk import PVDSeries
+from fempde.io.vtk import PVDSeries
 
 
 def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float = 4.0, points: int = 48,

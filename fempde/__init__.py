@@ -1,5 +1,12 @@
 """fempde: finite elements for the mean-field PDEs of two-layer neural networks.
 
+Subpackages, one concept each (their docstrings list what is inside):
+:mod:`fempde.meanfield` (what the PDE and the SGD share), :mod:`fempde.fem`
+(space, fluxes, kernels), :mod:`fempde.problems` (the PDEs), :mod:`fempde.solvers`
+(stepping, the run loop and its record, linear algebra), :mod:`fempde.io`
+(observers that write files), :mod:`fempde.cli` (commands, scenarios). The
+names below are re-exported from them.
+
 Problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`,
 :class:`DistributionalDynamics`, :class:`RadialDD`; activations
 :class:`Hinges` and units :func:`ridge_unit`, :func:`relu_unit`), the
@@ -10,26 +17,61 @@ observers (:class:`ProgressBar`, :class:`SteadyState`, :class:`CSVWriter`,
 :class:`VTKWriter`, :class:`PlotWriter`), and exact steady states.
 """
 
-from .checkpoint import Checkpoint, Checkpointer, load_checkpoint
-from .distributional import DataLaw, DistributionalDynamics, DistributionalSystem, gibbs_fixed_point
-from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
-from .kernels import KERNELS, Kernel, kernel
-from .meanfield import TimeAxis, noise_scale
-from .observers import CSVWriter, Observer, ProgressBar, RunInfo, SteadyState
-from .plots import PlotWriter
-from .porous_medium import PorousMedium, PorousMediumSystem
-from .quantiles import QuantileFlow, quantile_flow, quantiles_of
-from .radial import IsotropicGaussians, RadialDD, RadialSystem
-from .schedule import Constant, PowerLaw, Schedule
-from .solve import Certificates, OutputError, Result, initial_density, solve
-from .space import Space
-from .steady import steady_state
-from .stepping import ConvergenceError, Step, steps
-from .units import ACTIVATIONS, Hinges, activation, relu_unit, ridge_unit
-from .vtk import VTKWriter
+from .fem import KERNELS, MOBILITIES, Kernel, Space, kernel
+from .io import Checkpoint, Checkpointer, CSVWriter, PlotWriter, VTKWriter, load_checkpoint
+from .meanfield import Constant, GaussianClasses, PowerLaw, Schedule, TimeAxis, noise_scale, temperature
+from .problems import (
+    ACTIVATIONS,
+    DataLaw,
+    DistributionalDynamics,
+    DistributionalSystem,
+    EdgeFluxSystem,
+    FiniteDeltaPorousMedium,
+    FiniteDeltaSystem,
+    Hinges,
+    IsotropicGaussians,
+    PorousMedium,
+    PorousMediumSystem,
+    RadialDD,
+    RadialSystem,
+    activation,
+    gibbs_fixed_point,
+    relu_unit,
+    ridge_unit,
+    steady_state,
+)
+from .solvers import (
+    DEFAULT_RTOL,
+    Certificates,
+    ConvergenceError,
+    Observer,
+    OutputError,
+    ProgressBar,
+    QuantileFlow,
+    Result,
+    RunInfo,
+    SpaceError,
+    SteadyState,
+    Step,
+    StepOptions,
+    Tolerances,
+    initial_density,
+    quantile_flow,
+    quantiles_of,
+    solve,
+    steps,
+)
 
 __all__ = [
     "ACTIVATIONS",
+    "DEFAULT_RTOL",
+    "EdgeFluxSystem",
+    "GaussianClasses",
+    "MOBILITIES",
+    "SpaceError",
+    "StepOptions",
+    "Tolerances",
+    "temperature",
     "IsotropicGaussians",
     "KERNELS",
     "CSVWriter",

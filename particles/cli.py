@@ -36,7 +36,7 @@ import numpy as np
 
 import fempde
 import meshes
-from fempde.scenario import ScenarioError, parse_scenario
+from fempde.cli.scenario import ScenarioError, parse_scenario
 
 from .crosscheck import RBFProblem, convergence_in_n, crosscheck
 

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from skfem import Mesh
 
 import fempde
-from fempde.vtk import PVDSeries, mesh_cells
+from fempde.io.vtk import PVDSeries, mesh_cells
 
 from .domain import ConvexDomain, sample_density
 from .measures import l1_gap, wasserstein

@@ -24,51 +24,14 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.distributional import check_lam_beta
-from fempde.meanfield import DRIFT, TimeAxis, noise_scale
-from fempde.radial import IsotropicGaussians
-from fempde.units import Hinges, activation, gaussian_nodes
+from fempde.meanfield import DRIFT, GaussianClasses, TimeAxis, check_lam_beta, noise_scale, temperature
+from fempde.problems import Hinges, IsotropicGaussians, activation, gaussian_nodes
 
 __all__ = [
     "DDRun", "GaussianClasses", "Member", "Network", "dd_ensemble", "dd_sgd", "population_risk", "sample_isotropic",
 ]
 
 Array = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class GaussianClasses:
-    """``y = ±1`` equally likely, ``x | y ~ N(0, Σ_y)``: standard deviation
-    ``1 + yΔ`` along the first ``relevant`` coordinates (default: all), 1 elsewhere."""
-
-    delta: float
-    d: int
-    relevant: int | None = None
-
-    def __post_init__(self) -> None:
-        if not 0 < self.delta < 1:
-            raise ValueError(f"Delta must lie in (0, 1), got {self.delta!r}")
-        if not (isinstance(self.d, int) and self.d >= 1):
-            raise ValueError(f"the dimension d must be an integer >= 1, got {self.d!r}")
-        if self.relevant is not None and not (isinstance(self.relevant, int) and 1 <= self.relevant <= self.d):
-            raise ValueError(f"relevant (the dimension s0 of the subspace V) must be an integer in [1, d = {self.d}], "
-                             f"got {self.relevant!r}")
-
-    @property
-    def s0(self) -> int:
-        return self.d if self.relevant is None else self.relevant
-
-    def std(self, y: float) -> Array:
-        """The per-coordinate standard deviation of ``x`` in class ``y``."""
-        out = np.ones(self.d)
-        out[: self.s0] = 1.0 + y * self.delta
-        return out
-
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[Array, Array]:
-        y = rng.choice(np.array([-1.0, 1.0]), size=n)
-        x = rng.standard_normal((n, self.d))
-        x[:, : self.s0] *= (1.0 + self.delta * y)[:, None]
-        return x, y
 
 
 @dataclass(frozen=True)
@@ -220,7 +183,7 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     if len(members) == 0:
         raise ValueError("an ensemble needs at least one member")
     d, width = net.data.d, net.data.d + 2 if net.fit_output else net.data.d
-    tau = 0.0 if math.isinf(beta) else 1.0 / beta
+    tau = temperature(beta)
     starts = [_start(net, member) for member in members]
     for member in members:
         check_lam_beta(lam, beta, member.axis.schedule)  # the PDE side's check, same messages

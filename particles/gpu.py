@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.distributional import check_lam_beta
-from fempde.meanfield import DRIFT, TimeAxis, noise_scale
-from fempde.radial import IsotropicGaussians
+from fempde.meanfield import DRIFT, TimeAxis, check_lam_beta, noise_scale, temperature
+from fempde.problems import IsotropicGaussians
 
 from .dd import DDRun, Network, _chunks, _marks, _network
 
@@ -70,7 +69,7 @@ def dd_ensemble_torch(model: Network | IsotropicGaussians, weights0: Array, axis
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     check_lam_beta(lam, beta, axis.schedule)
-    tau = 0.0 if math.isinf(beta) else 1.0 / beta
+    tau = temperature(beta)
     where = torch_device(device)
     kind = getattr(torch, dtype)
     runs, n = w0.shape[:2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.space import Space
+from fempde.fem.space import Space
 
 __all__ = ["deposit", "l1_gap", "wasserstein"]
 

@@ -26,8 +26,8 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fempde.kernels import Kernel
-from fempde.meanfield import DRIFT, TimeAxis, noise_scale
+from fempde.fem.kernels import Kernel
+from fempde.meanfield.axis import DRIFT, TimeAxis, noise_scale
 
 from .domain import ConvexDomain, confine_inplace
 

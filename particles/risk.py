@@ -7,9 +7,9 @@ import numpy as np
 from numpy.typing import NDArray
 from skfem import Mesh
 
-from fempde.convolution import kernel_matrix
-from fempde.kernels import Kernel
-from fempde.space import quadrature
+from fempde.fem.convolution import kernel_matrix
+from fempde.fem.kernels import Kernel
+from fempde.fem.space import quadrature
 
 from .rbf import Target
 

@@ -180,7 +180,7 @@ def _grid(table: dict[str, Any], key: str, kind: type, ok: Callable[[Any], bool]
 
 
 def _rbf_setting(scenario_text: str, name: str, base: str) -> Any:
-    from fempde.scenario import ScenarioError
+    from fempde.cli.scenario import ScenarioError
 
     from .cli import problem_from_text
 
@@ -219,7 +219,7 @@ def _dd_reference(base_json: str, delta: float) -> Any:
     from scipy.stats import chi
 
     import fempde
-    from fempde.quantiles import quantile_flow, quantiles_of
+    from fempde.solvers.characteristics import quantile_flow, quantiles_of
 
     base = json.loads(base_json)
     model = _dd_model(base, delta)

@@ -63,7 +63,7 @@ def test_mmn_figures_quick_run_tracks_the_radial_pde(tmp_path):
 
 
 def test_dd_disk_example_writes_both_series_and_sgd_follows(tmp_path):
-    from fempde.vtk import read_pvd
+    from fempde.io.vtk import read_pvd
 
     summary = _load("dd_disk").main(out=str(tmp_path), h=0.25, n=400, t_end=1.0, points=40, progress=False)
     assert summary["result"].ok

@@ -18,7 +18,8 @@ def space():
 
 
 def run(space, scheme, dt, **kwargs):
-    return fempde.solve(PROBLEM, space, "uniform", 0.1, dt0=dt, dt_max=dt, scheme=scheme, **kwargs)
+    """Fixed steps ``dt`` (no error control)."""
+    return fempde.solve(PROBLEM, space, "uniform", 0.1, dt0=dt, dt_max=dt, scheme=scheme, rtol=None, **kwargs)
 
 
 def test_bdf2_is_second_order_in_time(space):
@@ -38,10 +39,10 @@ def test_bdf2_is_second_order_in_time(space):
 
 def test_bdf2_keeps_mass_positivity_and_the_energy_decay(space):
     result = run(space, "bdf2", 5e-3)
-    steps = [s for s in fempde.stepping.steps(result.system, np.ones(space.n), 0.1, dt0=5e-3, dt_max=5e-3,
-                                              scheme="bdf2")]
-    assert [s.scheme for s in steps[1:3]] == ["euler", "bdf2"]  # the first step has no history
-    assert all(s.scheme == "bdf2" for s in steps[2:])
+    options = fempde.StepOptions(dt0=5e-3, dt_max=5e-3, scheme="bdf2", rtol=None)
+    steps = list(fempde.steps(result.system, np.ones(space.n), 0.1, options=options))
+    assert [s.scheme for s in steps[1:4]] == ["euler", "euler", "bdf2"]  # BDF2 and its estimate need two past states
+    assert all(s.scheme == "bdf2" for s in steps[3:])
     assert result.history["mass_drift"].max() <= 1e-14
     assert result.history["min_rho"].min() > 0
     assert np.diff(result.history["free_energy"]).max() < 0
@@ -58,11 +59,11 @@ def test_bdf2_run_resumes_exactly(tmp_path, space):
 
     first = run(space, "bdf2", 5e-3, observers=[fempde.Checkpointer(tmp_path / "ck.npz", every=1e9), StopAt()])
     assert first.stop_reason == "interrupted"
-    assert fempde.load_checkpoint(tmp_path / "ck.npz").state.rho_before is not None
+    assert fempde.load_checkpoint(tmp_path / "ck.npz").state.past_dt == pytest.approx((5e-3, 5e-3))
     resumed = run(space, "bdf2", 5e-3, resume=tmp_path / "ck.npz")
     assert np.abs(resumed.rho - full.rho).max() <= 1e-13
 
 
 def test_unknown_scheme_is_named(space):
-    with pytest.raises(ValueError, match=r"scheme must be 'euler' \(implicit Euler\) or 'bdf2', got 'rk4'"):
+    with pytest.raises(ValueError, match=r"scheme must be 'bdf2' \(second order\) or 'euler' \(implicit Euler\), got 'rk4'"):
         run(space, "rk4", 1e-2)

@@ -14,9 +14,9 @@ import pytest
 
 import fempde
 import meshes
-from fempde.cli import main, run_scenario
-from fempde.scenario import load_scenario
-from fempde.vtk import read_pvd
+from fempde.cli.commands import main, run_scenario
+from fempde.cli.scenario import load_scenario
+from fempde.io.vtk import read_pvd
 
 PROBLEM = fempde.PorousMedium(lambda x: 1.2 * (1 - x[0] ** 2 - x[1] ** 2), tau=0.01)
 TIMES = np.linspace(0, 2, 11)[1:].tolist()
@@ -116,13 +116,13 @@ def test_sigkill_leaves_valid_output_and_the_run_resumes(tmp_path, rng):
 def test_ctrl_c_message_says_how_to_resume(tmp_path, capsys, monkeypatch):
     scenario = tmp_path / "disk.toml"
     scenario.write_text(SCENARIO.replace("h = 0.04", "h = 0.2"))
-    original = fempde.cli.run_scenario
+    original = fempde.cli.commands.run_scenario
 
     def interrupted(scenario, **kwargs):
         result = original(replace(scenario, t_end=0.05, times=(0.05,)), **kwargs)
         return replace(result, stop_reason="interrupted")
 
-    monkeypatch.setattr(fempde.cli, "run_scenario", interrupted)
+    monkeypatch.setattr(fempde.cli.commands, "run_scenario", interrupted)
     assert main(["run", str(scenario), "--out", str(tmp_path / "o"), "--quiet"]) == 130
     assert f"Continue with: fempde resume {tmp_path / 'o'}" in capsys.readouterr().out
 

@@ -8,7 +8,7 @@ import pytest
 
 import fempde
 import meshes
-from fempde.distributional import DataLaw, DistributionalDynamics, gibbs_fixed_point
+from fempde.problems.distributional import DataLaw, DistributionalDynamics, gibbs_fixed_point
 
 
 def gaussian_data(teacher=lambda x: np.tanh(2 * x), points=40):

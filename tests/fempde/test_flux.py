@@ -5,7 +5,7 @@ import pytest
 
 import fempde
 import meshes
-from fempde.flux import bernoulli, bernoulli_derivative, edge_flux
+from fempde.fem.flux import bernoulli, bernoulli_derivative, edge_flux
 
 
 def test_bernoulli_matches_its_definition_in_extended_precision():
@@ -38,7 +38,7 @@ def test_flux_has_the_sign_of_the_chemical_potential_difference(rng, tau):
 def test_scharfetter_gummel_tends_to_upwind_as_tau_vanishes(rng):
     rho_i, rho_j = rng.uniform(0.1, 2, 100), rng.uniform(0.1, 2, 100)
     phi_i, phi_j = rng.normal(size=100), rng.normal(size=100)
-    upwind = edge_flux(rho_i, rho_j, phi_i, phi_j, 0.0).value
+    upwind = edge_flux(rho_i, rho_j, phi_i, phi_j, 0.0, "upwind").value
     sg = edge_flux(rho_i, rho_j, phi_i, phi_j, 1e-6).value
     np.testing.assert_allclose(sg, upwind, rtol=0, atol=1e-4)
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-import fempde.meanfield as meanfield
-from fempde.kernels import KERNELS, Kernel
+import fempde.meanfield.axis as meanfield
+from fempde.fem.kernels import KERNELS, Kernel
 
 
 @pytest.mark.parametrize("name", sorted(KERNELS))

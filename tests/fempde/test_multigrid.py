@@ -7,8 +7,8 @@ import pyamg
 import pytest
 import scipy.sparse as sp
 
-import fempde.multigrid as mg
-from fempde.linalg import LinearSolver
+import fempde.solvers.multigrid as mg
+from fempde.solvers.linalg import LinearSolver
 
 SWEEPS = {"presmoother": ("gauss_seidel", {"sweep": "forward"}),
           "postsmoother": ("gauss_seidel", {"sweep": "backward"})}

@@ -10,7 +10,7 @@ from scipy.stats import chi, wasserstein_distance
 import fempde
 import meshes
 import particles
-from fempde.quantiles import quantile_flow, quantiles_of
+from fempde.solvers.characteristics import quantile_flow, quantiles_of
 
 D, DELTA = 40, 0.8
 SCALE = 0.8 / math.sqrt(D)  # w ~ N(0, 0.8²/d I): r = ‖w‖ ~ SCALE · chi_d

@@ -8,8 +8,8 @@ import pytest
 
 import fempde
 import meshes
-from fempde.distributional import gibbs_fixed_point
-from fempde.radial import IsotropicGaussians, RadialDD
+from fempde.problems.distributional import gibbs_fixed_point
+from fempde.problems.radial import IsotropicGaussians, RadialDD
 
 SIGMA = fempde.activation("piecewise-linear")  # t1 = 0.5, t2 = 1.5, s1 = -2.5, s2 = 7.5
 
@@ -86,7 +86,7 @@ def test_general_and_radial_solvers_agree_on_a_rotation_invariant_problem():
     """D = d = 2, Δ = 0.5, noiseless: DD on a meshed disk of w (data by an 80² Gauss–Hermite
     rule per class: the kinked σ needs that many, 30² gives 9 % errors in U) against the
     radial PDE for ‖w‖. Risks agree within 2 % (measured ≤ 1.1 %)."""
-    from fempde.distributional import DataLaw, DistributionalDynamics
+    from fempde.problems.distributional import DataLaw, DistributionalDynamics
 
     delta = 0.5
     model = IsotropicGaussians(delta, 2, angles=48)

@@ -10,7 +10,7 @@ import pytest
 import fempde
 import meshes
 import particles
-from fempde.vtk import read_pvd
+from fempde.io.vtk import read_pvd
 from particles.crosscheck import RBFProblem, convergence_in_n, crosscheck
 
 

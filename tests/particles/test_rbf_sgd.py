@@ -6,8 +6,8 @@ from scipy.integrate import quad
 
 import meshes
 import particles
-from fempde.kernels import Kernel
-from fempde.meanfield import TimeAxis, noise_scale
+from fempde.fem.kernels import Kernel
+from fempde.meanfield.axis import TimeAxis, noise_scale
 from particles.rbf import _sgd_chunk
 
 

@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 from scipy.optimize import brentq
 from scipy.special import wrightomega
 
+from ..fem.space import Space
 from .porous_medium import PorousMedium
-from .space import Space
 
 __all__ = ["steady_state"]
 

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from .schedule import Constant, Schedule
 
-__all__ = ["DRIFT", "TimeAxis", "noise_scale"]
+__all__ = ["DRIFT", "TimeAxis", "check_lam_beta", "noise_scale", "temperature"]
 
 DRIFT = 2.0
 """The factor in ``∂_t ρ = DRIFT · ξ [∇·(ρ∇Ψ) + τΔρ]`` and in the SGD step
@@ -44,6 +44,22 @@ def noise_scale(step: NDArray[np.float64] | float, tau: float) -> NDArray[np.flo
     """Standard deviation ``sqrt(2 · DRIFT · s_k τ) = sqrt(4 s_k τ)`` of the per-step
     Gaussian noise: variance per unit time twice the diffusion coefficient ``DRIFT ξ τ``."""
     return np.sqrt(2.0 * DRIFT * np.asarray(step, dtype=np.float64) * tau)
+
+
+def temperature(beta: float) -> float:
+    """``τ = β⁻¹``, the diffusion coefficient of noisy DD (0 for ``β = ∞``, noiseless)."""
+    return 0.0 if math.isinf(beta) else 1.0 / beta
+
+
+def check_lam_beta(lam: float, beta: float, schedule: Schedule) -> None:
+    """Validate the ridge penalty, the inverse temperature and the schedule of a DD
+    problem or of its SGD (both sides call this, so their messages agree)."""
+    if isinstance(lam, bool) or not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
+        raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {lam!r}")
+    if isinstance(beta, bool) or not (isinstance(beta, (int, float)) and beta > 0):
+        raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {beta!r}")
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must have xi(t) and integral(t0, t1), got {schedule!r}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,7 @@ class TimeAxis:
 
     def step_sizes(self, k0: int, k1: int) -> NDArray[np.float64]:
         """``s_k`` for ``k0 <= k < k1``."""
+        if isinstance(self.schedule, Constant):  # every step the same: no per-step calls
+            return np.full(k1 - k0, self.schedule.integral(0.0, self.epsilon))
         k = np.arange(k0, k1 + 1, dtype=np.float64) * self.epsilon
-        if isinstance(self.schedule, Constant):
-            return np.full(k1 - k0, self.schedule.xi0 * self.epsilon)
         return np.array([self.schedule.integral(a, b) for a, b in zip(k[:-1], k[1:], strict=True)])

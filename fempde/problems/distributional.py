@@ -30,9 +30,9 @@ import numpy as np
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from .porous_medium import NonlocalSystem, PorousMediumSystem
-from .schedule import Constant, Schedule
-from .space import Space
+from ..fem.space import Space
+from ..meanfield import Constant, GaussianClasses, Schedule, check_lam_beta, temperature
+from .base import EdgeFluxSystem
 
 __all__ = ["DataLaw", "DistributionalDynamics", "DistributionalSystem", "gibbs_fixed_point"]
 
@@ -70,32 +70,18 @@ class DataLaw:
         """Seed 002's classes ``y = ±1``, ``x | y ~ N(0, Σ_y)`` (std ``1 + yΔ`` along the
         first ``relevant`` coordinates, default all; 1 elsewhere) by a product
         Gauss–Hermite rule of ``points`` per coordinate: ``M = 2 points^d``."""
-        if not 0 < delta < 1:
-            raise ValueError(f"Delta must lie in (0, 1), got {delta!r}")
         if d not in (1, 2, 3):
             raise ValueError(f"a product rule needs d in 1..3 (M = 2 points^d), got d = {d!r}")
         nodes, weights = np.polynomial.hermite_e.hermegauss(points)
         grid = np.stack(np.meshgrid(*[nodes] * d, indexing="ij"), axis=-1).reshape(-1, d)
         w = np.prod(np.stack(np.meshgrid(*[weights / weights.sum()] * d, indexing="ij"), axis=-1).reshape(-1, d),
                     axis=1)
-        s0 = d if relevant is None else relevant
+        classes = GaussianClasses(delta, d, relevant)
         xs, ys = [], []
         for y in (-1.0, 1.0):
-            std = np.ones(d)
-            std[:s0] = 1 + y * delta
-            xs.append(grid * std)
+            xs.append(grid * classes.std(y))
             ys.append(np.full(len(grid), y))
         return cls(np.vstack(xs), np.concatenate([0.5 * w, 0.5 * w]), np.concatenate(ys), 1.0)
-
-
-def check_lam_beta(lam: float, beta: float, schedule: Schedule) -> None:
-    """Validate the ridge penalty, the inverse temperature and the schedule of a DD problem."""
-    if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {lam!r}")
-    if not (isinstance(beta, (int, float)) and beta > 0):
-        raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {beta!r}")
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must have xi(t) and integral(t0, t1), got {schedule!r}")
 
 
 @dataclass(frozen=True)
@@ -107,27 +93,23 @@ class DistributionalDynamics:
     lam: float = 0.0
     beta: float = math.inf
     schedule: Schedule = field(default_factory=Constant)
-    source: None = None
 
     def __post_init__(self) -> None:
         if not callable(self.unit):
             raise TypeError(f"unit must be a callable sigma(x, theta), got {type(self.unit).__name__}")
         check_lam_beta(self.lam, self.beta, self.schedule)
 
-    def discretise(self, space: Space) -> DistributionalSystem:
-        return DistributionalSystem(self, space)
+    def discretise(self, space: Space, *, flux: str = "limited") -> DistributionalSystem:
+        return DistributionalSystem(self, space, flux=flux)
 
 
-class DistributionalSystem(NonlocalSystem):
+class DistributionalSystem(EdgeFluxSystem):
     """:class:`DistributionalDynamics` on a :class:`Space` (module docstring)."""
 
-    problem: DistributionalDynamics  # type: ignore[assignment]
+    problem: DistributionalDynamics
 
-    def __init__(self, problem: DistributionalDynamics, space: Space) -> None:
-        self.problem = problem
-        self.space = space
-        self.tau = 0.0 if math.isinf(problem.beta) else 1.0 / problem.beta
-        self.has_source = False
+    def __init__(self, problem: DistributionalDynamics, space: Space, *, flux: str = "limited") -> None:
+        super().__init__(problem, space, temperature(problem.beta), flux=flux)
         data = problem.data
         shape = (len(data.weights), space.n)
         self.phi_matrix = np.empty(shape)  # Φ, (M, n); filled in blocks of nodes: the unit's temporaries stay small
@@ -175,11 +157,8 @@ class DistributionalSystem(NonlocalSystem):
 
         return spla.LinearOperator((self.space.n, self.space.n), matvec=apply, dtype=np.float64)
 
-    def point_fields(self, rho: Array) -> dict[str, Array]:
-        return {"rho": rho, "psi": self.potential(rho), "mu": self.chemical_potential(rho)}
 
-
-def gibbs_fixed_point(system: PorousMediumSystem, *, damping: float = 0.5, tol: float = 1e-12,
+def gibbs_fixed_point(system: EdgeFluxSystem, *, damping: float = 0.5, tol: float = 1e-12,
                       max_iter: int = 10_000, start: Array | None = None) -> Array:
     """``ρ* ∝ exp(−β Ψ_λ(θ; ρ*))`` (Eq. 21) on the nodes, normalised by the lumped
     masses, by the damped iteration ``ρ ← (1 − a) ρ + a G(ρ)``; the damping ``a``

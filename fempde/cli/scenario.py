@@ -18,7 +18,10 @@ rho0 = "uniform"         # or a formula; normalize = true rescales it to mass 1
 t_end = 5.0
 outputs = 20             # evenly spaced output times
 steady_tol = 1e-9        # stop at a steady state (0: never)
-scheme = "euler"         # or "bdf2": second order in time, same guarantees of mass and positivity
+scheme = "bdf2"          # the default, second order in time; or "euler" (implicit Euler)
+rtol = 1e-4              # local time-error tolerance (the default); smaller is more accurate
+flux = "limited"         # the τ = 0 mobility: "limited" (default, second order) or "upwind"
+estimate_space_error = false   # true: also solve on the refined mesh and report the spatial error
 checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)
 
 [output]
@@ -41,9 +44,11 @@ from skfem import Mesh
 
 import meshes
 
+from ..fem.flux import MOBILITIES
+from ..meanfield.schedule import Constant, PowerLaw, Schedule
+from ..problems.porous_medium import PorousMedium
+from ..solvers.stepping import SCHEMES, StepOptions
 from .expressions import expression
-from .porous_medium import PorousMedium
-from .schedule import Constant, PowerLaw, Schedule
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario"]
 
@@ -64,7 +69,8 @@ _SECTIONS = {
     "mesh": {"domain", "force", "file"},  # plus the generator's own parameters
     "problem": {"target", "tau", "schedule"},
     "initial": {"rho0", "normalize"},
-    "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "scheme", "linear_solver", "checkpoint_every"},
+    "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "scheme", "linear_solver", "checkpoint_every",
+            "rtol", "atol", "flux", "estimate_space_error"},
     "output": {"directory", "name"},
 }
 _SCHEDULES: dict[str, type] = {"constant": Constant, "power": PowerLaw}
@@ -84,7 +90,9 @@ class Scenario:
     times: tuple[float, ...]
     steady_tol: float
     checkpoint_every: float
-    stepping: dict[str, Any]
+    options: StepOptions
+    flux: str
+    estimate_space_error: bool
     directory: Path
     output_name: str
 
@@ -184,14 +192,25 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     outputs = run.get("outputs", 20)
     if isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1:
         raise ScenarioError(f"[run] outputs must be a positive integer, got {outputs!r}")
-    stepping: dict[str, Any] = {k: _number("run", k, run[k], positive=True) for k in ("dt0", "dt_max") if k in run}
-    if "linear_solver" in run:
-        stepping["linear_solver"] = str(run["linear_solver"])
-    if "scheme" in run:
-        if run["scheme"] not in ("euler", "bdf2"):
-            raise ScenarioError(f"[run] scheme must be \"euler\" (implicit Euler, the default) or \"bdf2\" "
-                                f"(second order in time), got {run['scheme']!r}")
-        stepping["scheme"] = run["scheme"]
+    stepping: dict[str, Any] = {k: _number("run", k, run[k], positive=True) for k in ("dt0", "dt_max", "rtol")
+                                if k in run}
+    if "atol" in run:
+        stepping["atol"] = _number("run", "atol", run["atol"], minimum=0.0)
+    for key, choices in (("scheme", SCHEMES), ("linear_solver", ("auto", "direct", "amg"))):
+        if key in run:
+            if run[key] not in choices:
+                raise ScenarioError(f"[run] {key} must be one of {', '.join(map(repr, choices))}, got {run[key]!r}")
+            stepping[key] = run[key]
+    try:
+        options = StepOptions(**stepping)
+    except ValueError as err:
+        raise ScenarioError(f"[run] {err}") from None
+    flux = run.get("flux", MOBILITIES[0])
+    if flux not in MOBILITIES:
+        raise ScenarioError(f"[run] flux must be one of {', '.join(map(repr, MOBILITIES))}, got {flux!r}")
+    estimate = run.get("estimate_space_error", False)
+    if not isinstance(estimate, bool):
+        raise ScenarioError(f"[run] estimate_space_error must be true or false, got {estimate!r}")
 
     output = data.get("output", {})
     _unknown("output", output, _SECTIONS["output"])
@@ -206,7 +225,9 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
         times=tuple(np.linspace(0.0, t_end, outputs + 1)[1:].tolist()),
         steady_tol=_number("run", "steady_tol", run.get("steady_tol", 0.0), minimum=0.0),
         checkpoint_every=_number("run", "checkpoint_every", run.get("checkpoint_every", 60.0), minimum=0.0),
-        stepping=stepping,
+        options=options,
+        flux=flux,
+        estimate_space_error=estimate,
         directory=Path(output.get("directory", f"out/{name}")),
         output_name=str(output.get("name", "rho")),
     )

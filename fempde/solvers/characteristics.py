@@ -25,13 +25,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicSpline
 
-from .radial import RadialDD
+from ..meanfield import DRIFT
+
+if TYPE_CHECKING:
+    from ..problems.radial import RadialDD
 
 __all__ = ["QuantileFlow", "quantile_flow", "quantiles_of"]
 
@@ -94,7 +98,7 @@ def quantile_flow(problem: RadialDD, r0: Array, times: Sequence[float], *, r_max
 
     def velocity(t: float, x: Array) -> Array:
         psi = CubicSpline(grid, v + u @ deposit(x))
-        speed = -2.0 * problem.schedule.xi(t) * psi(np.clip(x, 0.0, r_max), 1)
+        speed = -DRIFT * problem.schedule.xi(t) * psi(np.clip(x, 0.0, r_max), 1)
         # no flux through the walls
         return np.where(((x <= 0) & (speed < 0)) | ((x >= r_max) & (speed > 0)), 0.0, speed)
 

@@ -34,11 +34,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.special import roots_jacobi
 
-from .distributional import check_lam_beta
-from .porous_medium import NonlocalSystem
-from .schedule import Constant, Schedule
-from .space import Space
-from .units import Hinges, activation, gaussian_nodes
+from ..fem.space import Space
+from ..meanfield import Constant, Schedule, check_class_gap, check_lam_beta, temperature
+from .base import EdgeFluxSystem
+from .neurons import Hinges, activation, gaussian_nodes
 
 __all__ = ["IsotropicGaussians", "RadialDD", "RadialSystem"]
 
@@ -60,8 +59,7 @@ class IsotropicGaussians:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sigma", activation(self.sigma))
-        if not 0 < self.delta < 1:
-            raise ValueError(f"Delta must lie in (0, 1), got {self.delta!r}")
+        check_class_gap(self.delta)
         if not self.d >= 2:
             raise ValueError(f"the dimension d must be >= 2, got {self.d!r}")
 
@@ -122,40 +120,38 @@ class RadialDD:
     lam: float = 0.0
     beta: float = math.inf
     schedule: Schedule = field(default_factory=Constant)
-    source: None = None
 
     def __post_init__(self) -> None:
         check_lam_beta(self.lam, self.beta, self.schedule)
 
-    def discretise(self, space: Space) -> RadialSystem:
-        return RadialSystem(self, space)
+    def discretise(self, space: Space, *, flux: str = "limited") -> RadialSystem:
+        return RadialSystem(self, space, flux=flux)
 
 
-class RadialSystem(NonlocalSystem):
+class RadialSystem(EdgeFluxSystem):
     """:class:`RadialDD` on an interval mesh of ``[r_min, R]`` with ``u_d`` tabulated on its nodes."""
 
-    problem: RadialDD  # type: ignore[assignment]
+    problem: RadialDD
 
-    def __init__(self, problem: RadialDD, space: Space) -> None:
+    def __init__(self, problem: RadialDD, space: Space, *, flux: str = "limited") -> None:
         if space.dim != 1 or space.x.min() < 0:
             raise ValueError("the radial problem lives on an interval mesh of [r_min, R] with r_min >= 0")
-        self.problem, self.space = problem, space
-        self.tau = 0.0 if math.isinf(problem.beta) else 1.0 / problem.beta
+        super().__init__(problem, space, temperature(problem.beta), flux=flux)
         r = space.x[0]
         if self.tau > 0 and r.min() <= 0:
             raise ValueError("with noise the radial domain must start at r_min > 0 (the density vanishes like "
                              "r^(d-1) there); use meshes.interval(r_min, R, h) with a small r_min")
-        self.has_source = False
         model = problem.model
         self.v = model.v(r)
         self.u = model.u(r, r)
         d = 0.0 if math.isinf(model.d) else model.d - 1
         self.confinement = 0.5 * problem.lam * r**2 - (self.tau * d * np.log(r) if self.tau > 0 else 0.0)
-        self.potential_matrix = sp.csr_matrix(self.u * space.m[None, :])  # U M, tabulated
+        self.interaction = sp.csr_matrix(self.u * space.m[None, :])  # U M, tabulated
+        self.potential_matrix = self.interaction
 
     def potential(self, rho: Array) -> Array:
         """``φ = v + U M ρ + λr²/2 − β^{-1}(d−1) log r``."""
-        return self.v + self.potential_matrix @ rho + self.confinement
+        return self.v + self.interaction @ rho + self.confinement
 
     def risk(self, rho: Array) -> float:
         """``R(ρ̄) = 1 + 2∫v dρ̄ + ∬u dρ̄ dρ̄``."""
@@ -166,6 +162,3 @@ class RadialSystem(NonlocalSystem):
         """``½R + ∫(λr²/2 − β^{-1}(d−1) log r) ρ̄ + β^{-1} ∫ ρ̄ log ρ̄``."""
         return 0.5 * self.risk(rho) + float(self.space.m @ (self.confinement * rho)) + self.entropy(rho)
 
-
-    def point_fields(self, rho: Array) -> dict[str, Array]:
-        return {"rho": rho, "psi": self.potential(rho), "mu": self.chemical_potential(rho)}

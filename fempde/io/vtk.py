@@ -7,7 +7,6 @@ a readable series. 1-D meshes are written as VTU line cells.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -15,18 +14,14 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from numpy.typing import NDArray
 
-from .observers import Observer, RunInfo
-from .stepping import Step
+from ..atomic import atomic_write
+from ..solvers.observers import Observer, RunInfo
+from ..solvers.resume import ResumePoint
+from ..solvers.stepping import Step
 
 __all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd"]
 
 _CELL_TYPE = {1: "line", 2: "triangle", 3: "tetra"}
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def _pad3(array: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -45,13 +40,12 @@ class PVDSeries:
         self.entries: list[tuple[float, str]] = []
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def restore(self, t_start: float, marks: tuple[float, ...]) -> None:
-        """Take over the frames of an existing ``.pvd`` before ``t_start`` (resuming a
-        run); a frame at ``t_start`` stays only if it is one of the output times ``marks``
-        (an interrupted run also wrote its last step, which the resumed run passes through)."""
+    def restore(self, resumed_from: ResumePoint, marks: tuple[float, ...]) -> None:
+        """Take over the frames of an existing ``.pvd`` that a resumed run keeps
+        (:meth:`~fempde.solvers.record.ResumePoint.keeps_frame`)."""
         if self.pvd_path.is_file():
             self.entries = [(t, path.name) for t, path in read_pvd(self.pvd_path)
-                            if t < t_start or (t == t_start and t in marks)]
+                            if resumed_from.keeps_frame(t, marks)]
 
     @property
     def pvd_path(self) -> Path:
@@ -69,9 +63,9 @@ class PVDSeries:
             point_data={k: np.ascontiguousarray(v) for k, v in point_data.items()},
             cell_data={k: [_pad3(v) if v.ndim == 2 else v] for k, v in cell_data.items()},
         )
-        _atomic_write(self.directory / filename, lambda p: meshio.write(p, mesh, file_format="vtu"))
+        atomic_write(self.directory / filename, lambda p: meshio.write(p, mesh, file_format="vtu"))
         self.entries.append((float(t), filename))
-        _atomic_write(self.pvd_path, self._write_pvd)
+        atomic_write(self.pvd_path, self._write_pvd)
         return self.directory / filename
 
     def _write_pvd(self, path: Path) -> None:
@@ -110,8 +104,8 @@ class VTKWriter(Observer):
 
     def start(self, info: RunInfo) -> None:
         self._system = info.system
-        if info.start_index > 0:
-            self.series.restore(info.t_start, info.times)
+        if info.resumed_from is not None:
+            self.series.restore(info.resumed_from, info.times)
 
     def observe(self, step: Step) -> None:
         self._last = step

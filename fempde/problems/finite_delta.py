@@ -31,10 +31,10 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .convolution import kernel_matrix
-from .kernels import KERNELS, Kernel
-from .porous_medium import NonlocalSystem, PorousMedium
-from .space import Space
+from ..fem.convolution import kernel_matrix
+from ..fem.kernels import KERNELS, Kernel
+from ..fem.space import Space
+from .porous_medium import PorousMedium, PorousMediumSystem
 
 __all__ = ["FiniteDeltaPorousMedium", "FiniteDeltaSystem"]
 
@@ -59,17 +59,18 @@ class FiniteDeltaPorousMedium(PorousMedium):
                 or not math.isfinite(self.delta) or self.delta <= 0:
             raise ValueError(f"delta (the bump width) must be a positive number, got {self.delta!r}")
 
-    def discretise(self, space: Space) -> FiniteDeltaSystem:
-        return FiniteDeltaSystem(self, space)
+    def discretise(self, space: Space, *, flux: str = "limited") -> FiniteDeltaSystem:
+        return FiniteDeltaSystem(self, space, flux=flux)
 
 
-class FiniteDeltaSystem(NonlocalSystem):
-    """:class:`FiniteDeltaPorousMedium` on a :class:`Space` (module docstring)."""
+class FiniteDeltaSystem(PorousMediumSystem):
+    """:class:`FiniteDeltaPorousMedium` on a :class:`Space` (module docstring); ``φ``
+    couples nodes through the sparse ``potential_matrix`` ``B = ∂φ/∂ρ``."""
 
     problem: FiniteDeltaPorousMedium
 
-    def __init__(self, problem: FiniteDeltaPorousMedium, space: Space) -> None:
-        super().__init__(problem, space)
+    def __init__(self, problem: FiniteDeltaPorousMedium, space: Space, *, flux: str = "limited") -> None:
+        super().__init__(problem, space, flux=flux)
         extent = float(np.max(np.ptp(space.x, axis=1)))
         if problem.delta > extent:
             raise ValueError(
@@ -88,6 +89,10 @@ class FiniteDeltaSystem(NonlocalSystem):
         weighted = sp.diags(self.weights / space.volume) @ kernel_matrix(self.kernel, points, space.x.T)
         self.adjoint = weighted.T.tocsr()  # (1/|Ω|) Kᵀ W
         self.potential_matrix = (self.adjoint @ self.convolution).tocsr()  # B = ∂φ/∂ρ
+
+    @property
+    def potential_slope(self) -> None:
+        return None
 
     def smoothed(self, rho: Array) -> Array:
         """``K^δ∗ρ`` at the quadrature points."""

@@ -16,14 +16,10 @@ from pathlib import Path
 
 import meshes
 
-from .checkpoint import Checkpointer
-from .observers import CSVWriter, Observer, ProgressBar, SteadyState
-from .plots import PlotWriter
+from ..fem.space import Space
+from ..io import Checkpointer, CSVWriter, PlotWriter, VTKWriter
+from ..solvers import ConvergenceError, Observer, ProgressBar, Result, SteadyState, initial_density, solve
 from .scenario import Scenario, ScenarioError, load_scenario
-from .solve import Result, initial_density, solve
-from .space import Space
-from .stepping import ConvergenceError
-from .vtk import VTKWriter
 
 __all__ = ["demo_scenario", "main", "run_scenario"]
 
@@ -56,7 +52,8 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
     if progress:
         observers.append(ProgressBar(scenario.name))
     return solve(scenario.problem, space, rho0, scenario.t_end, observers, times=scenario.times,
-                 resume=out / CHECKPOINT if resume else None, **scenario.stepping)
+                 resume=out / CHECKPOINT if resume else None, options=scenario.options, flux=scenario.flux,
+                 estimate_space_error=scenario.estimate_space_error and not resume)
 
 
 def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False) -> int:
@@ -84,6 +81,7 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
     print(f"stopped at t = {result.t:.6g} ({result.stop_reason}) after {len(result.history['t']) - 1} steps, "
           f"{int(result.history['newton_iterations'].sum())} Newton iterations")
     print(f"certificates: {result.certificates.describe()}")
+    print(f"accuracy: {result.describe_accuracy()}")
     print(f"wrote {d / (scenario.output_name + '.pvd')} ({len(scenario.times) + 1} frames at most), "
           f"{d / 'history.csv'}, {d / 'rho.png'}, {d / 'history.png'}")
     if result.stop_reason == "interrupted":

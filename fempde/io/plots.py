@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .observers import Observer, RunInfo
-from .space import Space
-from .stepping import Step
+from ..fem.space import Space
+from ..solvers.observers import Observer, RunInfo
+from ..solvers.stepping import Step
 
 __all__ = ["PlotWriter", "plot_densities", "plot_history"]
 

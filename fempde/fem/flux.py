@@ -5,7 +5,17 @@ the transmissibility ``T_ij``. Both fluxes have the sign of ``μ_i − μ_j`` wi
 ``μ = φ + τ log ρ`` (the chemical potential), which is what makes implicit
 Euler dissipate the discrete free energy (DESIGN.md §2):
 
-* ``τ = 0``: upwind mobility, ``F = ρ_up (φ_i − φ_j)`` (Cancès–Guichard).
+* ``τ = 0``: ``F = M (φ_i − φ_j)`` with a mobility ``M >= 0`` that vanishes
+  with the upwind density ``u = ρ_up`` (the node of larger φ), so an empty
+  node never sends mass and ρ ≥ 0 holds under implicit Euler:
+
+  - ``"upwind"``: ``M = u`` (Cancès–Guichard), first order;
+  - ``"limited"`` (default): ``M = u g(d/u)`` with ``d = ρ_down`` and
+    ``g(r) = (2 − r + r²)/2`` for ``r <= 1``, ``(3r − 1)/(2r)`` for ``r > 1``.
+    ``g`` is C¹, ``g(0) = 1`` (upwind at a front, where the downwind node is
+    empty), ``g(1) = 1``, ``g'(1) = ½``, so ``M = (u + d)/2 + O((u − d)²/u)``:
+    the centred mobility, second order, where ρ is smooth and positive; and
+    ``M <= 3u/2``, so it vanishes with ``u`` like the upwind one.
 * ``τ > 0``: Scharfetter–Gummel, ``F = τ [B(a) ρ_i − B(−a) ρ_j]`` with
   ``a = (φ_j − φ_i)/τ`` and the Bernoulli function ``B(a) = a / (e^a − 1)``.
   Written as ``F = τ M (e^{μ_i/τ} − e^{μ_j/τ})`` with ``M > 0`` it has the sign
@@ -21,7 +31,17 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["EdgeFlux", "assemble", "bernoulli", "bernoulli_derivative", "edge_flux"]
+__all__ = ["MOBILITIES", "EdgeFlux", "assemble", "bernoulli", "bernoulli_derivative", "edge_flux", "mobility_code"]
+
+MOBILITIES = ("limited", "upwind")
+"""The τ = 0 mobilities (module docstring); the first is the default."""
+
+
+def mobility_code(name: str) -> int:
+    """The compiled code's number for a mobility name (its index in :data:`MOBILITIES`)."""
+    if name not in MOBILITIES:
+        raise ValueError(f"unknown flux {name!r}: choose one of {', '.join(map(repr, MOBILITIES))}")
+    return MOBILITIES.index(name)
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -58,13 +78,35 @@ def _bernoulli_both(a: float) -> tuple[float, float, float, float]:
 
 
 @numba.njit(cache=True)
-def _flux(rho_i: float, rho_j: float, phi_i: float, phi_j: float, tau: float) -> tuple[float, float, float, float]:
-    """Flux from ``i`` to ``j`` and ``∂F/∂ρ_i``, ``∂F/∂ρ_j``, ``∂F/∂φ_i = −∂F/∂φ_j``."""
+def _mobility(up: float, down: float, limited: bool) -> tuple[float, float, float]:
+    """``M(u, d)`` and ``∂M/∂u``, ``∂M/∂d`` (module docstring); ``d < 0`` (round-off)
+    counts as 0, ``u <= 0`` gives ``M = 0``."""
+    if not limited:
+        return up, 1.0, 0.0
+    if up <= 0.0:
+        return 0.0, (1.0 if down <= 0.0 else 1.5), 0.0
+    if down <= 0.0:
+        return up, 1.0, 0.0
+    if down <= up:  # M = u − d/2 + d²/(2u)
+        r = down / up
+        return up - 0.5 * down + 0.5 * down * r, 1.0 - 0.5 * r * r, r - 0.5
+    r = up / down  # M = 3u/2 − u²/(2d)
+    return up * (1.5 - 0.5 * r), 1.5 - r, 0.5 * r * r
+
+
+@numba.njit(cache=True)
+def _flux(rho_i: float, rho_j: float, phi_i: float, phi_j: float, tau: float,
+          mobility: int) -> tuple[float, float, float, float]:
+    """Flux from ``i`` to ``j`` and ``∂F/∂ρ_i``, ``∂F/∂ρ_j``, ``∂F/∂φ_i = −∂F/∂φ_j``
+    (``mobility``: the index of the τ = 0 mobility in :data:`MOBILITIES`)."""
     if tau == 0:
         dphi = phi_i - phi_j
+        limited = mobility == 0
         if dphi >= 0:
-            return rho_i * dphi, dphi, 0.0, rho_i
-        return rho_j * dphi, 0.0, dphi, rho_j
+            m, d_up, d_down = _mobility(rho_i, rho_j, limited)
+            return m * dphi, d_up * dphi, d_down * dphi, m
+        m, d_up, d_down = _mobility(rho_j, rho_i, limited)
+        return m * dphi, d_down * dphi, d_up * dphi, m
     b_plus, b_minus, db_plus, db_minus = _bernoulli_both((phi_j - phi_i) / tau)
     # dF/da = τ [B'(a) ρ_i + B'(−a) ρ_j] and da/dφ_i = −1/τ
     return tau * (b_plus * rho_i - b_minus * rho_j), tau * b_plus, -tau * b_minus, -(db_plus * rho_i + db_minus * rho_j)
@@ -80,11 +122,11 @@ def _bernoulli_array(a: Array) -> tuple[Array, Array]:
 
 @numba.njit(cache=True)
 def _flux_array(
-    rho_i: Array, rho_j: Array, phi_i: Array, phi_j: Array, tau: float
+    rho_i: Array, rho_j: Array, phi_i: Array, phi_j: Array, tau: float, mobility: int
 ) -> tuple[Array, Array, Array, Array]:
     value, d_i, d_j, d_phi = np.empty_like(rho_i), np.empty_like(rho_i), np.empty_like(rho_i), np.empty_like(rho_i)
     for k in range(rho_i.size):
-        value[k], d_i[k], d_j[k], d_phi[k] = _flux(rho_i[k], rho_j[k], phi_i[k], phi_j[k], tau)
+        value[k], d_i[k], d_j[k], d_phi[k] = _flux(rho_i[k], rho_j[k], phi_i[k], phi_j[k], tau, mobility)
     return value, d_i, d_j, d_phi
 
 
@@ -112,12 +154,14 @@ class EdgeFlux(NamedTuple):
     d_phi: Array
 
 
-def edge_flux(rho_i: Array, rho_j: Array, phi_i: Array, phi_j: Array, tau: float) -> EdgeFlux:
+def edge_flux(rho_i: Array, rho_j: Array, phi_i: Array, phi_j: Array, tau: float,
+              flux: str = "limited") -> EdgeFlux:
     """Edge flux of ``∇·(ρ∇φ) + τΔρ`` from ``i`` to ``j`` (see module docstring)."""
+    code = mobility_code(flux)
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (rho_i, rho_j, phi_i, phi_j)))
     shape = arrays[0].shape
     r_i, r_j, p_i, p_j = (np.ascontiguousarray(v).ravel() for v in arrays)
-    return EdgeFlux(*(v.reshape(shape) for v in _flux_array(r_i, r_j, p_i, p_j, float(tau))))
+    return EdgeFlux(*(v.reshape(shape) for v in _flux_array(r_i, r_j, p_i, p_j, float(tau), code)))
 
 
 @numba.njit(cache=True)
@@ -134,12 +178,14 @@ def assemble(
     residual: Array,
     data: Array,
     coupling: Array,
+    mobility: int,
 ) -> None:
     """One pass over the edges: adds ``Σ_j w_ij F_ij`` to ``residual`` (which holds the
     local part on entry), writes the Jacobian ``diag(base) + ∂/∂ρ Σ_j w_ij F_ij`` into the CSR
     ``data`` (value ``k`` of ``[diagonal, (i, j) entries, (j, i) entries]`` goes to
     ``data[slot[k]]``), and ``coupling = w ∂F/∂φ_i`` per edge.
 
+    ``mobility`` is the index of the τ = 0 mobility in :data:`MOBILITIES`.
     ``slope`` is ``dφ_k/dρ_k`` where ``φ_k`` depends on ``ρ_k`` alone (0 when the
     dependence is non-local: that part of the Jacobian is then built from ``coupling``).
     """
@@ -147,7 +193,7 @@ def assemble(
     diagonal = base.copy()
     for e in range(n_edges):
         a, b = i[e], j[e]
-        value, d_rho_i, d_rho_j, d_phi = _flux(rho[a], rho[b], phi[a], phi[b], tau)
+        value, d_rho_i, d_rho_j, d_phi = _flux(rho[a], rho[b], phi[a], phi[b], tau, mobility)
         w = weight[e]
         residual[a] += w * value
         residual[b] -= w * value

@@ -1,0 +1,19 @@
+"""The finite-element layer: the P1 space and what lives on its edges.
+
+* :mod:`.space` — :class:`Space`: nodes, lumped masses, edges with their
+  stiffness transmissibilities, quadrature;
+* :mod:`.flux` — the two-point edge fluxes (upwind / limited mobility at
+  τ = 0, Scharfetter–Gummel at τ > 0) and the compiled residual-and-Jacobian pass;
+* :mod:`.kernels` — the bumps ``K^δ`` of the RBF network;
+* :mod:`.convolution` — ``K^δ∗`` as a sparse matrix.
+"""
+
+from .convolution import kernel_matrix
+from .flux import MOBILITIES, EdgeFlux, assemble, bernoulli, bernoulli_derivative, edge_flux, mobility_code
+from .kernels import KERNELS, Kernel, kernel
+from .space import NodalFunction, Space, quadrature
+
+__all__ = [
+    "KERNELS", "MOBILITIES", "EdgeFlux", "Kernel", "NodalFunction", "Space", "assemble", "bernoulli",
+    "bernoulli_derivative", "edge_flux", "kernel", "kernel_matrix", "mobility_code", "quadrature",
+]

@@ -1,0 +1,61 @@
+"""The two-Gaussian data of Mei–Montanari–Nguyen (2018), one object for every side.
+
+``y = ±1`` equally likely and ``x | y ~ N(0, Σ_y)`` with standard deviation
+``1 + yΔ`` along the first ``relevant`` (= s0) coordinates and 1 elsewhere.
+The PDE integrates against it (:meth:`fempde.DataLaw.two_gaussians`), the radial
+reduction assumes its isotropic case (:class:`fempde.IsotropicGaussians`), and
+the SGD samples it (:mod:`particles.dd`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["GaussianClasses", "check_class_gap"]
+
+Array = NDArray[np.float64]
+
+
+def check_class_gap(delta: float) -> float:
+    """The class gap Δ must lie in (0, 1) (a class with ``1 − Δ <= 0`` has no spread)."""
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < 1:
+        raise ValueError(f"Delta (the class gap) must lie in (0, 1), got {delta!r}")
+    return float(delta)
+
+
+@dataclass(frozen=True)
+class GaussianClasses:
+    """``y = ±1`` equally likely, ``x | y ~ N(0, Σ_y)``: standard deviation
+    ``1 + yΔ`` along the first ``relevant`` coordinates (default: all), 1 elsewhere."""
+
+    delta: float
+    d: int
+    relevant: int | None = None
+
+    def __post_init__(self) -> None:
+        check_class_gap(self.delta)
+        if isinstance(self.d, bool) or not (isinstance(self.d, int) and self.d >= 1):
+            raise ValueError(f"the dimension d must be an integer >= 1, got {self.d!r}")
+        if self.relevant is not None and not (isinstance(self.relevant, int) and 1 <= self.relevant <= self.d):
+            raise ValueError(f"relevant (the dimension s0 of the subspace V) must be an integer in [1, d = {self.d}], "
+                             f"got {self.relevant!r}")
+
+    @property
+    def s0(self) -> int:
+        return self.d if self.relevant is None else self.relevant
+
+    def std(self, y: float) -> Array:
+        """The per-coordinate standard deviation of ``x`` in class ``y``."""
+        out = np.ones(self.d)
+        out[: self.s0] = 1.0 + y * self.delta
+        return out
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[Array, Array]:
+        """``n`` draws of ``(x, y)``: ``x`` of shape ``(n, d)``, ``y`` of shape ``(n,)``."""
+        y = rng.choice(np.array([-1.0, 1.0]), size=n)
+        x = rng.standard_normal((n, self.d))
+        x[:, : self.s0] *= (1.0 + self.delta * y)[:, None]
+        return x, y

@@ -1,0 +1,28 @@
+"""The mean-field problems, each declared by its physics and discretised on a space.
+
+* :mod:`.base` — :class:`EdgeFluxSystem`, the edge-flux gradient flow every
+  problem's system is (residual, Jacobian, entropy, fluxes);
+* :mod:`.porous_medium` — :class:`PorousMedium`, the δ → 0 viscous
+  porous-medium equation of Javanmard–Mondelli–Montanari;
+* :mod:`.finite_delta` — :class:`FiniteDeltaPorousMedium`, its finite-δ version;
+* :mod:`.distributional` — :class:`DistributionalDynamics` of Mei–Montanari–Nguyen
+  on a meshed θ-domain, its data quadrature :class:`DataLaw`, the Gibbs fixed point;
+* :mod:`.radial` — the isotropic reduction (:class:`IsotropicGaussians`, :class:`RadialDD`);
+* :mod:`.neurons` — activations (:class:`Hinges`) and units (:func:`ridge_unit`, :func:`relu_unit`);
+* :mod:`.steady` — exact discrete steady states of the porous-medium flow.
+"""
+
+from .base import EdgeFluxSystem
+from .distributional import DataLaw, DistributionalDynamics, DistributionalSystem, gibbs_fixed_point
+from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
+from .neurons import ACTIVATIONS, Hinges, activation, gaussian_nodes, relu_unit, ridge_unit
+from .porous_medium import PorousMedium, PorousMediumSystem
+from .radial import IsotropicGaussians, RadialDD, RadialSystem
+from .steady import steady_state
+
+__all__ = [
+    "ACTIVATIONS", "DataLaw", "DistributionalDynamics", "DistributionalSystem", "EdgeFluxSystem",
+    "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges", "IsotropicGaussians", "PorousMedium",
+    "PorousMediumSystem", "RadialDD", "RadialSystem", "activation", "gaussian_nodes", "gibbs_fixed_point",
+    "relu_unit", "ridge_unit", "steady_state",
+]

@@ -1,0 +1,192 @@
+"""The record of one run: its history, its certificates, and where it resumed from.
+
+:class:`RunRecord` is the only owner of a run's history. The run loop
+(:func:`fempde.solve`) adds each accepted step to it before any observer sees
+the step; the CSV writer reads the step's certificate flags from it, the
+checkpointer saves it, a resumed run restores it, and :class:`Result` is built
+from it. The certificate tolerances (:class:`Tolerances`) and the test of a
+step against them (:func:`certificate_flags`) are defined here and nowhere else.
+Saving and restoring it for a resumed run is :mod:`fempde.solvers.resume`'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .stepping import Step, StepperState
+
+if TYPE_CHECKING:
+    from ..fem.space import Space
+    from .stepping import GradientFlowSystem
+
+__all__ = [
+    "HISTORY_COLUMNS", "Certificates", "Result", "RunRecord", "Tolerances", "certificate_flags", "history_row",
+]
+
+Array = NDArray[np.float64]
+
+HISTORY_COLUMNS = ("t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
+                   "newton_iterations", "rejected_steps", "wall_mass", "time_error", "risk_time_error")
+"""The scalars of every accepted step, in this order (``Result.history``, checkpoints).
+``time_error`` is the step's estimated local error of ρ (mass-weighted L1),
+``risk_time_error`` the estimated error of the risk accumulated up to the step."""
+
+
+def history_row(step: Step) -> tuple[float, ...]:
+    """The scalars of one step, in the order of :data:`HISTORY_COLUMNS`."""
+    return (step.t, step.dt, step.free_energy, step.risk, step.mass, step.mass_drift, step.min_rho,
+            step.newton_iterations, step.rejected, step.wall_mass, step.time_error, step.risk_time_error)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The certificates' tolerances: relative mass drift, and the free-energy
+    increase per step relative to ``max(1, |F|)``."""
+
+    mass: float = 1e-12
+    energy: float = 1e-11
+
+    def __post_init__(self) -> None:
+        for name in ("mass", "energy"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
+                                                                                     and value > 0):
+                raise ValueError(f"the {name} tolerance of the certificates must be a positive number, "
+                                 f"got {value!r}")
+
+
+def certificate_flags(step: Step, check_energy: bool, tolerances: Tolerances) -> tuple[str, ...]:
+    """Names of the certificates a step fails: ``mass``, ``negative``, ``energy``
+    (the last only with ``check_energy``: a source term may raise the free energy)."""
+    flags = []
+    if step.mass_drift > tolerances.mass:
+        flags.append("mass")
+    if step.min_rho < -tolerances.mass * max(1.0, float(np.abs(step.rho).max())):
+        flags.append("negative")
+    energy_bound = tolerances.energy * max(1.0, abs(step.free_energy))
+    if check_energy and not step.energy_increase <= energy_bound:  # NaN fails
+        flags.append("energy")
+    return tuple(flags)
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """What every run proves about itself (DESIGN.md §2)."""
+
+    max_mass_drift: float
+    min_rho: float
+    max_energy_increase: float
+    energy_checked: bool
+    failed: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def describe(self) -> str:
+        energy = (
+            f"max free-energy increase {self.max_energy_increase:.2e}"
+            if self.energy_checked else "free energy not checked (source term)"
+        )
+        verdict = "all certificates hold" if self.ok else "FAILED: " + ", ".join(self.failed)
+        return f"mass drift {self.max_mass_drift:.2e}, min rho {self.min_rho:.3g}, {energy}: {verdict}"
+
+
+class RunRecord:
+    """History, certificate flags and kept snapshots of one run (module docstring)."""
+
+    def __init__(self, tolerances: Tolerances, check_energy: bool, keep: Sequence[float] = ()) -> None:
+        self.tolerances = tolerances
+        self.check_energy = check_energy
+        self.keep = frozenset(float(t) for t in keep)
+        self.rows: list[tuple[float, ...]] = []
+        self.failed: set[str] = set()
+        self.max_energy_increase = -math.inf
+        self.snapshots: dict[float, Array] = {}
+        self.last: Step | None = None
+        self.last_flags: tuple[str, ...] = ()
+
+    def add(self, step: Step) -> tuple[str, ...]:
+        """Record an accepted step; returns the certificates it fails."""
+        if step.index:
+            self.max_energy_increase = max(self.max_energy_increase, step.energy_increase)
+        self.last_flags = certificate_flags(step, self.check_energy, self.tolerances)
+        self.failed.update(self.last_flags)
+        self.rows.append(history_row(step))
+        if step.t in self.keep or step.index == 0:
+            self.snapshots[step.t] = step.rho
+        self.last = step
+        return self.last_flags
+
+    def restore(self, rows: Array, failed: Sequence[str], max_energy_increase: float, step: Step) -> None:
+        """Take over the record of a checkpointed run whose last step is ``step``."""
+        self.rows = [tuple(float(v) for v in r) for r in rows]
+        self.failed = set(failed)
+        self.max_energy_increase = max_energy_increase
+        self.last = step
+
+    def columns(self) -> dict[str, Array]:
+        table = np.array(self.rows, dtype=float).reshape(-1, len(HISTORY_COLUMNS))
+        return {name: table[:, k] for k, name in enumerate(HISTORY_COLUMNS)}
+
+    def certificates(self) -> Certificates:
+        columns = self.columns()
+        return Certificates(
+            max_mass_drift=float(columns["mass_drift"].max()),
+            min_rho=float(columns["min_rho"].min()),
+            max_energy_increase=float(self.max_energy_increase) if len(self.rows) > 1 else 0.0,
+            energy_checked=self.check_energy,
+            failed=tuple(sorted(self.failed)),
+        )
+
+    def last_state(self) -> StepperState:
+        if self.last is None:
+            raise RuntimeError("the run recorded no step")
+        return self.last.state()
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`fempde.solve`.
+
+    ``history`` maps :data:`HISTORY_COLUMNS` to arrays (one entry per accepted
+    step). ``stop_reason`` is ``"t_end"``, ``"observer"`` (e.g. steady state),
+    ``"interrupted"`` or ``"failed"``. ``time_error`` is the estimated error of
+    the risk from the time stepping at the last step; ``space_error`` (present
+    when the run was asked for it) holds the spatial estimates per output time
+    (:mod:`fempde.solvers.accuracy`).
+    """
+
+    space: Space
+    system: GradientFlowSystem
+    rho: Array
+    t: float
+    history: dict[str, Array]
+    certificates: Certificates
+    stop_reason: str
+    snapshots: dict[float, Array] = field(default_factory=dict)
+    space_error: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.certificates.ok
+
+    @property
+    def time_error(self) -> float:
+        """Estimated error of the risk at the last step from the time stepping."""
+        return float(self.history["risk_time_error"][-1])
+
+    def describe_accuracy(self) -> str:
+        """One line: how accurate the risk curve is (what the CLI prints)."""
+        risk = self.history["risk"]
+        scale = max(float(np.abs(risk).max()), 1e-300)
+        text = f"risk accurate to about ±{self.time_error:.1e} in time ({self.time_error / scale:.1e} relative)"
+        if self.space_error is not None:
+            text += f", ±{self.space_error.max_risk_error:.1e} in space (refined-mesh estimate)"
+        return text

@@ -1,0 +1,110 @@
+"""Resuming a run: the checkpoint file, and what a resumed run keeps.
+
+The one place that knows how a run continues after an interruption:
+:func:`save_checkpoint` stores the run record (:mod:`.record`) and the
+stepper's state (density, time, next step size, the past states BDF2 and the
+error estimate use, the mass and error bookkeeping); :func:`load_checkpoint`
+reads it back, refusing a malformed or foreign file; :class:`ResumePoint` says
+which rows and frames of an interrupted run's files a resumed run keeps. The
+steps after a resume are exactly those of the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..atomic import atomic_write
+from .record import HISTORY_COLUMNS, RunRecord
+from .stepping import StepperState
+
+__all__ = ["Checkpoint", "ResumePoint", "load_checkpoint", "save_checkpoint"]
+
+_FORMAT = 2  # checkpoints of an older layout are refused, not misread
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """The last step an interrupted run had checkpointed: a resumed run keeps
+    what the first run wrote up to it and writes the rest afresh."""
+
+    index: int
+    t: float
+
+    def keeps_row(self, index: int) -> bool:
+        return index <= self.index
+
+    def keeps_frame(self, t: float, marks: Sequence[float]) -> bool:
+        """A frame before the resume time stays; one at it stays only at an output
+        time (an interrupted run also wrote its last step, which the resumed run
+        passes through and writes again if it is an output)."""
+        return t < self.t or (t == self.t and t in marks)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a checkpoint file holds."""
+
+    state: StepperState
+    history: NDArray[np.float64]  # (steps so far, len(HISTORY_COLUMNS))
+    failed: tuple[str, ...]
+    max_energy_increase: float
+
+
+def save_checkpoint(path: str | Path, record: RunRecord) -> Path:
+    """Write the record and its last step's state to ``path`` (``.npz``), atomically."""
+    state = record.last_state()
+    past = np.array(state.past) if state.past else np.empty((0, state.rho.size))
+
+    def save(tmp: Path) -> None:
+        np.savez(
+            tmp, format=_FORMAT, rho=state.rho, index=state.index, t=state.t, dt_next=state.dt_next,
+            expected_mass=state.expected_mass, free_energy=state.free_energy, past=past,
+            past_dt=np.array(state.past_dt, dtype=np.float64), risk_time_error=state.risk_time_error,
+            error_ratio=state.error_ratio,
+            history=np.array(record.rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS)),
+            failed=np.array(sorted(record.failed), dtype=str),
+            max_energy_increase=record.max_energy_increase,
+        )
+
+    return atomic_write(path, save)
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint written by :class:`Checkpointer`; an unreadable, incomplete or
+    foreign file raises ``ValueError`` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: was the run started with a Checkpointer?")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "format" not in data.files or int(data["format"]) != _FORMAT:
+                raise ValueError(f"it was written by another version of fempde (format "
+                                 f"{int(data['format']) if 'format' in data.files else 1}, this one reads {_FORMAT}); "
+                                 "start the run afresh")
+            history = np.array(data["history"], dtype=np.float64)
+            if history.ndim != 2 or history.shape[1] != len(HISTORY_COLUMNS):
+                raise ValueError(f"its history has shape {history.shape}, expected (steps, {len(HISTORY_COLUMNS)})")
+            rho = np.array(data["rho"], dtype=np.float64)
+            past = np.array(data["past"], dtype=np.float64)
+            past_dt = tuple(float(v) for v in data["past_dt"])
+            if rho.ndim != 1 or not np.all(np.isfinite(rho)) or len(past) != len(past_dt) or len(past) > 2:
+                raise ValueError("its state is malformed (density or past states)")
+            state = StepperState(
+                index=int(data["index"]), t=float(data["t"]), rho=rho, dt_next=float(data["dt_next"]),
+                expected_mass=float(data["expected_mass"]), free_energy=float(data["free_energy"]),
+                past=tuple(np.array(r) for r in past), past_dt=past_dt,
+                risk_time_error=float(data["risk_time_error"]), error_ratio=float(data["error_ratio"]),
+            )
+            if not (state.index >= 0 and np.isfinite(state.t) and state.dt_next > 0):
+                raise ValueError(f"its step index {state.index}, time {state.t} or next step {state.dt_next} "
+                                 "is invalid")
+            return Checkpoint(state, history, tuple(str(f) for f in data["failed"]),
+                              float(data["max_energy_increase"]))
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"checkpoint {path} is unreadable or incomplete: {err}") from err
