@@ -115,7 +115,7 @@ def test_dd_bad_input_is_named():
         Network(GaussianClasses(0.5, 4), "tanh")
     with pytest.raises(ValueError, match=r"relevant .* must be an integer in \[1, d = 4\], got 7"):
         GaussianClasses(0.5, 4, relevant=7)
-    with pytest.raises(ValueError, match=r"Delta must lie in \(0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"Delta \(the class gap\) must lie in \(0, 1\), got 1.5"):
         GaussianClasses(1.5, 4)
     net = Network(GaussianClasses(0.5, 4))
     with pytest.raises(ValueError, match="fixes a = 1 and b = 0"):
