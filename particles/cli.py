@@ -1,16 +1,8 @@
 """``fempde-crosscheck SCENARIO.toml``: SGD of the RBF network next to the PDEs.
 
 The scenario is a fempde scenario (mesh, problem, initial density, run) with
-a ``[crosscheck]`` table::
-
-    [crosscheck]
-    N = 200              # particles (a list runs the convergence study in N)
-    delta = 0.1          # bump width
-    kernel = "triweight"
-    epsilon = 1e-5       # SGD time step: t = k epsilon
-    seeds = 3
-    label_noise = 0.0
-    checkpoint_every = 60  # seconds between SGD checkpoints (0: every chunk)
+a ``[crosscheck]`` table (N, δ, kernel, ε, seeds, label noise, checkpoint
+interval; see :mod:`particles.scenario`, which reads it).
 
 Writes ``crosscheck.csv``, ``risk.png``, ``rho.pvd`` and ``particles.pvd`` (and
 ``convergence.csv``/``convergence.png`` for a list of N) into the output
@@ -23,61 +15,30 @@ of an unbroken run, bit for bit.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import sys
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import fempde
 import meshes
-from fempde.cli.scenario import ScenarioError, parse_scenario
+from fempde.atomic import atomic_write, write_csv
+from fempde.cli.scenario import Scenario, ScenarioError
 
 from .crosscheck import RBFProblem, convergence_in_n, crosscheck
+from .scenario import problem_from_text
+from .sweep import SweepError, load_sweep, run_sweep
 
 __all__ = ["main", "problem_from_text", "sweep_main"]
 
-_KEYS = {"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_every"}
 
-
-def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Any]:
+def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Scenario]:
     if not path.is_file():
         raise ScenarioError(f"scenario file {path} does not exist")
     return problem_from_text(path.read_text(), path.stem, path.parent, str(path))
-
-
-def problem_from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem, dict[str, Any], Any]:
-    """The problem, the ``[crosscheck]`` table and the scenario of a crosscheck
-    scenario's TOML ``text`` (relative paths resolve against ``base``; ``where``
-    names the source in errors)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{where} is not valid TOML: {err}") from None
-    table = data.pop("crosscheck", None)
-    if not isinstance(table, dict):
-        raise ScenarioError(f"{where} has no [crosscheck] table (keys: {', '.join(sorted(_KEYS))})")
-    extra = sorted(set(table) - _KEYS)
-    if extra:
-        raise ScenarioError(f"unknown key {extra[0]!r} in [crosscheck]; valid keys: {', '.join(sorted(_KEYS))}")
-    for key in ("N", "delta", "epsilon"):
-        if key not in table:
-            raise ScenarioError(f"[crosscheck] needs {key}")
-    scenario = parse_scenario(data, name=name, base=base)
-    target = scenario.problem.target
-    assert callable(target)  # scenario formulas compile to callables
-    rho0 = scenario.rho0
-    if scenario.normalize:  # to mass 1 on the nodes, as fempde's scenarios do
-        rho0 = fempde.initial_density(fempde.Space(scenario.mesh), rho0, normalize=True)
-    problem = RBFProblem(scenario.mesh, target, float(table["delta"]), scenario.problem.tau,
-                         str(table.get("kernel", "triweight")), scenario.problem.schedule,
-                         float(table.get("label_noise", 0.0)), rho0)
-    return problem, table, scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +99,7 @@ def _checkpoints(directory: Path, scenario: Path, resume: bool) -> Path:
         for old in directory.glob("sgd_*.npz"):
             old.unlink()
     directory.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(stamp))
+    atomic_write(record, lambda tmp: tmp.write_text(json.dumps(stamp)))
     return directory
 
 
@@ -149,10 +110,9 @@ def _write_study(study: dict[str, Any], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "convergence.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["N", "sup_risk_gap", "sup_l1_gap"])
-        writer.writerows(zip(study["n"], study["risk_gap"], study["density_gap"], strict=True))
+    write_csv(out / "convergence.csv", ["N", "sup_risk_gap", "sup_l1_gap"],
+              [(int(n), float(risk), float(l1))  # Python numbers: the CSV writes floats by repr
+               for n, risk, l1 in zip(study["n"], study["risk_gap"], study["density_gap"], strict=True)])
     fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
     n = study["n"]
     ax.loglog(n, study["risk_gap"], "o-", label=f"sup_t |R_N − R^δ| (slope {study['risk_slope']:.2f})")
@@ -161,18 +121,12 @@ def _write_study(study: dict[str, Any], out: Path) -> None:
     ax.set_xlabel("N")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
-    fig.savefig(out / "convergence.png", dpi=110)
+    atomic_write(out / "convergence.png", lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def sweep_main(argv: list[str] | None = None) -> int:
     """``fempde-sweep SWEEP.toml``: the cross-checks over a grid of (N, ε, δ, seed) on Dask."""
-    from .sweep import SweepError, load_sweep, run_sweep
-
     parser = argparse.ArgumentParser(prog="fempde-sweep", description=sweep_main.__doc__)
     parser.add_argument("sweep", type=Path, help="the sweep file (see particles/sweep.py or README)")
     parser.add_argument("--out", help="output directory (default: the sweep file's [output] directory)")
@@ -196,8 +150,13 @@ def sweep_main(argv: list[str] | None = None) -> int:
         return 130
     for row in report["slopes"]:
         fixed = ", ".join(f"{k}={row[k]:g}" for k in ("N", "epsilon", "delta") if k != row["axis"])
-        print(f"slope of {row['metric']} in {row['axis']} ({fixed}): {row['slope']:.3f} "
-              f"[{row['ci95_low']:.3f}, {row['ci95_high']:.3f}] from {row['points']} runs")
+        interval = "" if row["note"] else f" [{row['ci95_low']:.3f}, {row['ci95_high']:.3f}]"
+        print(f"slope of {row['metric']} in {row['axis']} ({fixed}): {row['slope']:.3f}{interval} "
+              f"from {row['points']} runs" + (f" ({row['note']})" if row["note"] else ""))
     out = sweep.directory
     print(f"wrote {out / 'runs.csv'}, {out / 'slopes.csv'}, {out / 'convergence.png'}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

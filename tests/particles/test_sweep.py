@@ -2,6 +2,7 @@
 the same numbers as the runs done in-process, restarts that skip finished runs,
 the slope fit, and bad sweep files."""
 
+import csv
 import json
 import math
 import textwrap
@@ -48,6 +49,11 @@ def write(tmp_path, name, text):
     return path
 
 
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def rbf_sweep(tmp_path):
     write(tmp_path, "interval.toml", SCENARIO)
     return write(tmp_path, "sweep.toml", """
@@ -74,6 +80,17 @@ def test_rbf_sweep_on_two_workers_skips_finished_runs(tmp_path, scheduler):
         alone = run_one("rbf", sweep.base, {k: row[k] for k in ("N", "epsilon", "delta", "seed")})
         assert {k: row[k] for k in alone} == alone
     assert [s["axis"] for s in first["slopes"]] == ["N"] * 3
+    # the CSV files hold the report's numbers to the last bit (floats written by repr)
+    runs_csv, slopes_csv = (read_csv(tmp_path / "out" / name) for name in ("runs.csv", "slopes.csv"))
+    assert len(runs_csv) == 4
+    for written, row in zip(runs_csv, first["runs"], strict=True):
+        assert {k: float(v) for k, v in written.items()} == {k: row[k] for k in written}
+    assert len(slopes_csv) == 3
+    for written, fit in zip(slopes_csv, first["slopes"], strict=True):
+        assert written["N"] == "" and written["note"] == "" and written["points"] == "4"
+        assert [float(written[k]) for k in ("slope", "ci95_low", "ci95_high")] == \
+            [fit[k] for k in ("slope", "ci95_low", "ci95_high")]
+        assert fit["ci95_low"] < fit["slope"] < fit["ci95_high"]
     # an interrupted sweep: one result missing; started again, only that run goes to the cluster
     results = tmp_path / "out" / "runs" / sweep.stamp
     (results / "N80_eps0.0001_delta0.2_seed1.json").unlink()
@@ -108,6 +125,12 @@ def test_dd_sweep_on_two_workers(tmp_path, scheduler):
         alone = run_one("dd", sweep.base, {k: row[k] for k in ("N", "epsilon", "delta", "seed")})
         assert {k: row[k] for k in alone} == alone
         assert 0 < row["w1_gap"] < 0.2
+    # one seed at two N: slopes without confidence intervals, and a note that says why
+    assert len(report["slopes"]) == 2
+    for fit in report["slopes"]:
+        assert fit["points"] == 2 and math.isnan(fit["ci95_low"]) and math.isnan(fit["ci95_high"])
+        assert fit["note"] == "no confidence interval: it needs 3 points"
+    assert [r["ci95_low"] for r in read_csv(sweep.directory / "slopes.csv")] == ["nan", "nan"]
     saved = json.loads((sweep.directory / "runs" / sweep.stamp / "N20_eps0.0001_delta0.8_seed5.json").read_text())
     assert saved["N"] == 20 and saved["seed"] == 5
 
@@ -118,17 +141,33 @@ def test_unreachable_scheduler_is_named(tmp_path):
         run_sweep(sweep, scheduler="tcp://127.0.0.1:9", echo=lambda line: None, connect_timeout=2)
 
 
-def test_fit_slope_and_its_confidence_interval():
+def test_fit_slope_and_its_confidence_interval(rng):
     n = np.array([100, 100, 400, 400, 1600, 1600])
     slope, lo, hi = fit_slope(n, 3 * n**-0.5)
     assert slope == pytest.approx(-0.5, abs=1e-12) and hi - lo == pytest.approx(0, abs=1e-9)
-    y = 3 * n**-0.5 * np.exp(np.random.default_rng(0).normal(0, 0.2, len(n)))
-    fit = linregress(np.log(n), np.log(y))
-    half = student.ppf(0.975, len(n) - 2) * fit.stderr
-    assert fit_slope(n, y) == pytest.approx((fit.slope, fit.slope - half, fit.slope + half), rel=1e-10)
-    assert all(math.isnan(v) for v in fit_slope([1, 2], [1, 3])[1:])
+    y = 3 * n**-0.5 * np.exp(rng.normal(0, 0.2, len(n)))
+    # the textbook interval: slope ± t_{0.975, n-2} sqrt(Σ r² / (n - 2) / Σ (log x - mean)²)
+    lx, ly = np.log(n), np.log(y)
+    b, a = np.polyfit(lx, ly, 1)
+    residual = ly - (a + b * lx)
+    stderr = math.sqrt(residual @ residual / (len(n) - 2) / np.sum((lx - lx.mean()) ** 2))
+    half = student.ppf(0.975, len(n) - 2) * stderr
+    assert fit_slope(n, y) == pytest.approx((b, b - half, b + half), rel=1e-10)
+    fit = linregress(lx, ly)
+    assert fit_slope(n, y, level=0.9)[2] == pytest.approx(fit.slope + student.ppf(0.95, 4) * fit.stderr, rel=1e-10)
+    # three points at two distinct x: a slope and an interval (one degree of freedom)
+    assert all(math.isfinite(v) for v in fit_slope([1, 1, 2], [1, 2, 3]))
+    # two points: a slope, but no interval
+    slope, lo, hi = fit_slope([1, 2], [1, 3])
+    assert slope == pytest.approx(math.log(3) / math.log(2), rel=1e-12) and math.isnan(lo) and math.isnan(hi)
     with pytest.raises(ValueError, match="2 or more distinct x"):
         fit_slope([5, 5], [1, 2])
+    with pytest.raises(ValueError, match="2 or more distinct x"):
+        fit_slope([5], [1])
+    with pytest.raises(ValueError, match=r"finite y > 0, got y = \[1.0, 0.0\]"):
+        fit_slope([1, 2], [1, 0])
+    with pytest.raises(ValueError, match="one length"):
+        fit_slope([1, 2, 3], [1, 2])
 
 
 @pytest.mark.parametrize(("sweep", "message"), [
