@@ -44,6 +44,8 @@ class Space:
     """
 
     def __init__(self, mesh: Mesh, *, force: bool = False) -> None:
+        if not isinstance(force, (bool, np.bool_)):  # "no" would count as True
+            raise TypeError(f"force must be True or False, got {force!r}")
         self.report, self.edges, self.T = meshes.checks.check_and_transmissibilities(mesh)
         if not self.report.admissible:
             message = (

@@ -94,6 +94,7 @@ class LinearSolver:
     _amg: Any = field(default=None, repr=False)
     _precond: Any = field(default=None, repr=False)
     _workspace: Workspace = field(default_factory=Workspace, repr=False)
+    _factorised: Any = field(default=None, repr=False)  # (matrix, SuperLU) of the last direct solve
     _first: float | None = None  # iterations per decade of the hierarchy's first tight solve
     _excess: float = 0.0
     iterations: int = 0
@@ -113,7 +114,9 @@ class LinearSolver:
         if isinstance(jacobian, MatrixFreeJacobian):
             return self._solve_matrix_free(jacobian, rhs)
         if self.kind == "direct":
-            return np.asarray(spla.spsolve(jacobian.tocsc(), rhs))
+            lu = spla.splu(jacobian.tocsc())
+            self._factorised = (jacobian, lu)
+            return np.asarray(lu.solve(rhs))
         fresh = self._amg is None
         if fresh:
             self._amg = self._hierarchy(jacobian)
@@ -135,6 +138,14 @@ class LinearSolver:
                 self._first = count / decades
             self._excess += max(count - self._first * decades, 0.0)
         return x
+
+    def solve_again(self, jacobian: sp.csr_matrix | MatrixFreeJacobian,
+                    rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``J⁻¹ rhs`` to a modest accuracy (1e-4) for a matrix just solved with: the
+        direct path reuses its factorisation, the others their preconditioner."""
+        if self._factorised is not None and self._factorised[0] is jacobian:
+            return np.asarray(self._factorised[1].solve(rhs))
+        return self.solve(jacobian, rhs, rtol=1e-4)
 
     def _gmres(self, jacobian: sp.csr_matrix, rhs: NDArray[np.float64],
                rtol: float) -> tuple[NDArray[np.float64], int, int]:

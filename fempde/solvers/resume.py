@@ -65,7 +65,8 @@ def save_checkpoint(path: str | Path, record: RunRecord) -> Path:
         np.savez(
             tmp, format=_FORMAT, rho=state.rho, index=state.index, t=state.t, dt_next=state.dt_next,
             expected_mass=state.expected_mass, free_energy=state.free_energy, past=past,
-            past_dt=np.array(state.past_dt, dtype=np.float64), risk_time_error=state.risk_time_error,
+            past_dt=np.array(state.past_dt, dtype=np.float64),
+            global_error=np.array(state.global_error) if state.global_error else np.empty((0, state.rho.size)),
             error_ratio=state.error_ratio,
             history=np.array(record.rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS)),
             failed=np.array(sorted(record.failed), dtype=str),
@@ -93,13 +94,16 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             rho = np.array(data["rho"], dtype=np.float64)
             past = np.array(data["past"], dtype=np.float64)
             past_dt = tuple(float(v) for v in data["past_dt"])
-            if rho.ndim != 1 or not np.all(np.isfinite(rho)) or len(past) != len(past_dt) or len(past) > 2:
+            errors = np.array(data["global_error"], dtype=np.float64)
+            if rho.ndim != 1 or not np.all(np.isfinite(rho)) or len(past) != len(past_dt) or len(past) > 2 \
+                    or any(a.shape[1:] != rho.shape for a in (past, errors) if a.size):
                 raise ValueError("its state is malformed (density or past states)")
             state = StepperState(
                 index=int(data["index"]), t=float(data["t"]), rho=rho, dt_next=float(data["dt_next"]),
                 expected_mass=float(data["expected_mass"]), free_energy=float(data["free_energy"]),
                 past=tuple(np.array(r) for r in past), past_dt=past_dt,
-                risk_time_error=float(data["risk_time_error"]), error_ratio=float(data["error_ratio"]),
+                global_error=tuple(np.array(g, dtype=np.float64) for g in data["global_error"]),
+                error_ratio=float(data["error_ratio"]),
             )
             if not (state.index >= 0 and np.isfinite(state.t) and state.dt_next > 0):
                 raise ValueError(f"its step index {state.index}, time {state.t} or next step {state.dt_next} "

@@ -196,5 +196,5 @@ def _restored_step(state: StepperState, system: GradientFlowSystem) -> Step:
     return Step(index=state.index, t=state.t, dt=state.past_dt[0] if state.past_dt else 0.0, rho=rho,
                 free_energy=state.free_energy, risk=system.risk(rho), mass=system.space.integrate(rho),
                 expected_mass=state.expected_mass, dt_next=state.dt_next, wall_mass=system.space.wall_mass(rho),
-                past=state.past, past_dt=state.past_dt, risk_time_error=state.risk_time_error,
+                past=state.past, past_dt=state.past_dt, global_error=state.global_error,
                 error_ratio=state.error_ratio)

@@ -14,16 +14,24 @@ the solution ``ρ_c`` against the polynomial extrapolation ``ρ_p`` of the
 accepted past (linear for implicit Euler, quadratic for BDF2; the first step
 uses an explicit-Euler predictor from the residual), ``e = C_c/(C_p − C_c)
 (ρ_c − ρ_p)`` with the error constants of both on the actual step sizes
-(:func:`milne_factor`). Its size is the mass-weighted L1 norm relative to the
-density, ``E = Σ m_i |e_i| / (rtol Σ m_i |ρ_i| + atol |Ω|)``; a step with
-``E > 1`` is rejected, and the next step size comes from a PI controller
+(:func:`milne_factor`). Its size ``E`` is the larger of two ratios: the
+mass-weighted L1 norm relative to the density, ``Σ m_i |e_i| / (rtol (Σ m_i |ρ_i|
++ atol |Ω|))``, and the error it causes in the risk relative to the risk,
+``|R(ρ) − R(ρ − e)| / (rtol (|R| + atol))`` — the risk curve is what a
+cross-check compares, and it may decay by orders of magnitude, so its relative
+accuracy is controlled too. A step with ``E > 1`` is rejected, and the next step size comes from a PI controller
 (Gustafsson: ``k E^{−0.7/q} E_prev^{0.4/q}``, ``q`` the estimate's order),
 within ``[0.2, 5]`` times the last, capped by Newton's difficulty and ``dt_max``,
-and steps still land exactly on output times. The estimate is recorded for
-every step (also without control, ``rtol=None``): ``time_error`` is ``Σ m|e|``,
-and ``risk_time_error`` the sum over the steps of ``|R(ρ) − R(ρ − e)|``, the
-estimated error of the risk curve (a sum of local errors: no contraction
-credited, so usually an overestimate).
+and steps still land exactly on output times.
+
+**Global error.** The local errors are carried forward by the linearised
+scheme, ``g_{n+1} = J⁻¹ M g̃_n + e_{n+1}`` (``J`` the step's Newton Jacobian,
+whose factorisation or preconditioner is reused, ``g̃`` the BDF2 combination of
+the last two), so each step records the estimated global error of ρ
+(``time_error = Σ m|g|``) and of the risk (``risk_time_error = |R(ρ + g) − R(ρ)|``),
+also without control (``rtol=None``). Because errors decay with the flow, this
+stays relative where the risk decays by orders of magnitude and vanishes at a
+steady state, unlike a sum of local errors.
 
 The stepper knows nothing of output: it yields :class:`Step` records and the
 run loop (:func:`fempde.solve`) hands them to observers.
@@ -50,11 +58,12 @@ __all__ = [
 
 Array = NDArray[np.float64]
 
-DEFAULT_RTOL = 1e-4
-"""The default local error tolerance (relative, mass-weighted L1). Chosen by
-measurement (README, Numerics): a default run's risk history is within 1e-3
-relative of the same run at a 100× tighter tolerance on the interval and disk
-problems of the tests."""
+DEFAULT_RTOL = 3e-6
+"""The default local (per-step) error tolerance, relative. Chosen by measurement
+(benchmarks/work_precision.py, README's Numerics): a default run's risk history
+is within 1e-3 relative of the same run at a 100× tighter tolerance on the
+interval problem of ``examples/crosscheck/interval.toml`` (measured 9.2e-4, where
+the risk has decayed to 1e-8) and on ``fempde demo`` (1.5e-5)."""
 
 SCHEMES = ("bdf2", "euler")
 """Time schemes; the first is the default."""
@@ -92,7 +101,10 @@ class StepOptions:
     Parameters
     ----------
     rtol, atol
-        Local error tolerances (module docstring); ``rtol=None`` switches the
+        Local (per-step) error tolerances, relative and absolute (module
+        docstring; ``atol`` applies to the density per unit volume and to the
+        risk). The global error of the risk is about the number of steps times
+        ``rtol/3``; ``Result.time_error`` reports it. ``rtol=None`` switches the
         control off: steps then grow by 1.5 after easy Newton solves up to
         ``dt_max`` (with ``dt0 = dt_max``: fixed steps), and the error is still
         estimated and reported.
@@ -110,7 +122,7 @@ class StepOptions:
     """
 
     rtol: float | None = DEFAULT_RTOL
-    atol: float = 0.0
+    atol: float = 1e-12
     dt0: float | None = None
     dt_max: float | None = None
     dt_min: float | None = None
@@ -185,19 +197,24 @@ class Step:
     """The sizes of the steps that led to ``rho`` and to each of ``past``, newest first."""
     scheme: str = "euler"
     """The scheme this step was taken with: ``"euler"`` or ``"bdf2"``."""
-    time_error: float = 0.0
+    local_error: float = 0.0
     """Estimated local error of this step, ``Σ m_i |e_i|`` (mass-weighted L1)."""
+    time_error: float = 0.0
+    """Estimated global error of ρ from the time stepping, ``Σ m_i |g_i|``."""
     risk_time_error: float = 0.0
-    """Estimated error of the risk from the time stepping, accumulated to this step."""
+    """Estimated global error of the risk from the time stepping, ``|R(ρ + g) − R(ρ)|``."""
     error_ratio: float = 0.0
     """The controller's ``E`` for this step (<= 1 when accepted under control)."""
+    global_error: tuple[Array, ...] = ()
+    """The estimated global errors ``g`` of ``rho`` and of ``past[0]``, newest first."""
 
     def state(self) -> StepperState:
         """What :func:`steps` needs to continue from this step exactly."""
         return StepperState(index=self.index, t=self.t, rho=np.array(self.rho), dt_next=self.dt_next,
                             expected_mass=self.expected_mass, free_energy=self.free_energy,
                             past=tuple(np.array(r) for r in self.past), past_dt=self.past_dt,
-                            risk_time_error=self.risk_time_error, error_ratio=self.error_ratio)
+                            global_error=tuple(np.array(g) for g in self.global_error),
+                            error_ratio=self.error_ratio)
 
     @property
     def min_rho(self) -> float:
@@ -221,7 +238,8 @@ class StepperState:
     free_energy: float
     past: tuple[Array, ...] = ()
     past_dt: tuple[float, ...] = ()
-    risk_time_error: float = 0.0
+    global_error: tuple[Array, ...] = ()
+    """The estimated global errors of ``rho`` and of ``past[0]``, newest first."""
     error_ratio: float = 0.0
 
 
@@ -294,13 +312,16 @@ def _newton(
     tol: float,
     max_iter: int,
     guess: Array | None = None,
-) -> tuple[Array, int]:
+) -> tuple[Array, int, sp.csr_matrix | MatrixFreeJacobian | None]:
+    """Solve the implicit-Euler system from ``rho_old``: the density, the
+    iterations, and the last Jacobian solved with (the error propagation reuses it)."""
     m = system.space.m
     rho = rho_old.copy() if guess is None else guess.copy()
     scale = max(1.0, float(np.abs(rho_old).max()))
     solver.refresh()
     updates: list[float] = []
     previous: float | None = None
+    solved: sp.csr_matrix | MatrixFreeJacobian | None = None
     for k in range(1, max_iter + 1):
         residual, jacobian = system.linearise(rho, rho_old, t_old, t_new)
         if not np.all(np.isfinite(residual)):
@@ -310,11 +331,12 @@ def _newton(
         if k > 1 and float(np.abs(residual / m).max()) <= tol * scale and _settled(rho, updates[-1], scale):
             # converged here without another solve: for the local flux Jacobian (an
             # M-matrix with column sums m) the next update is at most max |G_i| / m_i
-            return _nonnegative(rho, tol * scale), k - 1
+            return _nonnegative(rho, tol * scale), k - 1, solved
         try:
             delta = solver.solve(jacobian, -residual, rtol=eta)
         except (np.linalg.LinAlgError, RuntimeError) as err:
             raise _Rejected(str(err)) from err
+        solved = jacobian
         # The columns of the Jacobian sum to m (fluxes are antisymmetric), so an
         # exact solve keeps Σ m δ = −Σ G; restoring it after an inexact
         # (iterative) solve keeps the mass exact at every iterate.
@@ -324,7 +346,7 @@ def _newton(
             raise _Rejected("non-finite iterate")
         updates.append(float(np.abs(delta).max()))
         if updates[-1] <= tol * scale and _settled(rho, updates[-1], scale):
-            return _nonnegative(rho, tol * scale), k
+            return _nonnegative(rho, tol * scale), k, solved
     history = ", ".join(f"{u:.1e}" for u in updates[-4:])
     raise _Rejected(f"no convergence in {max_iter} Newton iterations (last updates {history})")
 
@@ -399,7 +421,8 @@ def steps(
 
     past: tuple[Array, ...] = ()
     past_dt: tuple[float, ...] = ()
-    risk_error, previous_ratio = 0.0, 1.0
+    global_error: tuple[Array, ...] = ()
+    previous_ratio = 1.0
     if start is None:
         rho = np.array(rho0, dtype=np.float64)
         t, index, expected = 0.0, 0, space.integrate(rho)
@@ -408,7 +431,7 @@ def steps(
         rho = np.array(start.rho, dtype=np.float64)
         t, index, expected, energy, dt = start.t, start.index, start.expected_mass, start.free_energy, start.dt_next
         past, past_dt = tuple(np.array(r) for r in start.past), tuple(start.past_dt)
-        risk_error, previous_ratio = start.risk_time_error, start.error_ratio or 1.0
+        global_error, previous_ratio = tuple(np.array(g) for g in start.global_error), start.error_ratio or 1.0
     risk_now = system.risk(rho)
     rejected, reasons = 0, []
     next_mark = int(np.searchsorted(marks, t, side="right"))
@@ -436,11 +459,12 @@ def steps(
                 start_from, t_from, used = tilde, t_new - k * (1 + w) / (1 + 2 * w), "bdf2"
                 guess = np.maximum(rho + w * (rho - past[0]), 0.5 * rho)  # extrapolated; log ρ needs ρ > 0
         try:
-            rho_new, iterations = _newton(system, start_from, t_from, t_new, solver, tol, options.max_newton, guess)
+            rho_new, iterations, jacobian = _newton(system, start_from, t_from, t_new, solver, tol,
+                                                    options.max_newton, guess)
             if used == "bdf2" and system.free_energy(rho_new) > energy + _ROUND_OFF * max(1.0, abs(energy)):
                 # BDF2's energy decay is not proved: where it fails, the step is implicit Euler's
                 start_from, t_from, used = rho, t, "euler"
-                rho_new, more = _newton(system, rho, t, t_new, solver, tol, options.max_newton, rho_new)
+                rho_new, more, jacobian = _newton(system, rho, t, t_new, solver, tol, options.max_newton, rho_new)
                 iterations += more
         except _Rejected as why:
             rejected += 1
@@ -461,8 +485,13 @@ def steps(
             predicted, order = rho - system.linearise(rho, rho, t, t_new)[0] / m, 2
         error = milne_factor(k, past_dt if used == "bdf2" or past else (), used) * (rho_new - predicted)
         error_l1 = float(m @ np.abs(error))
-        scale = (rtol if rtol is not None else 1.0) * float(m @ np.abs(rho_new)) + options.atol * space.volume
-        ratio = error_l1 / scale if scale > 0 else 0.0
+        risk_new = system.risk(rho_new)
+        risk_local = abs(risk_new - system.risk(rho_new - error))
+        risk_scale = abs(risk_new) + options.atol
+        tolerance = rtol if rtol is not None else 1.0
+        density_scale = tolerance * (float(m @ np.abs(rho_new)) + options.atol * space.volume)
+        ratio = max(error_l1 / density_scale if density_scale > 0 else 0.0,
+                    risk_local / (tolerance * risk_scale) if risk_scale > 0 else 0.0)
         if rtol is not None and ratio > 1.0:
             rejected += 1
             reasons.append(f"dt={k:.3g}: local error {ratio:.2g} x tolerance")
@@ -476,8 +505,19 @@ def steps(
         src = system.source(t_new)
         if src is not None:
             expected += k * space.integrate(src)
-        risk_new = system.risk(rho_new)
-        risk_error += abs(risk_new - system.risk(rho_new - error))
+        # the global error, carried by the linearised step (Jacobian J = M + ∂F: δρ_{n+1} = J⁻¹ M δρ̃),
+        # plus this step's local error
+        if not global_error:
+            carried = np.zeros_like(rho)
+        elif used == "bdf2":
+            carried = ((1 + w) ** 2 * global_error[0] - w**2 * global_error[1]) / (1 + 2 * w)
+        else:
+            carried = global_error[0]
+        if np.any(carried) and jacobian is not None:
+            carried = solver.solve_again(jacobian, m * carried)
+        propagated = carried + error
+        propagated -= (m @ propagated) / space.volume  # the errors carry no mass
+        global_error = (propagated, *global_error)[:2]
         past, past_dt = (rho, *past)[:2], (k, *past_dt)[:2]
         t, rho = t_new, rho_new
         index += 1
@@ -500,5 +540,7 @@ def steps(
                    mass=space.integrate(rho), expected_mass=expected, newton_iterations=iterations,
                    rejected=rejected, at_output_time=mark, energy_increase=energy - previous_energy, dt_next=dt,
                    wall_mass=space.wall_mass(rho), past=tuple(frozen(r) for r in past), past_dt=past_dt,
-                   scheme=used, time_error=error_l1, risk_time_error=risk_error, error_ratio=ratio)
+                   scheme=used, local_error=error_l1, time_error=float(m @ np.abs(propagated)),
+                   risk_time_error=abs(system.risk(rho + propagated) - risk_new), error_ratio=ratio,
+                   global_error=tuple(frozen(g) for g in global_error))
         rejected, reasons = 0, []
