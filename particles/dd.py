@@ -27,8 +27,11 @@ from numpy.typing import NDArray
 from fempde.meanfield import DRIFT, GaussianClasses, TimeAxis, check_lam_beta, noise_scale, temperature
 from fempde.problems import Hinges, IsotropicGaussians, activation, gaussian_nodes
 
+from .plan import chunk_plan, record_steps
+
 __all__ = [
-    "DDRun", "GaussianClasses", "Member", "Network", "dd_ensemble", "dd_sgd", "population_risk", "sample_isotropic",
+    "DDRun", "GaussianClasses", "Member", "Network", "as_network", "dd_ensemble", "dd_sgd", "population_risk",
+    "sample_isotropic",
 ]
 
 Array = NDArray[np.float64]
@@ -58,7 +61,8 @@ class Network:
         return cls(GaussianClasses(model.delta, int(model.d)), model.activation)
 
 
-def _network(model: Network | IsotropicGaussians) -> Network:
+def as_network(model: Network | IsotropicGaussians) -> Network:
+    """``model`` itself, or the network of :meth:`Network.isotropic` for an isotropic model."""
     return model if isinstance(model, Network) else Network.isotropic(model)
 
 
@@ -179,7 +183,7 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     Run ``r`` draws exactly what :func:`dd_sgd` would draw from ``members[r].rng``,
     so ``dd_ensemble(model, members, times)[r]`` equals ``dd_sgd`` of that member,
     bit for bit."""
-    net = _network(model)
+    net = as_network(model)
     if len(members) == 0:
         raise ValueError("an ensemble needs at least one member")
     d, width = net.data.d, net.data.d + 2 if net.fit_output else net.data.d
@@ -192,14 +196,15 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     wt = np.ascontiguousarray(np.concatenate([w for w, _, _ in starts]).T)
     a = np.concatenate([s[1] for s in starts])
     b = np.concatenate([s[2] for s in starts])
-    plans = [_chunks(member.axis, times, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
-             for member, n in zip(members, sizes, strict=True)]
+    marks = [record_steps(member.axis, times) for member in members]
+    plans = [chunk_plan(steps, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
+             for steps, n in zip(marks, sizes, strict=True)]
     sigma = net.activation
     knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
     records: list[list[tuple[Array, Array, Array]]] = [[] for _ in members]
     for round_ in range(max(len(p) for p in plans)):
         active = [r for r, p in enumerate(plans) if round_ < len(p)]
-        most = max(plans[r][round_][1] for r in active)
+        most = max(plans[r][round_].steps for r in active)
         xs, ys = np.zeros((len(members), most, d)), np.zeros((len(members), most))
         steps, stds = np.zeros((len(members), most)), np.zeros((len(members), most))
         noise = np.zeros((most, offsets[-1], width)) if tau > 0 else np.empty((0, 1, 1))
@@ -220,14 +225,13 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
             _advance_all(wt, a, b, offsets, xs, ys, steps, counts, lam, stds, noise, knots, jumps, sigma.offset,
                          sigma.slope, DRIFT, net.fit_output)
         for r in active:
-            if plans[r][round_][2]:
+            if plans[r][round_].record:
                 lo, hi = offsets[r], offsets[r + 1]
                 records[r].append((wt[:, lo:hi].T.copy(), a[lo:hi].copy(), b[lo:hi].copy()))
     runs = []
-    for member, record in zip(members, records, strict=True):
-        marks = _marks(member.axis, times)
+    for member, steps, record in zip(members, marks, records, strict=True):
         weights, output, offset = (np.array(v) for v in zip(*record, strict=True))
-        runs.append(DDRun(member.axis.time(marks), weights, output, offset))
+        runs.append(DDRun(member.axis.time(steps), weights, output, offset))
     return runs
 
 
@@ -241,27 +245,6 @@ def _start(net: Network, member: Member) -> tuple[Array, Array, Array]:
     if not net.fit_output and (np.any(a != 1) or np.any(b != 0)):
         raise ValueError("this network fixes a = 1 and b = 0: use Network(..., fit_output=True) to train them")
     return w, a, b
-
-
-def _marks(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
-    """The step counts ``k`` (``t = kε``) of the recording times, sorted, once each."""
-    return np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
-
-
-def _chunks(axis: TimeAxis, times: Sequence[float], chunk: int) -> list[tuple[int, int, bool]]:
-    """``(first step, steps, record after)`` per chunk: chunks of at most
-    ``chunk`` steps that end on every recording time (a zero-step chunk records
-    a time that needs no step)."""
-    plan: list[tuple[int, int, bool]] = []
-    k = 0
-    for mark in _marks(axis, times):
-        if mark == k:
-            plan.append((k, 0, True))
-        while k < mark:
-            m = min(chunk, mark - k)
-            plan.append((k, m, k + m == mark))
-            k += m
-    return plan
 
 
 def _per_unit(values: Array | None, default: float, n: int, name: str) -> Array:
@@ -281,7 +264,7 @@ def population_risk(model: Network | IsotropicGaussians, weights: Array, output:
     with covariance ``W Σ_y Wᵀ``: ``V`` is the closed-form Gaussian mean of σ
     and each ``U`` pair is Gauss–Legendre in the first pre-activation (split at
     σ's kinks) and closed form in the second given the first."""
-    net = _network(model)
+    net = as_network(model)
     sigma = net.activation
     w = np.asarray(weights, dtype=np.float64)
     n = len(w)

@@ -29,7 +29,8 @@ from numpy.typing import NDArray
 from fempde.meanfield import DRIFT, TimeAxis, check_lam_beta, noise_scale, temperature
 from fempde.problems import IsotropicGaussians
 
-from .dd import DDRun, Network, _chunks, _marks, _network
+from .dd import DDRun, Network, as_network
+from .plan import chunk_plan, record_steps
 
 __all__ = ["dd_ensemble_torch", "torch_device"]
 
@@ -57,7 +58,7 @@ def dd_ensemble_torch(model: Network | IsotropicGaussians, weights0: Array, axis
     one :class:`DDRun` per run. Networks with fixed ``a = 1``, ``b = 0`` only."""
     import torch
 
-    net = _network(model)
+    net = as_network(model)
     if net.fit_output:
         raise ValueError("the GPU path trains w only (fit_output=False); use particles.dd_ensemble for (w, a, b)")
     w0 = np.asarray(weights0, dtype=np.float64)
@@ -81,7 +82,8 @@ def dd_ensemble_torch(model: Network | IsotropicGaussians, weights0: Array, axis
     if tau > 0:  # one integer from the first run's Generator seeds the device's (noiseless runs draw nothing)
         noise_source.manual_seed(int(rngs[0].integers(2**63 - 1)))
     records: list[NDArray[np.float64]] = []
-    for k0, m, record in _chunks(axis, times, chunk):
+    marks = record_steps(axis, times)
+    for k0, m, record in chunk_plan(marks, chunk):
         if m > 0:
             samples = [net.data.sample(m, rng) for rng in rngs]
             xs = torch.tensor(np.stack([x for x, _ in samples], axis=1), dtype=kind, device=where)  # (m, R, d)
@@ -103,7 +105,6 @@ def dd_ensemble_torch(model: Network | IsotropicGaussians, weights0: Array, axis
                     w.add_(torch.randn(w.shape, generator=noise_source, dtype=kind, device=where), alpha=float(stds[k]))
         if record:
             records.append(w.to("cpu", torch.float64).numpy().copy())
-    marks = _marks(axis, times)
     stacked = np.stack(records, axis=1)  # (R, n_times, N, d)
     ones, zeros = np.ones((len(marks), n)), np.zeros((len(marks), n))
     return [DDRun(axis.time(marks), stacked[r], ones, zeros) for r in range(runs)]

@@ -15,7 +15,6 @@ gives the same numbers.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,10 +25,12 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fempde.atomic import atomic_write
 from fempde.fem.kernels import Kernel
 from fempde.meanfield.axis import DRIFT, TimeAxis, noise_scale
 
 from .domain import ConvexDomain, confine_inplace
+from .plan import chunk_plan, record_steps
 
 __all__ = ["SGDRun", "rbf_sgd"]
 
@@ -124,9 +125,7 @@ def rbf_sgd(
         raise ValueError(f"kernel is {kernel.dim}-D but the domain is {domain.dim}-D")
     if tau < 0 or label_noise < 0:
         raise ValueError(f"tau and label_noise must be >= 0, got {tau}, {label_noise}")
-    marks = np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
-    if marks.size == 0 or marks[0] < 0:
-        raise ValueError(f"record times must be >= 0, got {list(times)}")
+    marks = record_steps(axis, times)
     if tau > 0:  # keep the chunk of Gaussian increments in cache-sized memory (about 8 MB)
         chunk = max(16, min(chunk, 2**20 // centers.size))
     recorded: list[Array] = []
@@ -173,10 +172,10 @@ class _Saver:
         if self.boundary is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.stem}.tmp.npz")
-        shape = (self.n_recorded, *self.boundary["centers"].shape)
-        np.savez(tmp, recorded=np.array(self.recorded[: self.n_recorded]).reshape(shape), **self.boundary)
-        os.replace(tmp, self.path)
+        boundary = self.boundary
+        shape = (self.n_recorded, *boundary["centers"].shape)
+        recorded = np.array(self.recorded[: self.n_recorded]).reshape(shape)
+        atomic_write(self.path, lambda tmp: np.savez(tmp, recorded=recorded, **boundary))
         self.written_at = time.monotonic()
 
 
@@ -194,21 +193,22 @@ def _load(path: Path, rng: np.random.Generator, marks: NDArray[np.int64],
 def _advance(domain: ConvexDomain, target: Target, kernel: Kernel, axis: TimeAxis, centers: Array,
              marks: NDArray[np.int64], k: int, recorded: list[Array], tau: float, label_noise: float,
              reflect: bool, rng: np.random.Generator, chunk: int, saver: _Saver | None) -> None:
-    """The chunk loop: draw a chunk of data and noise, run the compiled steps, record at the marks."""
-    for mark in marks[len(recorded):]:
-        while k < mark:
+    """The chunk loop from step ``k`` (the marks before it are in ``recorded``): draw
+    a chunk of data and noise, run the compiled steps, record at the marks."""
+    for start, m, record in chunk_plan(marks[len(recorded):], chunk, start=k):
+        if m > 0:
             if saver is not None:
-                saver.at_boundary(k, centers, recorded, marks, rng)
-            m = min(chunk, mark - k)
+                saver.at_boundary(start, centers, recorded, marks, rng)
             xs = domain.sample(m, rng)
             ys = np.asarray(target(xs.T), dtype=np.float64).reshape(m)
             if label_noise > 0:
                 ys = ys + label_noise * rng.standard_normal(m)
-            steps = axis.step_sizes(k, k + m)
+            steps = axis.step_sizes(start, start + m)
             noise = rng.standard_normal((m, *centers.shape)) if tau > 0 else np.empty((0, 1, 1))
             _sgd_chunk(centers, xs, ys, steps, noise_scale(steps, tau), noise, kernel.power, kernel.constant,
                        kernel.delta, domain.normals, domain.offsets, domain.center, domain.inradius, reflect)
-            k += m
-        recorded.append(centers.copy())
+            k = start + m
+        if record:
+            recorded.append(centers.copy())
     if saver is not None:
         saver.at_boundary(k, centers, recorded, marks, rng)
