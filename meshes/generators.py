@@ -5,10 +5,17 @@ and the whole boundary named ``"wall"``. The 2-D generators triangulate point
 sets by Delaunay, which makes every transmissibility of the P1 stiffness
 matrix non-negative (what the edge-flux scheme needs); :func:`meshes.check`
 verifies it.
+
+Every parameter is checked before any work: numbers must be real numbers
+(``True`` and ``"1"`` are not), coordinates must have the domain's dimension,
+and a mesh of more than :data:`MAX_NODES` nodes (estimated from the domain and
+``h`` before any array is allocated) is refused unless ``allow_large=True``,
+with the memory a run on it would take.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,14 +24,74 @@ from skfem import Mesh, MeshLine1, MeshTet1, MeshTri1
 
 from .checks import MeshError, signed_volumes
 
-__all__ = ["ball", "box", "disk", "interval", "orient", "polygon", "rectangle"]
+__all__ = ["MAX_NODES", "ball", "box", "disk", "interval", "orient", "polygon", "rectangle"]
+
+MAX_NODES = 2_000_000
+"""The most nodes a generator makes without ``allow_large=True``."""
+_BYTES_PER_NODE = {1: 1024.0, 2: 2.5 * 1024, 3: 10 * 1024}  # a run's peak memory (benchmarks/results/scaling_*.txt)
+_INDEX_LIMIT = 2.0**31  # beyond, no generator can index its nodes (nor any machine hold them)
+
+
+def _real(name: str, value: float) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise MeshError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise MeshError(f"{name} must be a finite number, got {value!r}")
+    return number
 
 
 def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
+    number = _real(name, value)
+    if number <= 0:
         raise MeshError(f"{name} must be a positive number, got {value!r}")
-    return value
+    return number
+
+
+def _coordinates(name: str, value: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """``value`` as a float array of ``shape`` (``-1``: any length), refusing booleans and strings."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged nesting
+        array = np.asarray(None)
+    if _has_bool(value):  # numpy turns [0, True] into [0, 1]
+        array = np.asarray(None)
+    if array.dtype.kind not in "iuf" or array.ndim != len(shape) or any(
+            n not in (-1, m) for n, m in zip(shape, array.shape, strict=True)):
+        what = f"{shape[0]} numbers" if len(shape) == 1 else "a list of [x, y] pairs"
+        raise MeshError(f"{name} must be {what}, got {value!r}")
+    if not np.all(np.isfinite(array)):
+        raise MeshError(f"{name} must be finite numbers, got {value!r}")
+    return array.astype(np.float64)
+
+
+def _has_bool(value: object) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_has_bool(item) for item in value)
+    return isinstance(value, (bool, np.bool_))
+
+
+def _affordable(call: str, nodes: float, dim: int, allow_large: bool) -> None:
+    """Refuse a mesh of more than :data:`MAX_NODES` nodes (estimated) unless ``allow_large``."""
+    if not isinstance(allow_large, (bool, np.bool_)):
+        raise MeshError(f"allow_large must be True or False, got {allow_large!r}")
+    if nodes <= MAX_NODES or (allow_large and nodes < _INDEX_LIMIT):
+        return
+    memory = _bytes(nodes * _BYTES_PER_NODE[dim])
+    if nodes >= _INDEX_LIMIT:
+        count = (f"about {nodes:.3g} nodes and need about {memory} of memory to run on" if np.isfinite(nodes)
+                 else "more nodes than a float can count")
+        raise MeshError(f"{call} would have {count}; no machine can mesh that: use a larger h or a smaller domain")
+    raise MeshError(f"{call} would have about {nodes:.3g} nodes, more than the limit of {MAX_NODES:,}: a run on it "
+                    f"needs about {memory} of memory; use a larger h, or pass allow_large=True to mesh it anyway")
+
+
+def _bytes(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.3g} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 def _cells(length: float, h: float) -> int:
@@ -43,23 +110,27 @@ def _named(mesh: Mesh) -> Mesh:
     return mesh.with_boundaries({"wall": mesh.boundary_facets()})
 
 
-def interval(a: float = 0.0, b: float = 1.0, h: float = 0.01) -> MeshLine1:
+def interval(a: float = 0.0, b: float = 1.0, h: float = 0.01, allow_large: bool = False) -> MeshLine1:
     """Uniform mesh of ``[a, b]``."""
-    h = _positive("h", h)
+    a, b, h = _real("a", a), _real("b", b), _positive("h", h)
     if not b > a:
         raise MeshError(f"interval needs a < b, got a={a}, b={b}")
+    _affordable(f"interval(a={a:g}, b={b:g}, h={h:g})", (b - a) / h + 1, 1, allow_large)
     n = _cells(b - a, h)
     t = np.vstack([np.arange(n), np.arange(1, n + 1)])
     return _named(MeshLine1(np.linspace(a, b, n + 1)[None, :], t))
 
 
 def rectangle(
-    x0: float = 0.0, x1: float = 1.0, y0: float = 0.0, y1: float = 1.0, h: float = 0.05
+    x0: float = 0.0, x1: float = 1.0, y0: float = 0.0, y1: float = 1.0, h: float = 0.05, allow_large: bool = False
 ) -> MeshTri1:
     """Structured right-triangle mesh of ``[x0, x1] x [y0, y1]``."""
+    x0, x1, y0, y1 = (_real(name, v) for name, v in (("x0", x0), ("x1", x1), ("y0", y0), ("y1", y1)))
     h = _positive("h", h)
     if not (x1 > x0 and y1 > y0):
         raise MeshError(f"rectangle needs x0 < x1 and y0 < y1, got {(x0, x1, y0, y1)}")
+    _affordable(f"rectangle({x0:g}, {x1:g}, {y0:g}, {y1:g}, h={h:g})",
+                ((x1 - x0) / h + 1) * ((y1 - y0) / h + 1), 2, allow_large)
     x = np.linspace(x0, x1, _cells(x1 - x0, h) + 1)
     y = np.linspace(y0, y1, _cells(y1 - y0, h) + 1)
     return orient(MeshTri1.init_tensor(x, y))
@@ -69,12 +140,14 @@ def box(
     lower: Sequence[float] = (0.0, 0.0, 0.0),
     upper: Sequence[float] = (1.0, 1.0, 1.0),
     h: float = 0.1,
+    allow_large: bool = False,
 ) -> MeshTet1:
     """Structured tetrahedral mesh of the box ``lower <= x <= upper``."""
     h = _positive("h", h)
-    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
-    if lo.shape != (3,) or hi.shape != (3,) or not np.all(hi > lo):
+    lo, hi = _coordinates("lower", lower, (3,)), _coordinates("upper", upper, (3,))
+    if not np.all(hi > lo):
         raise MeshError(f"box needs 3 lower and 3 upper bounds with lower < upper, got {lower}, {upper}")
+    _affordable(f"box({lo.tolist()}, {hi.tolist()}, h={h:g})", float(np.prod((hi - lo) / h + 1)), 3, allow_large)
     axes = [np.linspace(lo[k], hi[k], _cells(hi[k] - lo[k], h) + 1) for k in range(3)]
     return orient(MeshTet1.init_tensor(*axes))
 
@@ -145,10 +218,12 @@ def _mend_flat(points: NDArray[np.float64], t: NDArray[np.int64], neighbours: ND
     return np.concatenate([t[keep], faces]), np.concatenate([flat[keep], np.zeros(len(faces), dtype=bool)])
 
 
-def disk(radius: float = 1.0, h: float = 0.05, center: ArrayLike = (0.0, 0.0)) -> MeshTri1:
+def disk(radius: float = 1.0, h: float = 0.05, center: ArrayLike = (0.0, 0.0), allow_large: bool = False) -> MeshTri1:
     """Delaunay mesh of a disk from concentric rings of nodes spaced about ``h``."""
     radius, h = _positive("radius", radius), _positive("h", h)
-    c = np.asarray(center, dtype=float).reshape(2, 1)
+    c = _coordinates("center", center, (2,)).reshape(2, 1)
+    # ring k of R/h holds 2πR k/(R/h)/h nodes: π R (R/h + 1)/h in all
+    _affordable(f"disk(radius={radius:g}, h={h:g})", 1 + np.pi * radius * (radius / h + 1) / h, 2, allow_large)
     rings = _cells(radius, h)
     pts = [np.zeros((2, 1))]
     for k in range(1, rings + 1):
@@ -159,7 +234,8 @@ def disk(radius: float = 1.0, h: float = 0.05, center: ArrayLike = (0.0, 0.0)) -
     return _delaunay(np.hstack(pts) + c)
 
 
-def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0)) -> MeshTet1:
+def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0),
+         allow_large: bool = False) -> MeshTet1:
     """Delaunay mesh of a ball: a body-centred cubic lattice of spacing ``h``
     inside, nodes on a Fibonacci spiral on the sphere.
 
@@ -182,7 +258,10 @@ def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0
     with a flat tetrahedron, the cells are re-cut instead (see ``_mend_flat``).
     """
     radius, h = _positive("radius", radius), _positive("h", h)
-    c = np.asarray(center, dtype=float).reshape(3, 1)
+    c = _coordinates("center", center, (3,)).reshape(3, 1)
+    # two lattice nodes per h^3 inside r < radius - 0.7 h, one per 0.87 h^2 on the sphere
+    nodes = 8 * np.pi / 3 * max(radius / h - 0.7, 0.0) ** 3 + 4 * np.pi / 0.87 * (radius / h) ** 2
+    _affordable(f"ball(radius={radius:g}, h={h:g})", nodes, 3, allow_large)
     g = np.arange(-radius, radius + h, h)
     corners = np.array(np.meshgrid(g, g, g, indexing="ij")).reshape(3, -1) - g.mean()
     lattice = np.hstack([corners, corners + h / 2])
@@ -195,14 +274,17 @@ def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0
     return _delaunay(np.hstack([lattice, sphere]) + c)
 
 
-def polygon(vertices: ArrayLike, h: float = 0.05) -> MeshTri1:
+def polygon(vertices: ArrayLike, h: float = 0.05, allow_large: bool = False) -> MeshTri1:
     """Delaunay mesh of the convex polygon with the given vertices (shape ``(n, 2)``)."""
     h = _positive("h", h)
-    v = np.asarray(vertices, dtype=float)
-    if v.ndim != 2 or v.shape[1] != 2 or v.shape[0] < 3:
+    v = _coordinates("vertices", vertices, (-1, 2))
+    if v.shape[0] < 3:
         raise MeshError(f"polygon needs an (n, 2) array of n >= 3 vertices, got shape {v.shape}")
-    if not np.all(np.isfinite(v)):
-        raise MeshError("polygon vertices must be finite numbers")
+    # one node per h on the boundary, an equilateral lattice 0.7 h away from it inside
+    area = 0.5 * abs(float(np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])))
+    perimeter = float(np.sum(np.hypot(*(np.roll(v, -1, axis=0) - v).T)))
+    nodes = max(area - 0.7 * h * perimeter, 0.0) / (h**2 * np.sqrt(3) / 2) + perimeter / h
+    _affordable(f"polygon({len(v)} vertices, h={h:g})", nodes, 2, allow_large)
     edges = np.roll(v, -1, axis=0) - v
     cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
     if np.all(cross <= 0):  # clockwise: reverse so that the interior is on the left

@@ -110,3 +110,73 @@ def test_boundary_nodes_are_those_of_scikit_fems_boundary_facets(mesh, flat_keys
         monkeypatch.setattr(meshes.checks, "_KEY_LIMIT", 0.0)
     expected = np.unique(mesh.facets[:, mesh.boundary_facets()])
     np.testing.assert_array_equal(meshes.boundary_nodes(mesh), expected)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: meshes.disk(h=True), "h must be a number, got True"),
+        (lambda: meshes.disk(radius="1"), "radius must be a number, got '1'"),
+        (lambda: meshes.interval(a="0"), "a must be a number, got '0'"),
+        (lambda: meshes.interval(b=float("inf")), "b must be a finite number, got inf"),
+        (lambda: meshes.rectangle(y1=False), "y1 must be a number, got False"),
+        (lambda: meshes.ball(h=float("nan")), "h must be a finite number, got nan"),
+        (lambda: meshes.disk(center=[1.0]), r"center must be 2 numbers, got \[1.0\]"),
+        (lambda: meshes.disk(center=("0", "0")), r"center must be 2 numbers, got \('0', '0'\)"),
+        (lambda: meshes.ball(center=(0, 0)), r"center must be 3 numbers, got \(0, 0\)"),
+        (lambda: meshes.box(lower=(0, 0, True)), r"lower must be 3 numbers, got \(0, 0, True\)"),
+        (lambda: meshes.polygon([[0, 0], [1, "0"], [0, 1]]), "vertices must be a list of \\[x, y\\] pairs"),
+        (lambda: meshes.polygon([[0, 0], [1, 0], [0]]), "vertices must be a list of \\[x, y\\] pairs"),
+        (lambda: meshes.disk(allow_large="yes"), "allow_large must be True or False, got 'yes'"),
+    ],
+)
+def test_parameters_are_type_checked(call, message):
+    with pytest.raises(meshes.MeshError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: meshes.disk(h=1e-6), r"disk\(radius=1, h=1e-06\) would have about 3.14e\+12 nodes and need about "
+                                      r"7.14 PiB of memory to run on; no machine can mesh that"),
+        (lambda: meshes.disk(radius=1e300, h=0.1), "would have more nodes than a float can count"),
+        (lambda: meshes.disk(h=1e-3), r"about 3.14e\+06 nodes, more than the limit of 2,000,000: a run on it needs "
+                                      r"about 7.5 GiB of memory; .* pass allow_large=True"),
+        (lambda: meshes.ball(h=0.005), r"ball\(radius=1, h=0.005\) would have about 6.69e\+07 nodes"),
+        (lambda: meshes.box(h=0.005), r"about 8.12e\+06 nodes, more than the limit"),
+        (lambda: meshes.rectangle(h=1e-4), r"about 1e\+08 nodes, more than the limit"),
+        (lambda: meshes.interval(h=1e-7), r"about 1e\+07 nodes, more than the limit"),
+        (lambda: meshes.polygon([[0, 0], [1, 0], [0, 1]], h=1e-4), r"polygon\(3 vertices, h=0.0001\) would have"),
+    ],
+)
+def test_too_large_meshes_are_refused_before_any_work(call, message):
+    with pytest.raises(meshes.MeshError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "generate"),
+    [
+        (lambda h: meshes.disk(h=h), lambda h: meshes.disk(h=h)),
+        (lambda h: meshes.ball(h=2 * h), lambda h: meshes.ball(h=2 * h)),
+        (lambda h: meshes.polygon([[0, 0], [1, 0], [1, 1], [0, 1]], h=h), None),
+        (lambda h: meshes.rectangle(h=h), None),
+    ],
+    ids=["disk", "ball", "polygon", "rectangle"],
+)
+def test_node_estimate_is_close_to_the_count(call, generate, monkeypatch):
+    """The estimate that the limit is applied to is within 30 % of the nodes made."""
+    estimates = []
+    original = meshes.generators._affordable
+    monkeypatch.setattr(meshes.generators, "_affordable",
+                        lambda what, nodes, dim, allow: estimates.append(nodes) or original(what, nodes, dim, allow))
+    mesh = call(0.1)
+    assert estimates[0] == pytest.approx(mesh.p.shape[1], rel=0.3)
+
+
+def test_allow_large_lifts_the_limit(monkeypatch):
+    monkeypatch.setattr(meshes.generators, "MAX_NODES", 50)
+    with pytest.raises(meshes.MeshError, match="more than the limit of 50"):
+        meshes.interval(h=0.01)
+    assert meshes.interval(h=0.01, allow_large=True).p.shape == (1, 101)
