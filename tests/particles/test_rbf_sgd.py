@@ -1,5 +1,7 @@
 """SGD of the RBF network: its mean increment, reproducibility, its population risk."""
 
+import copy
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -53,16 +55,17 @@ def test_mean_increment_is_minus_two_s_grad_psi(rng, interval):
     assert np.all(np.abs(expected) > 4 * standard_error)  # the test can tell a wrong sign
 
 
-def test_same_seed_same_numbers(interval):
+def test_same_seed_same_numbers(rng, interval):
     kernel = Kernel("epanechnikov", 1, 0.1)
+    seed, other_seed = rng.spawn(2)
 
-    def run(seed):
-        rng = np.random.default_rng(seed)
-        centers0 = interval.sample(50, rng)
+    def run(generator):
+        generator = copy.deepcopy(generator)  # the same state each time
+        centers0 = interval.sample(50, generator)
         return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [0.5, 1.0], tau=0.01,
-                                 label_noise=0.1, rng=rng)
+                                 label_noise=0.1, rng=generator)
 
-    first, again, other = run(7), run(7), run(8)
+    first, again, other = run(seed), run(seed), run(other_seed)
     np.testing.assert_array_equal(first.centers, again.centers)
     assert not np.array_equal(first.centers, other.centers)
     np.testing.assert_array_equal(first.steps, [500, 1000])
@@ -110,17 +113,18 @@ def test_bad_sgd_input(rng, interval):
         particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0], tau=-1, rng=rng)
 
 
-def test_interrupted_sgd_resumes_bit_for_bit(tmp_path, interval, monkeypatch):
+def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatch):
     import particles.rbf as rbf
 
     kernel = Kernel("triweight", 1, 0.1)
     times = [0.0, 0.05, 0.1, 0.2]
+    seed = rng.spawn(1)[0]
 
     def run(**kwargs):
-        rng = np.random.default_rng(11)
-        centers0 = interval.sample(100, rng)
-        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-4), times, tau=0.01, rng=rng,
-                                 chunk=300, **kwargs)
+        generator = copy.deepcopy(seed)  # every run starts from the same state
+        centers0 = interval.sample(100, generator)
+        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-4), times, tau=0.01,
+                                 rng=generator, chunk=300, **kwargs)
 
     whole = run()
     compiled, calls = rbf._sgd_chunk, [0]
@@ -142,5 +146,5 @@ def test_interrupted_sgd_resumes_bit_for_bit(tmp_path, interval, monkeypatch):
     np.testing.assert_array_equal(resumed.centers, whole.centers)
     np.testing.assert_array_equal(resumed.steps, whole.steps)
     with pytest.raises(ValueError, match="belongs to another run"):
-        particles.rbf_sgd(interval, target, kernel, interval.sample(7, np.random.default_rng(0)), TimeAxis(1e-4),
-                          times, rng=np.random.default_rng(0), checkpoint=path, resume=True)
+        particles.rbf_sgd(interval, target, kernel, interval.sample(7, rng), TimeAxis(1e-4), times, rng=rng,
+                          checkpoint=path, resume=True)
