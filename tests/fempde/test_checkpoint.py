@@ -78,16 +78,30 @@ checkpoint_every = 0.0
 """
 
 
-def test_sigkill_leaves_valid_output_and_the_run_resumes(tmp_path, rng):
+KILL_AFTER_STEP = 5
+
+
+def wait_for_step(process, checkpoint, step, timeout=300.0):
+    """Poll ``checkpoint`` until it holds step ``step`` or later (the child first
+    compiles, for minutes on a cold numba cache); fail if the child ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the run ended (exit {process.returncode}) before step {step} was written")
+        if checkpoint.is_file() and fempde.load_checkpoint(checkpoint).state.index >= step:
+            return
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail(f"no checkpoint of step {step} after {timeout} s")
+
+
+def test_sigkill_leaves_valid_output_and_the_run_resumes(tmp_path):
     scenario = tmp_path / "disk.toml"
     scenario.write_text(SCENARIO)
     out = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, "-m", "fempde", "run", str(scenario), "--out", str(out), "--quiet"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not (out / "checkpoint.npz").is_file() and time.monotonic() < deadline:  # wait until it computes
-        time.sleep(0.05)
-    time.sleep(rng.uniform(0.2, 1.5))
+    wait_for_step(process, out / "checkpoint.npz", KILL_AFTER_STEP)  # checkpoint_every = 0: one per step
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
@@ -98,8 +112,8 @@ def test_sigkill_leaves_valid_output_and_the_run_resumes(tmp_path, rng):
     with open(out / "history.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert all(float(r["t"]) >= 0 for r in rows[:-1])
-    killed_at = fempde.load_checkpoint(out / "checkpoint.npz").state.t
-    assert 0 < killed_at < 3.0  # killed mid-run
+    killed = fempde.load_checkpoint(out / "checkpoint.npz").state
+    assert killed.index >= KILL_AFTER_STEP and 0 < killed.t < 3.0  # killed mid-run, after the step it waited for
 
     assert main(["resume", str(out), "--quiet"]) == 0
     reference = run_scenario(replace(load_scenario(scenario), directory=tmp_path / "whole"), progress=False)
