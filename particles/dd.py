@@ -197,8 +197,8 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     a = np.concatenate([s[1] for s in starts])
     b = np.concatenate([s[2] for s in starts])
     marks = [record_steps(member.axis, times) for member in members]
-    plans = [chunk_plan(steps, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
-             for steps, n in zip(marks, sizes, strict=True)]
+    plans = [chunk_plan(k, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
+             for k, n in zip(marks, sizes, strict=True)]
     sigma = net.activation
     knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
     records: list[list[tuple[Array, Array, Array]]] = [[] for _ in members]
@@ -229,9 +229,9 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
                 lo, hi = offsets[r], offsets[r + 1]
                 records[r].append((wt[:, lo:hi].T.copy(), a[lo:hi].copy(), b[lo:hi].copy()))
     runs = []
-    for member, steps, record in zip(members, marks, records, strict=True):
+    for member, k, record in zip(members, marks, records, strict=True):
         weights, output, offset = (np.array(v) for v in zip(*record, strict=True))
-        runs.append(DDRun(member.axis.time(steps), weights, output, offset))
+        runs.append(DDRun(member.axis.time(k), weights, output, offset))
     return runs
 
 
