@@ -129,7 +129,8 @@ def expression(text: str | float, what: str = "formula") -> Formula:
     try:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
-        reason = err.msg if isinstance(err, SyntaxError) else "too deeply nested"
+        reason = (err.msg if isinstance(err, SyntaxError) else str(err) if isinstance(err, ValueError)
+                  else "too deeply nested")
         raise ExpressionError(f"{what} = {_short(text)} is not a valid formula: {reason}") from None
     _check_depth(tree, text, what)
     return Formula(text, what, _Checker(text, what).build(tree.body))
@@ -233,7 +234,7 @@ class _Checker:
             result = ops[0](values[0], values[1])
             for k in range(1, len(ops)):  # a < b < c: both hold
                 result = np.logical_and(result, ops[k](values[k], values[k + 1]))
-            return result
+            return np.multiply(result, 1.0)  # 1 or 0: booleans would add as "or" and refuse to subtract
 
         return evaluate
 
@@ -245,10 +246,10 @@ class _Checker:
             raise self.refuse(node.func, f"a call of {name!r} (not a listed function)")
         if node.keywords:
             raise self.refuse(node, f"keyword arguments in the call of {name}")
-        function, arity = FUNCTIONS[name]
-        if len(node.args) != arity:
-            raise self.refuse(node, f"{name} called with {len(node.args)} arguments (it takes {arity})")
         args = [self.build(arg) for arg in node.args]
+        function, arity = FUNCTIONS[name]
+        if len(args) != arity:
+            raise self.refuse(node, f"{name} called with {len(args)} arguments (it takes {arity})")
         return lambda scope: function(*(arg(scope) for arg in args))
 
 
