@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = ["atomic_write", "temporary_path", "write_csv"]
 
 
@@ -40,8 +42,12 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating):
+        return repr(float(value))  # round-trip exact, and np.float64(0.1) as 0.1
+    if isinstance(value, np.integer):
+        return str(int(value))
     return str(value)
 
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+import meshes
+
 from ..fem.space import NodalFunction, Space
 from .stepping import StepOptions
 
@@ -59,12 +61,25 @@ class SpaceError:
         return float(self.risk_error.max()) if self.risk_error.size else 0.0
 
 
+def _at_midpoints(space: Space, fine: Space, values: Array) -> Array:
+    """A P1 function on ``space`` at the nodes of its uniform refinement: the old
+    nodes keep their values, each new one (an edge midpoint) takes its edge's mean."""
+    from scipy.spatial import cKDTree
+
+    i, j = space.edges
+    midpoints = 0.5 * (space.x[:, i] + space.x[:, j])
+    distance, edge = cKDTree(midpoints.T).query(fine.x[:, space.n:].T)
+    if distance.size and distance.max() > 1e-9 * max(1.0, float(np.abs(space.x).max())):
+        raise RuntimeError("the refined mesh has nodes that are not edge midpoints; cannot carry ρ0 over")
+    return np.concatenate([values, 0.5 * (values[i[edge]] + values[j[edge]])])
+
+
 def space_error(problem: Problem, space: Space, rho0: NodalFunction | ArrayLike | str, result: Result, *,
                 options: StepOptions, flux: str) -> SpaceError:
     """Solve ``problem`` again on the refined mesh and compare with ``result`` (module docstring)."""
     from .run import solve
 
-    fine_mesh = space.mesh.refined()
+    fine_mesh = meshes.orient(space.mesh.refined())  # scikit-fem's refinement may flip simplices
     n = space.n
     if not np.allclose(np.asarray(fine_mesh.p)[:, :n], space.x):
         raise RuntimeError("the refined mesh does not keep the run's nodes first; cannot compare the solutions")
@@ -72,7 +87,7 @@ def space_error(problem: Problem, space: Space, rho0: NodalFunction | ArrayLike 
     if isinstance(rho0, np.ndarray) or (isinstance(rho0, (list, tuple))):
         values = np.asarray(rho0, dtype=np.float64)
         if values.shape == (n,):  # nodal values: the P1 function itself, read at the refined nodes
-            rho0 = np.asarray(space.basis.probes(fine.x) @ values)
+            rho0 = _at_midpoints(space, fine, values)
     times = np.array(sorted(result.snapshots), dtype=np.float64)
     times = times[(times > 0) & (times <= result.t)]
     if times.size == 0:

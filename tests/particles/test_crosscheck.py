@@ -19,9 +19,12 @@ def target(x):
 
 
 def test_gap_shrinks_with_n():
-    problem = RBFProblem(meshes.interval(0, 1, 0.01), target, delta=0.1)
+    # h = 0.0025: at h = 0.01 and 0.005 the PDE's spatial error (1.7e-4, 2.7e-5) is more than a tenth
+    # of the smallest N = 1600 gap (2.3e-4)
+    problem = RBFProblem(meshes.interval(0, 1, 0.0025), target, delta=0.1)
     study = convergence_in_n(problem, [400, 1600], 1e-5, 0.2, seeds=(0, 1, 2, 3), n_times=8)
-    # measured: risk gap 0.0325 -> 0.0138 (x2.36), L1 density gap 0.353 -> 0.177 (x1.99)
+    assert study["pde_accurate"] and study["pde_risk_error"] < 0.1 * study["risk_gap"].min()
+    # measured: risk gap 0.0325 -> 0.0138 (x2.36), L1 density gap 0.353 -> 0.177 (x1.99) at h = 0.01
     assert study["risk_gap"][0] / study["risk_gap"][1] >= 1.5
     assert study["density_gap"][0] / study["density_gap"][1] >= 1.5
     assert study["density_slope"] < -0.35
@@ -73,8 +76,33 @@ def test_crosscheck_writes_curves_and_particle_clouds(tmp_path):
     last = meshio.read(clouds[-1][1])
     assert last.cells[0].type == "vertex" and len(last.points) == 100
     np.testing.assert_array_equal(last.points[:, :2], check.centers[-1])
-    assert (tmp_path / "crosscheck.csv").read_text().count("\n") == 7  # comment, header, 5 times
+    import csv
+
+    with open(tmp_path / "crosscheck.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5  # one per output time
+    assert [r["pde_error_explains_gap"] == "True" for r in rows[1:]] == check.pde_error_explains[1:].tolist()
+    np.testing.assert_allclose([float(r["pde_risk_error"]) for r in rows], check.pde_risk_error, rtol=1e-15)
     assert (tmp_path / "risk.png").stat().st_size > 10_000
+
+
+def test_crosscheck_reports_the_pde_error_and_tightens_a_loose_reference():
+    """A reference solved with rtol = 0.3 has a risk error of 3e-3, a quarter of the
+    smallest gap (measured 0.011); the cross-check re-solves it more tightly until
+    the error is below a tenth of it."""
+    from particles.crosscheck import PDE_ERROR_FRACTION, reference
+
+    problem = RBFProblem(meshes.interval(0, 1, 0.005), target, delta=0.1)
+    loose = reference(problem, 0.1, n_times=5, rtol=0.3)
+    check = crosscheck(problem, 4000, 1e-4, 0.1, n_times=5, seeds=(0, 1), solved=loose)
+    assert check.reference.rtol < loose.rtol
+    assert check.pde_risk_error.max() < loose.risk_error.max()
+    assert check.pde_accurate and check.pde_risk_error.max() <= PDE_ERROR_FRACTION * check.risk_gap.min()
+    assert check.pde_risk_error[0] == 0 and np.all(check.pde_risk_error[1:] > 0)
+    # the network output's gap: between 0 and the two outputs' L2 norms added, and below the deposit's L1
+    assert check.output_l2.shape == (2, 6) and np.all(check.output_l2 >= 0)
+    assert np.all(check.output_l1[:, 1:] < check.l1[:, 1:])
+    assert "PDE risk error" in check.describe()
 
 
 def test_deposit_is_conservative_and_exact_at_nodes(rng):
