@@ -4,13 +4,16 @@ The one place that knows how a run continues after an interruption:
 :func:`save_checkpoint` stores the run record (:mod:`.record`) and the
 stepper's state (density, time, next step size, the past states BDF2 and the
 error estimate use, the mass and error bookkeeping); :func:`load_checkpoint`
-reads it back, refusing a malformed or foreign file; :class:`ResumePoint` says
+reads it back, refusing a malformed or foreign file; :func:`check_resume`
+refuses one that cannot continue the run at hand (a time beyond its end, a
+step index its history contradicts, a density of another mass); :class:`ResumePoint` says
 which rows and frames of an interrupted run's files a resumed run keeps. The
 steps after a resume are exactly those of the uninterrupted run.
 """
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,9 +26,10 @@ from ..atomic import atomic_write
 from .record import HISTORY_COLUMNS, RunRecord
 from .stepping import StepperState
 
-__all__ = ["Checkpoint", "ResumePoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["Checkpoint", "ResumePoint", "check_resume", "load_checkpoint", "save_checkpoint"]
 
 _FORMAT = 2  # checkpoints of an older layout are refused, not misread
+MASS_TOL = 1e-9  # a checkpointed density's mass may differ this much (relative) from the run's
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,46 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                 global_error=tuple(np.array(g, dtype=np.float64) for g in data["global_error"]),
                 error_ratio=float(data["error_ratio"]),
             )
-            if not (state.index >= 0 and np.isfinite(state.t) and state.dt_next > 0):
-                raise ValueError(f"its step index {state.index}, time {state.t} or next step {state.dt_next} "
-                                 "is invalid")
+            for field, value, valid in (("index", state.index, state.index >= 0), ("t", state.t, np.isfinite(state.t)),
+                                        ("dt_next", state.dt_next, np.isfinite(state.dt_next) and state.dt_next > 0)):
+                if not valid:  # the rest is checked against the run by check_resume
+                    raise ValueError(f"its {field} = {value!r} is invalid")
             return Checkpoint(state, history, tuple(str(f) for f in data["failed"]),
                               float(data["max_energy_increase"]))
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"checkpoint {path} is unreadable or incomplete: {err}") from err
+
+
+def check_resume(checkpoint: Checkpoint, path: str | Path, t_end: float, mass: float, *, conserved: bool) -> None:
+    """Refuse a checkpoint that cannot continue a run to ``t_end``: its time ``t``
+    non-finite, negative or beyond ``t_end``; ``dt_next`` or a past step not a
+    finite positive number; ``index`` negative or not its history's last row;
+    the density's ``mass`` (computed by the caller on the run's mesh) off by more
+    than :data:`MASS_TOL` from 1 (``conserved``) or from the checkpoint's
+    expected mass. Raises ``ValueError`` naming the file and the field."""
+    state, history = checkpoint.state, checkpoint.history
+
+    def refuse(field: str, value: object, why: str) -> ValueError:
+        return ValueError(f"checkpoint {path}: {field} = {value!r} {why}; it cannot be resumed, start the run afresh")
+
+    if not (math.isfinite(state.t) and state.t >= 0):
+        raise refuse("t", state.t, "is not a finite time >= 0")
+    if state.t > t_end:
+        raise refuse("t", state.t, f"is beyond the run's t_end = {t_end!r}")
+    if not (math.isfinite(state.dt_next) and state.dt_next > 0):
+        raise refuse("dt_next", state.dt_next, "is not a finite positive step")
+    if not all(math.isfinite(dt) and dt > 0 for dt in state.past_dt):
+        raise refuse("past_dt", state.past_dt, "holds a step that is not finite and positive")
+    if state.index < 0:
+        raise refuse("index", state.index, "is negative")
+    if state.index != len(history) - 1:
+        raise refuse("index", state.index, f"contradicts its history of {len(history)} rows (one per step from 0)")
+    last_t = float(history[-1, HISTORY_COLUMNS.index("t")])
+    if last_t != state.t:
+        raise refuse("t", state.t, f"differs from its history's last time {last_t!r}")
+    if not (math.isfinite(state.expected_mass) and state.expected_mass > 0):
+        raise refuse("expected_mass", state.expected_mass, "is not a finite positive mass")
+    reference = 1.0 if conserved else state.expected_mass
+    if not abs(mass - reference) <= MASS_TOL * reference:
+        raise refuse("rho", f"a density of mass {mass:.12g}", f"differs from the run's mass {reference:.12g} by more "
+                     f"than {MASS_TOL:g}")

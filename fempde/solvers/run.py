@@ -21,7 +21,7 @@ from skfem import Mesh
 from ..fem.space import NodalFunction, Space
 from .observers import Observer, RunInfo
 from .record import Result, RunRecord, Tolerances
-from .resume import ResumePoint, load_checkpoint
+from .resume import ResumePoint, check_resume, load_checkpoint
 from .stepping import ConvergenceError, GradientFlowSystem, Step, StepOptions, StepperState, steps
 
 __all__ = ["OutputError", "Problem", "initial_density", "solve"]
@@ -143,6 +143,7 @@ def solve(
         start = checkpoint.state
         if start.rho.shape != rho.shape:
             raise ValueError(f"checkpoint {resume} holds {start.rho.size} nodal values, the mesh has {rho.size}")
+        check_resume(checkpoint, resume, float(t_end), space.integrate(start.rho), conserved=not system.has_source)
         record.restore(checkpoint.history, checkpoint.failed, checkpoint.max_energy_increase,
                        _restored_step(start, system))
         resumed_from = ResumePoint(start.index, start.t)
