@@ -1,21 +1,32 @@
 """Command line: ``fempde demo``, ``fempde run SCENARIO.toml``, ``fempde check-mesh FILE``.
 
 Exit status: 0 when the run's certificates hold, 1 when one fails (mass drift,
-negative density, free-energy increase), 2 for bad input, 3 when Newton fails,
-130 when interrupted (the output written so far stays valid).
+negative density, free-energy increase), 2 for bad input, 3 for a numerical
+failure (Newton, a singular or overflowing system), 130 when interrupted (the
+output written so far stays valid). An error is one line on stderr that names
+the file, and for a scenario the section, key and line.
+
+``fempde run`` stamps its output directory with the scenario's path and the
+SHA-256 of its text (``run.json``); ``fempde resume`` refuses a scenario file
+that changed since, as it would mix two problems in one series.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 import meshes
 
+from ..atomic import atomic_write
 from ..fem.space import Space
 from ..io import Checkpointer, CSVWriter, PlotWriter, VTKWriter
 from ..solvers import ConvergenceError, Observer, ProgressBar, Result, SteadyState, initial_density, solve
@@ -25,6 +36,7 @@ __all__ = ["demo_scenario", "main", "run_scenario"]
 
 CHECKPOINT = "checkpoint.npz"
 RUN_FILE = "run.json"
+_RUN_KEYS = {"scenario": str, "sha256": str, "t_end": float}  # what run.json holds
 
 
 def demo_scenario() -> Path:
@@ -56,16 +68,28 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
                  estimate_space_error=scenario.estimate_space_error and not resume)
 
 
-def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False) -> int:
+def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False,
+         stamp: str | None = None) -> int:
     scenario = load_scenario(path)
+    if stamp is not None and scenario.source_sha256 != stamp:
+        raise ScenarioError(
+            f"the scenario file {path} changed since the run in {out} was started (SHA-256 {stamp[:12]}..., now "
+            f"{scenario.source_sha256[:12]}...): resuming would mix two problems in one series; restore the file, "
+            f"or start afresh with `fempde run {path} --out {out}`"
+        )
     if out is not None:
+        if not out.strip():
+            raise ScenarioError(f"--out must name a directory, got {out!r}")
         scenario = replace(scenario, directory=Path(out))
     if t_end is not None:
-        if not t_end > 0:
-            raise ScenarioError(f"--t-end must be positive, got {t_end}")
+        if not (math.isfinite(t_end) and t_end > 0):
+            raise ScenarioError(f"--t-end must be a positive finite number, got {t_end}")
         times = tuple(t for t in scenario.times if t < t_end) + (t_end,)
         scenario = replace(scenario, t_end=t_end, times=times)
-    space = Space(scenario.mesh, force=scenario.force)
+    try:
+        space = Space(scenario.mesh, force=scenario.force)
+    except meshes.MeshError as err:
+        raise ScenarioError(f"[mesh] {err} (set force = true in [mesh] of {path} to solve anyway)") from None
     print(f"fempde: {scenario.name}: {space.report.describe()}", file=sys.stderr)
     d = scenario.directory
     try:
@@ -75,9 +99,15 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
         probe.unlink()
     except OSError as err:
         raise ScenarioError(f"output directory {d} is not writable: {err.strerror or err}") from None
-    # what `fempde resume DIR` needs: the scenario as run, and the overrides
-    (d / RUN_FILE).write_text(json.dumps({"scenario": str(path.resolve()), "t_end": scenario.t_end}))
-    result = run_scenario(scenario, progress=not quiet, space=space, resume=resume)
+    # what `fempde resume DIR` needs: the scenario as run, its stamp, and the overrides
+    record = {"scenario": str(path.resolve()), "sha256": scenario.source_sha256, "t_end": scenario.t_end}
+    atomic_write(d / RUN_FILE, lambda tmp: tmp.write_text(json.dumps(record)))
+    try:
+        result = run_scenario(scenario, progress=not quiet, space=space, resume=resume)
+    except (ValueError, TypeError) as err:
+        if isinstance(err, (ScenarioError, np.linalg.LinAlgError)):
+            raise
+        raise ScenarioError(f"{err} (scenario {path})") from None
     print(f"stopped at t = {result.t:.6g} ({result.stop_reason}) after {len(result.history['t']) - 1} steps, "
           f"{int(result.history['newton_iterations'].sum())} Newton iterations")
     print(f"certificates: {result.certificates.describe()}")
@@ -91,11 +121,36 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
 
 
 def _resume(directory: Path, quiet: bool) -> int:
+    if not directory.is_dir():
+        raise ScenarioError(f"{directory} is not a directory: give the output directory of a `fempde run`")
     record = directory / RUN_FILE
     if not record.is_file() or not (directory / CHECKPOINT).is_file():
         raise ScenarioError(f"{directory} holds no resumable run (no {RUN_FILE} and {CHECKPOINT} from `fempde run`)")
-    run = json.loads(record.read_text())
-    return _run(Path(run["scenario"]), str(directory), float(run["t_end"]), quiet, resume=True)
+    run = _run_record(record)
+    scenario = Path(run["scenario"])
+    if not scenario.is_file():
+        raise ScenarioError(f"{record}: the run's scenario file {scenario} no longer exists")
+    return _run(scenario, str(directory), run["t_end"], quiet, resume=True, stamp=run["sha256"])
+
+
+def _run_record(path: Path) -> dict[str, Any]:
+    """The checked contents of a run's ``run.json``."""
+    try:
+        run = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ScenarioError(f"{path} cannot be read as JSON ({err}); start the run afresh with `fempde run`") from None
+    if not isinstance(run, dict):
+        raise ScenarioError(f"{path} must hold a JSON object with keys {', '.join(_RUN_KEYS)}, got {run!r}")
+    for key, kind in _RUN_KEYS.items():
+        if key not in run:
+            raise ScenarioError(f"{path} has no {key!r} (written by an older fempde, or edited); "
+                                "start the run afresh with `fempde run`")
+        value = run[key]
+        wrong = isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind)
+        if wrong or (kind is float and not (math.isfinite(value) and value > 0)):
+            raise ScenarioError(f"{path}: {key} must be {'a positive number' if kind is float else 'a string'}, "
+                                f"got {value!r}")
+    return {key: kind(run[key]) for key, kind in _RUN_KEYS.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,15 +180,19 @@ def main(argv: list[str] | None = None) -> int:
         report = meshes.check(meshes.load(args.file))
         print(report.describe())
         return 0 if report.admissible else 1
-    except (ScenarioError, meshes.MeshError, ValueError, TypeError) as err:
-        print(f"fempde: error: {err}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, PermissionError, OSError) as err:
-        print(f"fempde: error: {err}", file=sys.stderr)
-        return 2
-    except ConvergenceError as err:
-        print(f"fempde: Newton failed: {err}", file=sys.stderr)
+    except (ConvergenceError, ArithmeticError, np.linalg.LinAlgError) as err:
+        print(f"fempde: numerical failure: {_one_line(err)}", file=sys.stderr)
         return 3
+    except MemoryError:
+        print("fempde: error: out of memory; use a coarser mesh (a larger h)", file=sys.stderr)
+        return 2
+    except (ScenarioError, meshes.MeshError, ValueError, TypeError, OSError) as err:
+        print(f"fempde: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).splitlines()) or type(err).__name__
 
 
 if __name__ == "__main__":

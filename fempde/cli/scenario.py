@@ -27,15 +27,24 @@ checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every st
 [output]
 directory = "out/disk"
 ```
-Every key is checked: a misspelt one is an error that lists the valid keys.
+Every key is checked: a misspelt one is an error that lists the valid keys,
+and every value's type (``true`` and ``"1"`` are not numbers, numbers must be
+finite, names must be strings among the listed ones). Formulas are checked by
+:mod:`.expressions` and evaluated at the mesh nodes on load, so a formula that
+is not finite somewhere (or a negative ``rho0``) is reported with its key.
+Runs that would not fit are refused before they start: more than
+:data:`MAX_OUTPUTS` output times, or more than :data:`MAX_STEPS` steps of
+``dt_max``. Errors from :func:`load_scenario` end with the line of the key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +57,12 @@ from ..fem.flux import MOBILITIES
 from ..meanfield.schedule import Constant, PowerLaw, Schedule
 from ..problems.porous_medium import PorousMedium
 from ..solvers.stepping import SCHEMES, StepOptions
-from .expressions import expression
+from .expressions import ExpressionError, Formula, expression
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario"]
+__all__ = ["MAX_OUTPUTS", "MAX_STEPS", "Scenario", "ScenarioError", "load_scenario", "parse_scenario"]
+
+MAX_OUTPUTS = 100_000  # output times of one run (each writes a .vtu frame)
+MAX_STEPS = 10_000_000  # t_end / dt_max: the fewest steps a run can take
 
 
 class ScenarioError(ValueError):
@@ -66,7 +78,7 @@ _DOMAINS: dict[str, Callable[..., Mesh]] = {
     "box": meshes.box,
 }
 _SECTIONS = {
-    "mesh": {"domain", "force", "file"},  # plus the generator's own parameters
+    "mesh": {"domain", "force", "file"},  # plus the generator's own parameters (numbers, coordinates, allow_large)
     "problem": {"target", "tau", "schedule"},
     "initial": {"rho0", "normalize"},
     "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "scheme", "linear_solver", "checkpoint_every",
@@ -95,6 +107,7 @@ class Scenario:
     estimate_space_error: bool
     directory: Path
     output_name: str
+    source_sha256: str = ""  # of the scenario file's text (:func:`load_scenario`); "" when parsed from a table
 
 
 def _unknown(section: str, table: dict[str, Any], allowed: set[str]) -> None:
@@ -106,8 +119,10 @@ def _unknown(section: str, table: dict[str, Any], allowed: set[str]) -> None:
 
 
 def _number(section: str, key: str, value: Any, *, positive: bool = False, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f"[{section}] {key} must be a number, got {value!r}")
+    if not np.isfinite(value):
+        raise ScenarioError(f"[{section}] {key} must be a finite number, got {value!r}")
     if positive and value <= 0:
         raise ScenarioError(f"[{section}] {key} must be > 0, got {value!r}")
     if minimum is not None and value < minimum:
@@ -115,22 +130,85 @@ def _number(section: str, key: str, value: Any, *, positive: bool = False, minim
     return float(value)
 
 
+def _flag(section: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ScenarioError(f"[{section}] {key} must be true or false, got {value!r}")
+    return value
+
+
+def _choice(section: str, key: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ScenarioError(f"[{section}] {key} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def _text(section: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ScenarioError(f"[{section}] {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _coordinates(key: str, value: Any) -> list[Any]:
+    """A list of numbers, or of lists of numbers (``vertices``), as TOML gives them."""
+    def ok(item: Any) -> bool:
+        if isinstance(item, list):
+            return bool(item) and all(ok(v) for v in item)
+        return not isinstance(item, bool) and isinstance(item, (int, float)) and bool(np.isfinite(item))
+
+    if not isinstance(value, list) or not ok(value):
+        raise ScenarioError(f"[mesh] {key} must be a list of finite numbers (or of [x, y] pairs), got {value!r}")
+    return value
+
+
 def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
     table = dict(table)
     domain = table.pop("domain", None)
-    force = table.pop("force", False)
-    if not isinstance(force, bool):
-        raise ScenarioError(f"[mesh] force must be true or false, got {force!r}")
+    force = _flag("mesh", "force", table.pop("force", False))
     if domain == "file":
         _unknown("mesh", table, {"file"})
         if "file" not in table:
             raise ScenarioError("[mesh] domain = 'file' needs file = 'path/to/mesh'")
-        return meshes.load(base / str(table["file"])), force
-    if domain not in _DOMAINS:
-        raise ScenarioError(f"[mesh] domain must be one of {', '.join([*_DOMAINS, 'file'])}, got {domain!r}")
-    generator = _DOMAINS[domain]
+        try:
+            return meshes.load(base / _text("mesh", "file", table["file"])), force
+        except meshes.MeshError as err:
+            raise ScenarioError(f"[mesh] file = {table['file']!r}: {err}") from None
+    choices = [*_DOMAINS, "file"]
+    generator = _DOMAINS[_choice("mesh", "domain", domain, choices)]
     _unknown("mesh", table, set(inspect.signature(generator).parameters))
-    return generator(**table), force
+    arguments: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "allow_large":
+            arguments[key] = _flag("mesh", key, value)
+        elif isinstance(value, list):
+            arguments[key] = _coordinates(key, value)
+        else:
+            arguments[key] = _number("mesh", key, value)
+    try:
+        return generator(**arguments), force
+    except meshes.MeshError as err:
+        raise ScenarioError(f"[mesh] {err}") from None
+
+
+def _formula(section: str, key: str, value: Any, mesh: Mesh, *, density: bool = False) -> Formula:
+    """The formula ``value``, checked and evaluated at the mesh nodes: finite there,
+    and (a ``density``) not negative."""
+    what = f"[{section}] {key}"
+    try:
+        formula = expression(value, what)
+    except ExpressionError as err:
+        raise ScenarioError(str(err)) from None
+    x = np.asarray(mesh.p, dtype=np.float64)
+    values = formula(x)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ScenarioError(f"{what} = {formula.source!r} is not finite at {int(bad.sum())} of {values.size} nodes, "
+                            f"first at x = {x[:, k].tolist()} (value {values[k]})")
+    if density and values.min() < 0:
+        k = int(np.argmin(values))
+        raise ScenarioError(f"{what} = {formula.source!r} is negative at {int((values < 0).sum())} of {values.size} "
+                            f"nodes (min {values[k]:.3g} at x = {x[:, k].tolist()}); a density must be >= 0")
+    return formula
 
 
 def _schedule(value: Any) -> Schedule:
@@ -140,7 +218,7 @@ def _schedule(value: Any) -> Schedule:
         )
     table = dict(value)
     kind = table.pop("kind", "constant")
-    if kind not in _SCHEDULES:
+    if not isinstance(kind, str) or kind not in _SCHEDULES:
         raise ScenarioError(f"[problem] schedule kind must be one of {', '.join(_SCHEDULES)}, got {kind!r}")
     cls = _SCHEDULES[kind]
     _unknown("problem.schedule", table, set(inspect.signature(cls).parameters))
@@ -166,23 +244,20 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     _unknown("problem", problem_table, _SECTIONS["problem"])
     if "target" not in problem_table:
         raise ScenarioError("[problem] needs target = 'formula in x, y, z, r'")
+    target = _formula("problem", "target", problem_table["target"], mesh)
+    tau = _number("problem", "tau", problem_table.get("tau", 0.0), minimum=0.0)
+    schedule = _schedule(problem_table.get("schedule", {"kind": "constant"}))
     try:
-        problem = PorousMedium(
-            target=expression(problem_table["target"], "target"),
-            tau=_number("problem", "tau", problem_table.get("tau", 0.0), minimum=0.0),
-            schedule=_schedule(problem_table.get("schedule", {"kind": "constant"})),
-        )
+        problem = PorousMedium(target=target, tau=tau, schedule=schedule)
     except ValueError as err:
-        raise ScenarioError(str(err)) from None
+        raise ScenarioError(f"[problem] {err}") from None
 
     initial = data.get("initial", {})
     _unknown("initial", initial, _SECTIONS["initial"])
     rho0: Any = initial.get("rho0", "uniform")
     if rho0 != "uniform":
-        rho0 = expression(rho0, "rho0")
-    normalize = initial.get("normalize", False)
-    if not isinstance(normalize, bool):
-        raise ScenarioError(f"[initial] normalize must be true or false, got {normalize!r}")
+        rho0 = _formula("initial", "rho0", rho0, mesh, density=True)
+    normalize = _flag("initial", "normalize", initial.get("normalize", False))
 
     run = data["run"]
     _unknown("run", run, _SECTIONS["run"])
@@ -192,28 +267,28 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     outputs = run.get("outputs", 20)
     if isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1:
         raise ScenarioError(f"[run] outputs must be a positive integer, got {outputs!r}")
+    if outputs > MAX_OUTPUTS:
+        raise ScenarioError(f"[run] outputs = {outputs} would write {outputs} frames; at most {MAX_OUTPUTS:,}")
     stepping: dict[str, Any] = {k: _number("run", k, run[k], positive=True) for k in ("dt0", "dt_max", "rtol")
                                 if k in run}
+    if "dt_max" in stepping and t_end / stepping["dt_max"] > MAX_STEPS:
+        raise ScenarioError(f"[run] dt_max = {stepping['dt_max']!r} needs at least {t_end / stepping['dt_max']:.3g} "
+                            f"steps to reach t_end = {t_end!r}, more than {MAX_STEPS:,}; raise dt_max or lower t_end")
     if "atol" in run:
         stepping["atol"] = _number("run", "atol", run["atol"], minimum=0.0)
     for key, choices in (("scheme", SCHEMES), ("linear_solver", ("auto", "direct", "amg"))):
         if key in run:
-            if run[key] not in choices:
-                raise ScenarioError(f"[run] {key} must be one of {', '.join(map(repr, choices))}, got {run[key]!r}")
-            stepping[key] = run[key]
+            stepping[key] = _choice("run", key, run[key], tuple(choices))
     try:
         options = StepOptions(**stepping)
     except ValueError as err:
         raise ScenarioError(f"[run] {err}") from None
-    flux = run.get("flux", MOBILITIES[0])
-    if flux not in MOBILITIES:
-        raise ScenarioError(f"[run] flux must be one of {', '.join(map(repr, MOBILITIES))}, got {flux!r}")
-    estimate = run.get("estimate_space_error", False)
-    if not isinstance(estimate, bool):
-        raise ScenarioError(f"[run] estimate_space_error must be true or false, got {estimate!r}")
+    flux = _choice("run", "flux", run.get("flux", MOBILITIES[0]), tuple(MOBILITIES))
+    estimate = _flag("run", "estimate_space_error", run.get("estimate_space_error", False))
 
     output = data.get("output", {})
     _unknown("output", output, _SECTIONS["output"])
+    directory = _text("output", "directory", output.get("directory", f"out/{name}"))
     return Scenario(
         name=name,
         mesh=mesh,
@@ -228,47 +303,62 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
         options=options,
         flux=flux,
         estimate_space_error=estimate,
-        directory=Path(output.get("directory", f"out/{name}")),
-        output_name=str(output.get("name", "rho")),
+        directory=Path(directory),
+        output_name=output_name("[output] name", output.get("name", "rho")),
     )
+
+
+def output_name(what: str, value: Any) -> str:
+    """``value`` if it is a plain file name: letters, digits, ``_ - .``, not
+    starting with a dot, no ``..`` (so that no output lands outside its directory)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", value) or ".." in value:
+        raise ScenarioError(f"{what} must be a plain file name (letters, digits, '_', '-', '.'; no '/', no '..', "
+                            f"not empty, not starting with '.'), got {value!r}")
+    return value
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file."""
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(f"scenario file {path} is a directory, not a TOML file")
     if not path.is_file():
         raise ScenarioError(f"scenario file {path} does not exist")
-    text = path.read_text()
+    try:
+        source = path.read_bytes()
+        text = source.decode("utf-8")
+    except OSError as err:
+        raise ScenarioError(f"scenario file {path} cannot be read: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"scenario file {path} is not a UTF-8 text file") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path} is not valid TOML: {err}") from None
     try:
-        return parse_scenario(data, name=path.stem, base=path.parent)
+        scenario = parse_scenario(data, name=path.stem, base=path.parent)
     except ScenarioError as err:
         line = locate(text, str(err))
         raise ScenarioError(f"{err} (line {line} of {path})" if line else f"{err} ({path})") from None
+    return replace(scenario, source_sha256=hashlib.sha256(source).hexdigest())
 
 
 def locate(text: str, message: str) -> int | None:
     """The line of the scenario text that an error message is about: the key it
     names in the section it names, or the section itself for a missing key."""
-    import re
-
     found = (re.search(r"unknown key '([\w-]+)' in \[([\w.]+)\]", message)
              or re.search(r"^\[([\w.]+)\] (?:needs )?([\w-]+)", message))
     if found is None:
         return None
     key, section = (found.group(1), found.group(2)) if message.startswith("unknown") else found.group(2, 1)
-    section = section.split(".")[0]  # [problem.schedule] is an inline table of [problem]
+    section, _, inline = section.partition(".")  # [problem.schedule] is the inline table schedule of [problem]
+    key = inline or key
     current, header = "", None
     for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
+        stripped = raw.split("#")[0].strip()
         if stripped.startswith("[") and stripped.endswith("]"):
             current = stripped.strip("[] ")
             header = number if current == section else header
         elif current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
-            return number
-        elif current == section and key == "schedule" and stripped.startswith("schedule"):
             return number
     return header
