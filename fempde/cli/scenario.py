@@ -4,7 +4,7 @@
 [mesh]
 domain = "disk"          # interval | rectangle | disk | polygon | ball | box | file
 radius = 1.0
-h = 0.05
+h = 0.05                 # meshes of more than meshes.MAX_NODES nodes also need allow_large = true
 
 [problem]
 target = "0.95 * (1 - x**2 - y**2)"   # a formula in x, y, z, r
