@@ -43,6 +43,7 @@ def test_jmm_figure_runs_and_sgd_follows_the_finite_delta_pde(tmp_path):
     assert abs(sgd[-1] - pde[-1]) < 0.5 * abs(sgd[0] - pde[0])
 
 
+@pytest.mark.slow
 def test_mmn_figures_quick_run_tracks_the_radial_pde(tmp_path):
     import csv
 
@@ -62,6 +63,7 @@ def test_mmn_figures_quick_run_tracks_the_radial_pde(tmp_path):
     assert abs(float(final["0.4"]["sgd_mean_r"]) - float(final["0.4"]["pde_mean_r"])) < 0.02
 
 
+@pytest.mark.slow
 def test_dd_disk_example_writes_both_series_and_sgd_follows(tmp_path):
     from fempde.io.vtk import read_pvd
 

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..fem.space import Space
+from ..solvers.accuracy import SpaceError
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.stepping import Step
 
@@ -23,27 +24,41 @@ __all__ = ["PlotWriter", "plot_densities", "plot_history"]
 Array = NDArray[np.float64]
 
 
-def plot_history(history: Mapping[str, Array], path: str | Path, title: str = "") -> Path:
-    """Free energy, risk, mass drift, min ρ and Δt versus t."""
+def plot_history(history: Mapping[str, Array], path: str | Path, title: str = "",
+                 space_error: SpaceError | None = None) -> Path:
+    """Free energy, risk (with its estimated error band), the estimated errors,
+    mass drift, min ρ, Δt and Newton iterations versus t; ``space_error`` (from a
+    run with ``estimate_space_error``) adds the spatial estimate at the output times."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = history["t"]
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
+    fig, axes = plt.subplots(2, 4, figsize=(17, 7), constrained_layout=True)
     panels = [
         ("free_energy", "free energy $F_h$", "linear"),
-        ("risk", "risk $R_h$", "log"),
+        ("risk", "risk $R_h$ (band: estimated error)", "log"),
+        ("risk_time_error", "estimated risk error", "log"),
         ("mass_drift", "relative mass drift", "symlog"),
         ("min_rho", r"min $\rho$", "log"),
         ("dt", r"$\Delta t$", "log"),
         ("newton_iterations", "Newton iterations", "linear"),
+        ("time_error", r"estimated L1 error of $\rho$ (time)", "log"),
     ]
     for ax, (key, label, scale) in zip(axes.flat, panels, strict=True):
         values = history[key]
-        shown = slice(1, None) if key in ("dt", "newton_iterations") else slice(None)
-        ax.plot(t[shown], values[shown], ".-" if len(t) < 60 else "-", lw=1.2, ms=3)
+        shown = slice(1, None) if key in ("dt", "newton_iterations", "risk_time_error", "time_error") else slice(None)
+        ax.plot(t[shown], values[shown], ".-" if len(t) < 60 else "-", lw=1.2, ms=3,
+                label="time stepping" if key.endswith("error") else None)
+        if key == "risk":
+            error = history["risk_time_error"]
+            ax.fill_between(t, np.maximum(values - error, values * 1e-3), values + error, alpha=0.3)
+        if space_error is not None and key in ("risk_time_error", "time_error"):
+            estimate = space_error.risk_error if key == "risk_time_error" else space_error.rho_l1
+            ax.plot(space_error.times, estimate, "s", ms=4, label="space (refined mesh)")
+        if key.endswith("error"):
+            ax.legend(fontsize=8)
         if scale == "log" and np.all(values[shown] > 0):
             ax.set_yscale("log")
         elif scale == "symlog":
@@ -184,4 +199,4 @@ class PlotWriter(Observer):
         self._snapshots[result.t] = result.rho
         extra = {"f": self._system.f} if hasattr(self._system, "f") else {}
         plot_densities(result.space, self._snapshots, self.directory / "rho.png", extra)
-        plot_history(result.history, self.directory / "history.png", self.title)
+        plot_history(result.history, self.directory / "history.png", self.title, result.space_error)

@@ -66,10 +66,15 @@ def test_steps_land_on_the_output_times_and_respect_the_tolerance(default_and_ti
     assert default.history["rejected_steps"].sum() < 0.1 * len(default.history["t"])
 
 
-def test_default_first_step_is_clamped_below_dt_max(space):
-    # dt0's default (1e-4 t_end) above a given dt_max is clamped, not an error
-    result = fempde.solve(PROBLEM, space, "uniform", 0.5, dt_max=2e-5, times=(0.0002,), rtol=None)
-    assert result.history["dt"][1:].max() <= 2e-5 * (1 + 1e-12)
+def test_default_first_step_is_clamped_into_its_bounds():
+    # the default dt0 (1e-4 t_end) outside [dt_min, dt_max] is clamped, not an error
+    assert fempde.StepOptions(dt_max=2e-5).resolved(0.5) == (2e-5, 2e-5, 5e-13)
+    assert fempde.StepOptions(dt_min=1e-3).resolved(0.5)[0] == 1e-3
+    with pytest.raises(ValueError, match="need dt_min <= dt0 <= dt_max"):
+        fempde.StepOptions(dt0=1e-2, dt_max=1e-3).resolved(0.5)  # given values are not moved
+    # the case of the issue: t_end = 0.5 with dt_max = 2e-4 runs
+    result = fempde.solve(PROBLEM, meshes.interval(0, 1, 0.05), "uniform", 0.5, dt_max=2e-4)
+    assert result.stop_reason == "t_end" and result.history["dt"].max() <= 2e-4 * (1 + 1e-12)
 
 
 def test_risk_self_converges_at_second_order_in_h():

@@ -36,9 +36,9 @@ def barenblatt_errors(dim: int, hs: list[float], r0: float = 0.3, r1: float = 0.
         exact = Barenblatt(dim, kappa=scale / space.volume)
         t0, t1 = exact.time_of_front(r0), exact.time_of_front(r1)
         rho0 = space.interpolate(scale * exact(space.x, t0))
-        dt = 0.5 * h * (t1 - t0)
-        result = fempde.solve(fempde.PorousMedium(target=0.0), space, rho0 / space.integrate(rho0), t1 - t0,
-                              dt0=dt, dt_max=dt, rtol=None)  # fixed steps Δt ∝ h: the spatial rate
+        # error-controlled steps (the default): with fixed Δt ∝ h the time error of the
+        # limited mobility's run dominates at h = 0.00125 (L1 6.0e-4, 1.5e-4, 1.8e-4)
+        result = fempde.solve(fempde.PorousMedium(target=0.0), space, rho0 / space.integrate(rho0), t1 - t0)
         assert result.certificates.ok
         reference = scale * exact(space.x, t1)
         l1.append(space.m @ np.abs(result.rho - reference))
@@ -53,10 +53,11 @@ def barenblatt_errors(dim: int, hs: list[float], r0: float = 0.3, r1: float = 0.
 def test_barenblatt_1d_first_order():
     hs = [0.005, 0.0025, 0.00125]
     l1, fronts = barenblatt_errors(1, hs)
-    assert fitted_rate(hs, l1) >= 0.9  # measured 0.966
-    assert np.all(np.abs(fronts) <= 2.0)  # measured 1.8h, 1.6h, 1.2h
+    assert fitted_rate(hs, l1) >= 0.9  # measured 1.71 (L1 4.7e-4, 1.2e-4, 4.4e-5; upwind: 1.01, 10x larger)
+    assert np.all(np.abs(fronts) <= 2.0)
 
 
+@pytest.mark.slow
 def test_barenblatt_2d_first_order():
     # 40–160 cells across the support; coarser meshes are still pre-asymptotic
     # in 2-D (h = 0.04, 0.02, 0.01 gives 0.86)
@@ -66,9 +67,9 @@ def test_barenblatt_2d_first_order():
     assert np.all(np.abs(fronts) <= 2.0)  # measured 1.5h, 1.6h, 1.8h
 
 
+@pytest.mark.slow
 def test_barenblatt_3d_converges():
-    # in the default suite since it takes ~10 s: marked slow, it went unrun while
-    # the compiled AMG refused the empty coarse rows of the density's empty region
+    # slow (about a minute at the default tolerance); CI runs it (make test-slow)
     # Kuhn-subdivided cubes (all T_ij >= 0); 12–32 cells across the support are
     # still pre-asymptotic, like 2-D at the same resolution: measured rate 0.77
     hs = [0.1, 0.05, 0.025]

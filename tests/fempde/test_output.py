@@ -121,7 +121,8 @@ def test_failed_certificate_is_flagged(tmp_path):
             return system
 
     table = fempde.CSVWriter(tmp_path / "history.csv")
-    result = fempde.solve(Leaky(target=1.0, tau=0.05), meshes.interval(h=0.1), "uniform", 0.2, [table])
+    # fixed steps: the sink's error does not shrink with the step, so error control would refuse every step
+    result = fempde.solve(Leaky(target=1.0, tau=0.05), meshes.interval(h=0.1), "uniform", 0.2, [table], rtol=None)
     assert not result.ok and "mass" in result.certificates.failed
     with open(tmp_path / "history.csv") as rows:
         assert "mass" in [r["flag"] for r in csv.DictReader(rows)][-1]

@@ -82,6 +82,7 @@ def test_noisy_radial_needs_a_positive_inner_radius():
         RadialDD(IsotropicGaussians(0.8, 10), beta=10.0).discretise(fempde.Space(meshes.interval(0, 2, 0.5)))
 
 
+@pytest.mark.slow
 def test_general_and_radial_solvers_agree_on_a_rotation_invariant_problem():
     """D = d = 2, Δ = 0.5, noiseless: DD on a meshed disk of w (data by an 80² Gauss–Hermite
     rule per class: the kinked σ needs that many, 30² gives 9 % errors in U) against the

@@ -19,7 +19,14 @@ def test_every_domain_has_an_example():
     assert {p.stem for p in EXAMPLES} >= {"interval", "rectangle", "disk", "polygon", "ball"}
 
 
-@pytest.mark.parametrize("path", [*EXAMPLES, demo_scenario()], ids=lambda p: p.stem)
+SLOW_EXAMPLES = {"disk"}  # 3.5e3 nodes, a free boundary: about a minute
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_EXAMPLES else p for p in EXAMPLES] + [demo_scenario()],
+    ids=lambda p: p.stem,
+)
 def test_example_scenarios_run_with_valid_certificates(tmp_path, path):
     scenario = load_scenario(path)
     t_end = scenario.times[1]  # the first two output frames

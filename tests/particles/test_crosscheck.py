@@ -18,6 +18,7 @@ def target(x):
     return 6 * x[0] * (1 - x[0])
 
 
+@pytest.mark.slow
 def test_gap_shrinks_with_n():
     # h = 0.0025: at h = 0.01 and 0.005 the PDE's spatial error (1.7e-4, 2.7e-5) is more than a tenth
     # of the smallest N = 1600 gap (2.3e-4)

@@ -104,6 +104,7 @@ def test_rbf_sweep_on_two_workers_skips_finished_runs(tmp_path, scheduler):
     assert lines == ["rbf sweep: 4 runs, 4 done before, 0 to run"]
 
 
+@pytest.mark.slow
 def test_dd_sweep_on_two_workers(tmp_path, scheduler):
     path = write(tmp_path, "dd.toml", """
         [sweep]
