@@ -157,8 +157,9 @@ class Result:
 
     ``history`` maps :data:`HISTORY_COLUMNS` to arrays (one entry per accepted
     step). ``stop_reason`` is ``"t_end"``, ``"observer"`` (e.g. steady state),
-    ``"interrupted"`` or ``"failed"``. ``time_error`` is the estimated error of
-    the risk from the time stepping at the last step; ``space_error`` (present
+    ``"interrupted"`` or ``"failed"``. ``time_error`` is the largest estimated
+    error of the risk curve from the time stepping (per step: the history's
+    ``risk_time_error``); ``space_error`` (present
     when the run was asked for it) holds the spatial estimates per output time
     (:mod:`fempde.solvers.accuracy`).
     """
@@ -179,14 +180,19 @@ class Result:
 
     @property
     def time_error(self) -> float:
-        """Estimated error of the risk at the last step from the time stepping."""
-        return float(self.history["risk_time_error"][-1])
+        """The largest estimated error of the risk curve from the time stepping."""
+        return float(self.history["risk_time_error"].max())
+
+    @property
+    def relative_time_error(self) -> float:
+        """The largest estimated relative error of the risk curve from the time stepping."""
+        risk, error = np.abs(self.history["risk"]), self.history["risk_time_error"]
+        return float(np.max(error / np.maximum(risk, 1e-300)))
 
     def describe_accuracy(self) -> str:
         """One line: how accurate the risk curve is (what the CLI prints)."""
-        risk = self.history["risk"]
-        scale = max(float(np.abs(risk).max()), 1e-300)
-        text = f"risk accurate to about ±{self.time_error:.1e} in time ({self.time_error / scale:.1e} relative)"
+        text = (f"risk curve accurate to about ±{self.time_error:.1e} in time "
+                f"(at most {self.relative_time_error:.1e} relative)")
         if self.space_error is not None:
             text += f", ±{self.space_error.max_risk_error:.1e} in space (refined-mesh estimate)"
         return text

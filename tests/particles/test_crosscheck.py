@@ -133,9 +133,11 @@ def test_crosscheck_command(tmp_path, capsys):
         "[run]\nt_end = 0.05\noutputs = 5\n[crosscheck]\nN = [50, 200]\ndelta = 0.2\nepsilon = 1e-4\nseeds = 2\n"
     )
     assert main([str(scenario), "--out", str(tmp_path / "out")]) == 0
-    assert "density gap slope" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "deposit L1 gap slope" in printed and "PDE risk error <=" in printed
     rows = (tmp_path / "out" / "convergence.csv").read_text().splitlines()
-    assert rows[0] == "N,sup_risk_gap,sup_l1_gap" and len(rows) == 3
+    assert rows[0] == "N,sup_risk_gap,sup_l1_gap,sup_output_l2_gap,pde_risk_error,pde_error_explains_gap"
+    assert len(rows) == 3
     scenario.write_text(scenario.read_text().replace("seeds = 2", "seeds = 2\nn_particles = 3"))
     assert main([str(scenario)]) == 2
     assert "unknown key 'n_particles' in [crosscheck]" in capsys.readouterr().err
