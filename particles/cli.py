@@ -22,6 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import meshes
 from fempde.atomic import atomic_write, write_csv
 from fempde.cli.scenario import Scenario, ScenarioError
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             accuracy = "resolved" if study["pde_accurate"] else "NOT resolved by the mesh: refine it"
             print(f"risk gap slope {study['risk_slope']:.3f}, deposit L1 gap slope {study['density_slope']:.3f}, "
                   f"output L2 gap slope {study['output_slope']:.3f} (theory: -0.5); PDE risk error "
-                  f"<= {study['pde_risk_error']:.1e} against a smallest gap {study['risk_gap'].min():.1e} "
+                  f"<= {study['pde_risk_error']:.1e} against a smallest gap {np.min(study['risk_gap']):.1e} "
                   f"({accuracy}); wrote {out / 'convergence.csv'}, {out / 'convergence.png'}")
             return 0
         check = crosscheck(problem, int(n), float(table["epsilon"]), scenario.t_end,

@@ -32,7 +32,7 @@ for two in 3-D).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -110,6 +110,52 @@ def _dot(a: Array, b: Array) -> float:
     return s
 
 
+class Levels(NamedTuple):
+    """A hierarchy flattened for the compiled cycle: per level ``sizes`` and vector
+    offsets ``voff``; the operators ``a_*``, prolongators ``p_*`` and restrictors
+    ``r_*`` as concatenated CSR arrays (``ptr``, ``idx``, ``data``) with per-level
+    offsets into ``ptr`` and ``idx``; the position of each diagonal entry and the
+    inverse diagonal; the coarsest level's inverse; per level whether the next is
+    solved by GCR steps, and the Gauss–Seidel sweeps."""
+
+    sizes: Index
+    voff: Index
+    a_ptr: Indices
+    a_idx: Indices
+    a_data: Values
+    a_poff: Index
+    a_ioff: Index
+    a_diag: Index
+    dinv: Array
+    p_ptr: Indices
+    p_idx: Indices
+    p_data: Values
+    p_poff: Index
+    p_ioff: Index
+    r_ptr: Indices
+    r_idx: Indices
+    r_data: Values
+    r_poff: Index
+    r_ioff: Index
+    coarse_inverse: Array
+    krylov: NDArray[np.bool_]
+    sweeps: Index
+
+
+class Work(NamedTuple):
+    """The cycle's vectors, all levels end to end (``voff``): iterate, right-hand
+    side, residual, the GCR directions and their images, the coarse residual."""
+
+    xs: Array
+    bs: Array
+    rs: Array
+    v1: Array
+    v2: Array
+    w1: Array
+    w2: Array
+    coarse_residual: Array
+
+
 @numba.njit(cache=True)
 def _level(ptr_all: Indices, idx_all: Indices, data_all: Values, ptr_off: Index, idx_off: Index, rows: int,
            level: int) -> tuple[Indices, Indices, Values]:
@@ -118,15 +164,15 @@ def _level(ptr_all: Indices, idx_all: Indices, data_all: Values, ptr_off: Index,
 
 
 @numba.njit(cache=True)
-def _cycle(h: Any, w: Any, b0: Array, x0: Array) -> None:
+def _cycle(levels: Levels, work: Work, b0: Array, x0: Array) -> None:
     """``x0 ≈ A⁻¹ b0`` by one cycle (K or V) from zero (``x0`` and ``b0`` stand for the finest
     level's slices of the workspace, so that FGMRES need not copy its vectors in and out).
     Written as a loop over the levels, not as a recursion (numba cannot load a recursive
     function from its cache): ``stage[l]`` says where level ``l`` resumes when the next
     level's cycle returns."""
     sizes, voff, a_ptr, a_idx, a_data, a_poff, a_ioff, a_diag, dinv, p_ptr, p_idx, p_data, p_poff, p_ioff, \
-        r_ptr, r_idx, r_data, r_poff, r_ioff, coarse_inverse, krylov, sweeps = h
-    xs, bs, rs, v1, v2, w1, w2, coarse_residual = w
+        r_ptr, r_idx, r_data, r_poff, r_ioff, coarse_inverse, krylov, sweeps = levels  # the fields of Levels
+    xs, bs, rs, v1, v2, w1, w2, coarse_residual = work  # the fields of Work
     nl = sizes.shape[0]
     stage = np.zeros(nl, dtype=np.int64)  # 1: after a plain coarse cycle, 2 and 3: after the first and second GCR one
     norm0, alpha, q1q1 = np.zeros(nl), np.zeros(nl), np.zeros(nl)
@@ -203,7 +249,8 @@ def _cycle(h: Any, w: Any, b0: Array, x0: Array) -> None:
 
 
 @numba.njit(cache=True)
-def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any, w: Any, rtol: float,
+def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, levels: Levels, work: Work,
+            rtol: float,
             max_restarts: int, basis: Array, search: Array) -> tuple[int, bool]:
     """Right-preconditioned FGMRES from ``x`` (updated in place) to ``‖b − A x‖ ≤ rtol ‖b‖``,
     restarted every ``len(search)`` iterations; returns the iterations and whether it got there."""
@@ -229,7 +276,7 @@ def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, h: Any,
         hess[:] = 0.0
         k = 0
         for j in range(restart):
-            _cycle(h, w, basis[j], search[j])
+            _cycle(levels, work, basis[j], search[j])
             vec = basis[j + 1]
             _matvec(ptr, idx, data, search[j], vec)
             for i in range(j + 1):  # modified Gram–Schmidt
@@ -335,8 +382,8 @@ def _value_type(mats: list[Any], single: bool) -> type[np.floating[Any]]:
 class Hierarchy:
     """A pyamg hierarchy flattened for the compiled cycle (see the module notes)."""
 
-    levels: tuple[Any, ...]
-    work: tuple[Array, ...]
+    levels: Levels
+    work: Work
     n: int
 
     @classmethod
@@ -378,29 +425,29 @@ class Hierarchy:
             krylov[lv] = kcycle and sizes[lv + 1] >= KRYLOV_RATIO * sizes[lv + 2]
         prolongators, restrictors = [level.P for level in levels[:-1]], [level.R for level in levels[:-1]]
         values = _value_type(operators + prolongators + restrictors, single)
-        flat = (
+        flat = Levels(
             sizes, voff, *_flatten(operators, values), diag_at, inverse_diagonals,
             *_flatten(prolongators, values), *_flatten(restrictors, values),
             np.ascontiguousarray(coarse_inverse), krylov, sweeps,
         )
         total = int(voff[-1])
-        work = tuple(np.zeros(total) for _ in range(8))
+        work = Work(*(np.zeros(total) for _ in range(len(Work._fields))))
         return cls(flat, work, int(sizes[0]))
 
     @property
     def krylov(self) -> NDArray[np.bool_]:
         """Per level: whether the next level's system is solved by two GCR steps."""
-        return np.asarray(self.levels[-2])
+        return np.asarray(self.levels.krylov)
 
     @property
     def values(self) -> np.dtype[Any]:
         """The type the levels' matrix entries are stored in (float32 unless asked otherwise or too large)."""
-        return np.dtype(self.levels[4].dtype)
+        return np.dtype(self.levels.a_data.dtype)
 
     @property
     def sweeps(self) -> Index:
         """Per level: Gauss–Seidel sweeps on each side of the coarse correction."""
-        return np.asarray(self.levels[-1])
+        return np.asarray(self.levels.sweeps)
 
     def cycle(self, b: Array) -> Array:
         """One cycle from zero: an approximation of ``A⁻¹ b`` (a preconditioner)."""

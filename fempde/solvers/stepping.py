@@ -327,6 +327,8 @@ def _newton(
         if not np.all(np.isfinite(residual)):
             raise _Rejected("non-finite residual")
         norm = float(np.linalg.norm(residual))
+        if not np.isfinite(norm):  # finite entries whose squares overflow
+            raise _Rejected("residual too large to measure (overflow)")
         eta, previous = _forcing(norm, previous, solver.rtol), norm
         if k > 1 and float(np.abs(residual / m).max()) <= tol * scale and _settled(rho, updates[-1], scale):
             # converged here without another solve: for the local flux Jacobian (an
@@ -411,6 +413,8 @@ def steps(
     if not np.isfinite(t_end) or t_end <= 0:
         raise ValueError(f"t_end must be a positive number, got {t_end!r}")
     marks = np.unique(np.append(np.asarray(times, dtype=float), t_end))
+    if not np.all(np.isfinite(marks)):
+        raise ValueError(f"output times must be finite numbers, got {list(times)}")
     if marks[0] <= 0 or marks[-1] > t_end:
         raise ValueError(f"output times must lie in (0, t_end={t_end}], got {list(times)}")
     dt, dt_max, dt_min = options.resolved(t_end)
