@@ -99,3 +99,11 @@ def test_space_error_estimate_brackets_the_refined_solution():
     np.testing.assert_allclose(estimate.risk_error, actual, rtol=0.35)
     assert np.all(estimate.rho_l1 > 0) and estimate.nodes_refined == 101
     assert "in space" in result.describe_accuracy()
+
+
+def test_milne_constants_for_constant_steps():
+    from fempde.solvers.stepping import milne_factor
+
+    assert milne_factor(0.1, (0.1,), "euler") == pytest.approx(-1 / 3, rel=1e-12)
+    assert milne_factor(0.1, (), "euler") == pytest.approx(-1 / 2, rel=1e-12)  # explicit-Euler predictor
+    assert milne_factor(0.1, (0.1, 0.1), "bdf2") == pytest.approx(-2 / 11, rel=1e-12)

@@ -69,3 +69,38 @@ def test_jacobian_columns_sum_to_the_lumped_masses(rng):
     rho = rng.uniform(0.1, 1.0, space.n)
     _, jacobian = system.linearise(rho, rho, 0.0, 0.1)
     np.testing.assert_allclose(np.asarray(jacobian.sum(axis=0)).ravel(), space.m, rtol=1e-12, atol=1e-15)
+
+
+def test_limited_mobility_is_upwind_at_a_front_centred_where_smooth_and_bounded(rng):
+    """``M = u g(d/u)``: the upwind value when the downwind node is empty, the mean
+    ``(u + d)/2`` up to ``O((u − d)²/u)``, at most ``3u/2``, zero with ``u``."""
+    up = rng.uniform(0.1, 2, 500)
+    dphi = rng.uniform(0.1, 1, 500)  # i is upwind: φ_i > φ_j
+    front = edge_flux(up, np.zeros(500), dphi, 0.0, 0.0).value
+    np.testing.assert_allclose(front, up * dphi, rtol=1e-15)  # the downwind node is empty: upwind
+    empty = edge_flux(np.zeros(500), up, dphi, 0.0, 0.0).value
+    assert np.all(empty == 0)  # an empty node sends nothing: ρ ≥ 0
+    for eps in (1e-2, 1e-3):
+        down = up * (1 + eps)
+        mobility = edge_flux(up, down, dphi, 0.0, 0.0).value / dphi
+        np.testing.assert_allclose(mobility, 0.5 * (up + down), rtol=eps**2)
+    ratio = np.exp(rng.uniform(-8, 8, 500))
+    mobility = edge_flux(up, up * ratio, dphi, 0.0, 0.0).value / dphi
+    assert np.all((mobility > 0) & (mobility <= 1.5 * up))
+
+
+def test_limited_mobility_derivatives_match_finite_differences(rng):
+    rho_i, rho_j = rng.uniform(0.05, 2, 400), rng.uniform(0.05, 2, 400)
+    phi_i, phi_j = rng.normal(size=400), rng.normal(size=400)
+    flux = edge_flux(rho_i, rho_j, phi_i, phi_j, 0.0)
+    step = 1e-7
+    for name, shift in (("d_rho_i", (step, 0, 0)), ("d_rho_j", (0, step, 0)), ("d_phi", (0, 0, step))):
+        a, b, c = shift
+        plus = edge_flux(rho_i + a, rho_j + b, phi_i + c, phi_j, 0.0).value
+        minus = edge_flux(rho_i - a, rho_j - b, phi_i - c, phi_j, 0.0).value
+        np.testing.assert_allclose(getattr(flux, name), (plus - minus) / (2 * step), rtol=1e-6, atol=1e-8)
+
+
+def test_unknown_flux_is_named():
+    with pytest.raises(ValueError, match="unknown flux 'central': choose one of 'limited', 'upwind'"):
+        edge_flux(1.0, 1.0, 0.0, 0.0, 0.0, "central")
