@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 from scipy.special import roots_jacobi
 
@@ -146,8 +146,18 @@ class RadialSystem(EdgeFluxSystem):
         self.u = model.u(r, r)
         d = 0.0 if math.isinf(model.d) else model.d - 1
         self.confinement = 0.5 * problem.lam * r**2 - (self.tau * d * np.log(r) if self.tau > 0 else 0.0)
-        self.interaction = sp.csr_matrix(self.u * space.m[None, :])  # U M, tabulated
-        self.potential_matrix = self.interaction
+        self.interaction = np.ascontiguousarray(self.u * space.m[None, :])  # U M, tabulated (dense)
+
+    def nonlocal_jacobian(self, coupling: Array) -> spla.LinearOperator:
+        """``Cᵀ diag(coupling) C U M``, applied in O(n²) (a dense product): the Jacobian
+        stays matrix-free (GMRES preconditioned by its sparse local part), where a
+        sparse LU of the dense matrix cost O(n³) per Newton iteration."""
+        incidence, interaction = self.space.incidence, self.interaction
+
+        def apply(v: Array) -> Array:
+            return np.asarray(incidence.T @ (coupling * (incidence @ (interaction @ np.ravel(v)))))
+
+        return spla.LinearOperator((self.space.n, self.space.n), matvec=apply, dtype=np.float64)
 
     def potential(self, rho: Array) -> Array:
         """``φ = v + U M ρ + λr²/2 − β^{-1}(d−1) log r``."""
