@@ -72,8 +72,9 @@ def sample_isotropic(model: IsotropicGaussians, n: int, rng: np.random.Generator
 
 
 @numba.njit(cache=True, fastmath=True)  # lets LLVM vectorise the loops over units (deterministic)
-def _advance(wt, a, b, xs, ys, steps, count, ridge, noise_std, noise, knots, jumps, c0, c1, drift,
-             fit):  # pragma: no cover - compiled
+def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, count: int, ridge: float,
+             noise_std: Array, noise: Array, knots: Array, jumps: Array, c0: float, c1: float, drift: float,
+             fit: bool) -> None:  # pragma: no cover - compiled
     """``count`` steps of one run. ``wt`` is ``Wᵀ`` (``(d, N)``, C order), so both
     passes over the weights run along contiguous rows of units."""
     d, n = wt.shape
@@ -126,8 +127,9 @@ def _advance(wt, a, b, xs, ys, steps, count, ridge, noise_std, noise, knots, jum
 
 
 @numba.njit(cache=True, parallel=True)
-def _advance_all(wt, a, b, offsets, xs, ys, steps, counts, ridge, noise_std, noise, knots, jumps, c0, c1, drift,
-                 fit):  # pragma: no cover - compiled
+def _advance_all(wt: Array, a: Array, b: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, steps: Array,
+                 counts: NDArray[np.int64], ridge: float, noise_std: Array, noise: Array, knots: Array,
+                 jumps: Array, c0: float, c1: float, drift: float, fit: bool) -> None:  # pragma: no cover - compiled
     """Every run of an ensemble, one thread per run: run ``r`` owns units
     ``offsets[r]:offsets[r + 1]`` (copied out and back: contiguous rows for
     :func:`_advance`) and takes ``counts[r]`` steps."""

@@ -119,7 +119,8 @@ def _chebyshev_ball(normals: Array, offsets: Array) -> tuple[Array, float]:
 
 
 @numba.njit(cache=True)
-def confine_inplace(point, rest, normals, offsets, center, inradius, reflect):  # pragma: no cover - compiled
+def confine_inplace(point: Array, rest: Array, normals: Array, offsets: Array, center: Array, inradius: float,
+                    reflect: bool) -> None:  # pragma: no cover - compiled
     """Move ``point`` (inside Ω) by ``rest``, in place; ``rest`` is used as scratch.
 
     ``reflect=True``: billiard reflection, the path is followed and mirrored
@@ -163,7 +164,8 @@ def confine_inplace(point, rest, normals, offsets, center, inradius, reflect):  
 
 
 @numba.njit(cache=True)
-def confine(start, move, normals, offsets, center, inradius, reflect):  # pragma: no cover - compiled
+def confine(start: Array, move: Array, normals: Array, offsets: Array, center: Array, inradius: float,
+            reflect: bool) -> Array:  # pragma: no cover - compiled
     """Where a move by ``move`` from ``start`` (inside Ω) ends; see :func:`confine_inplace`."""
     point = start.copy()
     confine_inplace(point, move.copy(), normals, offsets, center, inradius, reflect)

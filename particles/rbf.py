@@ -39,8 +39,9 @@ Target = Callable[[Array], ArrayLike]
 
 
 @numba.njit(cache=True)
-def _sgd_chunk(centers, xs, ys, steps, noise_std, noise, power, constant, delta,
-               normals, offsets, center, inradius, reflect, drift=DRIFT):  # pragma: no cover - compiled
+def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Array, noise: Array, power: int,
+               constant: float, delta: float, normals: Array, offsets: Array, center: Array, inradius: float,
+               reflect: bool, drift: float = DRIFT) -> None:  # pragma: no cover - compiled
     n, dim = centers.shape
     inv_delta2 = 1.0 / (delta * delta)
     weights = np.empty(n)

@@ -65,5 +65,6 @@ def test_bdf2_run_resumes_exactly(tmp_path, space):
 
 
 def test_unknown_scheme_is_named(space):
-    with pytest.raises(ValueError, match=r"scheme must be 'bdf2' \(second order\) or 'euler' \(implicit Euler\), got 'rk4'"):
+    message = r"scheme must be 'bdf2' \(second order\) or 'euler' \(implicit Euler\), got 'rk4'"
+    with pytest.raises(ValueError, match=message):
         run(space, "rk4", 1e-2)
