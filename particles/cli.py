@@ -135,7 +135,7 @@ def _write_study(study: dict[str, Any], out: Path) -> None:
 def sweep_main(argv: list[str] | None = None) -> int:
     """``fempde-sweep SWEEP.toml``: the cross-checks over a grid of (N, ε, δ, seed) on Dask."""
     parser = argparse.ArgumentParser(prog="fempde-sweep", description=sweep_main.__doc__)
-    parser.add_argument("sweep", type=Path, help="the sweep file (see particles/sweep.py or README)")
+    parser.add_argument("sweep", type=Path, help="the sweep file (see particles/sweep/schema.py or README)")
     parser.add_argument("--out", help="output directory (default: the sweep file's [output] directory)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")

@@ -53,7 +53,7 @@ from skfem import Mesh
 
 import meshes
 
-from ..fem.flux import MOBILITIES
+from ..fem.flux import DEFAULT_FLUX, MOBILITIES
 from ..meanfield.schedule import Constant, PowerLaw, Schedule
 from ..problems.porous_medium import PorousMedium
 from ..solvers.stepping import SCHEMES, StepOptions
@@ -283,7 +283,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
         options = StepOptions(**stepping)
     except ValueError as err:
         raise ScenarioError(f"[run] {err}") from None
-    flux = _choice("run", "flux", run.get("flux", MOBILITIES[0]), tuple(MOBILITIES))
+    flux = _choice("run", "flux", run.get("flux", DEFAULT_FLUX), tuple(MOBILITIES))
     estimate = _flag("run", "estimate_space_error", run.get("estimate_space_error", False))
 
     output = data.get("output", {})

@@ -9,11 +9,20 @@
 """
 
 from .convolution import kernel_matrix
-from .flux import MOBILITIES, EdgeFlux, assemble, bernoulli, bernoulli_derivative, edge_flux, mobility_code
+from .flux import (
+    DEFAULT_FLUX,
+    MOBILITIES,
+    EdgeFlux,
+    assemble,
+    bernoulli,
+    bernoulli_derivative,
+    edge_flux,
+    mobility_code,
+)
 from .kernels import KERNELS, Kernel, kernel
 from .space import NodalFunction, Space, quadrature
 
 __all__ = [
-    "KERNELS", "MOBILITIES", "EdgeFlux", "Kernel", "NodalFunction", "Space", "assemble", "bernoulli",
+    "DEFAULT_FLUX", "KERNELS", "MOBILITIES", "EdgeFlux", "Kernel", "NodalFunction", "Space", "assemble", "bernoulli",
     "bernoulli_derivative", "edge_flux", "kernel", "kernel_matrix", "mobility_code", "quadrature",
 ]

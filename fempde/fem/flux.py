@@ -31,10 +31,14 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MOBILITIES", "EdgeFlux", "assemble", "bernoulli", "bernoulli_derivative", "edge_flux", "mobility_code"]
+__all__ = [
+    "DEFAULT_FLUX", "MOBILITIES", "EdgeFlux", "assemble", "bernoulli", "bernoulli_derivative", "edge_flux",
+    "mobility_code",
+]
 
 MOBILITIES = ("limited", "upwind")
-"""The τ = 0 mobilities (module docstring); the first is the default."""
+"""The τ = 0 mobilities (module docstring)."""
+DEFAULT_FLUX = MOBILITIES[0]
 
 
 def mobility_code(name: str) -> int:
@@ -155,7 +159,7 @@ class EdgeFlux(NamedTuple):
 
 
 def edge_flux(rho_i: Array, rho_j: Array, phi_i: Array, phi_j: Array, tau: float,
-              flux: str = "limited") -> EdgeFlux:
+              flux: str = DEFAULT_FLUX) -> EdgeFlux:
     """Edge flux of ``∇·(ρ∇φ) + τΔρ`` from ``i`` to ``j`` (see module docstring)."""
     code = mobility_code(flux)
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (rho_i, rho_j, phi_i, phi_j)))

@@ -23,7 +23,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 from scipy.special import xlogy
 
-from ..fem.flux import assemble, mobility_code
+from ..fem.flux import DEFAULT_FLUX, assemble, mobility_code
 from ..fem.space import Space
 from ..meanfield import DRIFT, Schedule
 from ..solvers.linalg import MatrixFreeJacobian
@@ -55,7 +55,7 @@ class EdgeFluxSystem:
     potential_matrix: sp.csr_matrix | None = None
     """``∂φ/∂ρ`` when it is a sparse matrix (non-local problems set it)."""
 
-    def __init__(self, problem: Any, space: Space, tau: float, *, flux: str = "limited") -> None:
+    def __init__(self, problem: Any, space: Space, tau: float, *, flux: str = DEFAULT_FLUX) -> None:
         self.problem = problem
         self.space = space
         self.tau = float(tau)

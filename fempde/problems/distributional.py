@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import Space
 from ..meanfield import Constant, GaussianClasses, Schedule, check_lam_beta, temperature
 from .base import EdgeFluxSystem
@@ -99,7 +100,7 @@ class DistributionalDynamics:
             raise TypeError(f"unit must be a callable sigma(x, theta), got {type(self.unit).__name__}")
         check_lam_beta(self.lam, self.beta, self.schedule)
 
-    def discretise(self, space: Space, *, flux: str = "limited") -> DistributionalSystem:
+    def discretise(self, space: Space, *, flux: str = DEFAULT_FLUX) -> DistributionalSystem:
         return DistributionalSystem(self, space, flux=flux)
 
 
@@ -108,7 +109,7 @@ class DistributionalSystem(EdgeFluxSystem):
 
     problem: DistributionalDynamics
 
-    def __init__(self, problem: DistributionalDynamics, space: Space, *, flux: str = "limited") -> None:
+    def __init__(self, problem: DistributionalDynamics, space: Space, *, flux: str = DEFAULT_FLUX) -> None:
         super().__init__(problem, space, temperature(problem.beta), flux=flux)
         data = problem.data
         shape = (len(data.weights), space.n)

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from ..fem.convolution import kernel_matrix
+from ..fem.flux import DEFAULT_FLUX
 from ..fem.kernels import KERNELS, Kernel
 from ..fem.space import Space
 from .porous_medium import PorousMedium, PorousMediumSystem
@@ -59,7 +60,7 @@ class FiniteDeltaPorousMedium(PorousMedium):
                 or not math.isfinite(self.delta) or self.delta <= 0:
             raise ValueError(f"delta (the bump width) must be a positive number, got {self.delta!r}")
 
-    def discretise(self, space: Space, *, flux: str = "limited") -> FiniteDeltaSystem:
+    def discretise(self, space: Space, *, flux: str = DEFAULT_FLUX) -> FiniteDeltaSystem:
         return FiniteDeltaSystem(self, space, flux=flux)
 
 
@@ -69,7 +70,7 @@ class FiniteDeltaSystem(PorousMediumSystem):
 
     problem: FiniteDeltaPorousMedium
 
-    def __init__(self, problem: FiniteDeltaPorousMedium, space: Space, *, flux: str = "limited") -> None:
+    def __init__(self, problem: FiniteDeltaPorousMedium, space: Space, *, flux: str = DEFAULT_FLUX) -> None:
         super().__init__(problem, space, flux=flux)
         extent = float(np.max(np.ptp(space.x, axis=1)))
         if problem.delta > extent:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import NodalFunction, Space
 from ..meanfield import Constant, Schedule
 from .base import EdgeFluxSystem
@@ -64,7 +65,7 @@ class PorousMedium:
         if not (callable(self.target) or isinstance(self.target, (int, float))):
             raise TypeError(f"target must be a callable f(x) or a number, got {type(self.target).__name__}")
 
-    def discretise(self, space: Space, *, flux: str = "limited") -> PorousMediumSystem:
+    def discretise(self, space: Space, *, flux: str = DEFAULT_FLUX) -> PorousMediumSystem:
         """The system on ``space``; ``flux`` chooses the τ = 0 mobility (:class:`EdgeFluxSystem`)."""
         return PorousMediumSystem(self, space, flux=flux)
 
@@ -75,7 +76,7 @@ class PorousMediumSystem(EdgeFluxSystem):
 
     problem: PorousMedium
 
-    def __init__(self, problem: PorousMedium, space: Space, *, flux: str = "limited") -> None:
+    def __init__(self, problem: PorousMedium, space: Space, *, flux: str = DEFAULT_FLUX) -> None:
         super().__init__(problem, space, problem.tau, flux=flux)
         self.f = space.interpolate(problem.target, "target f")
         self.has_source = problem.source is not None

@@ -34,6 +34,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 from scipy.special import roots_jacobi
 
+from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import Space
 from ..meanfield import Constant, Schedule, check_class_gap, check_lam_beta, temperature
 from .base import EdgeFluxSystem
@@ -124,7 +125,7 @@ class RadialDD:
     def __post_init__(self) -> None:
         check_lam_beta(self.lam, self.beta, self.schedule)
 
-    def discretise(self, space: Space, *, flux: str = "limited") -> RadialSystem:
+    def discretise(self, space: Space, *, flux: str = DEFAULT_FLUX) -> RadialSystem:
         return RadialSystem(self, space, flux=flux)
 
 
@@ -133,7 +134,7 @@ class RadialSystem(EdgeFluxSystem):
 
     problem: RadialDD
 
-    def __init__(self, problem: RadialDD, space: Space, *, flux: str = "limited") -> None:
+    def __init__(self, problem: RadialDD, space: Space, *, flux: str = DEFAULT_FLUX) -> None:
         if space.dim != 1 or space.x.min() < 0:
             raise ValueError("the radial problem lives on an interval mesh of [r_min, R] with r_min >= 0")
         super().__init__(problem, space, temperature(problem.beta), flux=flux)

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skfem import Mesh
 
+from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import NodalFunction, Space
 from .observers import Observer, RunInfo
 from .record import Result, RunRecord, Tolerances
@@ -82,7 +83,7 @@ def solve(
     tolerances: Tolerances | None = None,
     resume: str | Path | None = None,
     options: StepOptions | None = None,
-    flux: str = "limited",
+    flux: str = DEFAULT_FLUX,
     estimate_space_error: bool = False,
     **stepping: float | int | str | None,
 ) -> Result:
