@@ -41,6 +41,9 @@ def test_jmm_figure_runs_and_sgd_follows_the_finite_delta_pde(tmp_path):
     # and the two approach as both learn (measured gap 0.029 -> 0.012)
     assert np.all(sgd > pde) and sgd[-1] < sgd[0]
     assert abs(sgd[-1] - pde[-1]) < 0.5 * abs(sgd[0] - pde[0])
+    # the PDE's own error is far below these gaps: no row is flagged
+    error = np.array([float(r["pde_risk_error"]) for r in rows])
+    assert np.all(error < 0.1 * np.abs(sgd - pde)) and {r["pde_error_explains_gap"] for r in rows} == {"False"}
 
 
 @pytest.mark.slow

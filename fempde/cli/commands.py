@@ -113,7 +113,8 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
     print(f"certificates: {result.certificates.describe()}")
     print(f"accuracy: {result.describe_accuracy()}")
     print(f"wrote {d / (scenario.output_name + '.pvd')} ({len(scenario.times) + 1} frames at most), "
-          f"{d / 'history.csv'}, {d / 'rho.png'}, {d / 'history.png'}")
+          f"{d / 'history.csv'}, {d / 'rho.png'}, {d / 'history.png'}"
+          + (f", {d / 'history_space_error.csv'}" if result.space_error is not None else ""))
     if result.stop_reason == "interrupted":
         print(f"interrupted at t = {result.t:.6g}; the output so far is valid. Continue with: fempde resume {d}")
         return 130

@@ -27,7 +27,8 @@ class CSVWriter(Observer):
     """Scalar histories, one row per accepted step, flushed as written (a killed
     run leaves a valid file). ``flag`` is ``ok`` or names the failed certificate;
     ``time_error`` is the step's estimated local error of ρ, ``risk_time_error``
-    the estimated time error of the risk so far."""
+    the estimated time error of the risk so far. A run with ``estimate_space_error``
+    also gets :attr:`space_error_path`, the refined-mesh estimate per output time."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -62,6 +63,16 @@ class CSVWriter(Observer):
         ])
         self._file.flush()
 
+    @property
+    def space_error_path(self) -> Path:
+        """Where the spatial estimate goes when the run has one: ``<name>_space_error.csv``."""
+        return self.path.with_name(f"{self.path.stem}_space_error.csv")
+
     def finish(self, result: Result) -> None:
         if self._file is not None:
             self._file.close()
+        estimate = result.space_error
+        if estimate is not None:  # per output time: R_h, R_{h/2}, the estimated errors of R_h and of ρ
+            write_csv(self.space_error_path, ["t", "risk", "risk_refined", "risk_error", "rho_l1_error"],
+                      [[float(v) for v in row] for row in zip(estimate.times, estimate.risk, estimate.risk_refined,
+                                                              estimate.risk_error, estimate.rho_l1, strict=True)])

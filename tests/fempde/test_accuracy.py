@@ -88,9 +88,11 @@ def test_risk_self_converges_at_second_order_in_h():
     assert np.all(rates >= 1.8)  # measured 1.99, 1.99 (the upwind mobility: 1.09, 1.04)
 
 
-def test_space_error_estimate_brackets_the_refined_solution():
+def test_space_error_estimate_brackets_the_refined_solution(tmp_path):
     mesh = meshes.interval(0, 1, 0.02)
-    result = fempde.solve(PROBLEM, mesh, "uniform", 0.03, times=(0.01, 0.02, 0.03), estimate_space_error=True)
+    table = fempde.CSVWriter(tmp_path / "history.csv")
+    result = fempde.solve(PROBLEM, mesh, "uniform", 0.03, [table], times=(0.01, 0.02, 0.03),
+                          estimate_space_error=True)
     estimate = result.space_error
     assert estimate.times.tolist() == [0.01, 0.02, 0.03]
     fine = fempde.solve(PROBLEM, meshes.interval(0, 1, 0.0025), "uniform", 0.03, times=(0.01, 0.02, 0.03))
@@ -99,6 +101,8 @@ def test_space_error_estimate_brackets_the_refined_solution():
     np.testing.assert_allclose(estimate.risk_error, actual, rtol=0.35)
     assert np.all(estimate.rho_l1 > 0) and estimate.nodes_refined == 101
     assert "in space" in result.describe_accuracy()
+    written = np.loadtxt(table.space_error_path, delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(written[:, 3], estimate.risk_error)
 
 
 def test_milne_constants_for_constant_steps():
