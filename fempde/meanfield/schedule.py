@@ -1,7 +1,7 @@
 """Step-size schedules ξ(t): the factor in front of every mean-field PDE and
 the SGD step ``s_k = ε ξ(kε)``. Defined once here for the PDE and the particles.
 
-The PDE is autonomous in the rescaled time ``σ = ∫_0^t ξ``, so the time
+The PDE is autonomous in the rescaled time ``Ξ(t) = ∫_0^t ξ``, so the time
 stepper uses the exact increment ``integral(t0, t1)`` rather than ``ξ`` at a
 point; a singular but integrable ``ξ`` (``t^(-1/4)`` at ``t = 0``) is exact too.
 """

@@ -1,20 +1,17 @@
 """Sparse linear solves for Newton: SuperLU where it is fastest (1-D, small 2-D/3-D),
-AMG-preconditioned Krylov at scale.
+AMG-preconditioned Krylov at scale, GMRES for matrix-free Jacobians.
 
 The Jacobian is a non-symmetric M-matrix-like graph operator (lumped mass plus
-edge fluxes). pyamg builds the hierarchy: in 2-D classical Ruge–Stüben (it
-beat smoothed aggregation by 1.4–1.7x); in 3-D plain (unsmoothed)
-aggregation, whose coarse operators stay sparse (operator complexity 1.05,
-against 3.8 for Ruge–Stüben at 1.3e5 nodes) and which beat smoothed
-aggregation by 3.0x at 1.3e5 nodes and 2.6x at 5e5 (setup and one solve, both
-in pyamg's own cycle; benchmarks/amg.py). :mod:`fempde.multigrid` runs the
-hierarchy, compiled: flexible GMRES preconditioned by a K-cycle in 3-D and a
-V-cycle in 1-D and 2-D, Gauss–Seidel smoothing (one forward sweep before each
-coarse correction and one backward after; in 3-D a forward–backward pair on the
-finest level). That was another 1.8x and 1.9x at those sizes. Newton only
-needs inexact solves (``rtol`` 1e-6 at most, looser while it is far off: see
-:func:`fempde.stepping._forcing`): the mass is restored after each solve, and
-the outer iteration converges to the Newton tolerance all the same."""
+edge fluxes). pyamg builds the hierarchy — classical Ruge–Stüben in 2-D, plain
+(unsmoothed) aggregation in 3-D, whose coarse operators stay sparse — and
+:mod:`fempde.solvers.multigrid` runs it compiled inside flexible GMRES. A
+Jacobian with a dense non-local part (:class:`MatrixFreeJacobian`) is solved by
+GMRES preconditioned by its sparse local part. Newton only needs inexact solves
+(``rtol`` 1e-6 at most, looser while it is far off: see the forcing terms in
+:mod:`fempde.solvers.stepping`): the mass is restored after each solve. The
+measured choices (solver per dimension, sweeps, hierarchy reuse) are in
+``benchmarks/results/`` and the comments below.
+"""
 
 from __future__ import annotations
 

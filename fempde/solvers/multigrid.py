@@ -25,8 +25,8 @@ The K-cycle makes the preconditioner vary from one application to the next, so
 the outer iteration is flexible GMRES (FGMRES, right-preconditioned: its
 residual estimate is the true residual's). Smoothing is Gauss–Seidel: one
 forward sweep before the coarse correction and one backward sweep after, or
-on the finest level more, alternating in direction (:mod:`fempde.linalg` asks
-for two in 3-D).
+on the finest level more, alternating in direction (:mod:`fempde.solvers.linalg`
+asks for two in 3-D).
 """
 
 from __future__ import annotations
