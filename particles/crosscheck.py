@@ -275,7 +275,7 @@ def _sgd(problem: RBFProblem, solved: Reference, n_particles: int, epsilon: floa
     domain = ConvexDomain.from_mesh(problem.mesh)
     kernel = fempde.Kernel(problem.kernel, solved.space.dim, problem.delta)
     risk = PopulationRisk(problem.mesh, problem.target, kernel)
-    axis = fempde.TimeAxis(epsilon, problem.schedule)
+    axis = fempde.TimeAxis.of(problem, epsilon)
     centers, risks = [], []
     for seed in seeds:
         rng = np.random.default_rng(seed)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +63,13 @@ def check_lam_beta(lam: float, beta: float, schedule: Schedule) -> None:
         raise TypeError(f"schedule must have xi(t) and integral(t0, t1), got {schedule!r}")
 
 
+class HasSchedule(Protocol):
+    """A mean-field problem: it carries the schedule ξ(t) of its PDE."""
+
+    @property
+    def schedule(self) -> Schedule: ...
+
+
 @dataclass(frozen=True)
 class TimeAxis:
     """SGD step ``k`` at time ``t = kε`` with step size ``s_k`` (module docstring)."""
@@ -72,6 +80,12 @@ class TimeAxis:
     def __post_init__(self) -> None:
         if not (isinstance(self.epsilon, (int, float)) and math.isfinite(self.epsilon) and self.epsilon > 0):
             raise ValueError(f"SGD time step epsilon must be a positive number, got {self.epsilon!r}")
+
+    @classmethod
+    def of(cls, problem: HasSchedule, epsilon: float) -> TimeAxis:
+        """The SGD time axis of ``problem``'s PDE: its schedule, SGD step ``epsilon``
+        (the one way to build both sides from one schedule)."""
+        return cls(epsilon, problem.schedule)
 
     def time(self, k: int | NDArray[np.int64]) -> NDArray[np.float64]:
         return np.asarray(k, dtype=np.float64) * self.epsilon

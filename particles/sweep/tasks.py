@@ -63,7 +63,7 @@ def run_one(crosscheck: str, base: dict[str, Any], params: dict[str, Any]) -> di
         model, scale, flow = _dd_reference(json.dumps(base, sort_keys=True), params["delta"])
         rng = np.random.default_rng(params["seed"])
         w0 = rng.standard_normal((params["N"], base["d"])) * scale
-        run = dd_sgd(model, w0, TimeAxis(params["epsilon"]), flow.times.tolist(), rng=rng)
+        run = dd_sgd(model, w0, TimeAxis.of(RadialDD(model), params["epsilon"]), flow.times.tolist(), rng=rng)
         radii = np.linalg.norm(run.weights, axis=2)
         # sup over the outputs after t = 0: at t = 0 the gap is the initial sample's alone, the same for every ε
         w1 = [wasserstein_distance(r, x) for r, x in zip(radii[1:], flow.positions[1:], strict=True)]
