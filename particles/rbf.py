@@ -15,6 +15,7 @@ gives the same numbers.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -124,8 +125,13 @@ def rbf_sgd(
         raise ValueError("every initial centre must lie in the domain")
     if kernel.dim != domain.dim:
         raise ValueError(f"kernel is {kernel.dim}-D but the domain is {domain.dim}-D")
-    if tau < 0 or label_noise < 0:
-        raise ValueError(f"tau and label_noise must be >= 0, got {tau}, {label_noise}")
+    for name, value in (("tau", tau), ("label_noise", label_noise)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk (SGD steps per compiled call) must be a positive integer, got {chunk!r}")
+    if not np.all(np.isfinite(centers)):
+        raise ValueError("centers0 must be finite")
     marks = record_steps(axis, times)
     if tau > 0:  # keep the chunk of Gaussian increments in cache-sized memory (about 8 MB)
         chunk = max(16, min(chunk, 2**20 // centers.size))
@@ -202,6 +208,10 @@ def _advance(domain: ConvexDomain, target: Target, kernel: Kernel, axis: TimeAxi
                 saver.at_boundary(start, centers, recorded, marks, rng)
             xs = domain.sample(m, rng)
             ys = np.asarray(target(xs.T), dtype=np.float64).reshape(m)
+            if not np.all(np.isfinite(ys)):
+                bad = xs[~np.isfinite(ys)][0]
+                raise ValueError(f"the target f is not finite at x = {bad.tolist()} (a sample of Ω): "
+                                 "SGD needs a finite f on the whole domain")
             if label_noise > 0:
                 ys = ys + label_noise * rng.standard_normal(m)
             steps = axis.step_sizes(start, start + m)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
+import fempde
 import meshes
 import particles
 from fempde.fem.kernels import Kernel
@@ -109,7 +110,7 @@ def test_bad_sgd_input(rng, interval):
         particles.rbf_sgd(interval, target, kernel, np.zeros((3, 2)), TimeAxis(1e-3), [1.0], rng=rng)
     with pytest.raises(ValueError, match="every initial centre must lie in the domain"):
         particles.rbf_sgd(interval, target, kernel, np.array([[1.5]]), TimeAxis(1e-3), [1.0], rng=rng)
-    with pytest.raises(ValueError, match="tau and label_noise must be >= 0"):
+    with pytest.raises(ValueError, match="tau must be a finite number >= 0, got -1"):
         particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0], tau=-1, rng=rng)
 
 
@@ -148,3 +149,26 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
     with pytest.raises(ValueError, match="belongs to another run"):
         particles.rbf_sgd(interval, target, kernel, interval.sample(7, rng), TimeAxis(1e-4), times, rng=rng,
                           checkpoint=path, resume=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tau": float("nan")}, "tau must be a finite number >= 0, got nan"),
+        ({"label_noise": float("nan")}, "label_noise must be a finite number >= 0, got nan"),
+        ({"tau": True}, "tau must be a finite number >= 0, got True"),
+        ({"chunk": 0}, r"chunk \(SGD steps per compiled call\) must be a positive integer, got 0"),
+    ],
+)
+def test_bad_sgd_settings_are_named(rng, interval, kwargs, message):
+    kernel = fempde.Kernel("triweight", 1, 0.2)
+    with pytest.raises(ValueError, match=message):
+        particles.rbf_sgd(interval, target, kernel, interval.sample(5, rng), fempde.TimeAxis(1e-3), [0.01],
+                          rng=rng, **kwargs)
+
+
+def test_target_not_finite_on_part_of_the_domain_is_refused(rng, interval):
+    kernel = fempde.Kernel("triweight", 1, 0.2)
+    with pytest.raises(ValueError, match="the target f is not finite at x = "):
+        particles.rbf_sgd(interval, lambda x: np.where(x[0] > 0.5, np.nan, 1.0), kernel, interval.sample(5, rng),
+                          fempde.TimeAxis(1e-3), [0.05], rng=rng)
