@@ -114,19 +114,21 @@ class EdgeFluxSystem:
         return self.tau * float(self.space.m @ xlogy(positive, positive))
 
     def linearise(
-        self, rho: Array, rho_old: Array, t_old: float, t_new: float
+        self, rho: Array, rho_old: Array, t_old: float, t_new: float, *, rescaled: float | None = None
     ) -> tuple[Array, sp.csr_matrix | MatrixFreeJacobian]:
         """Residual ``G`` and Jacobian ``∂G/∂ρ`` of the implicit-Euler step
 
         ``G_i = m_i (ρ_i − ρ_i^old) + 2ΔΞ Σ_j T_ij F_ij(ρ) − Δt m_i S_i(t_new)``,
 
-        with ``ΔΞ = ∫_{t_old}^{t_new} ξ`` (exact in the rescaled time).
+        with ``ΔΞ = ∫_{t_old}^{t_new} ξ`` (exact in the rescaled time), or ``rescaled``
+        when given (BDF2's effective step in Ξ).
         """
         space = self.space
         i, j = space.edges
         n = space.n
         pattern, slot = space.jacobian_pattern
-        weight = DRIFT * self.schedule.integral(t_old, t_new) * space.T
+        step = self.schedule.integral(t_old, t_new) if rescaled is None else rescaled
+        weight = DRIFT * step * space.T
         residual = space.m * (rho - rho_old)
         src = self.source(t_new)
         if src is not None:

@@ -49,6 +49,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from ..fem.space import Space
+from ..meanfield import Schedule
 from .linalg import LinearSolver, MatrixFreeJacobian, choose_solver
 
 __all__ = [
@@ -79,8 +80,11 @@ class GradientFlowSystem(Protocol):
     space: Space
     has_source: bool
 
+    @property
+    def schedule(self) -> Schedule: ...
+
     def linearise(
-        self, rho: Array, rho_old: Array, t_old: float, t_new: float
+        self, rho: Array, rho_old: Array, t_old: float, t_new: float, *, rescaled: float | None = None
     ) -> tuple[Array, sp.csr_matrix | MatrixFreeJacobian]: ...
 
     def free_energy(self, rho: Array) -> float: ...
@@ -267,6 +271,15 @@ def milne_factor(k: float, past_dt: Sequence[float], scheme: str) -> float:
     return c_c / (c_p - c_c)
 
 
+def _rescaled_steps(schedule: Schedule, t: float, past_dt: Sequence[float]) -> tuple[float, ...]:
+    """The past steps (physical sizes ``past_dt``, newest first, ending at ``t``) in Ξ."""
+    out, end = [], t
+    for dt in past_dt:
+        out.append(schedule.integral(end - dt, end))
+        end -= dt
+    return tuple(out)
+
+
 def _predict(rho: Array, past: tuple[Array, ...], k: float, past_dt: tuple[float, ...], order: int) -> Array:
     """The polynomial through ``(t_n, ρ)`` and ``order`` past states, at ``t_n + k``."""
     if order == 1:
@@ -312,9 +325,11 @@ def _newton(
     tol: float,
     max_iter: int,
     guess: Array | None = None,
+    rescaled: float | None = None,
 ) -> tuple[Array, int, sp.csr_matrix | MatrixFreeJacobian | None]:
-    """Solve the implicit-Euler system from ``rho_old``: the density, the
-    iterations, and the last Jacobian solved with (the error propagation reuses it)."""
+    """Solve the implicit-Euler system from ``rho_old`` (``rescaled``: its step in
+    Ξ, when not ``∫ξ`` over ``[t_old, t_new]``): the density, the iterations, and
+    the last Jacobian solved with (the error propagation reuses it)."""
     m = system.space.m
     rho = rho_old.copy() if guess is None else guess.copy()
     scale = max(1.0, float(np.abs(rho_old).max()))
@@ -323,7 +338,7 @@ def _newton(
     previous: float | None = None
     solved: sp.csr_matrix | MatrixFreeJacobian | None = None
     for k in range(1, max_iter + 1):
-        residual, jacobian = system.linearise(rho, rho_old, t_old, t_new)
+        residual, jacobian = system.linearise(rho, rho_old, t_old, t_new, rescaled=rescaled)
         if not np.all(np.isfinite(residual)):
             raise _Rejected("non-finite residual")
         norm = float(np.linalg.norm(residual))
@@ -419,7 +434,7 @@ def steps(
         raise ValueError(f"output times must lie in (0, t_end={t_end}], got {list(times)}")
     dt, dt_max, dt_min = options.resolved(t_end)
     rtol, tol = options.rtol, options.newton_tol
-    space = system.space
+    space, schedule = system.space, system.schedule
     solver = LinearSolver(choose_solver(options.linear_solver, space.n, space.dim), dim=space.dim)
     m = space.m
 
@@ -454,20 +469,24 @@ def steps(
         if target - t_new < 1e-9 * dt:  # don't leave a sliver before an output time
             t_new = target
         k = t_new - t
-        start_from, t_from, guess, used = rho, t, None, "euler"
-        if (options.scheme == "bdf2" and len(past) == 2 and 0 < k <= 2 * past_dt[0]
+        # the flow is autonomous in Ξ = ∫ξ: BDF2's ratios, the predictors and the error
+        # constants use the steps in Ξ (for constant ξ, the steps in t times ξ0)
+        rescaled = schedule.integral(t, t_new)
+        past_rescaled = _rescaled_steps(schedule, t, past_dt)
+        start_from, effective, guess, used = rho, None, None, "euler"
+        if (options.scheme == "bdf2" and len(past) == 2 and 0 < rescaled <= 2 * past_rescaled[0]
                 and not system.has_source):
-            w = k / past_dt[0]
+            w = rescaled / past_rescaled[0]
             tilde = ((1 + w) ** 2 * rho - w**2 * past[0]) / (1 + 2 * w)
             if tilde.min() >= 0:  # else this step is implicit Euler: ρ ≥ 0 is kept
-                start_from, t_from, used = tilde, t_new - k * (1 + w) / (1 + 2 * w), "bdf2"
+                start_from, effective, used = tilde, rescaled * (1 + w) / (1 + 2 * w), "bdf2"
                 guess = np.maximum(rho + w * (rho - past[0]), 0.5 * rho)  # extrapolated; log ρ needs ρ > 0
         try:
-            rho_new, iterations, jacobian = _newton(system, start_from, t_from, t_new, solver, tol,
-                                                    options.max_newton, guess)
+            rho_new, iterations, jacobian = _newton(system, start_from, t, t_new, solver, tol,
+                                                    options.max_newton, guess, effective)
             if used == "bdf2" and system.free_energy(rho_new) > energy + _ROUND_OFF * max(1.0, abs(energy)):
                 # BDF2's energy decay is not proved: where it fails, the step is implicit Euler's
-                start_from, t_from, used = rho, t, "euler"
+                start_from, used = rho, "euler"
                 rho_new, more, jacobian = _newton(system, rho, t, t_new, solver, tol, options.max_newton, rho_new)
                 iterations += more
         except _Rejected as why:
@@ -482,12 +501,12 @@ def steps(
             continue
         # the local error estimate (Milne's device)
         if used == "bdf2":
-            predicted, order = _predict(rho, past, k, past_dt, 2), 3
+            predicted, order = _predict(rho, past, rescaled, past_rescaled, 2), 3
         elif past:
-            predicted, order = _predict(rho, past, k, past_dt, 1), 2
+            predicted, order = _predict(rho, past, rescaled, past_rescaled, 1), 2
         else:  # explicit Euler from the residual at ρ_n: ρ_n − G(ρ_n; ρ_n)/m
             predicted, order = rho - system.linearise(rho, rho, t, t_new)[0] / m, 2
-        error = milne_factor(k, past_dt if used == "bdf2" or past else (), used) * (rho_new - predicted)
+        error = milne_factor(rescaled, past_rescaled if used == "bdf2" or past else (), used) * (rho_new - predicted)
         error_l1 = float(m @ np.abs(error))
         risk_new = system.risk(rho_new)
         risk_local = abs(risk_new - system.risk(rho_new - error))

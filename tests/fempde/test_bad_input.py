@@ -95,7 +95,7 @@ def test_newton_failure_raises_after_output_is_finished(tmp_path):
     class Hopeless(fempde.PorousMedium):
         def discretise(self, space, **options):
             system = super().discretise(space, **options)
-            system.linearise = lambda rho, *args: (np.full(space.n, np.nan), None)
+            system.linearise = lambda rho, *args, **options: (np.full(space.n, np.nan), None)
             return system
 
     table = fempde.CSVWriter(tmp_path / "h.csv")

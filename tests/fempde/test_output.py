@@ -113,8 +113,8 @@ def test_failed_certificate_is_flagged(tmp_path):
             system = super().discretise(space, **options)
             original = system.linearise
 
-            def linearise(rho, rho_old, t_old, t_new):
-                residual, jacobian = original(rho, rho_old, t_old, t_new)
+            def linearise(rho, rho_old, t_old, t_new, **options):
+                residual, jacobian = original(rho, rho_old, t_old, t_new, **options)
                 return residual + 1e-6 * space.m, jacobian
 
             system.linearise = linearise
