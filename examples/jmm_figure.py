@@ -22,7 +22,7 @@ import fempde
 import meshes
 import particles
 from fempde.atomic import write_csv
-from particles.crosscheck import PDE_ERROR_FRACTION
+from particles.crosscheck import unresolved
 
 
 def f_interval(x):
@@ -140,7 +140,7 @@ def _write_csv(path: Path, panels: list[tuple[float, dict[str, Any]]]) -> None:
         for t, sgd, finite, error, local in zip(data["times"], data["sgd"], data["finite"], data["finite_error"],
                                                 data["local"], strict=True):
             rows.append((float(delta), float(t), float(sgd), float(finite), float(error), float(local),
-                         bool(error > PDE_ERROR_FRACTION * abs(sgd - finite))))
+                         bool(unresolved(error, abs(sgd - finite)))))
     write_csv(path, ["delta", "t", "sgd_risk", "pde_risk_finite_delta", "pde_risk_error", "pde_risk_delta_to_0",
                      "pde_error_explains_gap"], rows)
 

@@ -4,7 +4,7 @@ domain geometry the particles need. It may import :mod:`fempde`, never the
 other way round; the shared constants live in :mod:`fempde.meanfield`.
 """
 
-from .crosscheck import CrossCheck, RBFProblem, convergence_in_n, crosscheck
+from .crosscheck import PDE_ERROR_FRACTION, CrossCheck, RBFProblem, Reference, convergence_in_n, crosscheck, reference
 from .dd import DDRun, GaussianClasses, Member, Network, dd_ensemble, dd_sgd, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
 from .measures import deposit, l1_gap, wasserstein
@@ -12,6 +12,7 @@ from .rbf import SGDRun, rbf_sgd
 from .risk import PopulationRisk
 
 __all__ = [
+    "PDE_ERROR_FRACTION",
     "ConvexDomain",
     "CrossCheck",
     "DDRun",
@@ -20,6 +21,7 @@ __all__ = [
     "Network",
     "PopulationRisk",
     "RBFProblem",
+    "Reference",
     "SGDRun",
     "confine",
     "convergence_in_n",
@@ -30,6 +32,7 @@ __all__ = [
     "l1_gap",
     "population_risk",
     "rbf_sgd",
+    "reference",
     "sample_density",
     "sample_isotropic",
     "wasserstein",

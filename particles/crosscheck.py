@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,11 @@ from .domain import ConvexDomain, sample_density
 from .measures import l1_gap, wasserstein
 from .rbf import Target, rbf_sgd
 from .risk import PopulationRisk
+from .slopes import fit_slope
 
 __all__ = [
     "PDE_ERROR_FRACTION", "CrossCheck", "RBFProblem", "Reference", "convergence_in_n", "crosscheck", "reference",
+    "unresolved",
 ]
 
 Array = NDArray[np.float64]
@@ -51,6 +53,11 @@ Array = NDArray[np.float64]
 PDE_ERROR_FRACTION = 0.1
 """The PDE's estimated risk error must stay below this fraction of a reported gap."""
 _TIGHTENINGS = 3  # at most this many re-solves, each with rtol / 10
+
+
+def unresolved(pde_error: Array | float, gap: Array | float) -> NDArray[np.bool_]:
+    """Where the PDE's error could explain a gap: it is more than :data:`PDE_ERROR_FRACTION` of it."""
+    return np.asarray(pde_error) > PDE_ERROR_FRACTION * np.asarray(gap)
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,10 @@ class RBFProblem:
     schedule: fempde.Schedule = field(default_factory=fempde.Constant)
     label_noise: float = 0.0
     rho0: Any = "uniform"
+    options: fempde.StepOptions = field(default_factory=fempde.StepOptions)
+    """How the PDEs are stepped (a scenario's ``[run]`` settings); :func:`reference`
+    may tighten its ``rtol``."""
+    flux: str = fempde.fem.DEFAULT_FLUX
 
     def pde(self, finite: bool = True) -> fempde.PorousMedium:
         if finite:
@@ -126,24 +137,26 @@ class CrossCheck:
         """Per output time: whether the PDE's risk error is more than
         :data:`PDE_ERROR_FRACTION` of the mean risk gap there (the gap is then
         not resolved by the reference curve)."""
-        gap = np.abs(self.sgd_risk - self.pde_risk).mean(axis=0)
-        return self.pde_risk_error > PDE_ERROR_FRACTION * gap
+        return unresolved(self.pde_risk_error, np.abs(self.sgd_risk - self.pde_risk).mean(axis=0))
 
     @property
     def pde_accurate(self) -> bool:
         """The PDE's largest risk error is at most :data:`PDE_ERROR_FRACTION` of the smallest reported gap."""
-        return bool(self.pde_risk_error.max() <= PDE_ERROR_FRACTION * self.risk_gap.min())
+        return not bool(unresolved(self.pde_risk_error.max(), self.risk_gap.min()))
 
     def describe(self) -> str:
         """The gaps with the PDE's error beside them (what the CLI prints)."""
         flagged = int(self.pde_error_explains[1:].sum())
         return (f"sup_t |R_N - R_PDE| per seed: {np.array2string(self.risk_gap, precision=4)} "
                 f"(PDE risk error <= {self.pde_risk_error.max():.1e}, "
-                f"{'resolved' if self.pde_accurate else 'NOT resolved: refine the mesh'}); "
+                f"{'resolved' if self.pde_accurate else self._unresolved()}); "
                 f"sup_t L1 deposit gap {np.array2string(self.density_gap, precision=3)}, "
                 f"sup_t L2 output gap {np.array2string(self.output_gap, precision=3)} "
                 f"(PDE L1 error of rho <= {self.pde_rho_error.max():.1e}); "
                 f"{flagged} of {len(self.times) - 1} output times where the PDE error could explain the gap")
+
+    def _unresolved(self) -> str:
+        return "NOT resolved: " + ("lower rtol" if self.reference.time_dominated else "refine the mesh")
 
     def write(self, directory: str | Path) -> None:
         """``crosscheck.csv`` (the curves, the PDE's error, a flag per time),
@@ -242,17 +255,20 @@ def _at(result: fempde.Result, times: Array, column: str) -> Array:
 
 
 def reference(problem: RBFProblem, t_end: float, *, n_times: int = 20, space: fempde.Space | None = None,
-              rtol: float = fempde.DEFAULT_RTOL, estimate_space_error: bool = True) -> Reference:
+              rtol: float | None = None, estimate_space_error: bool = True) -> Reference:
     """Solve the finite-δ and the δ → 0 PDE to ``t_end``, ``n_times`` outputs, with
-    time tolerance ``rtol``; ``estimate_space_error`` adds the refined-mesh estimate
-    of the finite-δ PDE's error (2^dim times the nodes, solved once)."""
+    ``problem.options`` (its time tolerance replaced by ``rtol`` when given) and
+    ``problem.flux``; ``estimate_space_error`` adds the refined-mesh estimate of
+    the finite-δ PDE's error (2^dim times the nodes, solved once)."""
     space = space or fempde.Space(problem.mesh)
     times = np.linspace(0.0, t_end, n_times + 1)
     outputs = times[1:].tolist()
     rho0 = fempde.initial_density(space, problem.rho0)
-    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=outputs, rtol=rtol,
+    rtol = rtol if rtol is not None else (problem.options.rtol or fempde.DEFAULT_RTOL)
+    options = replace(problem.options, rtol=rtol)
+    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=outputs, options=options, flux=problem.flux,
                        estimate_space_error=estimate_space_error)
-    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=outputs, rtol=rtol)
+    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=outputs, options=options, flux=problem.flux)
     risk_error, rho_error = _at(pde, times, "risk_time_error"), _at(pde, times, "time_error")
     if pde.space_error is not None:
         risk_error[1:] += pde.space_error.risk_error
@@ -320,7 +336,7 @@ def _accurate(problem: RBFProblem, runs: Sequence[_Runs], solved: Reference) -> 
     checks = [_compare(problem, r, solved) for r in runs]
     for _ in range(_TIGHTENINGS):
         smallest = min(float(c.risk_gap.min()) for c in checks)
-        if solved.risk_error.max() <= PDE_ERROR_FRACTION * smallest or not solved.time_dominated:
+        if not unresolved(solved.risk_error.max(), smallest) or not solved.time_dominated:
             break
         solved = solved.tightened(problem)
         checks = [_compare(problem, r, solved) for r in runs]
@@ -386,15 +402,15 @@ def convergence_in_n(
     solved = reference(problem, t_end, n_times=n_times)
     runs = [_sgd(problem, solved, n, epsilon, seeds, checkpoints, checkpoint_every, resume) for n in ns]
     checks, solved = _accurate(problem, runs, solved)
-    logn = np.log(np.asarray(ns, dtype=float))
     gaps = {name: np.array([getattr(c, name).mean() for c in checks])
             for name in ("risk_gap", "density_gap", "output_gap")}
     return {
         "n": np.asarray(ns),
         **gaps,
-        "risk_slope": float(np.polyfit(logn, np.log(gaps["risk_gap"]), 1)[0]),
-        "density_slope": float(np.polyfit(logn, np.log(gaps["density_gap"]), 1)[0]),
-        "output_slope": float(np.polyfit(logn, np.log(gaps["output_gap"]), 1)[0]),
+        "risk_slope": fit_slope(ns, gaps["risk_gap"])[0],
+        "density_slope": fit_slope(ns, gaps["density_gap"])[0],
+        "output_slope": fit_slope(ns, gaps["output_gap"])[0],
         "pde_risk_error": float(solved.risk_error.max()),
         "pde_accurate": all(c.pde_accurate for c in checks),
+        "pde_time_dominated": solved.time_dominated,
     }

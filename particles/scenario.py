@@ -57,5 +57,5 @@ def problem_from_text(text: str, name: str, base: Path, where: str) -> tuple[RBF
         rho0 = fempde.initial_density(fempde.Space(scenario.mesh), rho0, normalize=True)
     problem = RBFProblem(scenario.mesh, target, float(table["delta"]), scenario.problem.tau,
                          str(table.get("kernel", "triweight")), scenario.problem.schedule,
-                         float(table.get("label_noise", 0.0)), rho0)
+                         float(table.get("label_noise", 0.0)), rho0, scenario.options, scenario.flux)
     return problem, table, scenario

