@@ -19,7 +19,7 @@ import numpy as np
 from fempde.atomic import atomic_write, write_csv
 
 from ..slopes import fit_slope
-from .schema import AXES, METRICS, Sweep
+from .schema import AXES, EXTRAS, METRICS, Sweep
 
 __all__ = ["SLOPE_COLUMNS", "fit_slope", "write_report"]
 
@@ -55,7 +55,7 @@ def write_report(sweep: Sweep, rows: list[dict[str, Any]]) -> dict[str, Any]:
     returns ``{"runs": rows, "slopes": [...]}`` (the rows of the two tables)."""
     out = sweep.directory
     metrics = METRICS[sweep.crosscheck]
-    columns = ["N", "epsilon", "delta", "seed", *metrics, "final_risk"]
+    columns = ["N", "epsilon", "delta", "seed", *metrics, *EXTRAS[sweep.crosscheck]]
     ordered = sorted(rows, key=lambda r: tuple(r[c] for c in ("N", "epsilon", "delta", "seed")))
     write_csv(out / "runs.csv", columns, [[row[c] for c in columns] for row in ordered])
     slopes = _slopes(rows, metrics)

@@ -25,7 +25,7 @@ from fempde.problems import IsotropicGaussians
 from ..crosscheck import RBFProblem
 from ..scenario import problem_from_text
 
-__all__ = ["AXES", "DD_DEFAULTS", "METRICS", "Sweep", "SweepError", "dd_model", "load_sweep", "rbf_setting",
+__all__ = ["AXES", "DD_DEFAULTS", "EXTRAS", "METRICS", "Sweep", "SweepError", "dd_model", "load_sweep", "rbf_setting",
            "run_name"]
 
 AXES = ("N", "epsilon", "delta")
@@ -35,6 +35,10 @@ METRICS = {
     "dd": ("w1_gap", "risk_gap"),
 }
 """The gaps each cross-check measures (sup over the output times)."""
+EXTRAS = {"rbf": ("final_risk", "pde_risk_error", "pde_error_explains_gap"), "dd": ("final_risk",)}
+"""The other columns of ``runs.csv`` per cross-check: the SGD's final risk and, for
+the RBF network, the reference PDE's estimated risk error and whether it could
+explain the run's gap (the DD reference, by characteristics, carries no estimate)."""
 DD_DEFAULTS: dict[str, Any] = {"d": 40, "activation": "piecewise-linear", "t_end": 0.5, "outputs": 4,
                                "init_scale": 0.8, "r_max": 3.0, "quantiles": 4000}
 

@@ -84,7 +84,8 @@ def test_rbf_sweep_on_two_workers_skips_finished_runs(tmp_path, scheduler):
     runs_csv, slopes_csv = (read_csv(tmp_path / "out" / name) for name in ("runs.csv", "slopes.csv"))
     assert len(runs_csv) == 4
     for written, row in zip(runs_csv, first["runs"], strict=True):
-        assert {k: float(v) for k, v in written.items()} == {k: row[k] for k in written}
+        parsed = {k: v == "True" if k == "pde_error_explains_gap" else float(v) for k, v in written.items()}
+        assert parsed == {k: row[k] for k in written}
     assert len(slopes_csv) == 3
     for written, fit in zip(slopes_csv, first["slopes"], strict=True):
         assert written["N"] == "" and written["note"] == "" and written["points"] == "4"
