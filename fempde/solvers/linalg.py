@@ -109,7 +109,7 @@ class LinearSolver:
         if not 0 < rtol < 1:
             raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}")
         if isinstance(jacobian, MatrixFreeJacobian):
-            return self._solve_matrix_free(jacobian, rhs)
+            return self._solve_matrix_free(jacobian, rhs, rtol)
         if self.kind == "direct":
             lu = spla.splu(jacobian.tocsc())
             self._factorised = (jacobian, lu)
@@ -153,7 +153,8 @@ class LinearSolver:
         self.iterations += count
         return x, 0 if converged else 1, count
 
-    def _solve_matrix_free(self, jacobian: MatrixFreeJacobian, rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _solve_matrix_free(self, jacobian: MatrixFreeJacobian, rhs: NDArray[np.float64],
+                           rtol: float) -> NDArray[np.float64]:
         """GMRES on the full Jacobian, preconditioned by the sparse local part
         (factorised once per time step, like the AMG hierarchy)."""
         if self._precond is None:
@@ -162,7 +163,7 @@ class LinearSolver:
                 self._precond = spla.LinearOperator(jacobian.shape, matvec=lu.solve, dtype=np.float64)
             else:
                 self._precond = self._pyamg(jacobian.local.tocsr()).aspreconditioner(cycle="V")
-        x, info = spla.gmres(jacobian, rhs, rtol=min(self.rtol, 1e-8), atol=0.0, restart=60, maxiter=20,
+        x, info = spla.gmres(jacobian, rhs, rtol=rtol, atol=0.0, restart=60, maxiter=20,
                              M=self._precond)
         if info != 0:
             raise np.linalg.LinAlgError(f"matrix-free GMRES did not converge (info={info})")

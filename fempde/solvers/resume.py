@@ -99,6 +99,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             past = np.array(data["past"], dtype=np.float64)
             past_dt = tuple(float(v) for v in data["past_dt"])
             errors = np.array(data["global_error"], dtype=np.float64)
+            if not (np.all(np.isfinite(past)) and np.all(np.isfinite(errors))
+                    and np.isfinite(float(data["error_ratio"])) and float(data["error_ratio"]) >= 0):
+                raise ValueError("its past states, error estimates or error ratio are not finite")
             if rho.ndim != 1 or not np.all(np.isfinite(rho)) or len(past) != len(past_dt) or len(past) > 2 \
                     or any(a.shape[1:] != rho.shape for a in (past, errors) if a.size):
                 raise ValueError("its state is malformed (density or past states)")

@@ -450,7 +450,8 @@ def steps(
         rho = np.array(start.rho, dtype=np.float64)
         t, index, expected, energy, dt = start.t, start.index, start.expected_mass, start.free_energy, start.dt_next
         past, past_dt = tuple(np.array(r) for r in start.past), tuple(start.past_dt)
-        global_error, previous_ratio = tuple(np.array(g) for g in start.global_error), start.error_ratio or 1.0
+        global_error = tuple(np.array(g) for g in start.global_error)
+        previous_ratio = max(start.error_ratio, 1e-10) if start.index > 0 else 1.0  # as the live loop keeps it
     risk_now = system.risk(rho)
     rejected, reasons = 0, []
     next_mark = int(np.searchsorted(marks, t, side="right"))
