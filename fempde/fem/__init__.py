@@ -5,7 +5,8 @@
 * :mod:`.flux` — the two-point edge fluxes (upwind / limited mobility at
   τ = 0, Scharfetter–Gummel at τ > 0) and the compiled residual-and-Jacobian pass;
 * :mod:`.kernels` — the bumps ``K^δ`` of the RBF network;
-* :mod:`.convolution` — ``K^δ∗`` as a sparse matrix.
+* :mod:`.convolution` — ``K^δ∗`` as a sparse matrix;
+* :mod:`.jacobian` — a Jacobian with a dense non-local part, kept matrix-free.
 """
 
 from .convolution import kernel_matrix
@@ -19,10 +20,12 @@ from .flux import (
     edge_flux,
     mobility_code,
 )
+from .jacobian import MatrixFreeJacobian
 from .kernels import KERNELS, Kernel, kernel
 from .space import NodalFunction, Space, quadrature
 
 __all__ = [
-    "DEFAULT_FLUX", "KERNELS", "MOBILITIES", "EdgeFlux", "Kernel", "NodalFunction", "Space", "assemble", "bernoulli",
-    "bernoulli_derivative", "edge_flux", "kernel", "kernel_matrix", "mobility_code", "quadrature",
+    "DEFAULT_FLUX", "KERNELS", "MOBILITIES", "EdgeFlux", "Kernel", "MatrixFreeJacobian", "NodalFunction", "Space",
+    "assemble", "bernoulli", "bernoulli_derivative", "edge_flux", "kernel", "kernel_matrix", "mobility_code",
+    "quadrature",
 ]

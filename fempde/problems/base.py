@@ -24,9 +24,9 @@ from numpy.typing import NDArray
 from scipy.special import xlogy
 
 from ..fem.flux import DEFAULT_FLUX, assemble, mobility_code
+from ..fem.jacobian import MatrixFreeJacobian
 from ..fem.space import Space
 from ..meanfield import DRIFT, Schedule
-from ..solvers.linalg import MatrixFreeJacobian
 
 __all__ = ["EdgeFluxSystem"]
 

@@ -23,22 +23,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from ..fem.jacobian import MatrixFreeJacobian
 from .multigrid import Hierarchy, Workspace, fgmres
 
 __all__ = ["LinearSolver", "MatrixFreeJacobian", "choose_solver"]
 
-
-class MatrixFreeJacobian(spla.LinearOperator):  # type: ignore[misc]
-    """``J = local + nonlocal``: a sparse local part (fluxes at frozen ``φ``) and a
-    matrix-free non-local part; solved by GMRES preconditioned with the local part."""
-
-    def __init__(self, local: sp.csr_matrix, nonlocal_part: spla.LinearOperator) -> None:
-        super().__init__(dtype=np.float64, shape=local.shape)
-        self.local = local
-        self.nonlocal_part = nonlocal_part
-
-    def _matvec(self, v: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.asarray(self.local @ v + self.nonlocal_part.matvec(v)).ravel()
 
 # Beyond these sizes AMG beats the direct solver (measured with benchmarks/scaling.py).
 _DIRECT_LIMIT = {1: 10**9, 2: 3_000, 3: 600}
