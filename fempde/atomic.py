@@ -1,11 +1,13 @@
 """Files that are either absent, the old version or the new one, never half-written.
 
-Every writer in fempde and particles goes through :func:`atomic_write`: the
-content is written under a temporary name beside the target, then renamed
-over it (``os.replace`` is atomic on POSIX and Windows), so a run killed at
-any moment — or a full disk — leaves each file complete. :func:`write_csv`
-is the one CSV convention: a header row, then rows, numbers as ``repr``
-(round-trip exact).
+Every file fempde and particles write whole goes through :func:`atomic_write`:
+the content is written under a temporary name beside the target, then renamed
+over it (``os.replace`` is atomic on POSIX and Windows), so a run killed at any
+moment — or a full disk — leaves each file complete. The one file written as
+it grows, a run's ``history.csv``, is appended a flushed row at a time (a killed
+run leaves whole rows) and rewritten through :func:`write_csv` on resume.
+:func:`write_csv` and :func:`csv_cell` are the one CSV convention: a header row,
+then rows, floats as ``repr`` (round-trip exact).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "temporary_path", "write_csv"]
+__all__ = ["atomic_write", "csv_cell", "temporary_path", "write_csv"]
 
 
 def temporary_path(path: Path) -> Path:
@@ -41,7 +43,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
     return path
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """One CSV field in the convention of :func:`write_csv` (floats by ``repr``, exact)."""
     if isinstance(value, bool | np.bool_):
         return str(bool(value))
     if isinstance(value, float | np.floating):
@@ -62,6 +65,6 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
         with tmp.open("w", newline="") as file:
             out = csv.writer(file)
             out.writerow(header)
-            out.writerows([_cell(v) for v in row] for row in rows)
+            out.writerows([csv_cell(v) for v in row] for row in rows)
 
     return atomic_write(path, write)

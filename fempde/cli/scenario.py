@@ -56,6 +56,7 @@ import meshes
 from ..fem.flux import DEFAULT_FLUX, MOBILITIES
 from ..meanfield.schedule import Constant, PowerLaw, Schedule
 from ..problems.porous_medium import PorousMedium
+from ..solvers.linalg import LINEAR_SOLVERS
 from ..solvers.stepping import SCHEMES, StepOptions
 from .expressions import ExpressionError, Formula, expression
 
@@ -276,7 +277,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
                             f"steps to reach t_end = {t_end!r}, more than {MAX_STEPS:,}; raise dt_max or lower t_end")
     if "atol" in run:
         stepping["atol"] = _number("run", "atol", run["atol"], minimum=0.0)
-    for key, choices in (("scheme", SCHEMES), ("linear_solver", ("auto", "direct", "amg"))):
+    for key, choices in (("scheme", SCHEMES), ("linear_solver", LINEAR_SOLVERS)):
         if key in run:
             stepping[key] = _choice("run", key, run[key], tuple(choices))
     try:

@@ -10,24 +10,23 @@ import csv
 from pathlib import Path
 from typing import IO, Any
 
-from ..atomic import write_csv
+from ..atomic import csv_cell, write_csv
 from ..solvers.observers import Observer, RunInfo
-from ..solvers.record import Result, RunRecord
+from ..solvers.record import HISTORY_COLUMNS, Result, RunRecord, history_row
 from ..solvers.stepping import Step
 
 __all__ = ["COLUMNS", "CSVWriter"]
 
-COLUMNS = (
-    "step", "t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
-    "newton_iterations", "rejected_steps", "energy_increase", "wall_mass", "time_error", "risk_time_error", "flag",
-)
+COLUMNS = ("step", *HISTORY_COLUMNS, "energy_increase", "flag")
+"""The run record's columns (:data:`~fempde.solvers.record.HISTORY_COLUMNS`), with the
+step's index, its free-energy increase and its certificate flag."""
 
 
 class CSVWriter(Observer):
     """Scalar histories, one row per accepted step, flushed as written (a killed
-    run leaves a valid file). ``flag`` is ``ok`` or names the failed certificate;
-    ``time_error`` is the step's estimated local error of ρ, ``risk_time_error``
-    the estimated time error of the risk so far. A run with ``estimate_space_error``
+    run leaves a valid file; numbers round-trip exactly). ``flag`` is ``ok`` or
+    names the failed certificate; ``time_error`` and ``risk_time_error`` are the
+    estimated global errors of ρ (L1) and of the risk from the time stepping. A run with ``estimate_space_error``
     also gets :attr:`space_error_path`, the refined-mesh estimate per output time."""
 
     def __init__(self, path: str | Path) -> None:
@@ -55,12 +54,8 @@ class CSVWriter(Observer):
     def observe(self, step: Step) -> None:
         assert self._file is not None and self._record is not None
         flags = self._record.last_flags
-        exact = [repr(float(v)) for v in (step.t, step.dt, step.free_energy, step.risk, step.mass)]
-        self._writer.writerow([
-            step.index, *exact, f"{step.mass_drift:.3e}", repr(step.min_rho), step.newton_iterations,
-            step.rejected, f"{step.energy_increase:.3e}", repr(step.wall_mass), f"{step.time_error:.3e}",
-            f"{step.risk_time_error:.3e}", "+".join(flags) or "ok",
-        ])
+        values = [csv_cell(v) for v in (step.index, *history_row(step), step.energy_increase)]
+        self._writer.writerow([*values, "+".join(flags) or "ok"])
         self._file.flush()
 
     @property

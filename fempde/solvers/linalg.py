@@ -26,15 +26,19 @@ from numpy.typing import NDArray
 from ..fem.jacobian import MatrixFreeJacobian
 from .multigrid import Hierarchy, Workspace, fgmres
 
-__all__ = ["LinearSolver", "MatrixFreeJacobian", "choose_solver"]
+__all__ = ["LINEAR_SOLVERS", "LinearSolver", "MatrixFreeJacobian", "choose_solver"]
 
 
 # Beyond these sizes AMG beats the direct solver (measured with benchmarks/scaling.py).
 _DIRECT_LIMIT = {1: 10**9, 2: 3_000, 3: 600}
 
 
+LINEAR_SOLVERS = ("auto", "direct", "amg")
+"""``"auto"`` (direct below the sizes above, AMG beyond), ``"direct"`` (SuperLU), ``"amg"``."""
+
+
 def choose_solver(kind: str, n: int, dim: int) -> str:
-    if kind not in ("auto", "direct", "amg"):
+    if kind not in LINEAR_SOLVERS:
         raise ValueError(f"linear_solver must be 'auto', 'direct' or 'amg', got {kind!r}")
     if kind != "auto":
         return kind

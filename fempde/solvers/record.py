@@ -33,9 +33,9 @@ Array = NDArray[np.float64]
 
 HISTORY_COLUMNS = ("t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
                    "newton_iterations", "rejected_steps", "wall_mass", "time_error", "risk_time_error")
-"""The scalars of every accepted step, in this order (``Result.history``, checkpoints).
-``time_error`` is the step's estimated local error of ρ (mass-weighted L1),
-``risk_time_error`` the estimated error of the risk accumulated up to the step."""
+"""The scalars of every accepted step, in this order (``Result.history``, checkpoints,
+CSV). ``time_error`` and ``risk_time_error`` are the estimated global errors of ρ
+(mass-weighted L1) and of the risk from the time stepping, at the step."""
 
 
 def history_row(step: Step) -> tuple[float, ...]:

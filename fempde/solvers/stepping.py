@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from ..fem.space import Space
 from ..meanfield import Schedule
-from .linalg import LinearSolver, MatrixFreeJacobian, choose_solver
+from .linalg import LINEAR_SOLVERS, LinearSolver, MatrixFreeJacobian, choose_solver
 
 __all__ = [
     "DEFAULT_RTOL", "SCHEMES", "ConvergenceError", "GradientFlowSystem", "Step", "StepOptions", "StepperState",
@@ -156,7 +156,7 @@ class StepOptions:
             raise ValueError(f"max_newton must be an integer >= 1, got {self.max_newton!r}")
         if self.scheme not in SCHEMES:
             raise ValueError(f"scheme must be 'bdf2' (second order) or 'euler' (implicit Euler), got {self.scheme!r}")
-        if self.linear_solver not in ("auto", "direct", "amg"):
+        if self.linear_solver not in LINEAR_SOLVERS:
             raise ValueError(f"linear_solver must be 'auto', 'direct' or 'amg', got {self.linear_solver!r}")
 
     def resolved(self, t_end: float) -> tuple[float, float, float]:
