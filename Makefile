@@ -28,6 +28,7 @@ test-slow: lint
 	$(BIN)/python -m pytest --runslow $(PYTEST_ARGS)
 
 benchmark: $(STAMP)
+	$(BIN)/python benchmarks/work_precision.py
 	$(BIN)/python benchmarks/scaling.py --domain disk
 	$(BIN)/python benchmarks/scaling.py --domain ball
 	$(BIN)/python benchmarks/amg.py

@@ -9,7 +9,7 @@ is not the cause) and, for three solvers, the setup time, the Krylov
 iterations to rtol 1e-6 and the time of setup plus solve per node:
 
 * fempde: plain aggregation (pyamg), the compiled K-cycle inside FGMRES
-  (:mod:`fempde.multigrid`), two Gauss–Seidel sweeps each side on the finest
+  (:mod:`fempde.solvers.multigrid`), two Gauss–Seidel sweeps each side on the finest
   level;
 * the same hierarchy run by pyamg's V-cycle inside scipy's GMRES, one sweep
   each side (fempde's solver before the compiled cycle);

@@ -19,7 +19,7 @@ t_end = 5.0
 outputs = 20             # evenly spaced output times
 steady_tol = 1e-9        # stop at a steady state (0: never)
 scheme = "bdf2"          # the default, second order in time; or "euler" (implicit Euler)
-rtol = 1e-4              # local time-error tolerance (the default); smaller is more accurate
+rtol = 3e-6              # local time-error tolerance (the default); smaller is more accurate
 flux = "limited"         # the τ = 0 mobility: "limited" (default, second order) or "upwind"
 estimate_space_error = false   # true: also solve on the refined mesh and report the spatial error
 checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)

@@ -42,7 +42,7 @@ class PVDSeries:
 
     def restore(self, resumed_from: ResumePoint, marks: tuple[float, ...]) -> None:
         """Take over the frames of an existing ``.pvd`` that a resumed run keeps
-        (:meth:`~fempde.solvers.record.ResumePoint.keeps_frame`)."""
+        (:meth:`~fempde.solvers.resume.ResumePoint.keeps_frame`)."""
         if self.pvd_path.is_file():
             self.entries = [(t, path.name) for t, path in read_pvd(self.pvd_path)
                             if resumed_from.keeps_frame(t, marks)]

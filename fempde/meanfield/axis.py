@@ -6,7 +6,7 @@ SGD runs ``k = 0, 1, ...`` with time ``t_k = kε`` and step
 
 the exact integral so that a singular but integrable schedule (``t^{-1/4}``)
 has a finite first step and the SGD's clock is the PDE's rescaled time
-``Ξ(t) = ∫_0^t ξ`` (:mod:`fempde.schedule`, used by the PDE stepper too).
+``Ξ(t) = ∫_0^t ξ`` (:mod:`fempde.meanfield.schedule`, used by the PDE stepper too).
 
 The noise is derived from the PDE, not copied. The (noisy) SGD update
 

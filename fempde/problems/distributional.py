@@ -16,7 +16,7 @@ masses ``m_i ρ_i``,
 
 The discrete free energy ``F_h = ½[E y² + 2 Vᵀ Mρ + (ΦMρ)ᵀ W (ΦMρ)] + (λ/2) Σ m_i |θ_i|² ρ_i
 + β^{-1} Σ m_i ρ_i log ρ_i`` has ``φ = Ψ_λ`` as its exact gradient, so the
-edge fluxes of :mod:`fempde.flux` (``τ = 1/β``) dissipate it. Newton's
+edge fluxes of :mod:`fempde.fem.flux` (``τ = 1/β``) dissipate it. Newton's
 Jacobian is applied matrix-free (GMRES, the sparse local part as preconditioner).
 """
 

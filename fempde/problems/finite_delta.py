@@ -16,7 +16,7 @@ mesh, with the sparse ``K_qi = K^δ(x_q − x_i)``, and
     μ_i = (∂F_h/∂ρ_i)/m_i = φ_i + τ (log ρ_i + 1),  φ = (1/|Ω|) Kᵀ W (K M ρ − f),
 
 so ``φ_i = Ψ^δ(x_i; ρ)`` by the same quadrature and ``μ`` is the exact gradient
-of ``F_h``: the edge fluxes of :mod:`fempde.flux` dissipate it as for δ → 0.
+of ``F_h``: the edge fluxes of :mod:`fempde.fem.flux` dissipate it as for δ → 0.
 Newton uses the exact Jacobian, whose non-local part is
 ``Cᵀ diag(∂(TF)/∂φ) C B`` with ``B = ∂φ/∂ρ = (1/|Ω|) Kᵀ W K M`` (sparse: nodes
 within 2δ) and ``C`` the edge–node incidence.
@@ -45,7 +45,7 @@ Array = NDArray[np.float64]
 @dataclass(frozen=True)
 class FiniteDeltaPorousMedium(PorousMedium):
     """:class:`PorousMedium` with bumps of width ``delta`` and shape ``kernel``
-    (see :data:`fempde.kernels.KERNELS`); ``intorder`` is the degree of the
+    (see :data:`fempde.fem.kernels.KERNELS`); ``intorder`` is the degree of the
     quadrature rule for the integrals over Ω."""
 
     kernel: str = "triweight"

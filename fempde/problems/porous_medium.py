@@ -8,7 +8,7 @@ chemical potential ``μ = (ρ − f)/|Ω| + τ (log ρ + 1)`` (DESIGN.md §1a).
 
 Discretely: ``F_h(ρ) = Σ_i m_i [ (f_i − ρ_i)² / (2|Ω|) + τ ρ_i log ρ_i ]`` with
 lumped masses ``m_i``, so ``μ_i = (∂F_h/∂ρ_i)/m_i`` is the nodal formula above,
-and the edge fluxes of :mod:`fempde.flux` with ``φ = (ρ − f)/|Ω|`` have the sign
+and the edge fluxes of :mod:`fempde.fem.flux` with ``φ = (ρ − f)/|Ω|`` have the sign
 of ``μ_i − μ_j``. Implicit Euler then gives, by convexity of ``F_h``,
 ``F_h(ρ^{n+1}) − F_h(ρ^n) ≤ −2ΔΞ Σ_edges T_ij F_ij (μ_i − μ_j) ≤ 0``.
 """

@@ -8,10 +8,8 @@ linear solve. Three things change from pyamg's own ``aspreconditioner``:
   solved by two steps of a minimal-residual Krylov method (GCR) preconditioned
   by the next level's cycle, instead of by one application of it. Plain
   aggregation with V-cycles is not scalable, and the K-cycle is the standard
-  remedy: on the 3-D Poisson cube pyamg's V-cycle in GMRES took 13 and 21
-  iterations at 20³ and 40³ nodes, the K-cycle 10 and 13 (tests); on the box
-  mesh 12 against 10 at 5·10⁵ nodes (``benchmarks/amg.py --mesh box``). The
-  Krylov steps are taken only below levels that coarsen by at least
+  remedy (the iteration counts: tests and ``benchmarks/amg.py``). The Krylov
+  steps are taken only below levels that coarsen by at least
   ``KRYLOV_RATIO``, so a cycle costs a bounded multiple of a V-cycle.
   Ruge–Stüben hierarchies scale with plain V-cycles, and there the K-cycle
   costs more than it saves (``Hierarchy.from_pyamg(..., kcycle=False)``).

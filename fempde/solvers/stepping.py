@@ -63,8 +63,9 @@ DEFAULT_RTOL = 3e-6
 """The default local (per-step) error tolerance, relative. Chosen by measurement
 (benchmarks/work_precision.py, README's Numerics): a default run's risk history
 is within 1e-3 relative of the same run at a 100× tighter tolerance on the
-interval problem of ``examples/crosscheck/interval.toml`` (measured 9.2e-4, where
-the risk has decayed to 1e-8) and on ``fempde demo`` (1.5e-5)."""
+interval problem of ``examples/crosscheck/interval.toml`` (measured 9.2e-4, the
+largest at t = 0.11, where the risk has decayed from 0.2 to 1.6e-8; it ends at
+6e-10) and on ``fempde demo`` (1.5e-5)."""
 
 SCHEMES = ("bdf2", "euler")
 """Time schemes; the first is the default."""
@@ -107,9 +108,9 @@ class StepOptions:
     rtol, atol
         Local (per-step) error tolerances, relative and absolute (module
         docstring; ``atol`` applies to the density per unit volume and to the
-        risk). The global error of the risk is about the number of steps times
-        ``rtol/3``; ``Result.time_error`` reports it. ``rtol=None`` switches the
-        control off: steps then grow by 1.5 after easy Newton solves up to
+        risk). The global error follows from the local ones as the flow carries
+        them; ``Result.time_error`` reports its estimate. ``rtol=None`` switches
+        the control off: steps then grow by 1.5 after easy Newton solves up to
         ``dt_max`` (with ``dt0 = dt_max``: fixed steps), and the error is still
         estimated and reported.
     dt0, dt_max, dt_min
@@ -296,11 +297,8 @@ def _predict(rho: Array, past: tuple[Array, ...], k: float, past_dt: tuple[float
 # tolerance of iteration k is η_k = γ (‖G_k‖ / ‖G_{k−1}‖)², kept within [the
 # solver's rtol, _FORCING_MAX] (with η ≤ 0.1 their safeguard η_k ≥ γ η²_{k−1},
 # meant for η_{k−1} > 1/3, never acts). Loose while Newton is far off, as tight as
-# before where it converges quadratically. On the disk flow of
-# benchmarks/breakdown.py (1.5e4 / 2.3e5 / 9e5 nodes) the Krylov iterations per
-# solve fell from 10.8 / 14.5 / 16.2 to 8.9 / 9.2 / 10.3, with 4.33 Newton
-# iterations per step as before; _FORCING_MAX = 0.1 took 4.67 at 9e5 nodes and
-# was slower there by 7 %, 0.001 by 7 % too.
+# before where it converges quadratically; _FORCING_MAX was chosen on the disk
+# flow of benchmarks/breakdown.py (figures in benchmarks/results/breakdown_disk.txt).
 _FORCING_MAX = 0.01
 _FORCING_GAMMA = 0.9
 

@@ -1,4 +1,4 @@
-"""The compiled solve phase (fempde.multigrid): its V-cycle is pyamg's, its
+"""The compiled solve phase (fempde.solvers.multigrid): its V-cycle is pyamg's, its
 FGMRES reaches the tolerance it reports, and the K-cycle keeps the iteration
 count of plain aggregation from growing with the mesh."""
 
