@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 from ..fem.space import Space
 from ..solvers.accuracy import SpaceError
 from ..solvers.observers import Observer, RunInfo
-from ..solvers.stepping import Step
+from ..solvers.record import Result
+from ..solvers.stepping import GradientFlowSystem, Step
 
 __all__ = ["PlotWriter", "plot_densities", "plot_history"]
 
@@ -181,7 +182,7 @@ class PlotWriter(Observer):
         self.title = title
         self._snapshots: dict[float, Array] = {}
         self._wanted: list[float] = []
-        self._system: Any = None
+        self._system: GradientFlowSystem | None = None
 
     def start(self, info: RunInfo) -> None:
         self._system = info.system
@@ -194,9 +195,10 @@ class PlotWriter(Observer):
         if step.index == 0 or step.t in self._wanted:
             self._snapshots[step.t] = step.rho
 
-    def finish(self, result: Any) -> None:
+    def finish(self, result: Result) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._snapshots[result.t] = result.rho
-        extra = {"f": self._system.f} if hasattr(self._system, "f") else {}
+        target = getattr(self._system, "f", None)  # the porous-medium problems' target
+        extra = {"f": target} if target is not None else {}
         plot_densities(result.space, self._snapshots, self.directory / "rho.png", extra)
         plot_history(result.history, self.directory / "history.png", self.title, result.space_error)

@@ -16,8 +16,9 @@ from numpy.typing import NDArray
 
 from ..atomic import atomic_write
 from ..solvers.observers import Observer, RunInfo
+from ..solvers.record import Result
 from ..solvers.resume import ResumePoint
-from ..solvers.stepping import Step
+from ..solvers.stepping import GradientFlowSystem, Step
 
 __all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd"]
 
@@ -98,7 +99,7 @@ class VTKWriter(Observer):
     def __init__(self, directory: str | Path, name: str = "rho", every_step: bool = False) -> None:
         self.series = PVDSeries(directory, name)
         self.every_step = every_step
-        self._system: Any = None
+        self._system: GradientFlowSystem | None = None
         self._last: Step | None = None
         self._written: Step | None = None
 
@@ -112,12 +113,14 @@ class VTKWriter(Observer):
         if step.index == 0 or step.at_output_time or self.every_step:
             self._write(step)
 
-    def finish(self, result: Any) -> None:
+    def finish(self, result: Result) -> None:
         if self._last is not None and self._written is not self._last:
             self._write(self._last)
 
     def _write(self, step: Step) -> None:
-        space = self._system.space
-        self.series.write(step.t, space.x, mesh_cells(space), self._system.point_fields(step.rho),
-                          self._system.cell_fields(step.rho, step.t))
+        system = self._system
+        assert system is not None, "the writer writes only after start()"
+        space = system.space
+        self.series.write(step.t, space.x, mesh_cells(space), system.point_fields(step.rho),
+                          system.cell_fields(step.rho, step.t))
         self._written = step

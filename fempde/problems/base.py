@@ -15,8 +15,6 @@ or through an operator it applies itself (:meth:`nonlocal_jacobian`).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -27,6 +25,7 @@ from ..fem.flux import DEFAULT_FLUX, assemble, mobility_code
 from ..fem.jacobian import MatrixFreeJacobian
 from ..fem.space import Space
 from ..meanfield import DRIFT, Schedule
+from ..meanfield.axis import HasSchedule
 
 __all__ = ["EdgeFluxSystem"]
 
@@ -55,7 +54,7 @@ class EdgeFluxSystem:
     potential_matrix: sp.csr_matrix | None = None
     """``∂φ/∂ρ`` when it is a sparse matrix (non-local problems set it)."""
 
-    def __init__(self, problem: Any, space: Space, tau: float, *, flux: str = DEFAULT_FLUX) -> None:
+    def __init__(self, problem: HasSchedule, space: Space, tau: float, *, flux: str = DEFAULT_FLUX) -> None:
         self.problem = problem
         self.space = space
         self.tau = float(tau)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +23,7 @@ from .stepping import Step, StepperState
 
 if TYPE_CHECKING:
     from ..fem.space import Space
+    from .accuracy import SpaceError
     from .stepping import GradientFlowSystem
 
 __all__ = [
@@ -172,7 +173,7 @@ class Result:
     certificates: Certificates
     stop_reason: str
     snapshots: dict[float, Array] = field(default_factory=dict)
-    space_error: Any = None
+    space_error: SpaceError | None = None
 
     @property
     def ok(self) -> bool:
