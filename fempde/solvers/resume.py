@@ -8,7 +8,8 @@ reads it back, refusing a malformed or foreign file; :func:`check_resume`
 refuses one that cannot continue the run at hand (a time beyond its end, a
 step index its history contradicts, a density of another mass); :class:`ResumePoint` says
 which rows and frames of an interrupted run's files a resumed run keeps. The
-steps after a resume are exactly those of the uninterrupted run.
+steps after a resume are those of the uninterrupted run (to round-off with the
+direct solver; the 2-D AMG hierarchy, reused across steps, is rebuilt on resume).
 """
 
 from __future__ import annotations
