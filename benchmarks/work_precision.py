@@ -8,7 +8,10 @@ Three problems, ``∂_t ρ = 2[∇·(ρ∇(ρ − f)/|Ω|) + τΔρ]`` from ρ0 
 * ``disk-tau0`` and ``disk-tau``: the unit disk, f = 1.2(1 − |x|²), h = 0.05,
   τ = 0 and τ = 0.05, 10 outputs to t = 1.
 
-The error is the largest relative error of the risk over the output times.
+The error is the largest relative error of the risk over the output times (in
+the space study, over those where the reference risk is at least 1e-4 of its
+largest value: on the interval the risk ends at a plateau of 6e-10 that is
+itself an O(h²) artefact, and relative errors there measure nothing).
 
 *Time* (same mesh, against a run at rtol = 1e-9): fixed steps against
 error-controlled ones, implicit Euler against BDF2.
@@ -93,7 +96,8 @@ def space_study(name: str, quick: bool) -> list[tuple[str, float, float, int]]:
                 current = meshes.orient(current.refined())
             space = fempde.Space(current, force=True)
             risk, wall, n = risks(problem, space, t_end, times, flux=flux)
-            rows.append((f"{flux}, h/{level}", float(np.abs(risk / reference - 1).max()), wall, n))
+            shown = reference >= 1e-4 * reference.max()
+            rows.append((f"{flux}, h/{level}", float(np.abs(risk[shown] / reference[shown] - 1).max()), wall, n))
     return rows
 
 
@@ -126,10 +130,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer tolerances and resolutions")
     parser.add_argument("--out", default="benchmarks/results", help="directory of work_precision.png")
+    parser.add_argument("--only", choices=("time", "space"), help="run only the time or the space studies")
     args = parser.parse_args()
     results = {}
-    studies = [(f"{name}: time", time_study, name) for name in PROBLEMS]
-    studies += [(f"{name}: space (flux)", space_study, name) for name in ("interval", "disk-tau0")]
+    studies = [] if args.only == "space" else [(f"{name}: time", time_study, name) for name in PROBLEMS]
+    if args.only != "time":
+        studies += [(f"{name}: space (flux)", space_study, name) for name in ("interval", "disk-tau0")]
     for title, study, name in studies:
         rows = results[title] = study(name, args.quick)
         print(f"\n{title}\n{'configuration':<28} {'max rel error':>14} {'wall [s]':>9} {'steps':>7}")
