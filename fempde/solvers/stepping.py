@@ -477,7 +477,9 @@ def steps(
                 and not system.has_source):
             w = rescaled / past_rescaled[0]
             tilde = ((1 + w) ** 2 * rho - w**2 * past[0]) / (1 + 2 * w)
-            if tilde.min() >= 0:  # else this step is implicit Euler: ρ ≥ 0 is kept
+            # else this step is implicit Euler, so ρ ≥ 0 is kept (round-off negatives of an
+            # empty region, ~1e-24, do not count: they would turn BDF2 off wherever ρ = 0)
+            if tilde.min() >= -_ROUND_OFF * max(1.0, float(np.abs(rho).max())):
                 start_from, effective, used = tilde, rescaled * (1 + w) / (1 + 2 * w), "bdf2"
                 guess = np.maximum(rho + w * (rho - past[0]), 0.5 * rho)  # extrapolated; log ρ needs ρ > 0
         try:
