@@ -367,6 +367,7 @@ def _newton(
 
 
 _ROUND_OFF = 1e-14
+_NOISE = 1e-20  # far below any density a step produces: the residue of exact cancellations
 
 
 def _settled(rho: Array, update: float, scale: float) -> bool:
@@ -477,9 +478,13 @@ def steps(
                 and not system.has_source):
             w = rescaled / past_rescaled[0]
             tilde = ((1 + w) ** 2 * rho - w**2 * past[0]) / (1 + 2 * w)
-            # else this step is implicit Euler, so ρ ≥ 0 is kept (round-off negatives of an
-            # empty region, ~1e-24, do not count: they would turn BDF2 off wherever ρ = 0)
-            if tilde.min() >= -_ROUND_OFF * max(1.0, float(np.abs(rho).max())):
+            # else this step is implicit Euler, so ρ ≥ 0 is kept; the round-off noise of an
+            # empty region (~1e-24) does not count: it would turn BDF2 off wherever ρ = 0
+            if tilde.min() >= -_NOISE * max(1.0, float(np.abs(rho).max())):
+                if tilde.min() < 0:  # that noise goes, the mass is kept
+                    mass = float(m @ tilde)
+                    tilde = np.maximum(tilde, 0.0)
+                    tilde *= mass / float(m @ tilde)
                 start_from, effective, used = tilde, rescaled * (1 + w) / (1 + 2 * w), "bdf2"
                 guess = np.maximum(rho + w * (rho - past[0]), 0.5 * rho)  # extrapolated; log ρ needs ρ > 0
         try:
