@@ -367,7 +367,16 @@ def _newton(
 
 
 _ROUND_OFF = 1e-14
-_NOISE = 1e-20  # far below any density a step produces: the residue of exact cancellations
+
+
+def _cleared(rho: Array, m: Array) -> Array:
+    """``rho`` with its round-off negatives set to 0 and the mass they carried taken back
+    in proportion (the mass stays exact; the change is of round-off size)."""
+    if rho.min() >= 0:
+        return rho
+    mass = float(m @ rho)
+    positive = np.maximum(rho, 0.0)
+    return positive * (mass / float(m @ positive))
 
 
 def _settled(rho: Array, update: float, scale: float) -> bool:
@@ -478,18 +487,17 @@ def steps(
                 and not system.has_source):
             w = rescaled / past_rescaled[0]
             tilde = ((1 + w) ** 2 * rho - w**2 * past[0]) / (1 + 2 * w)
-            # else this step is implicit Euler, so ρ ≥ 0 is kept; the round-off noise of an
-            # empty region (~1e-24) does not count: it would turn BDF2 off wherever ρ = 0
-            if tilde.min() >= -_NOISE * max(1.0, float(np.abs(rho).max())):
-                if tilde.min() < 0:  # that noise goes, the mass is kept
-                    mass = float(m @ tilde)
-                    tilde = np.maximum(tilde, 0.0)
-                    tilde *= mass / float(m @ tilde)
+            # else this step is implicit Euler, so ρ ≥ 0 is kept; round-off negatives of an
+            # empty region do not count (they would turn BDF2 off wherever ρ = 0): cleared
+            if tilde.min() >= -_ROUND_OFF * max(1.0, float(np.abs(rho).max())):
+                tilde = _cleared(tilde, m)
                 start_from, effective, used = tilde, rescaled * (1 + w) / (1 + 2 * w), "bdf2"
                 guess = np.maximum(rho + w * (rho - past[0]), 0.5 * rho)  # extrapolated; log ρ needs ρ > 0
         try:
             rho_new, iterations, jacobian = _newton(system, start_from, t, t_new, solver, tol,
                                                     options.max_newton, guess, effective)
+            if used == "bdf2":  # BDF2's extrapolation amplifies round-off negatives: cleared too
+                rho_new = _cleared(rho_new, m)
             if used == "bdf2" and system.free_energy(rho_new) > energy + _ROUND_OFF * max(1.0, abs(energy)):
                 # BDF2's energy decay is not proved: where it fails, the step is implicit Euler's
                 start_from, used = rho, "euler"
