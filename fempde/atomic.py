@@ -63,7 +63,7 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
 
     def write(tmp: Path) -> None:
         with tmp.open("w", newline="") as file:
-            out = csv.writer(file)
+            out = csv.writer(file, lineterminator="\n")
             out.writerow(header)
             out.writerows([csv_cell(v) for v in row] for row in rows)
 

@@ -65,7 +65,7 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
         observers.append(ProgressBar(scenario.name))
     return solve(scenario.problem, space, rho0, scenario.t_end, observers, times=scenario.times,
                  resume=out / CHECKPOINT if resume else None, options=scenario.options, flux=scenario.flux,
-                 estimate_space_error=scenario.estimate_space_error and not resume)
+                 estimate_space_error=scenario.estimate_space_error and not resume)  # needs a whole run
 
 
 def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False,
@@ -102,6 +102,9 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
     # what `fempde resume DIR` needs: the scenario as run, its stamp, and the overrides
     record = {"scenario": str(path.resolve()), "sha256": scenario.source_sha256, "t_end": scenario.t_end}
     atomic_write(d / RUN_FILE, lambda tmp: tmp.write_text(json.dumps(record)))
+    if resume and scenario.estimate_space_error:
+        print("fempde: the spatial estimate (estimate_space_error) needs a whole run: not made on resume",
+              file=sys.stderr)
     try:
         result = run_scenario(scenario, progress=not quiet, space=space, resume=resume)
     except (ValueError, TypeError) as err:

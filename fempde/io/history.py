@@ -45,10 +45,10 @@ class CSVWriter(Observer):
             kept = [r for r in rows[1:] if r[0].isdigit() and resumed.keeps_row(int(r[0]))]
             write_csv(self.path, COLUMNS, kept)
             self._file = self.path.open("a", newline="")
-            self._writer = csv.writer(self._file)
+            self._writer = csv.writer(self._file, lineterminator="\n")
             return
         self._file = self.path.open("w", newline="")
-        self._writer = csv.writer(self._file)
+        self._writer = csv.writer(self._file, lineterminator="\n")
         self._writer.writerow(COLUMNS)
 
     def observe(self, step: Step) -> None:

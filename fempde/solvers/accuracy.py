@@ -5,6 +5,7 @@ The time error is estimated step by step inside the stepper
 discretisation: :func:`space_error` solves the same problem, from the same
 ρ0, with the same step options, on the uniformly refined mesh (every edge
 halved, so its nodes include the run's own), and compares at the output times
+and at the run's last state (a run stopped at a steady state is estimated there)
 
 * the risk: ``|R_h − R_{h/2}|``, which for a scheme of order ``p`` is
   ``(1 − 2^{−p})`` times the error of ``R_h`` — the estimate of ``R_h``'s
@@ -88,10 +89,8 @@ def space_error(problem: Problem, space: Space, rho0: NodalFunction | ArrayLike 
         values = np.asarray(rho0, dtype=np.float64)
         if values.shape == (n,):  # nodal values: the P1 function itself, read at the refined nodes
             rho0 = _at_midpoints(space, fine, values)
-    times = np.array(sorted(result.snapshots), dtype=np.float64)
-    times = times[(times > 0) & (times <= result.t)]
-    if times.size == 0:
-        times = np.array([result.t])
+    times = np.array(sorted(set(result.snapshots) | {result.t}), dtype=np.float64)
+    times = times[(times > 0) & (times <= result.t)]  # the output times reached, and the last state
     refined = solve(problem, fine, rho0, float(times[-1]), times=tuple(times), options=options, flux=flux)
     coarse_t, fine_t = result.history["t"], refined.history["t"]
     risk = np.array([result.history["risk"][np.flatnonzero(coarse_t == t)[0]] for t in times])

@@ -158,9 +158,9 @@ class Result:
 
     ``history`` maps :data:`HISTORY_COLUMNS` to arrays (one entry per accepted
     step). ``stop_reason`` is ``"t_end"``, ``"observer"`` (e.g. steady state),
-    ``"interrupted"`` or ``"failed"``. ``time_error`` is the largest estimated
-    error of the risk curve from the time stepping (per step: the history's
-    ``risk_time_error``); ``space_error`` (present
+    ``"interrupted"`` or ``"failed"``. ``risk_time_error`` is the largest
+    estimated error of the risk curve from the time stepping (per step: the
+    history's ``risk_time_error``); ``space_error`` (present
     when the run was asked for it) holds the spatial estimates per output time
     (:mod:`fempde.solvers.accuracy`).
     """
@@ -180,20 +180,24 @@ class Result:
         return self.certificates.ok
 
     @property
-    def time_error(self) -> float:
-        """The largest estimated error of the risk curve from the time stepping."""
+    def risk_time_error(self) -> float:
+        """The largest estimated error of the risk curve from the time stepping (the
+        history's ``risk_time_error``; its ``time_error`` is the L1 error of ρ)."""
         return float(self.history["risk_time_error"].max())
 
     @property
-    def relative_time_error(self) -> float:
+    def relative_risk_time_error(self) -> float:
         """The largest estimated relative error of the risk curve from the time stepping."""
         risk, error = np.abs(self.history["risk"]), self.history["risk_time_error"]
         return float(np.max(error / np.maximum(risk, 1e-300)))
 
     def describe_accuracy(self) -> str:
         """One line: how accurate the risk curve is (what the CLI prints)."""
-        text = (f"risk curve accurate to about ±{self.time_error:.1e} in time "
-                f"(at most {self.relative_time_error:.1e} relative)")
+        text = (f"risk curve accurate to about ±{self.risk_time_error:.1e} in time "
+                f"(at most {self.relative_risk_time_error:.1e} relative)")
         if self.space_error is not None:
-            text += f", ±{self.space_error.max_risk_error:.1e} in space (refined-mesh estimate)"
+            estimate = self.space_error
+            relative = float(np.max(estimate.risk_error / np.maximum(np.abs(estimate.risk), 1e-300)))
+            text += (f", ±{estimate.max_risk_error:.1e} in space (at most {relative:.1e} relative; "
+                     "refined-mesh estimate)")
         return text

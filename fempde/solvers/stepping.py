@@ -40,6 +40,7 @@ run loop (:func:`fempde.solve`) hands them to observers.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -109,7 +110,7 @@ class StepOptions:
         Local (per-step) error tolerances, relative and absolute (module
         docstring; ``atol`` applies to the density per unit volume and to the
         risk). The global error follows from the local ones as the flow carries
-        them; ``Result.time_error`` reports its estimate. ``rtol=None`` switches
+        them; ``Result.risk_time_error`` reports its estimate. ``rtol=None`` switches
         the control off: steps then grow by 1.5 after easy Newton solves up to
         ``dt_max`` (with ``dt0 = dt_max``: fixed steps), and the error is still
         estimated and reported.
@@ -140,8 +141,8 @@ class StepOptions:
         def positive(name: str, value: object, *, allow_none: bool = True, zero: bool = False) -> None:
             if value is None and allow_none:
                 return
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-                and (value >= 0 if zero else value > 0)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) \
+                and math.isfinite(float(value)) and (float(value) >= 0 if zero else float(value) > 0)
             if not ok:
                 kind = "a number >= 0" if zero else "a positive number"
                 raise ValueError(f"{name} must be {kind}, got {value!r}")

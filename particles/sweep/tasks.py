@@ -62,7 +62,8 @@ def run_one(crosscheck: str, base: dict[str, Any], params: dict[str, Any]) -> di
         problem, scenario, solved = _rbf_reference(base["scenario"], base["name"], base["base"], params["delta"])
         check = check_rbf(problem, params["N"], params["epsilon"], scenario.t_end, n_times=len(scenario.times),
                           seeds=[params["seed"]], solved=solved)
-        if check.reference.rtol < solved.rtol:  # tightened for this run's gap: later runs start from it
+        tightened = check.reference.rtol is not None and solved.rtol is not None and check.reference.rtol < solved.rtol
+        if tightened:  # re-solved for this run's gap: later runs start from it
             key = (base["scenario"], base["name"], base["base"], params["delta"])
             _RBF_REFERENCES[key] = problem, scenario, check.reference
         return {"risk_gap": float(check.risk_gap[0]), "density_gap": float(check.density_gap[0]),

@@ -49,7 +49,7 @@ def test_time_error_estimate_tracks_the_actual_error(default_and_tight):
     actual = np.abs(risk_at(default) - risk_at(tight))
     ratio = estimate / actual
     assert np.all((ratio > 0.5) & (ratio < 5))  # measured 0.88 to 0.99
-    assert default.time_error == default.history["risk_time_error"].max() >= estimate.max()
+    assert default.risk_time_error == default.history["risk_time_error"].max() >= estimate.max()
 
 
 def test_controller_error_falls_with_the_tolerance(space):
