@@ -499,11 +499,13 @@ def steps(
                                                     options.max_newton, guess, effective)
             if used == "bdf2":  # BDF2's extrapolation amplifies round-off negatives: cleared too
                 rho_new = _cleared(rho_new, m)
-            if used == "bdf2" and system.free_energy(rho_new) > energy + _ROUND_OFF * max(1.0, abs(energy)):
+            new_energy = system.free_energy(rho_new)
+            if used == "bdf2" and new_energy > energy + _ROUND_OFF * max(1.0, abs(energy)):
                 # BDF2's energy decay is not proved: where it fails, the step is implicit Euler's
                 start_from, used = rho, "euler"
                 rho_new, more, jacobian = _newton(system, rho, t, t_new, solver, tol, options.max_newton, rho_new)
                 iterations += more
+                new_energy = system.free_energy(rho_new)
         except _Rejected as why:
             rejected += 1
             reasons.append(f"dt={k:.3g}: {why}")
@@ -573,7 +575,7 @@ def steps(
         if iterations > 10:
             dt = min(dt, 0.7 * k)
         dt = max(min(dt, dt_max), dt_min)
-        previous_energy, energy = energy, system.free_energy(rho)
+        previous_energy, energy = energy, new_energy
         yield Step(index=index, t=t, dt=k, rho=frozen(rho), free_energy=energy, risk=risk_new,
                    mass=space.integrate(rho), expected_mass=expected, newton_iterations=iterations,
                    rejected=rejected, at_output_time=mark, energy_increase=energy - previous_energy, dt_next=dt,
