@@ -58,8 +58,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
 from numpy.typing import NDArray
-from scipy.special import binom, factorial, ndtr, roots_jacobi
+from scipy.special import binom, factorial, ndtr, ndtri, roots_jacobi
 from scipy.stats import chi
 
 from ..meanfield import check_class_gap
@@ -278,16 +279,23 @@ class AnisotropicGaussians:
 
 
 def initial_marginals(d: int, s0: int, *, kappa: float = 0.8, output: float = 1.0, offset: float = 1.0,
-                      quantiles: int = 16) -> tuple[Array, Array, Array, Array]:
+                      nodes: int = 12, rule: str = "gauss") -> list[tuple[Array, Array]]:
     """The law of ``(a, b, r1, r2)`` under seed 002's SGD start at dimension ``d``:
     ``a = output``, ``b = offset``, ``w ~ N(0, κ²/d I_d)``, so ``r1 = κ χ_{s0}/√d`` and
-    ``r2 = κ χ_{d−s0}/√d``, independent; each radius as its ``quantiles`` midpoint
-    quantiles ``F^{-1}((j + ½)/m)`` (for :func:`fempde.solvers.point_flow.tensor_quantiles`).
+    ``r2 = κ χ_{d−s0}/√d``, independent. One ``(nodes, weights)`` rule per coordinate
+    (for :func:`fempde.solvers.point_flow.tensor_rule`): point masses for ``a`` and
+    ``b``; for each radius ``nodes`` points of
 
-    Not a point mass, even when the kernel is the ``d = ∞`` one: a point mass
-    stays one (every point has the same velocity), and at the end of a plateau
-    the units leave a saddle at a rate set by how far apart they start. The
-    spread ``≈ κ/√(2d)`` of the radii at the paper's ``d`` is what SGD has."""
+    * ``rule="gauss"``: Gauss–Hermite in ``g ~ N(0, 1)`` mapped by ``F^{-1}(Φ(g))``
+      (``F`` the radius' cdf; a smooth, nearly linear map for χ with many degrees
+      of freedom): spectral in ``nodes`` while the flow map is smooth (tested);
+    * ``rule="quantiles"``: the midpoint quantiles ``F^{-1}((j + ½)/m)``, equal
+      weights: first order (the unbounded tails of ``F^{-1}``).
+
+    Not a point mass, even with the ``d = ∞`` kernel: a point mass stays one (all
+    its points share one velocity), and at the end of a plateau the units leave a
+    saddle at a pace set by how far apart they start. The spread ``≈ κ/√(2d)`` of the
+    radii at the paper's ``d`` is the one SGD has."""
     for name, n in (("d", d), ("s0", s0)):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
@@ -298,10 +306,25 @@ def initial_marginals(d: int, s0: int, *, kappa: float = 0.8, output: float = 1.
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     if kappa <= 0:
         raise ValueError(f"kappa (the scale of the initial weights) must be > 0, got {kappa!r}")
-    if isinstance(quantiles, bool) or not isinstance(quantiles, int) or quantiles < 1:
-        raise ValueError(f"quantiles must be an integer >= 1, got {quantiles!r}")
-    levels = (np.arange(quantiles) + 0.5) / quantiles
+    if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
+        raise ValueError(f"nodes (points per radius) must be an integer >= 1, got {nodes!r}")
+    if rule == "gauss":
+        g, weights = hermegauss(nodes)
+        weights = weights / weights.sum()
+    elif rule == "quantiles":
+        levels = (np.arange(nodes) + 0.5) / nodes
+        g, weights = -ndtri(1 - levels), np.full(nodes, 1.0 / nodes)
+    else:
+        raise ValueError(f"rule must be 'gauss' or 'quantiles', got {rule!r}")
     scale = kappa / math.sqrt(d)
-    r1 = np.asarray(chi(s0, scale=scale).ppf(levels), dtype=np.float64)
-    r2 = np.asarray(chi(d - s0, scale=scale).ppf(levels), dtype=np.float64) if d > s0 else np.zeros(1)
-    return np.array([float(output)]), np.array([float(offset)]), r1, r2
+    radii = []
+    for n in (s0, d - s0):
+        if n == 0:
+            radii.append((np.zeros(1), np.ones(1)))
+            continue
+        law = chi(n, scale=scale)
+        # F^{-1}(Φ(g)) through the tail that keeps its digits
+        r = np.where(g < 0, law.ppf(ndtr(np.minimum(g, 0.0))), law.isf(ndtr(-np.maximum(g, 0.0))))
+        radii.append((np.asarray(r, dtype=np.float64), weights.copy()))
+    one = np.ones(1)
+    return [(np.array([float(output)]), one), (np.array([float(offset)]), one.copy()), *radii]

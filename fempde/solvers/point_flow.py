@@ -5,11 +5,11 @@ Without noise a reduced DD is a continuity equation
     ∂_t ρ̄ = DRIFT ξ(t) ∇·(ρ̄ ∇ψ(·; ρ̄)),
 
 so ``ρ̄_t`` is the push-forward of ``ρ̄_0`` by ``dX/dt = −DRIFT ξ(t) ∇ψ(X; ρ̄_t)``.
-Represent ``ρ̄_0`` by weighted points ``Σ_j w_j δ_{X_j}`` (a tensor rule of the
-quantiles of its independent marginals, :func:`tensor_quantiles`); each point
-moves with the exact velocity at its position, the interaction ``∫∇_1 u dρ̄``
-evaluated from the points themselves, and keeps its weight: mass is exact by
-construction and the weighted points *are* the solution (an empirical measure
+Represent ``ρ̄_0`` by weighted points ``Σ_j w_j δ_{X_j}`` (a tensor product of
+1-D rules for its independent marginals, :func:`tensor_rule`); each point moves
+with the exact velocity at its position, the interaction ``∫∇_1 u dρ̄`` evaluated
+from the points themselves, and keeps its weight: mass is exact by construction
+and the weighted points *are* the solution (an empirical measure
 is a weak solution of the continuity equation). The only errors are the
 quadrature of ``ρ̄_0`` (tested: the risk converges in the number of points)
 and the ODE tolerance. This is :func:`fempde.quantile_flow` without its 1-D
@@ -34,7 +34,7 @@ from scipy.integrate import solve_ivp
 
 from ..meanfield import DRIFT, Schedule
 
-__all__ = ["PointField", "PointFlow", "check_points", "point_flow", "tensor_quantiles"]
+__all__ = ["PointField", "PointFlow", "check_points", "point_flow", "tensor_rule"]
 
 Array = NDArray[np.float64]
 
@@ -71,18 +71,25 @@ def check_points(points: Array, weights: Array) -> tuple[Array, Array]:
     return x, w
 
 
-def tensor_quantiles(marginals: Sequence[Array]) -> tuple[Array, Array]:
-    """The product of 1-D equal-weight rules: every combination of one node per
-    marginal, weight ``Π 1/m_i``; points ``(Π m_i, len(marginals))``.
-
-    A marginal that is a point mass is a rule of one node; the others are
-    typically ``quantiles_of(law.ppf, m)``."""
-    nodes = [np.atleast_1d(np.asarray(m, dtype=np.float64)) for m in marginals]
-    if not nodes or any(n.ndim != 1 or n.size < 1 or not np.all(np.isfinite(n)) for n in nodes):
-        raise ValueError("every marginal must be a non-empty 1-D array of finite nodes")
-    grids = np.meshgrid(*nodes, indexing="ij")
-    points = np.column_stack([g.ravel() for g in grids])
-    return points, np.full(len(points), 1.0 / len(points))
+def tensor_rule(marginals: Sequence[tuple[Array, Array]]) -> tuple[Array, Array]:
+    """The product of 1-D rules ``(nodes, weights)`` (weights summing to 1): every
+    combination of one node per marginal, weight the product; points
+    ``(Π m_i, len(marginals))``. A point mass is a rule of one node."""
+    if not marginals:
+        raise ValueError("tensor_rule needs at least one marginal rule (nodes, weights)")
+    nodes, weights = [], []
+    for i, (x, w) in enumerate(marginals):
+        x, w = np.atleast_1d(np.asarray(x, dtype=np.float64)), np.atleast_1d(np.asarray(w, dtype=np.float64))
+        if x.ndim != 1 or x.size < 1 or w.shape != x.shape or not np.all(np.isfinite(x)):
+            raise ValueError(f"marginal {i}: nodes and weights must be 1-D of one length, nodes finite")
+        check_points(x[:, None], w)
+        nodes.append(x)
+        weights.append(w)
+    points = np.column_stack([g.ravel() for g in np.meshgrid(*nodes, indexing="ij")])
+    mass = np.ones(1)
+    for w in weights:
+        mass = np.outer(mass, w).ravel()
+    return points, mass / mass.sum()
 
 
 @dataclass(frozen=True)
