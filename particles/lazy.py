@@ -1,0 +1,385 @@
+"""Lazy (1/√m, neural tangent kernel) against mean-field (1/m) training of a
+two-layer network on a fixed training set (seed 003, Li; Du et al.):
+
+    f(x) = (α/m) Σ_i a_i σ(⟨w_i, x⟩),   θ_i = (a_i, w_i) ∈ R^{1+d},
+    L(θ) = (1/2n) Σ_j (f(x_j) − y_j)²,
+
+trained by full-batch gradient descent ``θ ← θ − s_k η ∇_θ L`` on a
+:class:`fempde.meanfield.TimeAxis` (time ``t = kε``, step ``s_k = ∫ξ``).
+
+**Time scaling.** With ``φ_ij = ∇_θ[a σ(⟨w, x_j⟩)]`` at ``θ_i`` and the
+normalised tangent Gram matrix ``H = (1/m) Σ_i φ_i φ_iᵀ`` (``n × n``, of order
+one in both scalings), the outputs ``u_j = f(x_j)`` of the gradient flow obey
+
+    du/dt = −η (α²/m) (1/n) H(θ(t)) (u − y).
+
+The learning rate is therefore ``η = κ m / α²``, and ``du/dt = −κ ξ (1/n) H (u − y)``:
+
+* **lazy**, ``α = √m``, ``κ = 1``: ``η = 1``, a step size independent of m.
+  Each unit moves ``θ̇_i = −(1/√m)(1/n) Σ_j r_j φ_ij = O(1/√m)``, so ``H`` stays
+  at its initial value and GD follows the linear kernel flow
+  ``du/dt = −ξ (1/n) H(0) (u − y)`` (seed 003's Gram matrix; :class:`KernelFlow`);
+* **mean-field**, ``α = 1``, ``κ = DRIFT``: ``η = DRIFT·m``, a step size that grows
+  like m. Then ``θ̇_i = −DRIFT ξ ∇Ψ(θ_i; ρ̂)`` with
+  ``Ψ(θ; ρ) = V(θ) + ∫ U(θ, θ') ρ(dθ')`` on the empirical data law, which is the
+  particle system of fempde's ``∂_t ρ = DRIFT ξ ∇·(ρ ∇Ψ)`` (:mod:`fempde.meanfield`):
+  the units move by O(1) and the loss curve has an m-independent limit.
+
+**What the kernel limit is.** At a fixed step ``ε`` the m → ∞ limit of lazy GD is
+the linear iteration ``u ← u − s_k (1/n) H(0)(u − y)`` (the linearised network
+is linear in θ), solved exactly like the flow by the eigendecomposition of
+``H(0)``; the flow is its ε → 0 limit. :meth:`KernelFlow.residual` gives both,
+so a width gap and a step-size gap are measured apart. The smallest eigenvalue
+``λ_min(H)`` bounds the decay ``L(t) ≤ L(0) exp(−2κ λ_min Ξ(t)/n)`` (seed 003's
+exponential rate, reached as t → ∞).
+
+Inputs lie on the unit sphere, so ``⟨w_i, x⟩ ~ N(0, w_scale²)`` in every
+dimension (seed 003's assumption 2). The default activation is ``tanh``:
+bounded with bounded derivatives (seed 003's assumption 3) and, unlike the
+sigmoid, its tangent kernel on 50 points in d = 5 is well enough conditioned
+(λ_min ≈ 0.035 against ≈ 1e-5 for the sigmoid) for its rate to be seen.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fempde.meanfield import DRIFT, TimeAxis
+
+__all__ = [
+    "ACTIVATIONS", "GDRun", "KernelFlow", "Regime", "TrainingSet", "TwoLayer", "drift", "gradient_descent",
+    "learning_rate", "loss", "loss_rate", "output_scale", "smooth_target",
+]
+
+Array = NDArray[np.float64]
+Regime = Literal["lazy", "mean-field"]
+REGIMES: tuple[Regime, ...] = ("lazy", "mean-field")
+
+
+def _tanh(z: Array) -> tuple[Array, Array]:
+    s = np.tanh(z)
+    return s, 1.0 - s * s
+
+
+def _sigmoid(z: Array) -> tuple[Array, Array]:
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow of exp for large |z|
+    return s, s * (1.0 - s)
+
+
+ACTIVATIONS: dict[str, Callable[[Array], tuple[Array, Array]]] = {"tanh": _tanh, "sigmoid": _sigmoid}
+"""σ and σ' of each activation, evaluated together (both come from one exp)."""
+
+
+def _count(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _regime(regime: object) -> Regime:
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
+    return regime  # type: ignore[return-value]
+
+
+def output_scale(regime: Regime, m: int) -> float:
+    """α: ``√m`` (lazy, the NTK scaling of seed 003) or ``1`` (mean-field)."""
+    m = _count("m (the number of units)", m)
+    return math.sqrt(m) if _regime(regime) == "lazy" else 1.0
+
+
+def drift(regime: Regime) -> float:
+    """κ in ``du/dt = −κ ξ (1/n) H (u − y)``: 1 for the kernel flow of seed 003,
+    fempde's :data:`~fempde.meanfield.DRIFT` for the mean-field particle system."""
+    return 1.0 if _regime(regime) == "lazy" else DRIFT
+
+
+def learning_rate(regime: Regime, m: int) -> float:
+    """η = κ m / α² in ``θ ← θ − s_k η ∇L``: 1 (lazy) or ``DRIFT · m`` (mean-field)."""
+    return drift(regime) * m / output_scale(regime, m) ** 2
+
+
+def smooth_target(x: Array) -> Array:
+    """``y = sin(2⟨v, x⟩) + ½ ⟨v, x⟩²`` with ``v = (1, …, 1)/√d``: smooth, not a polynomial."""
+    z = x.sum(axis=1) / math.sqrt(x.shape[1])
+    return np.sin(2.0 * z) + 0.5 * z * z
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """``n`` fixed training points ``x`` (shape ``(n, d)``) with labels ``y`` (shape ``(n,)``)."""
+
+    x: Array
+    y: Array
+
+    def __post_init__(self) -> None:
+        x, y = np.asarray(self.x), np.asarray(self.y)
+        if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"x must have shape (n, d) with n, d >= 1, got shape {x.shape}")
+        if y.shape != (x.shape[0],):
+            raise ValueError(f"y must have shape (n,) = ({x.shape[0]},) to match x, got shape {y.shape}")
+        for name, v in (("x", x), ("y", y)):
+            if not np.issubdtype(v.dtype, np.number) or v.dtype == np.bool_ or not np.all(np.isfinite(v)):
+                raise ValueError(f"{name} must hold finite numbers, got {v!r}")
+        object.__setattr__(self, "x", np.ascontiguousarray(x, dtype=np.float64))
+        object.__setattr__(self, "y", np.ascontiguousarray(y, dtype=np.float64))
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.x.shape[1])
+
+    @classmethod
+    def sphere(cls, n: int, d: int, rng: np.random.Generator,
+               target: Callable[[Array], Array] = smooth_target) -> TrainingSet:
+        """``n`` points uniform on the unit sphere of R^d, labelled by ``target``."""
+        n, d = _count("n (the number of training points)", n), _count("d (the input dimension)", d, 2)
+        x = rng.standard_normal((n, d))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        return cls(x, np.asarray(target(x), dtype=np.float64))
+
+
+def loss(residual: Array) -> Array:
+    """``L = (1/2n) Σ_j r_j²`` of residuals ``r`` (shape ``(n,)`` or ``(n, times)``)."""
+    return 0.5 * np.mean(residual * residual, axis=0)
+
+
+@dataclass(frozen=True)
+class TwoLayer:
+    """``f(x) = (alpha/m) Σ_i a_i σ(⟨w_i, x⟩)``: ``a`` of shape ``(m,)``, ``w`` of shape ``(m, d)``."""
+
+    a: Array
+    w: Array
+    alpha: float
+    activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        a, w = np.asarray(self.a, dtype=np.float64), np.asarray(self.w, dtype=np.float64)
+        if a.ndim != 1 or a.size < 1:
+            raise ValueError(f"a (output weights) must have shape (m,) with m >= 1, got shape {a.shape}")
+        if w.ndim != 2 or w.shape[0] != a.size:
+            raise ValueError(f"w (input weights) must have shape (m, d) = ({a.size}, d), got shape {w.shape}")
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(w))):
+            raise ValueError("a and w must be finite")
+        _positive("alpha (the output scale)", self.alpha)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "w", np.ascontiguousarray(w))
+        object.__setattr__(self, "alpha", float(self.alpha))
+
+    @property
+    def m(self) -> int:
+        return int(self.a.size)
+
+    @classmethod
+    def initial(cls, regime: Regime, m: int, d: int, rng: np.random.Generator, *, w_scale: float = 4.0,
+                activation: str = "tanh") -> TwoLayer:
+        """i.i.d. units ``a_i ~ N(0, 1)``, ``w_i ~ N(0, w_scale² I_d)``, α of ``regime``."""
+        alpha = output_scale(regime, m)
+        d = _count("d (the input dimension)", d)
+        w_scale = _positive("w_scale (the standard deviation of w)", w_scale)
+        return cls(rng.standard_normal(m), w_scale * rng.standard_normal((m, d)), alpha, activation)
+
+    def _check(self, x: Array) -> None:
+        if x.ndim != 2 or x.shape[1] != self.w.shape[1]:
+            raise ValueError(f"data x must have shape (n, d) with d = {self.w.shape[1]}, got shape {x.shape}")
+
+    def output(self, x: Array) -> Array:
+        """``f(x_j)`` for ``x`` of shape ``(n, d)``."""
+        self._check(x)
+        s, _ = ACTIVATIONS[self.activation](x @ self.w.T)
+        return (self.alpha / self.m) * (s @ self.a)
+
+    def tangent_gram(self, x: Array) -> Array:
+        """``H = (1/m) Σ_i φ_i φ_iᵀ``, ``φ_ij = ∇_θ[a σ(⟨w, x_j⟩)](θ_i)``, shape ``(n, n)``:
+        ``(1/m)[S Sᵀ + (G Gᵀ) ∘ (X Xᵀ)]`` with ``S = σ(X Wᵀ)``, ``G = a σ'(X Wᵀ)``. The
+        Jacobian ``J`` of the outputs in all parameters has ``J Jᵀ = (α²/m) H``."""
+        self._check(x)
+        s, ds = ACTIVATIONS[self.activation](x @ self.w.T)
+        g = ds * self.a
+        return (s @ s.T + (g @ g.T) * (x @ x.T)) / self.m
+
+
+@dataclass(frozen=True)
+class KernelFlow:
+    """``du/dt = −κ ξ(t) (1/n) H (u − y)``, solved exactly by ``H = V Λ Vᵀ`` (``scipy.linalg.eigh``):
+
+        u(t) − y = V exp(−κ Λ Ξ(t)/n) Vᵀ (u(0) − y),   Ξ(t) = ∫_0^t ξ,
+
+    and the step-``ε`` iteration ``u_{k+1} = u_k − κ s_k (1/n) H (u_k − y)``:
+    ``u_k − y = V Π_{l<k}(1 − κ s_l Λ/n) Vᵀ (u_0 − y)``."""
+
+    gram: Array
+    residual0: Array
+    kappa: float = 1.0
+    eigenvalues: Array = field(init=False, repr=False)
+    eigenvectors: Array = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from scipy.linalg import eigh
+
+        h, r0 = np.asarray(self.gram, dtype=np.float64), np.asarray(self.residual0, dtype=np.float64)
+        if h.ndim != 2 or h.shape[0] != h.shape[1] or r0.shape != (h.shape[0],):
+            raise ValueError(f"gram must be (n, n) and residual0 (n,), got shapes {h.shape} and {r0.shape}")
+        if not (np.all(np.isfinite(h)) and np.all(np.isfinite(r0))):
+            raise ValueError("gram and residual0 must be finite")
+        if np.abs(h - h.T).max() > 1e-12 * max(1.0, np.abs(h).max()):
+            raise ValueError("gram must be symmetric")
+        _positive("kappa", self.kappa)
+        lam, v = eigh(h)
+        object.__setattr__(self, "eigenvalues", lam)
+        object.__setattr__(self, "eigenvectors", v)
+
+    @property
+    def n(self) -> int:
+        return int(self.residual0.size)
+
+    @property
+    def lambda_min(self) -> float:
+        return float(self.eigenvalues[0])
+
+    def bound_rate(self) -> float:
+        """``2κ λ_min / n``: the exponential rate of the loss in rescaled time that seed 003 proves."""
+        return 2.0 * self.kappa * self.lambda_min / self.n
+
+    def residual(self, axis: TimeAxis, steps: NDArray[np.int64], *, discrete: bool = False) -> Array:
+        """``u − y`` at steps ``k`` (shape ``(n, len(steps))``), of the flow at ``t = kε``
+        or, ``discrete=True``, of the kernel iteration with the steps ``s_k`` of ``axis``."""
+        steps = np.asarray(steps, dtype=np.int64)
+        c0 = self.eigenvectors.T @ self.residual0
+        lam = self.eigenvalues[:, None]
+        if discrete:
+            s = axis.step_sizes(0, int(steps.max(initial=0)))
+            factors = 1.0 - self.kappa * s[None, :] * lam / self.n  # (n, K)
+            with np.errstate(divide="ignore"):  # a factor 0 gives log −inf, exp 0: exact
+                logs = np.concatenate([np.zeros((lam.shape[0], 1)), np.cumsum(np.log(np.abs(factors)), 1)], 1)
+            signs = np.concatenate([np.ones((lam.shape[0], 1)), np.cumprod(np.sign(factors), 1)], 1)
+            decay = signs[:, steps] * np.exp(logs[:, steps])
+        else:
+            xi = np.array([axis.schedule.integral(0.0, float(t)) for t in axis.time(steps)])
+            decay = np.exp(-self.kappa * lam * xi[None, :] / self.n)
+        return self.eigenvectors @ (c0[:, None] * decay)
+
+
+@dataclass(frozen=True)
+class GDRun:
+    """One gradient-descent run. ``loss[k]`` at every step ``k = 0..K`` (time ``axis.time(k)``);
+    ``displacement[q] = max_i ‖θ_i − θ_i(0)‖`` and ``residual[:, q] = u − y`` at the steps
+    ``record[q]``; ``gram0``, ``residual0``:
+    ``H`` and ``u − y`` at initialisation; ``net``: the final network."""
+
+    regime: Regime
+    axis: TimeAxis
+    loss: Array
+    record: NDArray[np.int64]
+    displacement: Array
+    residual: Array
+    gram0: Array
+    residual0: Array
+    net: TwoLayer
+    wall_s: float
+
+    @property
+    def times(self) -> Array:
+        return self.axis.time(np.arange(self.loss.size))
+
+    def slowest_mode_rate(self, t0: float, t1: float) -> float:
+        """The fitted rate of ``|⟨v_min, u − y⟩|`` on ``[t0, t1]``, ``v_min`` the eigenvector of
+        ``λ_min(H(0))``: the kernel flow has ``κ ξ λ_min / n`` (for constant ξ)."""
+        kernel = self.kernel()
+        mode = np.abs(kernel.eigenvectors[:, 0] @ self.residual)
+        return 0.5 * loss_rate(self.axis.time(self.record), mode * mode, t0, t1)
+
+    def kernel(self) -> KernelFlow:
+        """The kernel flow of ``H(0)`` from this run's initial residual, with this regime's κ."""
+        return KernelFlow(self.gram0, self.residual0, drift(self.regime))
+
+
+def gradient_descent(net: TwoLayer, data: TrainingSet, regime: Regime, axis: TimeAxis, t_end: float, *,
+                     records: int = 50) -> GDRun:
+    """Full-batch GD ``θ ← θ − s_k η ∇_θ L`` from ``net`` up to ``t_end`` (``η`` of
+    :func:`learning_rate`), with the loss at every step and the largest unit
+    displacement at ``records`` evenly spaced steps. ``n × m`` matrices: one step
+    costs three products of ``(n, m)`` with ``(m, d)`` or ``(n, d)`` and one σ."""
+    regime = _regime(regime)
+    if not isinstance(net, TwoLayer) or not isinstance(data, TrainingSet):
+        raise TypeError(f"net must be a TwoLayer and data a TrainingSet, got {type(net)} and {type(data)}")
+    if net.w.shape[1] != data.d:
+        raise ValueError(f"data x has dimension d = {data.d}, the network's w has d = {net.w.shape[1]}")
+    alpha = output_scale(regime, net.m)
+    if not math.isclose(net.alpha, alpha, rel_tol=1e-12):
+        raise ValueError(f"net.alpha = {net.alpha!r} is not the {regime} scale α = {alpha!r} for m = {net.m}")
+    t_end = _positive("t_end", t_end)
+    records = _count("records", records)
+    steps_total = axis.steps_until(t_end)
+    if steps_total < 1:
+        raise ValueError(f"t_end = {t_end} is less than one step epsilon = {axis.epsilon}: give a larger t_end")
+    sizes = axis.step_sizes(0, steps_total) * learning_rate(regime, net.m)
+    record = np.unique(np.linspace(0, steps_total, records + 1).round().astype(np.int64))
+
+    act = ACTIVATIONS[net.activation]
+    x, y, n, m = data.x, data.y, data.n, net.m
+    a, w = net.a.copy(), net.w.copy()
+    a0, w0 = net.a, net.w
+    scale = alpha / m
+    started = time.perf_counter()
+    s, ds = act(x @ w.T)
+    r = scale * (s @ a) - y
+    g = ds * a
+    gram0 = (s @ s.T + (g @ g.T) * (x @ x.T)) / m
+    residual0 = r.copy()
+    losses = np.empty(steps_total + 1)
+    displacement = np.empty(record.size)
+    residuals = np.empty((n, record.size))
+    q = 0
+    for k in range(steps_total + 1):
+        losses[k] = 0.5 * float(r @ r) / n
+        if q < record.size and record[q] == k:
+            displacement[q] = math.sqrt(float(np.max((a - a0) ** 2 + np.sum((w - w0) ** 2, axis=1))))
+            residuals[:, q] = r
+            q += 1
+        if k == steps_total:
+            break
+        c = sizes[k] * scale / n  # ∇_{a_i} L = (α/m)(1/n) Σ_j r_j σ_ij, ∇_{w_i} L = (α/m)(1/n) a_i Σ_j r_j σ'_ij x_j
+        grad_a = s.T @ r
+        grad_w = ((ds * r[:, None]).T @ x) * a[:, None]
+        a -= c * grad_a
+        w -= c * grad_w
+        s, ds = act(x @ w.T)
+        r = scale * (s @ a) - y
+        if not math.isfinite(float(r @ r)):
+            raise FloatingPointError(f"GD diverged at step {k + 1}: reduce epsilon = {axis.epsilon}")
+    wall = time.perf_counter() - started
+    final = TwoLayer(a, w, net.alpha, net.activation)
+    return GDRun(regime, axis, losses, record, displacement, residuals, gram0, residual0, final, wall)
+
+
+def loss_rate(times: Array, losses: Array, t0: float, t1: float) -> float:
+    """The exponential rate ``−d log L/dt`` fitted by least squares on ``t0 <= t <= t1``."""
+    times, losses = np.asarray(times, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    window = (times >= t0) & (times <= t1)
+    if window.sum() < 2:
+        raise ValueError(f"the window [{t0}, {t1}] holds {int(window.sum())} times, a rate needs 2 or more")
+    if not np.all(losses[window] > 0):
+        raise ValueError("a log-rate needs losses > 0 in the window")
+    slope = np.polyfit(times[window], np.log(losses[window]), 1)[0]
+    return float(-slope)
