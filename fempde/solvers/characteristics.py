@@ -8,7 +8,8 @@ continuity equation, so ``ρ̄_t`` is the push-forward of ``ρ̄_0`` by the flow
 Represent ``ρ̄_0`` by its ``M`` quantiles ``X_j = F_0^{-1}((j + ½)/M)``, each
 carrying mass ``1/M``; 1-D gradient flows keep them ordered, so ``X_j(t)`` are
 the quantiles of ``ρ̄_t`` and mass is exact by construction. ``v`` and ``u_d``
-are tabulated once on a uniform grid of ``[0, R]``; the field ``∫u ρ̄`` is the
+are tabulated once on a uniform grid of ``[0, R]`` (``u_d = G Gᵀ`` in the low-rank
+form of :meth:`~fempde.problems.radial.IsotropicGaussians.factor`); the field ``∫u ρ̄`` is the
 table applied to the quantiles deposited on the grid (linear hat weights), and
 ``∂_r ψ`` is the derivative of its cubic spline. Errors: ``O(1/M)`` from the
 quantile rule, ``O(h_table²)`` from the table, and the ODE tolerance.
@@ -87,7 +88,7 @@ def quantile_flow(problem: RadialDD, r0: Array, times: Sequence[float], *, r_max
     model = problem.model
     v_risk = model.v(grid)
     v = v_risk + 0.5 * problem.lam * grid**2
-    u = model.u(grid, grid)
+    g = model.factor(grid).columns  # u_d = G Gᵀ on the grid (Hermite series, O(table · rank))
     m = x0.size
 
     def deposit(x: Array) -> Array:
@@ -97,14 +98,14 @@ def quantile_flow(problem: RadialDD, r0: Array, times: Sequence[float], *, r_max
         return np.bincount(left, 1 - frac, table) / m + np.bincount(left + 1, frac, table + 1)[:table] / m
 
     def velocity(t: float, x: Array) -> Array:
-        psi = CubicSpline(grid, v + u @ deposit(x))
+        psi = CubicSpline(grid, v + g @ (g.T @ deposit(x)))
         speed = -DRIFT * problem.schedule.xi(t) * psi(np.clip(x, 0.0, r_max), 1)
         # no flux through the walls
         return np.where(((x <= 0) & (speed < 0)) | ((x >= r_max) & (speed > 0)), 0.0, speed)
 
     def risk(x: Array) -> float:
         p = deposit(x)
-        return float(1.0 + 2.0 * v_risk @ p + p @ u @ p)
+        return float(1.0 + 2.0 * v_risk @ p + np.sum(np.square(g.T @ p)))
 
     solution = solve_ivp(velocity, (0.0, float(t_out[-1])), x0, t_eval=t_out, rtol=rtol, atol=rtol * 1e-2,
                          method="RK45")
