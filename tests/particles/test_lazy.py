@@ -8,7 +8,15 @@ import pytest
 
 from fempde.meanfield import DRIFT, PowerLaw, TimeAxis
 from particles.lazy import (
-    KernelFlow, TrainingSet, TwoLayer, drift, gradient_descent, learning_rate, loss, loss_rate, output_scale,
+    KernelFlow,
+    TrainingSet,
+    TwoLayer,
+    drift,
+    gradient_descent,
+    learning_rate,
+    loss,
+    loss_rate,
+    output_scale,
 )
 from particles.slopes import fit_slope
 
@@ -36,7 +44,8 @@ def test_tangent_gram_matches_finite_differences_of_the_output(rng, regime, acti
                 da[i] = h
             else:
                 dw[i, j - 1] = h
-            columns.append((_output(net, x, net.a + da, net.w + dw) - _output(net, x, net.a - da, net.w - dw)) / (2 * h))
+            plus, minus = _output(net, x, net.a + da, net.w + dw), _output(net, x, net.a - da, net.w - dw)
+            columns.append((plus - minus) / (2 * h))
     jac = np.array(columns).T  # (n, m(1+d))
     gram = net.tangent_gram(x)
     # J Jᵀ = (α²/m) H; central differences: O(h²) truncation + O(1e-16/h) round-off (measured 2e-11)
@@ -55,7 +64,7 @@ def test_kernel_flow_matches_a_direct_ode_integration(rng, data):
     for kappa in (1.0, DRIFT):
         flow = KernelFlow(h, r0, kappa)
         exact = flow.residual(axis, steps)
-        ode = solve_ivp(lambda t, r: -kappa * schedule.xi(t) * (h @ r) / data.n, (0.0, 200.0), r0,
+        ode = solve_ivp(lambda t, r, kappa=kappa: -kappa * schedule.xi(t) * (h @ r) / data.n, (0.0, 200.0), r0,
                         t_eval=axis.time(steps), rtol=1e-11, atol=1e-13, method="DOP853")
         assert ode.success
         assert np.abs(ode.y - exact).max() < 1e-8 * np.abs(r0).max()
