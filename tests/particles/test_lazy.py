@@ -133,7 +133,7 @@ def test_lazy_gd_follows_the_kernel_iteration_and_its_rate(data):
 
 @pytest.mark.slow
 def test_slowest_kernel_mode_decays_at_lambda_min(data):
-    # m = 3162, T = 3000: the projection of u − y on v_min decays at λ_min/n (measured 0.999, 0.980)
+    # m = 3162, T = 3000: the projection of u − y on v_min decays at λ_min/n (measured 0.994, 0.991)
     axis = TimeAxis(1.0)
     for seed in (0, 1):
         net = TwoLayer.initial("lazy", 3162, 5, np.random.default_rng([3162, seed]))
@@ -144,7 +144,8 @@ def test_slowest_kernel_mode_decays_at_lambda_min(data):
 
 @pytest.mark.slow
 def test_lazy_flow_gap_at_a_small_step_is_the_width_gap(data):
-    # ε = 0.02: the step gap (∝ ε) is below the width gap of m = 100, so GD is close to the flow itself
+    # ε = 0.02: the step gap (∝ ε, measured 5.0e-5) is below the width gap of m = 100 (7.1e-4),
+    # so GD is as close to the flow itself as to the kernel iteration
     axis = TimeAxis(0.02)
     run = gradient_descent(TwoLayer.initial("lazy", 100, 5, np.random.default_rng(5)), data, "lazy", axis, 200.0)
     flow = run.kernel()
