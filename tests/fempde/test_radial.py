@@ -38,6 +38,8 @@ def test_interaction_against_monte_carlo_over_random_directions(rng, d):
     x = rng.standard_normal((n, d)) * (1 + delta * y)[:, None]
     products = SIGMA(r1 * np.sum(w1 * x, axis=1)) * SIGMA(r2 * np.sum(w2 * x, axis=1))
     assert model.u(r1, r2)[0, 0] == pytest.approx(products.mean(), abs=4 * products.std() / math.sqrt(n))
+    g = IsotropicGaussians(delta, d, tol=1e-8).factor(np.array([r1, r2])).columns  # the Hermite series
+    assert g[0] @ g[1] == pytest.approx(products.mean(), abs=4 * products.std() / math.sqrt(n))
     # and V against Monte Carlo with the same samples
     labels = -y * SIGMA(r1 * np.sum(w1 * x, axis=1))
     assert model.v(r1) == pytest.approx(labels.mean(), abs=4 * labels.std() / math.sqrt(n))
@@ -51,6 +53,82 @@ def test_infinite_dimension_limit():
     # u_d − u_∞ = O(1/d)
     gaps = [np.abs(IsotropicGaussians(0.5, d).u(r, r) - limit).max() for d in (40, 320)]
     assert gaps[1] < gaps[0] / 4
+
+
+@pytest.mark.parametrize("d", [math.inf, 40])
+def test_factor_equals_the_quadrature_table(d):
+    """G Gᵀ against u_d by quadrature (48 cosines, 48 nodes a piece: 1e-14 from its
+    limit at d = 40) within the factor's tol = 1e-10 of max u (measured 4e-12, 3e-12)."""
+    r = np.linspace(0.0, 4.0, 30)
+    model = IsotropicGaussians(0.8, d, angles=48, nodes=48)
+    factor = model.factor(r)
+    table = model.u(r, r)
+    assert factor.columns.shape[1] == (2 if math.isinf(d) else 26)  # rank 2 at d = ∞: u = ½ Σ_y Q Qᵀ
+    assert factor.error <= 1e-10 * table.max()
+    assert np.abs(factor.columns @ factor.columns.T - table).max() <= 1e-10 * table.max()
+
+
+@pytest.mark.parametrize(("d", "tol"), [(10, 1e-4), (10, 1e-7), (40, 1e-6), (5, 1e-3)])
+def test_factor_error_bound_holds(d, tol):
+    """A short series against a longer one (tol 1e-4 of it): the difference stays within the
+    stated bound (measured 4-10x below it), which is within tol of max u."""
+    r = np.linspace(0.0, 4.0, 25)
+    short = IsotropicGaussians(0.8, d, tol=tol).factor(r)
+    full = IsotropicGaussians(0.8, d, tol=1e-4 * tol, max_order=4000).factor(r)
+    gap = np.abs(short.columns @ short.columns.T - full.columns @ full.columns.T).max()
+    assert gap <= short.error + full.error
+    assert short.error <= tol * np.max(np.sum(full.columns**2, axis=1))
+    assert short.columns.shape[1] < full.columns.shape[1]
+
+
+def test_radial_system_applies_the_factor():
+    """Potential, risk and the non-local Jacobian product against the dense table
+    (48 cosines, 48 nodes) at 41 nodes: relative 1e-10 (the factor's tol)."""
+    space = fempde.Space(meshes.interval(0.0, 4.0, 0.1))
+    model = IsotropicGaussians(0.8, 40, angles=48, nodes=48)
+    system = RadialDD(model).discretise(space)
+    table, r = model.u(space.x[0], space.x[0]), space.x[0]
+    rho = _start(space)
+    scale = table.max()
+    np.testing.assert_allclose(system.potential(rho), model.v(r) + table @ (space.m * rho), rtol=0,
+                               atol=1e-10 * scale)
+    mass = space.m * rho
+    assert system.risk(rho) == pytest.approx(1 + 2 * model.v(r) @ mass + mass @ table @ mass, abs=1e-10 * scale)
+    coupling = np.linspace(0.5, 2.0, space.incidence.shape[0])
+    v = np.cos(3 * r)
+    dense = space.incidence.T @ (coupling * (space.incidence @ (table @ (space.m * v))))
+    np.testing.assert_allclose(system.nonlocal_jacobian(coupling) @ v, dense, rtol=0,
+                               atol=1e-10 * np.abs(dense).max())
+
+
+def test_a_factor_longer_than_the_mesh_is_compressed_to_rank_n():
+    """d = 10 at tol 1e-10 needs order 234 (rank 236) on 11 nodes: the system keeps G Gᵀ at rank 11."""
+    space = fempde.Space(meshes.interval(0.05, 4.0, 0.395))
+    system = RadialDD(IsotropicGaussians(0.8, 10), beta=30.0).discretise(space)
+    full = system.interaction.columns
+    assert full.shape[1] > space.n and system.factor.shape == (space.n, space.n)
+    np.testing.assert_allclose(system.factor @ system.factor.T, full @ full.T, rtol=0,
+                               atol=1e-13 * np.abs(full @ full.T).max())
+
+
+def test_factor_refuses_bad_settings_and_warns_when_capped():
+    with pytest.raises(ValueError, match=r"tol must be a number in \(0, 1\).*got 0"):
+        IsotropicGaussians(0.8, 40, tol=0)
+    with pytest.raises(ValueError, match="tol must be a number .* got True"):
+        IsotropicGaussians(0.8, 40, tol=True)
+    with pytest.raises(ValueError, match="tol must be a number .* got nan"):
+        IsotropicGaussians(0.8, 40, tol=math.nan)
+    with pytest.raises(ValueError, match=r"max_order must be an int >= 0 .* got -2"):
+        IsotropicGaussians(0.8, 40, max_order=-2)
+    with pytest.raises(ValueError, match="max_order must be an int .* got 4.0"):
+        IsotropicGaussians(0.8, 40, max_order=4.0)
+    with pytest.raises(ValueError, match="the dimension d must be a number >= 2"):
+        IsotropicGaussians(0.8, True)
+    with pytest.raises(ValueError, match="radii r must be a 1-D array of finite numbers >= 0"):
+        IsotropicGaussians(0.8, 40).factor(np.array([-0.1, 1.0]))
+    with pytest.warns(RuntimeWarning, match="reached max_order = 10 with a relative error bound"):
+        capped = IsotropicGaussians(0.8, 5, max_order=10).factor(np.linspace(0, 4, 9))
+    assert capped.order == 10 and capped.columns.shape == (9, 12)
 
 
 def _start(space):
@@ -90,7 +168,7 @@ def test_general_and_radial_solvers_agree_on_a_rotation_invariant_problem():
     from fempde.problems.distributional import DataLaw, DistributionalDynamics
 
     delta = 0.5
-    model = IsotropicGaussians(delta, 2, angles=48)
+    model = IsotropicGaussians(delta, 2, angles=48, tol=1e-4)  # d = 2: u_d's Hermite series converges like k^-1.5
     data = DataLaw.two_gaussians(delta, 2, points=80)
 
     def start(r):
