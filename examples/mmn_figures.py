@@ -8,17 +8,27 @@
   time, the noiseless radial PDE at a long time, and the single-delta ansatz
   min_r 1 + 2v(r) + u_d(r, r) (Eq. 14), marked valid where Lemma 1's condition
   holds (the largest such Δ is the dot).
+* Fig. 3 (``fig3``): ReLU units a·ReLU(⟨w, x⟩ + b), a and b trained, on
+  anisotropic Gaussians (only the first s0 = 60 of d = 320 coordinates differ
+  between the classes), ξ(t) = t^(−1/4), ε = 2·10⁻⁴, N = 800, a_i = b_i = 1,
+  w_i ~ N(0, 0.8²/d I), Δ = 0.25, 0.5, 0.75: the risk against t for the reduced
+  PDE in (a, b, r1, r2) (d = ∞ as in the paper, and d = 320) and SGD, the means
+  of a, b, r1 in an inset; the clouds of (a, b, r1) as .pvd series.
 * Fig. 4 (``fig4``): the non-monotone σ, d = 320, Δ = 0.5, N = 800, w_i ~
   N(0, κ²/d I) with κ = 0.1 and 0.4: two limits, both tracked by the PDE
   (risk and mean ‖w‖ against t).
 
 The PDE is the noiseless radial DD solved by characteristics
-(:func:`fempde.quantile_flow`: exact transport, no numerical diffusion); SGD
-risks are exact population risks (:func:`particles.population_risk`).
+(:func:`fempde.quantile_flow`: exact transport, no numerical diffusion), for
+Fig. 3 the four-variable reduced DD by weighted points
+(:func:`fempde.solvers.point_flow.point_flow`); SGD risks are exact population
+risks (:func:`particles.population_risk`).
 
-    python examples/mmn_figures.py [fig1] [fig2] [fig4] [--out out/mmn] [--quick]
+    python examples/mmn_figures.py [fig1] [fig2] [fig3] [fig4] [--out out/mmn] [--quick]
 
-Writes ``mmn_fig1.png``, ``mmn_fig2.png``, ``mmn_fig4.png`` and one CSV per figure.
+Writes ``mmn_fig1.png`` ... ``mmn_fig4.png`` and one CSV per figure; Fig. 3 also
+``mmn_fig3_sgd_<Δ>.pvd`` and ``mmn_fig3_pde_<Δ>.pvd`` (points (a, b, r1), fields
+r2 and weight), to open together in ParaView.
 ``--quick`` shrinks N, d and the horizons so that everything runs in about a minute.
 """
 
@@ -144,6 +154,70 @@ def figure2(out: Path, quick: bool) -> Path:
     return out / "mmn_fig2.png"
 
 
+def figure3(out: Path, quick: bool) -> Path:
+    from fempde.io.vtk import PVDSeries
+    from fempde.problems.anisotropic import AnisotropicGaussians, initial_marginals
+    from fempde.solvers.point_flow import point_flow, tensor_rule
+    from particles.reduced import compare, reduced_sgd
+
+    d, s0, n, eps, t_end = (40, 10, 200, 1e-3, 30.0) if quick else (320, 60, 800, 2e-4, 100.0)
+    deltas = (0.25, 0.5, 0.75)
+    axis = fempde.TimeAxis(eps, fempde.PowerLaw())
+    wanted = np.concatenate([[0.0], np.geomspace(0.02, t_end, 10 if quick else 24)])
+    times = np.unique(axis.time(np.array([axis.steps_until(t) for t in wanted])))
+    curve = np.union1d(times, np.geomspace(0.01, t_end, 80))  # the PDE's times: SGD's and more for the curves
+    on_sgd = np.searchsorted(curve, times)
+    points0, weights = tensor_rule(initial_marginals(d, s0, nodes=8 if quick else 12))
+    fig, ax = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
+    inset = ax.inset_axes((0.09, 0.08, 0.38, 0.38))
+    rows = []
+    for delta, color in zip(deltas, ("C0", "C1", "C2"), strict=True):
+        limit = point_flow(AnisotropicGaussians(delta, math.inf, math.inf), points0, weights, curve, axis.schedule)
+        finite = point_flow(AnisotropicGaussians(delta, s0, d), points0, weights, curve, axis.schedule)
+        sgd = reduced_sgd(particles.GaussianClasses(delta, d, s0), n, axis, times, np.random.default_rng(3))
+        gap, gap_limit = compare(finite, sgd), compare(limit, sgd)
+        later = times > 0
+        ax.plot(curve[1:], limit.risk[1:], "-", color=color, label=f"PDE d = ∞, Δ = {delta}")
+        ax.plot(curve[1:], finite.risk[1:], "--", color=color, lw=1, label=f"PDE d = {d}")
+        ax.plot(sgd.times[later], sgd.risk[later], "+", color=color, ms=8, label=f"SGD, N = {n}")
+        means, sgd_means = limit.means(), sgd.means()
+        for c, style in ((0, "-"), (1, ":"), (2, "-.")):
+            inset.plot(curve[1:], means[1:, c], style, color=color, lw=1)
+            inset.plot(times[later], sgd_means[later, c], "+", color=color, ms=4)
+        clouds, laws = PVDSeries(out, f"mmn_fig3_sgd_{delta:g}"), PVDSeries(out, f"mmn_fig3_pde_{delta:g}")
+        vertices = [("vertex", np.arange(n)[:, None])]
+        for k, t in enumerate(times):
+            clouds.write(t, sgd.cloud[k][:, :3].T, vertices, {"r2": sgd.cloud[k][:, 3]}, {})
+            k_pde = on_sgd[k]
+            law = limit.points[k_pde]
+            laws.write(t, law[:, :3].T, [("vertex", np.arange(len(law))[:, None])],
+                       {"r2": law[:, 3], "weight": limit.weights}, {})
+            finite_means = finite.means()[k_pde]
+            rows.append({"delta": delta, "t": t, "pde_risk_d_inf": limit.risk[k_pde],
+                         f"pde_risk_d{d}": finite.risk[k_pde],
+                         "sgd_risk": sgd.risk[k], "gap_d_inf": gap_limit.risk_gap[k], f"gap_d{d}": gap.risk_gap[k],
+                         **{f"pde_mean_{name}": means[k_pde, c] for c, name in enumerate(("a", "b", "r1", "r2"))},
+                         **{f"pde_d{d}_mean_{name}": finite_means[c] for c, name in enumerate(("a", "b", "r1", "r2"))},
+                         **{f"sgd_mean_{name}": sgd_means[k, c] for c, name in enumerate(("a", "b", "r1", "r2"))},
+                         **{f"w1_{name}_d{d}": gap.w1[k, c] for c, name in enumerate(("a", "b", "r1", "r2"))}})
+        print(f"fig3 delta {delta}: sup_t |R_N - R_PDE| {gap_limit.sup_risk_gap:.4g} (d = inf), "
+              f"{gap.sup_risk_gap:.4g} (d = {d}); at t = {times[-1]:g}: PDE {limit.risk[-1]:.4g} (d = inf), "
+              f"{finite.risk[-1]:.4g} (d = {d}), SGD {sgd.risk[-1]:.4g}", flush=True)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-3, 3.0)  # the d = ∞ curves go on to 0: the network can fit y exactly there
+    ax.set_xlabel("t")
+    ax.set_ylabel("risk")
+    ax.legend(fontsize=6, ncol=3, loc="upper right")
+    ax.grid(alpha=0.3)
+    inset.set_xscale("log")
+    inset.set_title("mean a (—), b (⋯), r1 (-·)", fontsize=7)
+    inset.tick_params(labelsize=6)
+    ax.set_title(f"Fig. 3: ReLU, a and b trained, d = {d}, s0 = {s0}, N = {n}, ε = {eps:g}, ξ = t^(-1/4)")
+    _save(fig, rows, out, "mmn_fig3")
+    return out / "mmn_fig3.png"
+
+
 def figure4(out: Path, quick: bool) -> Path:
     d, n = (80, 200) if quick else (320, 800)
     eps = 2e-5 if quick else 5e-6
@@ -189,10 +263,10 @@ def _save(fig, rows: list[dict], out: Path, name: str) -> None:
         writer.writerows(rows)
 
 
-FIGURES = {"fig1": figure1, "fig2": figure2, "fig4": figure4}
+FIGURES = {"fig1": figure1, "fig2": figure2, "fig3": figure3, "fig4": figure4}
 
 
-def main(figures=("fig1", "fig2", "fig4"), out: str = "out/mmn", quick: bool = False) -> list[Path]:
+def main(figures=("fig1", "fig2", "fig3", "fig4"), out: str = "out/mmn", quick: bool = False) -> list[Path]:
     return [FIGURES[name](Path(out), quick) for name in figures]
 
 
