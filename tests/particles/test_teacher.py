@@ -1,0 +1,130 @@
+"""Students of the Chizat–Bach teacher: the circle W1, the invariants of gradient
+descent, SGD against GD, GD against the PDE, teacher recovery, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fempde
+import meshes
+from fempde.meanfield import TimeAxis
+from fempde.problems.homogeneous import SphereLaw, Teacher, homogeneous_unit
+from particles.teacher import (
+    circle_w1,
+    recovery_fraction,
+    recovery_mass,
+    recovery_w1,
+    student_gd,
+    student_sgd,
+)
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    return Teacher.default()
+
+
+def test_circle_w1_exact_values():
+    assert circle_w1([0.1], [1.0], [3.0], [2.0]) == pytest.approx(2.9, abs=1e-14)
+    assert circle_w1([0.2], [1.0], [-3.0], [1.0]) == pytest.approx(2 * math.pi - 3.2, abs=1e-14)  # the short way
+    assert circle_w1([0.0, math.pi], [1, 1], [math.pi / 2, -math.pi / 2], [1, 1]) == pytest.approx(math.pi / 2)
+    # within an arc shorter than π, the circle's W1 is the line's
+    from scipy.stats import wasserstein_distance
+
+    rng = np.random.default_rng(3)
+    p, q, wp, wq = rng.uniform(0, 1, 7), rng.uniform(0, 1, 5), rng.uniform(size=7), rng.uniform(size=5)
+    assert circle_w1(p, wp, q, wq) == pytest.approx(wasserstein_distance(p, q, wp, wq), rel=1e-12)
+    # a rotation moves nothing; the weights' scale does not matter
+    assert circle_w1(p + 4.0, 3 * wp, q + 4.0, wq) == pytest.approx(circle_w1(p, wp, q, wq), rel=1e-12)
+
+
+def test_teacher_itself_is_recovered_exactly(teacher):
+    star = teacher.as_student()
+    assert recovery_w1(teacher, star) <= 1e-14
+    assert recovery_mass(teacher, star) == pytest.approx(1.0, rel=1e-14)
+
+
+def test_gd_conserves_the_balance_to_first_order_in_epsilon(teacher, rng):
+    # a² − ‖b‖² is conserved by the flow; an Euler step changes it by O(s²): O(ε) by t = 2
+    theta0 = SphereLaw(0.3).sample(50, rng)
+    drift = []
+    for epsilon in (0.02, 0.01):
+        end = student_gd(teacher, theta0, TimeAxis(epsilon), [2.0]).theta[-1]
+        drift.append(np.abs((end[:, 0] ** 2 - (end[:, 1:] ** 2).sum(axis=1))
+                            - (theta0[:, 0] ** 2 - (theta0[:, 1:] ** 2).sum(axis=1))).max())
+    assert drift[1] <= 1e-3  # measured 6.3e-4, against a² − ‖b‖² of size r0² = 0.09
+    assert 1.7 <= drift[0] / drift[1] <= 2.3
+
+
+def test_gd_fixed_point_is_the_teacher(teacher):
+    star = teacher.as_student()
+    end = student_gd(teacher, star, TimeAxis(0.01), [2.0]).theta[-1]
+    assert np.abs(end - star).max() <= 1e-3  # the quadrature's error only (measured 1e-4)
+
+
+def test_sgd_follows_gd_on_the_time_axis(teacher):
+    law, times = SphereLaw(0.3), np.linspace(0.0, 8.0, 9)
+    theta0 = law.sample(100, np.random.default_rng(5))
+    gd = student_gd(teacher, theta0, TimeAxis(0.01), times).risk(teacher)
+    sgd = student_sgd(teacher, theta0, TimeAxis(2e-4), times, rng=np.random.default_rng(6)).risk(teacher)
+    assert np.all(np.diff(gd) < 0)
+    # one fresh sample per step: an O(√ε) error (measured sup gap 4e-3 with R from 0.27 to 2e-3)
+    assert np.abs(sgd - gd).max() <= 0.015
+    assert sgd[-1] <= 0.02 * sgd[0]
+
+
+@pytest.mark.slow
+def test_gd_follows_the_pde_risk_curve(teacher):
+    law, times = SphereLaw(0.5, 0.2), [0.0, 1.5, 3.0, 4.5, 6.0]
+    gd = student_gd(teacher, law.sample(2000, np.random.default_rng(0)), TimeAxis(0.01), times).risk(teacher)
+    space = fempde.Space(meshes.box((-1.0, -1.0, -2.4), (2.6, 2.6, 2.4), h=0.4))
+    problem = fempde.DistributionalDynamics(homogeneous_unit(), teacher.data_law(256))
+    rho0 = law.density(space.x)
+    result = fempde.solve(problem, space, rho0 / space.integrate(rho0), times[-1], times=times[1:])
+    pde = np.array([result.system.risk(result.snapshots.get(t, rho0 / space.integrate(rho0))) for t in times])
+    # coarse mesh: numerical diffusion speeds the escape from the small sphere, the PDE runs ahead
+    # (measured sup gap 0.026 at t = 1.5; 1.2e-3 against 1.5e-3 at t = 6; finer meshes: the example)
+    assert np.abs(pde - gd).max() <= 0.04
+    assert abs(pde[-1] - gd[-1]) <= 1e-3
+
+
+def test_m1000_recovers_the_teacher(teacher):
+    run = student_gd(teacher, SphereLaw(0.1).sample(1000, np.random.default_rng(0)), TimeAxis(0.02), [0.0, 40.0])
+    w1 = run.recovery_w1(teacher)
+    assert w1[0] >= 0.5  # uniform directions (measured 0.65)
+    assert w1[-1] <= 0.2  # measured 0.154 at t = 40 (0.095 at t = 160: slow, see the example)
+    assert run.risk(teacher)[-1] <= 1e-3
+    assert recovery_mass(teacher, run.theta[-1]) == pytest.approx(1.0, abs=0.02)
+
+
+def test_recovery_fraction_counts_seeds(teacher):
+    fraction, risks = recovery_fraction(teacher, 10, range(4), SphereLaw(0.1), TimeAxis(0.02), 30.0)
+    assert fraction == np.mean(risks < 1e-3) and risks.shape == (4,)
+    assert np.all(risks < 0.27)  # every seed learns something
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda t: student_gd(t, np.zeros((0, 3)), TimeAxis(0.1), [1.0]), ValueError, "m >= 1"),
+    (lambda t: student_gd(t, np.ones((3, 2)), TimeAxis(0.1), [1.0]), ValueError, "theta0 must have shape"),
+    (lambda t: student_gd(t, np.full((3, 3), np.nan), TimeAxis(0.1), [1.0]), ValueError, "finite"),
+    (lambda t: student_gd(t, np.ones((3, 3)), 0.1, [1.0]), TypeError, "TimeAxis"),
+    (lambda t: student_gd(t, np.ones((3, 3)), TimeAxis(0.1), [-1.0]), ValueError, "times"),
+    (lambda t: student_sgd(t, np.ones((3, 3)), TimeAxis(0.1), [1.0], rng=1), TypeError, "Generator"),
+    (lambda t: recovery_fraction(t, 0, [0], SphereLaw(0.1), TimeAxis(0.1), 1.0), ValueError, "m "),
+    (lambda t: recovery_fraction(t, True, [0], SphereLaw(0.1), TimeAxis(0.1), 1.0), ValueError, "m "),
+    (lambda t: recovery_fraction(t, 5, [], SphereLaw(0.1), TimeAxis(0.1), 1.0), ValueError, "seeds"),
+    (lambda t: recovery_fraction(t, 5, [0], SphereLaw(0.1), TimeAxis(0.1), 1.0, threshold=math.inf),
+     ValueError, "threshold"),
+    (lambda t: circle_w1([0.0], [0.0], [1.0], [1.0]), ValueError, "weights_p"),
+    (lambda t: circle_w1([0.0, 1.0], [1.0], [1.0], [1.0]), ValueError, "angles_p"),
+    (lambda t: recovery_w1(t, np.ones((2, 3)), np.ones(3)), ValueError, "weights"),
+])
+def test_bad_input_is_refused(teacher, call, error, match):
+    with pytest.raises(error, match=match):
+        call(teacher)
+
+
+def test_a_divergent_step_is_reported(teacher):
+    with pytest.raises(FloatingPointError, match="lower epsilon"):
+        student_gd(teacher, 30 * np.ones((4, 3)), TimeAxis(5.0), [200.0])
