@@ -26,7 +26,8 @@ import numpy as np
 
 import meshes
 from fempde.atomic import atomic_write, write_csv
-from fempde.cli.scenario import Scenario, ScenarioError
+from fempde.cli.scenario import Scenario, ScenarioError, out_option, writable_directory
+from fempde.io.plots import save_figure
 
 from .crosscheck import RBFProblem, convergence_in_n, crosscheck, unresolved
 from .scenario import problem_from_text
@@ -52,17 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     resume_hint = f"fempde-crosscheck {args.scenario}{f' --out {args.out}' if args.out else ''} --resume"
     try:
         problem, table, scenario = _problem(args.scenario)
-        out = Path(args.out) if args.out else scenario.directory
+        out = writable_directory(scenario.directory if args.out is None else out_option(args.out))
         checkpoints = _checkpoints(out / "checkpoints", args.scenario, args.resume)
-        every = float(table.get("checkpoint_every", 60.0))
-        if not every >= 0:
-            raise ScenarioError(f"[crosscheck] checkpoint_every must be >= 0 seconds, got {every!r}")
-        seeds = range(int(table.get("seeds", 3)))
+        seeds = range(table["seeds"])
         n = table["N"]
-        saving = {"checkpoints": checkpoints, "checkpoint_every": every, "resume": args.resume}
+        saving = {"checkpoints": checkpoints, "checkpoint_every": table["checkpoint_every"], "resume": args.resume}
         if isinstance(n, list):
-            study = convergence_in_n(problem, [int(v) for v in n], float(table["epsilon"]), scenario.t_end,
-                                     seeds=seeds, **saving)
+            study = convergence_in_n(problem, n, table["epsilon"], scenario.t_end, seeds=seeds, **saving)
             _write_study(study, out)
             accuracy = "resolved" if study["pde_accurate"] else (
                 "NOT resolved: lower rtol" if study["pde_time_dominated"] else "NOT resolved by the mesh: refine it")
@@ -71,13 +68,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"<= {study['pde_risk_error']:.1e} against a smallest gap {np.min(study['risk_gap']):.1e} "
                   f"({accuracy}); wrote {out / 'convergence.csv'}, {out / 'convergence.png'}")
             return 0
-        check = crosscheck(problem, int(n), float(table["epsilon"]), scenario.t_end,
+        check = crosscheck(problem, n, table["epsilon"], scenario.t_end,
                            n_times=len(scenario.times), seeds=seeds, **saving)
         check.write(out)
         print(check.describe())
         print(f"wrote {out / 'crosscheck.csv'}, {out / 'risk.png'}, {out / 'rho.pvd'}, {out / 'particles.pvd'}")
         return 0
-    except (ScenarioError, meshes.MeshError, ValueError) as err:
+    except (ScenarioError, meshes.MeshError, ValueError, OSError) as err:
         print(f"fempde-crosscheck: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -129,8 +126,7 @@ def _write_study(study: dict[str, Any], out: Path) -> None:
     ax.set_xlabel("N")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
-    atomic_write(out / "convergence.png", lambda tmp: fig.savefig(tmp, dpi=110))
-    plt.close(fig)
+    save_figure(fig, out / "convergence.png")
 
 
 def sweep_main(argv: list[str] | None = None) -> int:
@@ -146,10 +142,10 @@ def sweep_main(argv: list[str] | None = None) -> int:
         if args.workers is not None and args.workers < 1:
             raise SweepError(f"--workers must be >= 1, got {args.workers}")
         sweep = load_sweep(args.sweep)
-        if args.out:
-            sweep = replace(sweep, directory=Path(args.out))
+        if args.out is not None:
+            sweep = replace(sweep, directory=writable_directory(out_option(args.out)))
         report = run_sweep(sweep, scheduler=args.scheduler, workers=args.workers)
-    except (SweepError, ScenarioError, meshes.MeshError) as err:
+    except (SweepError, ScenarioError, meshes.MeshError, OSError) as err:
         print(f"fempde-sweep: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ from skfem import Mesh
 import fempde
 from fempde.atomic import write_csv
 from fempde.fem.convolution import kernel_matrix
+from fempde.io.plots import save_figure
 from fempde.io.vtk import PVDSeries, mesh_cells
 
 from .domain import ConvexDomain, sample_density
@@ -217,8 +218,7 @@ def plot_risk(check: CrossCheck, path: Path) -> None:
     right.set_title("particles vs finite-δ PDE")
     right.legend()
     right.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 @dataclass(frozen=True)
@@ -270,14 +270,23 @@ def reference(problem: RBFProblem, t_end: float, *, n_times: int = 20, space: fe
     outputs = times[1:].tolist()
     rho0 = fempde.initial_density(space, problem.rho0)
     options = problem.options if rtol is None else replace(problem.options, rtol=rtol)
-    pde = fempde.solve(problem.pde(True), space, rho0, t_end, times=outputs, options=options, flux=problem.flux,
-                       estimate_space_error=estimate_space_error)
-    local = fempde.solve(problem.pde(False), space, rho0, t_end, times=outputs, options=options, flux=problem.flux)
+    pde = _whole(fempde.solve(problem.pde(True), space, rho0, t_end, times=outputs, options=options,
+                              flux=problem.flux, estimate_space_error=estimate_space_error))
+    local = _whole(fempde.solve(problem.pde(False), space, rho0, t_end, times=outputs, options=options,
+                                flux=problem.flux))
     risk_error, rho_error = _at(pde, times, "risk_time_error"), _at(pde, times, "time_error")
     if pde.space_error is not None:
         risk_error[1:] += pde.space_error.risk_error
         rho_error[1:] += pde.space_error.rho_l1
     return Reference(space, times, rho0, pde, local, options.rtol, risk_error, rho_error, estimate_space_error)
+
+
+def _whole(result: fempde.Result) -> fempde.Result:
+    """``result``, if it reached every output time; a Ctrl-C that stopped the
+    solve (``solve`` returns what it has) stops the cross-check too."""
+    if result.stop_reason == "interrupted":
+        raise KeyboardInterrupt
+    return result
 
 
 @dataclass(frozen=True)

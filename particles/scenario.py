@@ -22,19 +22,32 @@ from pathlib import Path
 from typing import Any
 
 import fempde
-from fempde.cli.scenario import Scenario, ScenarioError, parse_scenario
+from fempde.cli.scenario import Scenario, ScenarioError, integer, located, number, parse_scenario
 
 from .crosscheck import RBFProblem
 
-__all__ = ["CROSSCHECK_KEYS", "problem_from_text"]
+__all__ = ["CROSSCHECK_KEYS", "MAX_PARTICLES", "MAX_RECORD_BYTES", "MAX_SGD_STEPS", "problem_from_text"]
 
 CROSSCHECK_KEYS = frozenset({"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_every"})
+MAX_PARTICLES = 10**7  # centres of one SGD run
+MAX_SGD_STEPS = 10**9  # t_end / epsilon: at ~10^5 steps/s, hours per seed
+MAX_RECORD_BYTES = 8 * 2**30  # the centres recorded at the output times, all seeds of one N
+MAX_SEEDS = 1000
 
 
 def problem_from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem, dict[str, Any], Scenario]:
     """The problem, the ``[crosscheck]`` table and the scenario of a crosscheck
     scenario's TOML ``text`` (relative paths resolve against ``base``; ``where``
     names the source in errors)."""
+    try:
+        return _from_text(text, name, base, where)
+    except ScenarioError as err:
+        if "(line " in str(err) or str(err).endswith(f"({where})"):
+            raise
+        raise located(err, text, where) from None
+
+
+def _from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem, dict[str, Any], Scenario]:
     keys = ", ".join(sorted(CROSSCHECK_KEYS))
     try:
         data = tomllib.loads(text)
@@ -55,7 +68,43 @@ def problem_from_text(text: str, name: str, base: Path, where: str) -> tuple[RBF
     rho0 = scenario.rho0
     if scenario.normalize:  # to mass 1 on the nodes, as fempde's scenarios do
         rho0 = fempde.initial_density(fempde.Space(scenario.mesh), rho0, normalize=True)
-    problem = RBFProblem(scenario.mesh, target, float(table["delta"]), scenario.problem.tau,
-                         str(table.get("kernel", "triweight")), scenario.problem.schedule,
-                         float(table.get("label_noise", 0.0)), rho0, scenario.options, scenario.flux)
+    table = _settings(table, scenario)
+    problem = RBFProblem(scenario.mesh, target, table["delta"], scenario.problem.tau, table["kernel"],
+                         scenario.problem.schedule, table["label_noise"], rho0, scenario.options, scenario.flux)
     return problem, table, scenario
+
+
+def _settings(table: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """The ``[crosscheck]`` table checked (types, ranges, the size of the runs) and its defaults filled in."""
+    section = "crosscheck"
+    raw = table["N"]
+    if isinstance(raw, list):
+        ns = [integer(section, "N", v, maximum=MAX_PARTICLES) for v in raw]
+        if len(set(ns)) < 2:
+            raise ScenarioError(f"[crosscheck] N = {raw!r}: a convergence study in N needs at least two distinct N "
+                                f"(three for a confidence interval); give one integer for a single cross-check")
+    else:
+        ns = [integer(section, "N", raw, maximum=MAX_PARTICLES)]
+    kernel = table.get("kernel", "triweight")
+    if not isinstance(kernel, str):
+        raise ScenarioError(f"[crosscheck] kernel must be a kernel name (a string), got {kernel!r}")
+    out: dict[str, Any] = {
+        "N": ns if isinstance(raw, list) else ns[0],
+        "delta": number(section, "delta", table["delta"], positive=True),
+        "epsilon": number(section, "epsilon", table["epsilon"], positive=True),
+        "seeds": integer(section, "seeds", table.get("seeds", 3), maximum=MAX_SEEDS),
+        "kernel": kernel,
+        "label_noise": number(section, "label_noise", table.get("label_noise", 0.0), minimum=0.0),
+        "checkpoint_every": number(section, "checkpoint_every", table.get("checkpoint_every", 60.0), minimum=0.0),
+    }
+    steps = scenario.t_end / out["epsilon"]
+    if steps > MAX_SGD_STEPS:
+        raise ScenarioError(f"[crosscheck] epsilon = {out['epsilon']!r} needs t_end / epsilon = {steps:.3g} SGD steps "
+                            f"per seed, more than {MAX_SGD_STEPS:.0e}; raise epsilon or lower t_end")
+    dim = scenario.mesh.p.shape[0]
+    record = max(ns) * dim * 8 * (len(scenario.times) + 1) * out["seeds"]
+    if record > MAX_RECORD_BYTES:
+        raise ScenarioError(f"[crosscheck] N = {max(ns):,} with {out['seeds']} seeds and {len(scenario.times)} outputs "
+                            f"would record {record / 2**30:.1f} GiB of centres, more than "
+                            f"{MAX_RECORD_BYTES / 2**30:.0f} GiB; lower N, seeds or [run] outputs")
+    return out

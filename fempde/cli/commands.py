@@ -30,7 +30,7 @@ from ..atomic import atomic_write
 from ..fem.space import Space
 from ..io import Checkpointer, CSVWriter, PlotWriter, VTKWriter
 from ..solvers import ConvergenceError, Observer, ProgressBar, Result, SteadyState, initial_density, solve
-from .scenario import Scenario, ScenarioError, load_scenario
+from .scenario import Scenario, ScenarioError, load_scenario, out_option, writable_directory
 
 __all__ = ["demo_scenario", "main", "run_scenario"]
 
@@ -78,9 +78,7 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
             f"or start afresh with `fempde run {path} --out {out}`"
         )
     if out is not None:
-        if not out.strip():
-            raise ScenarioError(f"--out must name a directory, got {out!r}")
-        scenario = replace(scenario, directory=Path(out))
+        scenario = replace(scenario, directory=out_option(out))
     if t_end is not None:
         if not (math.isfinite(t_end) and t_end > 0):
             raise ScenarioError(f"--t-end must be a positive finite number, got {t_end}")
@@ -91,14 +89,7 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
     except meshes.MeshError as err:
         raise ScenarioError(f"[mesh] {err} (set force = true in [mesh] of {path} to solve anyway)") from None
     print(f"fempde: {scenario.name}: {space.report.describe()}", file=sys.stderr)
-    d = scenario.directory
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        probe = d / ".fempde-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise ScenarioError(f"output directory {d} is not writable: {err.strerror or err}") from None
+    d = writable_directory(scenario.directory)
     # what `fempde resume DIR` needs: the scenario as run, its stamp, and the overrides
     record = {"scenario": str(path.resolve()), "sha256": scenario.source_sha256, "t_end": scenario.t_end}
     atomic_write(d / RUN_FILE, lambda tmp: tmp.write_text(json.dumps(record)))
@@ -193,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, meshes.MeshError, ValueError, TypeError, OSError) as err:
         print(f"fempde: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # after the run ended: its files were finished first
+        print("\nfempde: interrupted; the files written are complete", file=sys.stderr)
+        return 130
 
 
 def _one_line(err: BaseException) -> str:

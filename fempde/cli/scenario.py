@@ -60,7 +60,8 @@ from ..solvers.linalg import LINEAR_SOLVERS
 from ..solvers.stepping import SCHEMES, StepOptions
 from .expressions import ExpressionError, Formula, expression
 
-__all__ = ["MAX_OUTPUTS", "MAX_STEPS", "Scenario", "ScenarioError", "load_scenario", "parse_scenario"]
+__all__ = ["MAX_OUTPUTS", "MAX_STEPS", "Scenario", "ScenarioError", "integer", "load_scenario", "located", "number",
+           "out_option", "parse_scenario", "writable_directory"]
 
 MAX_OUTPUTS = 100_000  # output times of one run (each writes a .vtu frame)
 MAX_STEPS = 10_000_000  # t_end / dt_max: the fewest steps a run can take
@@ -119,7 +120,8 @@ def _unknown(section: str, table: dict[str, Any], allowed: set[str]) -> None:
         )
 
 
-def _number(section: str, key: str, value: Any, *, positive: bool = False, minimum: float | None = None) -> float:
+def number(section: str, key: str, value: Any, *, positive: bool = False, minimum: float | None = None) -> float:
+    """``value`` of ``[section] key`` as a finite float (bools and strings refused), ``> 0`` or ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f"[{section}] {key} must be a number, got {value!r}")
     if not np.isfinite(value):
@@ -129,6 +131,15 @@ def _number(section: str, key: str, value: Any, *, positive: bool = False, minim
     if minimum is not None and value < minimum:
         raise ScenarioError(f"[{section}] {key} must be >= {minimum}, got {value!r}")
     return float(value)
+
+
+def integer(section: str, key: str, value: Any, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` of ``[section] key`` as an int in ``[minimum, maximum]`` (bools, floats and strings refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ScenarioError(f"[{section}] {key} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ScenarioError(f"[{section}] {key} = {value} is more than the {maximum:,} allowed")
+    return value
 
 
 def _flag(section: str, key: str, value: Any) -> bool:
@@ -183,7 +194,7 @@ def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
         elif isinstance(value, list):
             arguments[key] = _coordinates(key, value)
         else:
-            arguments[key] = _number("mesh", key, value)
+            arguments[key] = number("mesh", key, value)
     try:
         return generator(**arguments), force
     except meshes.MeshError as err:
@@ -224,7 +235,7 @@ def _schedule(value: Any) -> Schedule:
     cls = _SCHEDULES[kind]
     _unknown("problem.schedule", table, set(inspect.signature(cls).parameters))
     try:
-        schedule: Schedule = cls(**{k: _number("problem.schedule", k, v) for k, v in table.items()})
+        schedule: Schedule = cls(**{k: number("problem.schedule", k, v) for k, v in table.items()})
     except ValueError as err:
         raise ScenarioError(f"[problem] schedule: {err}") from None
     return schedule
@@ -246,7 +257,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     if "target" not in problem_table:
         raise ScenarioError("[problem] needs target = 'formula in x, y, z, r'")
     target = _formula("problem", "target", problem_table["target"], mesh)
-    tau = _number("problem", "tau", problem_table.get("tau", 0.0), minimum=0.0)
+    tau = number("problem", "tau", problem_table.get("tau", 0.0), minimum=0.0)
     schedule = _schedule(problem_table.get("schedule", {"kind": "constant"}))
     try:
         problem = PorousMedium(target=target, tau=tau, schedule=schedule)
@@ -264,19 +275,17 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     _unknown("run", run, _SECTIONS["run"])
     if "t_end" not in run:
         raise ScenarioError("[run] needs t_end, the final time")
-    t_end = _number("run", "t_end", run["t_end"], positive=True)
-    outputs = run.get("outputs", 20)
-    if isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1:
-        raise ScenarioError(f"[run] outputs must be a positive integer, got {outputs!r}")
+    t_end = number("run", "t_end", run["t_end"], positive=True)
+    outputs = integer("run", "outputs", run.get("outputs", 20))
     if outputs > MAX_OUTPUTS:
         raise ScenarioError(f"[run] outputs = {outputs} would write {outputs} frames; at most {MAX_OUTPUTS:,}")
-    stepping: dict[str, Any] = {k: _number("run", k, run[k], positive=True) for k in ("dt0", "dt_max", "rtol")
+    stepping: dict[str, Any] = {k: number("run", k, run[k], positive=True) for k in ("dt0", "dt_max", "rtol")
                                 if k in run}
     if "dt_max" in stepping and t_end / stepping["dt_max"] > MAX_STEPS:
         raise ScenarioError(f"[run] dt_max = {stepping['dt_max']!r} needs at least {t_end / stepping['dt_max']:.3g} "
                             f"steps to reach t_end = {t_end!r}, more than {MAX_STEPS:,}; raise dt_max or lower t_end")
     if "atol" in run:
-        stepping["atol"] = _number("run", "atol", run["atol"], minimum=0.0)
+        stepping["atol"] = number("run", "atol", run["atol"], minimum=0.0)
     for key, choices in (("scheme", SCHEMES), ("linear_solver", LINEAR_SOLVERS)):
         if key in run:
             stepping[key] = _choice("run", key, run[key], tuple(choices))
@@ -299,8 +308,8 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
         normalize=normalize,
         t_end=t_end,
         times=tuple(np.linspace(0.0, t_end, outputs + 1)[1:].tolist()),
-        steady_tol=_number("run", "steady_tol", run.get("steady_tol", 0.0), minimum=0.0),
-        checkpoint_every=_number("run", "checkpoint_every", run.get("checkpoint_every", 60.0), minimum=0.0),
+        steady_tol=number("run", "steady_tol", run.get("steady_tol", 0.0), minimum=0.0),
+        checkpoint_every=number("run", "checkpoint_every", run.get("checkpoint_every", 60.0), minimum=0.0),
         options=options,
         flux=flux,
         estimate_space_error=estimate,
@@ -316,6 +325,28 @@ def output_name(what: str, value: Any) -> str:
         raise ScenarioError(f"{what} must be a plain file name (letters, digits, '_', '-', '.'; no '/', no '..', "
                             f"not empty, not starting with '.'), got {value!r}")
     return value
+
+
+def out_option(out: str) -> Path:
+    """The directory of an ``--out`` option; an empty one is refused (it would mean the current directory)."""
+    if not out.strip():
+        raise ScenarioError(f"--out must name a directory, got {out!r}")
+    return Path(out)
+
+
+def writable_directory(directory: Path) -> Path:
+    """``directory``, created if missing, after a probe file was written there;
+    else :class:`ScenarioError` saying why (a file in the way, no permission)."""
+    if directory.exists() and not directory.is_dir():
+        raise ScenarioError(f"output directory {directory} is a file; give a directory (--out DIR)")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".fempde-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ScenarioError(f"output directory {directory} is not writable: {err.strerror or err}") from None
+    return directory
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -339,9 +370,14 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         scenario = parse_scenario(data, name=path.stem, base=path.parent)
     except ScenarioError as err:
-        line = locate(text, str(err))
-        raise ScenarioError(f"{err} (line {line} of {path})" if line else f"{err} ({path})") from None
+        raise located(err, text, str(path)) from None
     return replace(scenario, source_sha256=hashlib.sha256(source).hexdigest())
+
+
+def located(err: ScenarioError, text: str, where: str) -> ScenarioError:
+    """``err`` with the line of ``text`` it is about and the file's name ``where`` appended."""
+    line = locate(text, str(err))
+    return ScenarioError(f"{err} (line {line} of {where})" if line else f"{err} ({where})")
 
 
 def locate(text: str, message: str) -> int | None:

@@ -4,16 +4,17 @@
 * :mod:`.history` — :class:`CSVWriter`, the scalar history;
 * :mod:`.vtk` — :class:`VTKWriter` and :class:`PVDSeries`, ParaView time series;
 * :mod:`.checkpoint` — :class:`Checkpointer` and :func:`load_checkpoint`;
-* :mod:`.plots` — :class:`PlotWriter`, PNGs of ρ and of the histories.
+* :mod:`.plots` — :class:`PlotWriter`, PNGs of ρ and of the histories, and
+  :func:`save_figure`, the one way a figure is saved (atomically).
 """
 
 from ..atomic import atomic_write, write_csv
 from .checkpoint import Checkpoint, Checkpointer, load_checkpoint
 from .history import CSVWriter
-from .plots import PlotWriter, plot_densities, plot_history
+from .plots import PlotWriter, plot_densities, plot_history, save_figure
 from .vtk import PVDSeries, VTKWriter, mesh_cells, read_pvd
 
 __all__ = [
     "CSVWriter", "Checkpoint", "Checkpointer", "PVDSeries", "PlotWriter", "VTKWriter", "atomic_write",
-    "load_checkpoint", "mesh_cells", "plot_densities", "plot_history", "read_pvd", "write_csv",
+    "load_checkpoint", "mesh_cells", "plot_densities", "plot_history", "read_pvd", "save_figure", "write_csv",
 ]

@@ -14,15 +14,27 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..atomic import atomic_write
 from ..fem.space import Space
 from ..solvers.accuracy import SpaceError
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.record import Result
 from ..solvers.stepping import GradientFlowSystem, Step
 
-__all__ = ["PlotWriter", "plot_densities", "plot_history"]
+__all__ = ["PlotWriter", "plot_densities", "plot_history", "save_figure"]
 
 Array = NDArray[np.float64]
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save a Matplotlib figure atomically (a full disk leaves no empty or partial
+    PNG: :func:`fempde.atomic.atomic_write`) and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi))
+    finally:
+        plt.close(fig)
 
 
 def plot_history(history: Mapping[str, Array], path: str | Path, title: str = "",
@@ -69,9 +81,7 @@ def plot_history(history: Mapping[str, Array], path: str | Path, title: str = ""
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_densities(space: Space, snapshots: Mapping[float, Array], path: str | Path,
@@ -105,9 +115,7 @@ def _densities_1d(space: Space, snapshots: Mapping[float, Array], path: str | Pa
     ax.set_ylabel(r"$\rho$")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def _grid(space: Space) -> Any:
@@ -140,9 +148,10 @@ def _densities_pyvista(space: Space, snapshots: Mapping[float, Array], path: str
             plotter.view_xy()
         else:
             plotter.view_isometric()
-    plotter.screenshot(str(path))
-    plotter.close()
-    return Path(path)
+    try:
+        return atomic_write(path, lambda tmp: plotter.screenshot(str(tmp)))
+    finally:
+        plotter.close()
 
 
 def _densities_matplotlib(space: Space, snapshots: Mapping[float, Array], path: str | Path) -> Path:
@@ -167,9 +176,7 @@ def _densities_matplotlib(space: Space, snapshots: Mapping[float, Array], path: 
         ax.set_aspect("equal")
         ax.set_title(f"t = {t:.3g}")
     fig.colorbar(art, ax=axes[0].tolist(), label=r"$\rho$")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 class PlotWriter(Observer):

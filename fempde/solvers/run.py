@@ -10,7 +10,10 @@ built from the record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -134,6 +137,11 @@ def solve(
     space = mesh if isinstance(mesh, Space) else Space(mesh, force=force)
     system = problem.discretise(space, flux=flux)
     rho = initial_density(space, rho0)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not warned about
+        energy = system.free_energy(rho)
+    if not np.isfinite(energy):
+        raise ValueError(f"the free energy of rho0 is {energy}: the problem's data overflow in double precision "
+                         f"(a target, potential or initial density too large); rescale them")
     times = tuple(sorted(float(t) for t in times))
     record = RunRecord(tolerances, check_energy=not system.has_source, keep=times)
     start, resumed_from = None, None
@@ -180,15 +188,38 @@ def solve(
         from .accuracy import space_error
 
         result.space_error = space_error(problem, space, rho0, result, options=options, flux=flux)
-    for observer in observers:
-        try:
-            observer.finish(result)
-        except OSError:
-            if error is None:
-                raise
+    with interrupts_deferred(reraise=reason != "interrupted"):  # the final files whole, then the Ctrl-C
+        for observer in observers:
+            try:
+                observer.finish(result)
+            except OSError as err:
+                if error is None:
+                    raise OutputError(f"writing the final output at t = {result.t:.6g} failed "
+                                      f"({err.strerror or err}); the files written before are complete") from err
     if error is not None:
         raise error
     return result
+
+
+@contextlib.contextmanager
+def interrupts_deferred(*, reraise: bool = True) -> Iterator[None]:
+    """Run the block with Ctrl-C noted, not raised, and raise it (``reraise``)
+    once the block ends: the observers' last files are written whole, and a
+    Ctrl-C cannot land in the middle of an extension module's import (VTK's
+    crashes the process). A run already interrupted passes ``reraise=False``:
+    its result says so. Only the main thread handles signals; elsewhere the
+    block runs as is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and reraise:
+        raise KeyboardInterrupt
 
 
 def _restored_step(state: StepperState, system: GradientFlowSystem) -> Step:

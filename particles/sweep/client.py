@@ -32,7 +32,7 @@ def dask_client(scheduler: str | None, workers: int | None, timeout: float) -> I
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout=timeout)
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, ValueError) as err:
             raise SweepError(f"could not reach the Dask scheduler at {scheduler}: {err}. Start one with "
                              f"`dask scheduler` (and `dask worker {scheduler}`), or leave out --scheduler "
                              f"to run on a local cluster") from None

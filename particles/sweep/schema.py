@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -128,12 +129,34 @@ def load_sweep(path: str | Path) -> Sweep:
         if unknown:
             raise SweepError(f"unknown key {unknown[0]!r} in [dd]; valid keys: {', '.join(sorted(DD_DEFAULTS))}")
         base = {**DD_DEFAULTS, **dd}
+        for key, value in base.items():
+            _check_dd_setting(key, value)
         bad = [d for d in delta if not d < 1]
         if bad:
             raise SweepError(f"[sweep] delta is the class separation Δ of a dd sweep and must lie in (0, 1), "
                              f"got {bad[0]}")
         dd_model(base, delta[0])  # builds the activation and checks d
     return Sweep(kind, base, n, epsilon, delta, seeds, directory)
+
+
+DD_SETTINGS: dict[str, tuple[type, Callable[[Any], bool], str]] = {
+    "d": (int, lambda v: v >= 1, "an integer >= 1"),
+    "activation": (str, lambda v: True, "the name of an activation"),
+    "t_end": (float, lambda v: 0 < v < math.inf, "a finite number > 0"),
+    "outputs": (int, lambda v: 1 <= v <= 10_000, "an integer in [1, 10000]"),
+    "init_scale": (float, lambda v: 0 < v < math.inf, "a finite number > 0"),
+    "r_max": (float, lambda v: 0 < v < math.inf, "a finite number > 0"),
+    "quantiles": (int, lambda v: 2 <= v <= 10**6, "an integer in [2, 10**6]"),
+}
+"""What each ``[dd]`` key must be (its type, its range, the words for the message)."""
+
+
+def _check_dd_setting(key: str, value: Any) -> None:
+    kind, ok, what = DD_SETTINGS[key]
+    numeric = not isinstance(value, bool) and isinstance(value, int | float)
+    right_type = isinstance(value, str) if kind is str else numeric and (kind is float or isinstance(value, int))
+    if not right_type or not ok(value):
+        raise SweepError(f"[dd] {key} must be {what}, got {value!r}")
 
 
 def _grid(table: dict[str, Any], key: str, kind: type, ok: Callable[[Any], bool], what: str) -> list[Any]:
@@ -164,8 +187,7 @@ def rbf_setting(scenario_text: str, name: str, base: str) -> tuple[RBFProblem, S
 def dd_model(base: dict[str, Any], delta: float) -> IsotropicGaussians:
     """The isotropic two-Gaussian model of a dd sweep's ``[dd]`` settings at class separation ``delta``."""
     d = base["d"]
-    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise SweepError(f"[dd] d must be an integer >= 1, got {d!r}")
+    _check_dd_setting("d", d)
     try:
         return IsotropicGaussians(delta, d, sigma=base["activation"])
     except ValueError as err:

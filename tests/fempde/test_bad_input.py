@@ -1,5 +1,7 @@
 """Bad input raises an error whose message names the problem."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from skfem import MeshTri1
@@ -236,8 +238,8 @@ def _name(value):
         (("t_end = 0.1", "t_end = inf"), r"\[run\] t_end must be a finite number, got inf \(line 8 of"),
         (("t_end = 0.1", "t_end = -1.0"), r"\[run\] t_end must be > 0, got -1.0 \(line 8 of"),
         (("t_end = 0.1", "t_end = 0.1\noutputs = 1e9"),
-         r"\[run\] outputs must be a positive integer, got 1000000000.0 \(line 9 of"),
-        (("t_end = 0.1", "t_end = 0.1\noutputs = true"), r"\[run\] outputs must be a positive integer, got True"),
+         r"\[run\] outputs must be an integer >= 1, got 1000000000.0 \(line 9 of"),
+        (("t_end = 0.1", "t_end = 0.1\noutputs = true"), r"\[run\] outputs must be an integer >= 1, got True"),
         (("t_end = 0.1", "t_end = 0.1\noutputs = 1_000_000_000"),
          r"\[run\] outputs = 1000000000 would write 1000000000 frames; at most 100,000 \(line 9 of"),
         (("t_end = 0.1", "t_end = 0.1\ndt_max = 1e-9"), r"\[run\] dt_max = 1e-09 needs at least 1e\+08 steps to reach "
@@ -482,3 +484,45 @@ def test_untampered_checkpoint_resumes(checkpoint):
     path, space, _ = checkpoint
     result = fempde.solve(PROBLEM, space, "uniform", 0.5, resume=path)
     assert result.t == 0.5 and result.certificates.ok
+
+
+def test_a_full_disk_leaves_no_empty_png_and_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    from matplotlib.figure import Figure
+
+    def full_disk(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"")  # the 0-byte file a full disk leaves ...
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full_disk)
+    (tmp_path / "rho.png").write_bytes(b"old")
+    with pytest.raises(fempde.OutputError, match="No space left on device"):
+        fempde.solve(PROBLEM, meshes.interval(h=0.1), "uniform", 0.2, [fempde.PlotWriter(tmp_path)], times=[0.1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rho.png"]  # ... is removed: no .tmp, no 0-byte PNG
+    assert (tmp_path / "rho.png").read_bytes() == b"old"
+
+
+def test_ctrl_c_while_the_last_files_are_written_is_raised_after_them(tmp_path):
+    import os
+    import signal
+
+    finished = []
+
+    class CtrlCInFinish:  # Ctrl-C lands while the observers write their last files
+        def start(self, info):
+            pass
+
+        def observe(self, step):
+            return False
+
+        def finish(self, result):
+            os.kill(os.getpid(), signal.SIGINT)
+            finished.append(result.t)  # not reached if the Ctrl-C were raised at once
+
+    writer = fempde.CSVWriter(tmp_path / "history.csv")
+    with pytest.raises(KeyboardInterrupt):
+        fempde.solve(PROBLEM, meshes.interval(h=0.1), "uniform", 0.2, [CtrlCInFinish(), writer], times=[0.1])
+    assert finished == [0.2]
+    assert (tmp_path / "history.csv").read_text().splitlines()[-1].split(",")[1] == "0.2"  # written to the end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored

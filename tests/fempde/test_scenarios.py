@@ -76,7 +76,7 @@ def _with(section, key, value):
         (_with("problem", "schedule", {"kind": "cosine"}), "schedule kind must be one of constant, power"),
         (_with("problem", "schedule", {"kind": "power", "alpha": 2.0}), "not integrable at t=0"),
         (_with("run", "t_end", 0), "\\[run\\] t_end must be > 0"),
-        (_with("run", "outputs", 0), "outputs must be a positive integer"),
+        (_with("run", "outputs", 0), "outputs must be an integer >= 1"),
         (_with("run", "scheme", "rk4"), "\\[run\\] scheme must be one of 'bdf2', 'euler', got 'rk4'"),
         (_with("stepping", "dt", 0.1), "unknown key 'stepping' in \\[top level\\]"),
         ({"mesh": BASE["mesh"], "problem": BASE["problem"]}, "has no \\[run\\] section"),

@@ -11,6 +11,7 @@ import fempde
 import meshes
 import particles
 from fempde.io.vtk import read_pvd
+from fempde.cli.scenario import ScenarioError
 from particles.crosscheck import RBFProblem, convergence_in_n, crosscheck
 
 
@@ -231,3 +232,74 @@ def test_crosscheck_cli_refuses_to_resume_another_scenario(tmp_path, capsys):
     scenario.write_text(scenario.read_text().replace("delta = 0.1", "delta = 0.2"))
     assert main([str(scenario), "--out", str(out), "--resume"]) == 2
     assert "another version of the scenario" in capsys.readouterr().err
+
+
+def _small_scenario(tmp_path):
+    scenario = tmp_path / "check.toml"
+    text = Path("examples/crosscheck/interval.toml").read_text().replace("h = 0.005", "h = 0.05")
+    text = text.replace("outputs = 30", "outputs = 2").replace("t_end = 0.3", "t_end = 0.01")
+    scenario.write_text(text.replace("seeds = 4", "seeds = 1").replace("epsilon = 2e-6", "epsilon = 1e-4"))
+    return scenario
+
+
+def test_ctrl_c_during_the_pde_phase_exits_130_with_the_resume_hint(tmp_path, capsys, monkeypatch):
+    from fempde.solvers import run
+    from particles.cli import main
+
+    original, calls = run.RunRecord.add, [0]
+
+    def add(self, step):
+        calls[0] += 1
+        if calls[0] == 3:  # Ctrl-C at the third step of the reference solve
+            raise KeyboardInterrupt
+        return original(self, step)
+
+    monkeypatch.setattr(run.RunRecord, "add", add)
+    scenario = _small_scenario(tmp_path)
+    assert main([str(scenario), "--out", str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and f"fempde-crosscheck {scenario} --out {tmp_path / 'out'} --resume" in err
+
+
+@pytest.mark.parametrize(("out", "message"), [
+    ("file", "output directory .*file is a file; give a directory"),
+    ("file/sub", "output directory .*file/sub is not writable"),
+    ("", "--out must name a directory, got ''"),
+])
+def test_crosscheck_output_directory_is_checked_before_the_run(tmp_path, capsys, out, message):
+    import re
+
+    from particles.cli import main
+
+    (tmp_path / "file").write_text("")
+    target = str(tmp_path / out) if out else out
+    assert main([str(_small_scenario(tmp_path)), "--out", target]) == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("N = 200", "N = [20]"), r"\[crosscheck\] N = \[20\]: a convergence study in N needs at least two distinct N"),
+    (("N = 200", "N = [20, 20]"), r"at least two distinct N"),
+    (("N = 200", "N = 0"), r"\[crosscheck\] N must be an integer >= 1, got 0"),
+    (("N = 200", "N = 2.5"), r"\[crosscheck\] N must be an integer >= 1, got 2.5"),
+    (("N = 200", "N = 1000000000"), r"\[crosscheck\] N = 1000000000 is more than the 10,000,000 allowed"),
+    (("N = 200", "N = 9000000"), r"would record [\d.]+ GiB of centres, more than 8 GiB"),
+    (("delta = 0.1", 'delta = "abc"'), r"\[crosscheck\] delta must be a number, got 'abc'"),
+    (("delta = 0.1", "delta = true"), r"\[crosscheck\] delta must be a number, got True"),
+    (("delta = 0.1", "delta = -0.1"), r"\[crosscheck\] delta must be > 0, got -0.1"),
+    (("epsilon = 2e-6", "epsilon = nan"), r"\[crosscheck\] epsilon must be a finite number, got nan"),
+    (("epsilon = 2e-6", "epsilon = 1e-12"), r"needs t_end / epsilon = 3e\+11 SGD steps per seed, more than 1e\+09"),
+    (("seeds = 4", "seeds = 0"), r"\[crosscheck\] seeds must be an integer >= 1, got 0"),
+    (("seeds = 4", "seeds = true"), r"\[crosscheck\] seeds must be an integer >= 1, got True"),
+    (("seeds = 4", "seeds = 4\nlabel_noise = nan"), r"\[crosscheck\] label_noise must be a finite number, got nan"),
+    (("seeds = 4", "seeds = 4\nlabel_noise = -1"), r"\[crosscheck\] label_noise must be >= 0.0, got -1"),
+    (("seeds = 4", "seeds = 4\ncheckpoint_every = -inf"), r"checkpoint_every must be a finite number, got -inf"),
+    (("seeds = 4", "seeds = 4\nkernel = 3"), r"\[crosscheck\] kernel must be a kernel name \(a string\), got 3"),
+])
+def test_bad_crosscheck_tables_are_named_with_their_line(change, message):
+    from particles.scenario import problem_from_text
+
+    text = Path("examples/crosscheck/interval.toml").read_text().replace("h = 0.005", "h = 0.05")
+    assert change[0] in text
+    with pytest.raises(ScenarioError, match=message + r".*\(line \d+ of check.toml\)"):
+        problem_from_text(text.replace(change[0], change[1]), "check", Path("."), "check.toml")

@@ -195,3 +195,26 @@ def test_bad_dd_table_is_named(tmp_path):
         load_sweep(write(tmp_path, "b.toml", head + '[dd]\nactivation = "tanh"\n'))
     with pytest.raises(SweepError, match=r"\[dd\] d must be an integer >= 1, got 0"):
         load_sweep(write(tmp_path, "c.toml", head + "[dd]\nd = 0\n"))
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("quantiles = 0", r"\[dd\] quantiles must be an integer in \[2, 10\*\*6\], got 0"),
+    ("quantiles = 2.5", r"\[dd\] quantiles must be an integer in \[2, 10\*\*6\], got 2.5"),
+    ("t_end = -1", r"\[dd\] t_end must be a finite number > 0, got -1"),
+    ("t_end = inf", r"\[dd\] t_end must be a finite number > 0, got inf"),
+    ('t_end = "1"', r"\[dd\] t_end must be a finite number > 0, got '1'"),
+    ("outputs = true", r"\[dd\] outputs must be an integer in \[1, 10000\], got True"),
+    ("init_scale = 0", r"\[dd\] init_scale must be a finite number > 0, got 0"),
+    ("r_max = nan", r"\[dd\] r_max must be a finite number > 0, got nan"),
+    ("activation = 3", r"\[dd\] activation must be the name of an activation, got 3"),
+])
+def test_dd_settings_are_checked_when_the_file_is_loaded(tmp_path, setting, message):
+    head = '[sweep]\ncrosscheck = "dd"\nN = [10]\nepsilon = [1e-3]\ndelta = [0.5]\n'
+    with pytest.raises(SweepError, match=message):
+        load_sweep(write(tmp_path, "bad.toml", head + "[dd]\n" + setting + "\n"))
+
+
+def test_malformed_scheduler_address_is_named(tmp_path):
+    sweep = load_sweep(rbf_sweep(tmp_path))
+    with pytest.raises(SweepError, match=r"could not reach the Dask scheduler at garbage: missing port number"):
+        run_sweep(sweep, scheduler="garbage", echo=lambda line: None, connect_timeout=2)
