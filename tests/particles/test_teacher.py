@@ -69,8 +69,8 @@ def test_sgd_follows_gd_on_the_time_axis(teacher):
     gd = student_gd(teacher, theta0, TimeAxis(0.01), times).risk(teacher)
     sgd = student_sgd(teacher, theta0, TimeAxis(2e-4), times, rng=np.random.default_rng(6)).risk(teacher)
     assert np.all(np.diff(gd) < 0)
-    # one fresh sample per step: an O(√ε) error (measured sup gap 4e-3 with R from 0.27 to 2e-3)
-    assert np.abs(sgd - gd).max() <= 0.015
+    # one fresh sample per step: an O(√ε) error (measured sup gap 1.4e-3 with R from 0.27 to 2.7e-3)
+    assert np.abs(sgd - gd).max() <= 5e-3
     assert sgd[-1] <= 0.02 * sgd[0]
 
 
@@ -84,7 +84,7 @@ def test_gd_follows_the_pde_risk_curve(teacher):
     result = fempde.solve(problem, space, rho0 / space.integrate(rho0), times[-1], times=times[1:])
     pde = np.array([result.system.risk(result.snapshots.get(t, rho0 / space.integrate(rho0))) for t in times])
     # coarse mesh: numerical diffusion speeds the escape from the small sphere, the PDE runs ahead
-    # (measured sup gap 0.026 at t = 1.5; 1.2e-3 against 1.5e-3 at t = 6; finer meshes: the example)
+    # (measured sup gap 0.024 at t = 1.5; 1.2e-3 against 1.8e-3 at t = 6; finer meshes: the example)
     assert np.abs(pde - gd).max() <= 0.04
     assert abs(pde[-1] - gd[-1]) <= 1e-3
 
