@@ -303,3 +303,14 @@ def test_bad_crosscheck_tables_are_named_with_their_line(change, message):
     assert change[0] in text
     with pytest.raises(ScenarioError, match=message + r".*\(line \d+ of check.toml\)"):
         problem_from_text(text.replace(change[0], change[1]), "check", Path("."), "check.toml")
+
+
+def test_a_truncated_sgd_checkpoint_is_refused_on_resume(tmp_path, capsys):
+    from particles.cli import main
+
+    scenario, out = _small_scenario(tmp_path), tmp_path / "out"
+    assert main([str(scenario), "--out", str(out)]) == 0
+    checkpoint = out / "checkpoints" / "sgd_N200_seed0.npz"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:200])
+    assert main([str(scenario), "--out", str(out), "--resume"]) == 2
+    assert f"checkpoint {checkpoint} is damaged or truncated" in capsys.readouterr().err
