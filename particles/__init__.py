@@ -1,39 +1,58 @@
 """The SGD side of fempde: the RBF network of Javanmard–Mondelli–Montanari
 trained by (noisy) SGD on a meshed convex domain, its population risk, and the
-domain geometry the particles need. It may import :mod:`fempde`, never the
-other way round; the shared constants live in :mod:`fempde.meanfield`.
+domain geometry the particles need; the SGD of the two-layer networks of
+Mei–Montanari–Nguyen (:mod:`.dd`), the students of Chizat–Bach's teacher
+(:mod:`.teacher`), and lazy against mean-field training (:mod:`.lazy`). It
+may import :mod:`fempde`, never the other way round; the shared constants live
+in :mod:`fempde.meanfield`.
 """
 
 from .crosscheck import PDE_ERROR_FRACTION, CrossCheck, RBFProblem, Reference, convergence_in_n, crosscheck, reference
 from .dd import DDRun, GaussianClasses, Member, Network, dd_ensemble, dd_sgd, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
+from .lazy import GDRun, KernelFlow, TrainingSet, TwoLayer, gradient_descent, learning_rate, output_scale
 from .measures import deposit, l1_gap, wasserstein
 from .rbf import SGDRun, rbf_sgd
 from .risk import PopulationRisk
+from .teacher import TeacherRun, circle_w1, recovery_fraction, recovery_mass, recovery_w1, student_gd, student_sgd
 
 __all__ = [
-    "PDE_ERROR_FRACTION",
     "ConvexDomain",
     "CrossCheck",
     "DDRun",
+    "GDRun",
     "GaussianClasses",
+    "KernelFlow",
     "Member",
     "Network",
+    "PDE_ERROR_FRACTION",
     "PopulationRisk",
     "RBFProblem",
     "Reference",
     "SGDRun",
+    "TeacherRun",
+    "TrainingSet",
+    "TwoLayer",
+    "circle_w1",
     "confine",
     "convergence_in_n",
     "crosscheck",
     "dd_ensemble",
     "dd_sgd",
     "deposit",
+    "gradient_descent",
     "l1_gap",
+    "learning_rate",
+    "output_scale",
     "population_risk",
     "rbf_sgd",
+    "recovery_fraction",
+    "recovery_mass",
+    "recovery_w1",
     "reference",
     "sample_density",
     "sample_isotropic",
+    "student_gd",
+    "student_sgd",
     "wasserstein",
 ]

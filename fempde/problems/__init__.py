@@ -8,6 +8,8 @@
 * :mod:`.distributional` — :class:`DistributionalDynamics` of Mei–Montanari–Nguyen
   on a meshed θ-domain, its data quadrature :class:`DataLaw`, the Gibbs fixed point;
 * :mod:`.radial` — the isotropic reduction (:class:`IsotropicGaussians`, :class:`RadialDD`);
+* :mod:`.homogeneous` — Chizat–Bach's 2-homogeneous ReLU unit (:func:`homogeneous_unit`),
+  its :class:`Teacher`, the exact circle rule, the smoothed initial sphere (:class:`SphereLaw`);
 * :mod:`.neurons` — activations (:class:`Hinges`) and units (:func:`ridge_unit`, :func:`relu_unit`);
 * :mod:`.steady` — exact discrete steady states of the porous-medium flow.
 """
@@ -15,6 +17,7 @@
 from .base import EdgeFluxSystem
 from .distributional import DataLaw, DistributionalDynamics, DistributionalSystem, gibbs_fixed_point
 from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
+from .homogeneous import SphereLaw, Teacher, circle_rule, homogeneous_unit, relu_kernel
 from .neurons import ACTIVATIONS, Hinges, activation, gaussian_nodes, relu_unit, ridge_unit
 from .porous_medium import PorousMedium, PorousMediumSystem
 from .radial import IsotropicGaussians, RadialDD, RadialSystem
@@ -23,6 +26,7 @@ from .steady import steady_state
 __all__ = [
     "ACTIVATIONS", "DataLaw", "DistributionalDynamics", "DistributionalSystem", "EdgeFluxSystem",
     "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges", "IsotropicGaussians", "PorousMedium",
-    "PorousMediumSystem", "RadialDD", "RadialSystem", "activation", "gaussian_nodes", "gibbs_fixed_point",
-    "relu_unit", "ridge_unit", "steady_state",
+    "PorousMediumSystem", "RadialDD", "RadialSystem", "SphereLaw", "Teacher", "activation", "circle_rule",
+    "gaussian_nodes", "gibbs_fixed_point", "homogeneous_unit", "relu_kernel", "relu_unit", "ridge_unit",
+    "steady_state",
 ]
