@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from fempde.meanfield import DRIFT, GaussianClasses, TimeAxis, check_lam_beta, noise_scale, temperature
 from fempde.problems import Hinges, IsotropicGaussians, activation, gaussian_nodes
 
+from .noise import draw_key, fill_normals
 from .plan import chunk_plan, record_steps
 
 __all__ = [
@@ -71,36 +72,96 @@ def sample_isotropic(model: IsotropicGaussians, n: int, rng: np.random.Generator
     return Network.isotropic(model).data.sample(n, rng)
 
 
-@numba.njit(cache=True, fastmath=True)  # lets LLVM vectorise the loops over units (deterministic)
+# In the kernels, fastmath lets LLVM vectorise the loops over units (deterministic: the same code gives the
+# same sums) and error_model="numpy" drops the ZeroDivisionError branches that would stop it.
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _hinge(z: Array, a: Array, act: Array, g: Array, knots: Array, jumps: Array, c0: float,
+           c1: float) -> float:  # pragma: no cover - compiled
+    """``act = σ(z)``, ``g = a σ'(z)`` and the sum ``Σ a σ(z)``, with
+    ``σ(z) = c0 + c1 z + Σ_q jumps_q (z − knots_q)_+`` branch-free, knot by knot."""
+    n = z.shape[0]
+    for i in range(n):
+        act[i] = c0 + c1 * z[i]
+        g[i] = c1
+    for q in range(knots.shape[0]):
+        knot, jump = knots[q], jumps[q]
+        for i in range(n):
+            h = z[i] - knot
+            on = 1.0 if h > 0.0 else 0.0
+            act[i] += jump * h * on
+            g[i] += jump * on
+    prediction = 0.0
+    for i in range(n):
+        g[i] *= a[i]
+        prediction += a[i] * act[i]
+    return prediction
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, y: Array, shrink: float, noise: Array,
+           std: float) -> None:  # pragma: no cover - compiled
+    """Rows ``j:j+8`` of ``Wᵀ``: ``w ← shrink w + x_j g (+ std noise)`` and, in the same
+    pass, ``z += Σ_j w y_j`` for the next sample ``y``: each weight is loaded and
+    stored once a step, ``z`` and ``g`` once per eight rows (written out: LLVM
+    vectorises this form along the units, not a loop over the eight rows)."""
+    n = wt.shape[1]
+    r0, r1, r2, r3, r4, r5, r6, r7 = wt[j], wt[j + 1], wt[j + 2], wt[j + 3], wt[j + 4], wt[j + 5], wt[j + 6], \
+        wt[j + 7]
+    x0, x1, x2, x3, x4, x5, x6, x7 = x[j], x[j + 1], x[j + 2], x[j + 3], x[j + 4], x[j + 5], x[j + 6], x[j + 7]
+    y0, y1, y2, y3, y4, y5, y6, y7 = y[j], y[j + 1], y[j + 2], y[j + 3], y[j + 4], y[j + 5], y[j + 6], y[j + 7]
+    if noise.shape[0] == 0:
+        for i in range(n):
+            gi = g[i]
+            w0, w1, w2, w3 = r0[i] * shrink + x0 * gi, r1[i] * shrink + x1 * gi, r2[i] * shrink + x2 * gi, \
+                r3[i] * shrink + x3 * gi
+            w4, w5, w6, w7 = r4[i] * shrink + x4 * gi, r5[i] * shrink + x5 * gi, r6[i] * shrink + x6 * gi, \
+                r7[i] * shrink + x7 * gi
+            r0[i], r1[i], r2[i], r3[i], r4[i], r5[i], r6[i], r7[i] = w0, w1, w2, w3, w4, w5, w6, w7
+            z[i] += (w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3) + (w4 * y4 + w5 * y5 + w6 * y6 + w7 * y7)
+    else:
+        e0, e1, e2, e3, e4, e5, e6, e7 = noise[j], noise[j + 1], noise[j + 2], noise[j + 3], noise[j + 4], \
+            noise[j + 5], noise[j + 6], noise[j + 7]
+        for i in range(n):
+            gi = g[i]
+            w0, w1, w2, w3 = r0[i] * shrink + x0 * gi + std * e0[i], r1[i] * shrink + x1 * gi + std * e1[i], \
+                r2[i] * shrink + x2 * gi + std * e2[i], r3[i] * shrink + x3 * gi + std * e3[i]
+            w4, w5, w6, w7 = r4[i] * shrink + x4 * gi + std * e4[i], r5[i] * shrink + x5 * gi + std * e5[i], \
+                r6[i] * shrink + x6 * gi + std * e6[i], r7[i] * shrink + x7 * gi + std * e7[i]
+            r0[i], r1[i], r2[i], r3[i], r4[i], r5[i], r6[i], r7[i] = w0, w1, w2, w3, w4, w5, w6, w7
+            z[i] += (w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3) + (w4 * y4 + w5 * y5 + w6 * y6 + w7 * y7)
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, count: int, ridge: float,
-             noise_std: Array, noise: Array, knots: Array, jumps: Array, c0: float, c1: float, drift: float,
-             fit: bool) -> None:  # pragma: no cover - compiled
-    """``count`` steps of one run. ``wt`` is ``Wᵀ`` (``(d, N)``, C order), so both
-    passes over the weights run along contiguous rows of units."""
+             noise_std: Array, key: np.uint64, first: int, knots: Array, jumps: Array, c0: float, c1: float,
+             drift: float, fit: bool) -> None:  # pragma: no cover - compiled
+    """``count`` steps of one run. ``wt`` is ``Wᵀ`` (``(d, N)``, C order), so the
+    pass over the weights runs along contiguous rows of units; it updates the
+    weights of step ``k`` and accumulates the pre-activations of step ``k + 1``
+    at once. With ``noise_std`` (one per step; empty: noiseless) the noise of
+    step ``k`` and parameter row ``j`` (``w_j``, then ``a``, ``b``), unit ``i``,
+    is normal ``first + (k width + j) N + i`` of the stream ``key``."""
     d, n = wt.shape
-    nk = knots.shape[0]
-    z, act, g = np.empty(n), np.empty(n), np.empty(n)
-    noisy = noise.shape[0] > 0
-    for k in range(count):
-        x = xs[k]
+    width = d + 2 if fit else d
+    noisy = noise_std.shape[0] > 0
+    z, z_next, act, g = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    noise = np.empty((width if noisy else 0, n))
+    none = np.zeros(d)  # the "next sample" of the last step: no pre-activations needed
+    if count > 0:
         for i in range(n):
             z[i] = b[i]
         for j in range(d):
-            xj = x[j]
+            xj = xs[0, j]
             for i in range(n):
                 z[i] += wt[j, i] * xj
-        prediction = 0.0
-        for i in range(n):  # σ(z) = c0 + c1 z + Σ_q jumps_q (z − knots_q)_+, branch-free
-            s, slope = c0 + c1 * z[i], c1
-            for q in range(nk):
-                h = z[i] - knots[q]
-                on = 1.0 if h > 0.0 else 0.0
-                s += jumps[q] * h * on
-                slope += jumps[q] * on
-            act[i], g[i] = s, a[i] * slope
-            prediction += a[i] * s
+    for k in range(count):
+        x = xs[k]
+        prediction = _hinge(z, a, act, g, knots, jumps, c0, c1)
         coef = drift * steps[k] * (ys[k] - prediction / n)
         shrink = 1.0 - drift * ridge * steps[k]
+        std = noise_std[k] if noisy else 0.0
+        if noisy:
+            fill_normals(key, first + k * width * n, noise.reshape(width * n))
         for i in range(n):
             g[i] *= coef
         if fit:
@@ -109,35 +170,39 @@ def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, 
                 b[i] = shrink * b[i] + g[i]
             if noisy:
                 for i in range(n):
-                    a[i] += noise_std[k] * noise[k, i, d]
-                    b[i] += noise_std[k] * noise[k, i, d + 1]
-        if shrink != 1.0:
-            for j in range(d):
-                for i in range(n):
-                    wt[j, i] *= shrink
-        for j in range(d):
-            xj = x[j]
+                    a[i] += std * noise[d, i]
+                    b[i] += std * noise[d + 1, i]
+        y = xs[k + 1] if k + 1 < count else none
+        for i in range(n):
+            z_next[i] = b[i]
+        tiled = d - d % 8
+        for j in range(0, tiled, 8):
+            _rows8(wt, j, g, z_next, x, y, shrink, noise, std)
+        for j in range(tiled, d):
+            row, xj, yj = wt[j], x[j], y[j]
             for i in range(n):
-                wt[j, i] += xj * g[i]
-        if noisy:
-            std = noise_std[k]
-            for j in range(d):
-                for i in range(n):
-                    wt[j, i] += std * noise[k, i, j]
+                w = row[i] * shrink + xj * g[i]
+                if noisy:
+                    w += std * noise[j, i]
+                row[i] = w
+                z_next[i] += w * yj
+        z, z_next = z_next, z
 
 
 @numba.njit(cache=True, parallel=True)
 def _advance_all(wt: Array, a: Array, b: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, steps: Array,
-                 counts: NDArray[np.int64], ridge: float, noise_std: Array, noise: Array, knots: Array,
-                 jumps: Array, c0: float, c1: float, drift: float, fit: bool) -> None:  # pragma: no cover - compiled
+                 counts: NDArray[np.int64], ridge: float, noise_std: Array, keys: NDArray[np.uint64],
+                 firsts: NDArray[np.int64], knots: Array, jumps: Array, c0: float, c1: float, drift: float,
+                 fit: bool) -> None:  # pragma: no cover - compiled
     """Every run of an ensemble, one thread per run: run ``r`` owns units
     ``offsets[r]:offsets[r + 1]`` (copied out and back: contiguous rows for
-    :func:`_advance`) and takes ``counts[r]`` steps."""
+    :func:`_advance`), takes ``counts[r]`` steps and draws its noise from
+    stream ``keys[r]`` from normal ``firsts[r]``."""
     for r in numba.prange(counts.shape[0]):
         lo, hi = offsets[r], offsets[r + 1]
         if counts[r] > 0:
             w, ar, br = np.ascontiguousarray(wt[:, lo:hi]), a[lo:hi].copy(), b[lo:hi].copy()
-            _advance(w, ar, br, xs[r], ys[r], steps[r], counts[r], ridge, noise_std[r], noise[:, lo:hi], knots,
+            _advance(w, ar, br, xs[r], ys[r], steps[r], counts[r], ridge, noise_std[r], keys[r], firsts[r], knots,
                      jumps, c0, c1, drift, fit)
             wt[:, lo:hi], a[lo:hi], b[lo:hi] = w, ar, br
 
@@ -171,8 +236,10 @@ def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis,
     """Run (noisy) SGD from ``weights0`` (``(N, d)``; ``output0``, ``offset0``:
     ``(N,)``, default 1 and 0) and record at ``times`` (on the grid ``t = kε``).
 
-    Per chunk of steps it draws ``chunk`` samples ``(x, y)`` and then, for noisy
-    runs, the ``(chunk, N, width)`` Gaussian increments, from ``rng``."""
+    A noisy run first draws one key from ``rng`` (:func:`particles.noise.draw_key`);
+    the compiled loop computes its Gaussian increments from that key
+    (:mod:`particles.noise`). Then, per chunk of steps, it draws ``chunk`` samples
+    ``(x, y)`` from ``rng``."""
     member = Member(weights0, axis, rng, output0, offset0)
     return dd_ensemble(model, [member], times, lam=lam, beta=beta, chunk=chunk)[0]
 
@@ -199,8 +266,8 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     a = np.concatenate([s[1] for s in starts])
     b = np.concatenate([s[2] for s in starts])
     marks = [record_steps(member.axis, times) for member in members]
-    plans = [chunk_plan(k, max(16, min(chunk, 2**20 // (n * width))) if tau > 0 else chunk)
-             for k, n in zip(marks, sizes, strict=True)]
+    plans = [chunk_plan(k, chunk) for k in marks]
+    keys = np.array([draw_key(member.rng) if tau > 0 else 0 for member in members], dtype=np.uint64)
     sigma = net.activation
     knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
     records: list[list[tuple[Array, Array, Array]]] = [[] for _ in members]
@@ -208,24 +275,22 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
         active = [r for r, p in enumerate(plans) if round_ < len(p)]
         most = max(plans[r][round_].steps for r in active)
         xs, ys = np.zeros((len(members), most, d)), np.zeros((len(members), most))
-        steps, stds = np.zeros((len(members), most)), np.zeros((len(members), most))
-        noise = np.zeros((most, offsets[-1], width)) if tau > 0 else np.empty((0, 1, 1))
-        counts = np.zeros(len(members), dtype=np.int64)
+        steps, stds = np.zeros((len(members), most)), np.zeros((len(members), most if tau > 0 else 0))
+        counts, firsts = np.zeros(len(members), dtype=np.int64), np.zeros(len(members), dtype=np.int64)
         for r in active:
             k0, m, _ = plans[r][round_]
             rng = members[r].rng
             xs[r, :m], ys[r, :m] = net.data.sample(m, rng)
             steps[r, :m] = members[r].axis.step_sizes(k0, k0 + m)
-            stds[r, :m] = noise_scale(steps[r, :m], tau)
             if tau > 0:
-                noise[:m, offsets[r]:offsets[r + 1]] = rng.standard_normal((m, sizes[r], width))
-            counts[r] = m
+                stds[r, :m] = noise_scale(steps[r, :m], tau)
+            counts[r], firsts[r] = m, k0 * width * sizes[r]
         if len(members) == 1:  # one run: the serial kernel, no thread pool
-            _advance(wt, a, b, xs[0], ys[0], steps[0], counts[0], lam, stds[0], noise, knots, jumps, sigma.offset,
-                     sigma.slope, DRIFT, net.fit_output)
+            _advance(wt, a, b, xs[0], ys[0], steps[0], counts[0], lam, stds[0], keys[0], firsts[0], knots, jumps,
+                     sigma.offset, sigma.slope, DRIFT, net.fit_output)
         else:
-            _advance_all(wt, a, b, offsets, xs, ys, steps, counts, lam, stds, noise, knots, jumps, sigma.offset,
-                         sigma.slope, DRIFT, net.fit_output)
+            _advance_all(wt, a, b, offsets, xs, ys, steps, counts, lam, stds, keys, firsts, knots, jumps,
+                         sigma.offset, sigma.slope, DRIFT, net.fit_output)
         for r in active:
             if plans[r][round_].record:
                 lo, hi = offsets[r], offsets[r + 1]

@@ -7,9 +7,11 @@ centres kept in Ω by reflection (or projection). Its mean increment is
 ``−2 s_k ∇Ψ^δ(w_i; ρ̂)`` with ``Ψ^δ(w; ρ) = (1/|Ω|) ∫ K^δ(x − w)(K^δ∗ρ − f) dx``, and
 the constants (time axis, ``s_k``, the noise) come from :mod:`fempde.meanfield`.
 
-Randomness (data, label noise, Gaussian increments) is drawn in chunks from a
-``numpy.random.Generator``; the compiled loop consumes it, so the same seed
-gives the same numbers.
+Data and label noise are drawn in chunks from a ``numpy.random.Generator``; a
+noisy run first draws one key from it, and the compiled loop computes the
+Gaussian increments from that key (:mod:`particles.noise`: normal
+``(k dim + j) N + i`` of the stream is the increment of step ``k``, coordinate
+``j``, centre ``i``). The same seed gives the same numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ from fempde.fem.kernels import Kernel
 from fempde.meanfield.axis import DRIFT, TimeAxis, noise_scale
 
 from .domain import ConvexDomain, confine_inplace
+from .noise import draw_key, fill_normals
 from .plan import chunk_plan, record_steps
 
 __all__ = ["SGDRun", "rbf_sgd"]
@@ -39,45 +43,146 @@ Array = NDArray[np.float64]
 Target = Callable[[Array], ArrayLike]
 
 
-@numba.njit(cache=True)
-def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Array, noise: Array, power: int,
-               constant: float, delta: float, normals: Array, offsets: Array, center: Array, inradius: float,
-               reflect: bool, drift: float = DRIFT) -> None:  # pragma: no cover - compiled
+@numba.njit(cache=True, fastmath=True, error_model="numpy")  # error_model: no division branches in the loops
+def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Array, key: np.uint64, first: int,
+               power: int, constant: float, delta: float, normals: Array, offsets: Array, center: Array,
+               inradius: float, reflect: bool, drift: float = DRIFT) -> None:  # pragma: no cover - compiled
+    """The steps of one chunk; ``noise_std`` (one per step, empty: noiseless) scales
+    normal ``first + (k dim + j) N + i`` of the stream ``key`` (step ``k``,
+    coordinate ``j``, centre ``i``).
+
+    The centres are held transposed, ``(dim, N)``, so that every pass runs along
+    the units and vectorises: the distances, the kernel's powers, and for noisy
+    runs (where every centre moves) the moves and the test for centres that may
+    leave Ω (:func:`_flag_crossings`), which alone go through the faces one by one."""
     n, dim = centers.shape
+    ct = np.ascontiguousarray(centers.T)
     inv_delta2 = 1.0 / (delta * delta)
-    weights = np.empty(n)
-    move = np.empty(dim)
-    noisy = noise.shape[0] > 0
+    r2 = inradius * inradius
+    level, weights, rate, height = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    crossing = np.empty(n, dtype=np.bool_)
+    noisy = noise_std.shape[0] > 0
+    noise = np.empty((dim if noisy else 0, n))
+    move = np.empty((dim if noisy else 0, n))
+    point, rest = np.empty(dim), np.empty(dim)
     for k in range(xs.shape[0]):
         x = xs[k]
+        for i in range(n):
+            level[i] = 0.0
+        for d in range(dim):
+            xd, row = x[d], ct[d]
+            for i in range(n):
+                level[i] += (xd - row[i]) ** 2
+        for i in range(n):  # level = (1 − |x − w|²/δ²)_+, weights = level^(p−1) (0 off the support)
+            s = 1.0 - level[i] * inv_delta2
+            inside = s > 0.0
+            level[i] = s if inside else 0.0
+            weights[i] = 1.0 if inside else 0.0
+        for _ in range(power - 1):
+            for i in range(n):
+                weights[i] *= level[i]
         prediction = 0.0
         for i in range(n):
-            s = 0.0
-            for d in range(dim):
-                s += (x[d] - centers[i, d]) ** 2
-            s = 1.0 - s * inv_delta2
-            if s > 0.0:
-                prediction += s**power
-                weights[i] = s ** (power - 1)
-            else:
-                weights[i] = 0.0
+            prediction += weights[i] * level[i]
         prediction *= constant / n
         # ∇_w K^δ(x − w) = 2p c (1 − |x − w|²/δ²)^{p−1} (x − w)/δ²
         scale = drift * steps[k] * (ys[k] - prediction) * 2.0 * power * constant * inv_delta2
-        for i in range(n):
-            if weights[i] == 0.0 and not noisy:
-                continue
-            distance2 = 0.0
+        if noisy:
+            fill_normals(key, first + k * dim * n, noise.reshape(dim * n))
+            std = noise_std[k]
             for d in range(dim):
-                move[d] = scale * weights[i] * (x[d] - centers[i, d])
-                if noisy:
-                    move[d] += noise_std[k] * noise[k, i, d]
-                distance2 += (centers[i, d] + move[d] - center[d]) ** 2
-            if distance2 <= inradius * inradius:  # the common case, without a call
+                xd, row, moved, g = x[d], ct[d], move[d], noise[d]
+                for i in range(n):
+                    moved[i] = scale * weights[i] * (xd - row[i]) + std * g[i]
+            _flag_crossings(ct, move, normals, offsets, center, r2, crossing, rate, height)
+            for d in range(dim):  # the centres whose move crosses no face (most of them)
+                row, moved = ct[d], move[d]
+                for i in range(n):
+                    row[i] += 0.0 if crossing[i] else moved[i]
+            for i in range(n):
+                if crossing[i]:
+                    for d in range(dim):
+                        rest[d] = move[d, i]
+                    _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
+        else:
+            for i in range(n):
+                if weights[i] == 0.0:  # off the kernel's support: no move
+                    continue
+                far = 0.0
                 for d in range(dim):
-                    centers[i, d] += move[d]
-            else:
-                confine_inplace(centers[i], move, normals, offsets, center, inradius, reflect)
+                    rest[d] = scale * weights[i] * (x[d] - ct[d, i])
+                    far += (ct[d, i] + rest[d] - center[d]) ** 2
+                if far <= r2:
+                    for d in range(dim):
+                        ct[d, i] += rest[d]
+                else:
+                    _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
+    centers[:] = ct.T
+
+
+_BLOCK = 512
+FEW_FACES = 8
+"""Up to this many faces, noisy SGD tests every move against every face (along
+the units, vectorised); beyond it, against the inscribed ball first."""
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _flag_crossings(ct: Array, move: Array, normals: Array, offsets: Array, center: Array, r2: float,
+                    crossing: NDArray[np.bool_], rate: Array, height: Array) -> None:  # pragma: no cover - compiled
+    """``crossing[i]``: the move ``move[:, i]`` of centre ``ct[:, i]`` may cross a
+    face. With few faces this is :func:`confine_inplace`'s own first test, exact;
+    with many, "it leaves the inscribed ball" (the face test follows per centre)."""
+    dim, n = ct.shape
+    if normals.shape[0] > FEW_FACES:
+        for i in range(n):
+            height[i] = 0.0
+        for d in range(dim):
+            cd, row, moved = center[d], ct[d], move[d]
+            for i in range(n):
+                height[i] += (row[i] + moved[i] - cd) ** 2
+        for i in range(n):
+            crossing[i] = height[i] > r2
+        return
+    for lo in range(0, n, _BLOCK):  # a block of units at a time: the passes over faces stay in L1
+        m = min(_BLOCK, n - lo)
+        flag, r, h = crossing[lo:lo + m], rate[lo:lo + m], height[lo:lo + m]  # views: indices from 0 vectorise
+        for i in range(m):
+            flag[i] = False
+        for j in range(normals.shape[0]):
+            for i in range(m):
+                r[i], h[i] = 0.0, offsets[j]
+            for d in range(dim):
+                normal, row, moved = normals[j, d], ct[d, lo:lo + m], move[d, lo:lo + m]
+                for i in range(m):
+                    r[i] += normal * moved[i]
+                    h[i] -= normal * row[i]
+            for i in range(m):
+                flag[i] = flag[i] | ((r[i] > 0.0) & (h[i] < r[i]))  # no short cut: vectorises
+
+
+@numba.njit(inline="always")  # numba inlines it: a call with nine arrays costs more than the test
+def _move_near_faces(ct: Array, i: int, point: Array, rest: Array, normals: Array, offsets: Array, center: Array,
+                     inradius: float, reflect: bool) -> None:  # pragma: no cover - compiled
+    """Move centre ``i`` of ``ct`` (``(dim, N)``) by ``rest`` (scratch, as is ``point``):
+    directly when the move crosses no face (the test :func:`confine_inplace` makes
+    first), else through :func:`confine_inplace`."""
+    dim = ct.shape[0]
+    crosses = False
+    for j in range(normals.shape[0]):
+        rate, height = 0.0, offsets[j]
+        for d in range(dim):
+            rate += normals[j, d] * rest[d]
+            height -= normals[j, d] * ct[d, i]
+        crosses = crosses or (rate > 0.0 and height < rate)
+    if not crosses:
+        for d in range(dim):
+            ct[d, i] += rest[d]
+        return
+    for d in range(dim):
+        point[d] = ct[d, i]
+    confine_inplace(point, rest, normals, offsets, center, inradius, reflect)
+    for d in range(dim):
+        ct[d, i] = point[d]
 
 
 @dataclass(frozen=True)
@@ -133,18 +238,18 @@ def rbf_sgd(
     if not np.all(np.isfinite(centers)):
         raise ValueError("centers0 must be finite")
     marks = record_steps(axis, times)
-    if tau > 0:  # keep the chunk of Gaussian increments in cache-sized memory (about 8 MB)
-        chunk = max(16, min(chunk, 2**20 // centers.size))
     recorded: list[Array] = []
     k = 0
     if resume:
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path")
-        k, centers, recorded = _load(Path(checkpoint), rng, marks, centers.shape)
-    saver = _Saver(Path(checkpoint), checkpoint_every) if checkpoint is not None else None
+        k, centers, recorded, key = _load(Path(checkpoint), rng, marks, centers.shape)
+    else:
+        key = draw_key(rng) if tau > 0 else 0  # the stream of the run's Gaussian increments
+    saver = _Saver(Path(checkpoint), checkpoint_every, key) if checkpoint is not None else None
     try:
         _advance(domain, target, kernel, axis, centers, marks, k, recorded, tau, label_noise, reflect, rng, chunk,
-                 saver)
+                 key, saver)
     except KeyboardInterrupt:
         if saver is not None:
             saver.write_boundary()
@@ -157,10 +262,10 @@ def rbf_sgd(
 class _Saver:
     """Keeps the state at the last chunk boundary and writes it when due."""
 
-    def __init__(self, path: Path, every: float) -> None:
+    def __init__(self, path: Path, every: float, key: int) -> None:
         if not every >= 0:
             raise ValueError(f"checkpoint_every must be >= 0 seconds, got {every!r}")
-        self.path, self.every = path, every
+        self.path, self.every, self.key = path, every, key
         self.written_at = time.monotonic()
         self.boundary: dict[str, Any] | None = None
         self.recorded: list[Array] = []
@@ -170,7 +275,7 @@ class _Saver:
                     rng: np.random.Generator) -> None:
         # the records are immutable copies: keep the list and how many belong to this boundary
         self.boundary = {"k": k, "centers": centers.copy(), "marks": marks,
-                         "rng_state": json.dumps(rng.bit_generator.state)}
+                         "rng_state": json.dumps(rng.bit_generator.state), "noise_key": np.uint64(self.key)}
         self.recorded, self.n_recorded = recorded, len(recorded)
         if time.monotonic() - self.written_at >= self.every:
             self.write_boundary()
@@ -187,19 +292,31 @@ class _Saver:
 
 
 def _load(path: Path, rng: np.random.Generator, marks: NDArray[np.int64],
-          shape: tuple[int, ...]) -> tuple[int, Array, list[Array]]:
+          shape: tuple[int, ...]) -> tuple[int, Array, list[Array], int]:
     if not path.is_file():
         raise FileNotFoundError(f"no SGD checkpoint at {path}")
-    with np.load(path) as data:
-        if not np.array_equal(data["marks"], marks) or data["centers"].shape != shape:
-            raise ValueError(f"checkpoint {path} belongs to another run (record times or N differ)")
-        rng.bit_generator.state = json.loads(str(data["rng_state"]))
-        return int(data["k"]), np.array(data["centers"]), list(np.array(data["recorded"]))
+    try:
+        with np.load(path) as archive:
+            data = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"checkpoint {path} is damaged or truncated ({type(err).__name__}: {err}); delete it to "
+                         f"start that seed afresh, or run without resume") from None
+    missing = sorted({"marks", "centers", "rng_state", "k", "recorded"} - set(data))
+    if missing:
+        raise ValueError(f"checkpoint {path} lacks {', '.join(missing)}: not an SGD checkpoint of fempde; delete it "
+                         f"or run without resume")
+    if not np.array_equal(data["marks"], marks) or data["centers"].shape != shape:
+        raise ValueError(f"checkpoint {path} belongs to another run (record times or N differ)")
+    if "noise_key" not in data:
+        raise ValueError(f"checkpoint {path} was written by an older fempde (no noise key): run again "
+                         "without resume=True")
+    rng.bit_generator.state = json.loads(str(data["rng_state"]))
+    return int(data["k"]), np.array(data["centers"]), list(np.array(data["recorded"])), int(data["noise_key"])
 
 
 def _advance(domain: ConvexDomain, target: Target, kernel: Kernel, axis: TimeAxis, centers: Array,
              marks: NDArray[np.int64], k: int, recorded: list[Array], tau: float, label_noise: float,
-             reflect: bool, rng: np.random.Generator, chunk: int, saver: _Saver | None) -> None:
+             reflect: bool, rng: np.random.Generator, chunk: int, key: int, saver: _Saver | None) -> None:
     """The chunk loop from step ``k`` (the marks before it are in ``recorded``): draw
     a chunk of data and noise, run the compiled steps, record at the marks."""
     for start, m, record in chunk_plan(marks[len(recorded):], chunk, start=k):
@@ -215,9 +332,10 @@ def _advance(domain: ConvexDomain, target: Target, kernel: Kernel, axis: TimeAxi
             if label_noise > 0:
                 ys = ys + label_noise * rng.standard_normal(m)
             steps = axis.step_sizes(start, start + m)
-            noise = rng.standard_normal((m, *centers.shape)) if tau > 0 else np.empty((0, 1, 1))
-            _sgd_chunk(centers, xs, ys, steps, noise_scale(steps, tau), noise, kernel.power, kernel.constant,
-                       kernel.delta, domain.normals, domain.offsets, domain.center, domain.inradius, reflect)
+            stds = noise_scale(steps, tau) if tau > 0 else np.empty(0)
+            _sgd_chunk(centers, xs, ys, steps, stds, np.uint64(key), start * centers.size, kernel.power,
+                       kernel.constant, kernel.delta, domain.normals, domain.offsets, domain.center, domain.inradius,
+                       reflect)
             k = start + m
         if record:
             recorded.append(centers.copy())

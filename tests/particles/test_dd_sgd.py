@@ -87,6 +87,7 @@ def test_compiled_sgd_is_the_update_of_the_paper(rng):
     """Ten noisy steps with ridge of the ReLU network with trained (a, b), against
     the update written out in numpy from the same draws (agree to 1e-12)."""
     from particles.dd import GaussianClasses, Network
+    from particles.noise import draw_key, normals
 
     net = Network(GaussianClasses(0.5, 4, relevant=2), "relu", fit_output=True)
     lam, beta, eps, n = 0.3, 20.0, 1e-2, 7
@@ -94,8 +95,9 @@ def test_compiled_sgd_is_the_update_of_the_paper(rng):
     draws = rng.spawn(1)[0]
     replay = copy.deepcopy(draws)  # the same draws, in the order dd_sgd makes them
     run = dd_sgd(net, w0, fempde.TimeAxis(eps), [10 * eps], output0=a0, offset0=b0, lam=lam, beta=beta, rng=draws)
+    key = draw_key(replay)  # a noisy run draws its noise key first
     xs, ys = net.data.sample(10, replay)
-    noise = replay.standard_normal((10, n, 6))
+    noise = normals(key, 0, 10 * 6 * n).reshape(10, 6, n).transpose(0, 2, 1)  # normal (k width + j) N + i
     theta = np.column_stack([w0, a0, b0])
     for k in range(10):
         w, a, b = theta[:, :4], theta[:, 4], theta[:, 5]

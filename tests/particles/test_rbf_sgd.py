@@ -43,10 +43,10 @@ def test_mean_increment_is_minus_two_s_grad_psi(rng, interval):
     xs = interval.sample(samples, rng)
     ys = target(xs.T)
     increments = np.empty((samples, len(centers)))
-    no_noise = np.empty((0, 1, 1))
+    noiseless = np.empty(0)
     for k in range(samples):
         moved = centers.copy()
-        _sgd_chunk(moved, xs[k:k + 1], ys[k:k + 1], np.array([s]), np.zeros(1), no_noise, kernel.power,
+        _sgd_chunk(moved, xs[k:k + 1], ys[k:k + 1], np.array([s]), noiseless, np.uint64(0), 0, kernel.power,
                    kernel.constant, kernel.delta, interval.normals, interval.offsets, interval.center,
                    interval.inradius, True)
         increments[k] = moved[:, 0] - centers[:, 0]
