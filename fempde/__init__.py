@@ -22,6 +22,7 @@ from .io import Checkpoint, Checkpointer, CSVWriter, PlotWriter, VTKWriter, load
 from .meanfield import Constant, GaussianClasses, PowerLaw, Schedule, TimeAxis, noise_scale, temperature
 from .problems import (
     ACTIVATIONS,
+    AnisotropicGaussians,
     DataLaw,
     DistributionalDynamics,
     DistributionalSystem,
@@ -39,6 +40,7 @@ from .problems import (
     activation,
     gibbs_fixed_point,
     homogeneous_unit,
+    initial_marginals,
     relu_unit,
     ridge_unit,
     steady_state,
@@ -49,6 +51,7 @@ from .solvers import (
     ConvergenceError,
     Observer,
     OutputError,
+    PointFlow,
     ProgressBar,
     QuantileFlow,
     Result,
@@ -59,14 +62,21 @@ from .solvers import (
     StepOptions,
     Tolerances,
     initial_density,
+    point_flow,
     quantile_flow,
     quantiles_of,
     solve,
     steps,
+    tensor_rule,
 )
 
 __all__ = [
     "ACTIVATIONS",
+    "AnisotropicGaussians",
+    "PointFlow",
+    "initial_marginals",
+    "point_flow",
+    "tensor_rule",
     "DEFAULT_RTOL",
     "EdgeFluxSystem",
     "GaussianClasses",

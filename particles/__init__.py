@@ -13,10 +13,12 @@ from .domain import ConvexDomain, confine, sample_density
 from .lazy import GDRun, KernelFlow, TrainingSet, TwoLayer, gradient_descent, learning_rate, output_scale
 from .measures import deposit, l1_gap, wasserstein
 from .rbf import SGDRun, rbf_sgd
+from .reduced import Comparison, ReducedSGD, compare, marginal_w1, reduced_sgd, reduced_variables
 from .risk import PopulationRisk
 from .teacher import TeacherRun, circle_w1, recovery_fraction, recovery_mass, recovery_w1, student_gd, student_sgd
 
 __all__ = [
+    "Comparison",
     "ConvexDomain",
     "CrossCheck",
     "DDRun",
@@ -28,12 +30,14 @@ __all__ = [
     "PDE_ERROR_FRACTION",
     "PopulationRisk",
     "RBFProblem",
+    "ReducedSGD",
     "Reference",
     "SGDRun",
     "TeacherRun",
     "TrainingSet",
     "TwoLayer",
     "circle_w1",
+    "compare",
     "confine",
     "convergence_in_n",
     "crosscheck",
@@ -43,12 +47,15 @@ __all__ = [
     "gradient_descent",
     "l1_gap",
     "learning_rate",
+    "marginal_w1",
     "output_scale",
     "population_risk",
     "rbf_sgd",
     "recovery_fraction",
     "recovery_mass",
     "recovery_w1",
+    "reduced_sgd",
+    "reduced_variables",
     "reference",
     "sample_density",
     "sample_isotropic",

@@ -8,12 +8,15 @@
 * :mod:`.distributional` — :class:`DistributionalDynamics` of Mei–Montanari–Nguyen
   on a meshed θ-domain, its data quadrature :class:`DataLaw`, the Gibbs fixed point;
 * :mod:`.radial` — the isotropic reduction (:class:`IsotropicGaussians`, :class:`RadialDD`);
+* :mod:`.anisotropic` — seed 002's Fig. 3 reduced to (a, b, r1, r2)
+  (:class:`AnisotropicGaussians`, :func:`initial_marginals`);
 * :mod:`.homogeneous` — Chizat–Bach's 2-homogeneous ReLU unit (:func:`homogeneous_unit`),
   its :class:`Teacher`, the exact circle rule, the smoothed initial sphere (:class:`SphereLaw`);
 * :mod:`.neurons` — activations (:class:`Hinges`) and units (:func:`ridge_unit`, :func:`relu_unit`);
 * :mod:`.steady` — exact discrete steady states of the porous-medium flow.
 """
 
+from .anisotropic import COORDINATES, AnisotropicGaussians, direction_moments, initial_marginals, relu_moments
 from .base import EdgeFluxSystem
 from .distributional import DataLaw, DistributionalDynamics, DistributionalSystem, gibbs_fixed_point
 from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
@@ -24,9 +27,9 @@ from .radial import IsotropicGaussians, RadialDD, RadialSystem
 from .steady import steady_state
 
 __all__ = [
-    "ACTIVATIONS", "DataLaw", "DistributionalDynamics", "DistributionalSystem", "EdgeFluxSystem",
-    "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges", "IsotropicGaussians", "PorousMedium",
+    "ACTIVATIONS", "AnisotropicGaussians", "COORDINATES", "DataLaw", "DistributionalDynamics", "DistributionalSystem",
+    "EdgeFluxSystem", "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges", "IsotropicGaussians", "PorousMedium",
     "PorousMediumSystem", "RadialDD", "RadialSystem", "SphereLaw", "Teacher", "activation", "circle_rule",
-    "gaussian_nodes", "gibbs_fixed_point", "homogeneous_unit", "relu_kernel", "relu_unit", "ridge_unit",
-    "steady_state",
+    "direction_moments", "gaussian_nodes", "gibbs_fixed_point", "homogeneous_unit", "initial_marginals", "relu_kernel",
+    "relu_moments", "relu_unit", "ridge_unit", "steady_state"
 ]
