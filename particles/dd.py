@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
+Knots = tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -75,25 +76,24 @@ def sample_isotropic(model: IsotropicGaussians, n: int, rng: np.random.Generator
 # In the kernels, fastmath lets LLVM vectorise the loops over units (deterministic: the same code gives the
 # same sums) and error_model="numpy" drops the ZeroDivisionError branches that would stop it.
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
-def _hinge(z: Array, a: Array, act: Array, g: Array, knots: Array, jumps: Array, c0: float,
+def _hinge(z: Array, a: Array, act: Array, g: Array, knots: Knots, jumps: Knots, c0: float,
            c1: float) -> float:  # pragma: no cover - compiled
     """``act = σ(z)``, ``g = a σ'(z)`` and the sum ``Σ a σ(z)``, with
-    ``σ(z) = c0 + c1 z + Σ_q jumps_q (z − knots_q)_+`` branch-free, knot by knot."""
-    n = z.shape[0]
-    for i in range(n):
-        act[i] = c0 + c1 * z[i]
-        g[i] = c1
-    for q in range(knots.shape[0]):
-        knot, jump = knots[q], jumps[q]
-        for i in range(n):
-            h = z[i] - knot
-            on = 1.0 if h > 0.0 else 0.0
-            act[i] += jump * h * on
-            g[i] += jump * on
+    ``σ(z) = c0 + c1 z + Σ_q jumps_q (z − knots_q)_+`` branch-free. The knots
+    come as tuples: their number is part of the type, so the loop over them
+    unrolls and the one pass over the units vectorises."""
     prediction = 0.0
-    for i in range(n):
-        g[i] *= a[i]
-        prediction += a[i] * act[i]
+    for i in range(z.shape[0]):
+        zi = z[i]
+        s, slope = c0 + c1 * zi, c1
+        for q in range(len(knots)):
+            h = zi - knots[q]
+            on = 1.0 if h > 0.0 else 0.0
+            s += jumps[q] * h * on
+            slope += jumps[q] * on
+        act[i] = s
+        g[i] = a[i] * slope
+        prediction += a[i] * s
     return prediction
 
 
@@ -109,7 +109,14 @@ def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, y: Array, shrink: fl
         wt[j + 7]
     x0, x1, x2, x3, x4, x5, x6, x7 = x[j], x[j + 1], x[j + 2], x[j + 3], x[j + 4], x[j + 5], x[j + 6], x[j + 7]
     y0, y1, y2, y3, y4, y5, y6, y7 = y[j], y[j + 1], y[j + 2], y[j + 3], y[j + 4], y[j + 5], y[j + 6], y[j + 7]
-    if noise.shape[0] == 0:
+    if noise.shape[0] == 0 and shrink == 1.0:  # no ridge: one FMA a weight
+        for i in range(n):
+            gi = g[i]
+            w0, w1, w2, w3 = r0[i] + x0 * gi, r1[i] + x1 * gi, r2[i] + x2 * gi, r3[i] + x3 * gi
+            w4, w5, w6, w7 = r4[i] + x4 * gi, r5[i] + x5 * gi, r6[i] + x6 * gi, r7[i] + x7 * gi
+            r0[i], r1[i], r2[i], r3[i], r4[i], r5[i], r6[i], r7[i] = w0, w1, w2, w3, w4, w5, w6, w7
+            z[i] += (w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3) + (w4 * y4 + w5 * y5 + w6 * y6 + w7 * y7)
+    elif noise.shape[0] == 0:
         for i in range(n):
             gi = g[i]
             w0, w1, w2, w3 = r0[i] * shrink + x0 * gi, r1[i] * shrink + x1 * gi, r2[i] * shrink + x2 * gi, \
@@ -133,28 +140,37 @@ def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, y: Array, shrink: fl
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, count: int, ridge: float,
-             noise_std: Array, key: np.uint64, first: int, knots: Array, jumps: Array, c0: float, c1: float,
+             noise_std: Array, key: np.uint64, first: int, knots: Knots, jumps: Knots, c0: float, c1: float,
              drift: float, fit: bool) -> None:  # pragma: no cover - compiled
     """``count`` steps of one run. ``wt`` is ``Wᵀ`` (``(d, N)``, C order), so the
-    pass over the weights runs along contiguous rows of units; it updates the
-    weights of step ``k`` and accumulates the pre-activations of step ``k + 1``
-    at once. With ``noise_std`` (one per step; empty: noiseless) the noise of
-    step ``k`` and parameter row ``j`` (``w_j``, then ``a``, ``b``), unit ``i``,
-    is normal ``first + (k width + j) N + i`` of the stream ``key``."""
+    pass over the weights runs along contiguous rows of units. With
+    ``noise_std`` (one per step; empty: noiseless) the noise of step ``k`` and
+    parameter row ``j`` (``w_j``, then ``a``, ``b``), unit ``i``, is normal
+    ``first + (k width + j) N + i`` of the stream ``key``."""
+    _steps(wt, a, b, xs, ys, steps, 0, count, ridge, noise_std, key, first, knots, jumps, c0, c1, drift, fit)
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _steps(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, start: int, count: int,
+           ridge: float, noise_std: Array, key: np.uint64, first: int, knots: Knots, jumps: Knots, c0: float,
+           c1: float, drift: float, fit: bool) -> None:  # pragma: no cover - compiled
+    """Steps ``start:count`` of the chunk, one pass over the weights each: it
+    updates the weights of step ``k`` and accumulates the pre-activations of
+    step ``k + 1`` at once. The noise: :func:`_advance`."""
     d, n = wt.shape
     width = d + 2 if fit else d
     noisy = noise_std.shape[0] > 0
     z, z_next, act, g = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     noise = np.empty((width if noisy else 0, n))
     none = np.zeros(d)  # the "next sample" of the last step: no pre-activations needed
-    if count > 0:
+    if count > start:
         for i in range(n):
             z[i] = b[i]
         for j in range(d):
-            xj = xs[0, j]
+            xj = xs[start, j]
             for i in range(n):
                 z[i] += wt[j, i] * xj
-    for k in range(count):
+    for k in range(start, count):
         x = xs[k]
         prediction = _hinge(z, a, act, g, knots, jumps, c0, c1)
         coef = drift * steps[k] * (ys[k] - prediction / n)
@@ -192,7 +208,7 @@ def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, 
 @numba.njit(cache=True, parallel=True)
 def _advance_all(wt: Array, a: Array, b: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, steps: Array,
                  counts: NDArray[np.int64], ridge: float, noise_std: Array, keys: NDArray[np.uint64],
-                 firsts: NDArray[np.int64], knots: Array, jumps: Array, c0: float, c1: float, drift: float,
+                 firsts: NDArray[np.int64], knots: Knots, jumps: Knots, c0: float, c1: float, drift: float,
                  fit: bool) -> None:  # pragma: no cover - compiled
     """Every run of an ensemble, one thread per run: run ``r`` owns units
     ``offsets[r]:offsets[r + 1]`` (copied out and back: contiguous rows for
@@ -269,7 +285,8 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     plans = [chunk_plan(k, chunk) for k in marks]
     keys = np.array([draw_key(member.rng) if tau > 0 else 0 for member in members], dtype=np.uint64)
     sigma = net.activation
-    knots, jumps = np.array(sigma.knots, dtype=float), np.array(sigma.jumps, dtype=float)
+    knots = tuple(float(t) for t in sigma.knots) or (0.0,)  # a kinkless σ: one knot that jumps by 0
+    jumps = tuple(float(t) for t in sigma.jumps) or (0.0,)
     records: list[list[tuple[Array, Array, Array]]] = [[] for _ in members]
     for round_ in range(max(len(p) for p in plans)):
         active = [r for r, p in enumerate(plans) if round_ < len(p)]

@@ -53,15 +53,19 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
 
     The centres are held transposed, ``(dim, N)``, so that every pass runs along
     the units and vectorises: the distances, the kernel's powers, and for noisy
-    runs (where every centre moves) the moves and the test for centres that may
-    leave Ω (:func:`_flag_crossings`), which alone go through the faces one by one."""
+    runs (where every centre moves) the moves. A noisy centre keeps a lower
+    bound on its distance to ∂Ω, less the length of every move since it was
+    computed; only a centre whose bound runs out goes through the faces (and
+    gets a new bound), so most steps test no face at all."""
     n, dim = centers.shape
     ct = np.ascontiguousarray(centers.T)
     inv_delta2 = 1.0 / (delta * delta)
     r2 = inradius * inradius
-    level, weights, rate, height = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    crossing = np.empty(n, dtype=np.bool_)
+    level, weights, length, clearance = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     noisy = noise_std.shape[0] > 0
+    if noisy:
+        for i in range(n):
+            clearance[i] = _clearance(ct, i, normals, offsets)
     noise = np.empty((dim if noisy else 0, n))
     move = np.empty((dim if noisy else 0, n))
     point, rest = np.empty(dim), np.empty(dim)
@@ -90,20 +94,26 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
         if noisy:
             fill_normals(key, first + k * dim * n, noise.reshape(dim * n))
             std = noise_std[k]
+            for i in range(n):
+                length[i] = 0.0
             for d in range(dim):
                 xd, row, moved, g = x[d], ct[d], move[d], noise[d]
                 for i in range(n):
-                    moved[i] = scale * weights[i] * (xd - row[i]) + std * g[i]
-            _flag_crossings(ct, move, normals, offsets, center, r2, crossing, rate, height)
-            for d in range(dim):  # the centres whose move crosses no face (most of them)
+                    m = scale * weights[i] * (xd - row[i]) + std * g[i]
+                    moved[i] = m
+                    length[i] += m * m
+            for i in range(n):  # a move no longer than the clearance crosses no face
+                clearance[i] -= np.sqrt(length[i]) * (1.0 + 1e-9) + 1e-15  # (the margin covers round-off)
+            for d in range(dim):
                 row, moved = ct[d], move[d]
                 for i in range(n):
-                    row[i] += 0.0 if crossing[i] else moved[i]
+                    row[i] += moved[i] if clearance[i] >= 0.0 else 0.0
             for i in range(n):
-                if crossing[i]:
+                if clearance[i] < 0.0:  # near a face, or its bound used up: the exact test, a new bound
                     for d in range(dim):
                         rest[d] = move[d, i]
                     _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
+                    clearance[i] = _clearance(ct, i, normals, offsets)
         else:
             for i in range(n):
                 if weights[i] == 0.0:  # off the kernel's support: no move
@@ -120,44 +130,17 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
     centers[:] = ct.T
 
 
-_BLOCK = 512
-FEW_FACES = 8
-"""Up to this many faces, noisy SGD tests every move against every face (along
-the units, vectorised); beyond it, against the inscribed ball first."""
-
-
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
-def _flag_crossings(ct: Array, move: Array, normals: Array, offsets: Array, center: Array, r2: float,
-                    crossing: NDArray[np.bool_], rate: Array, height: Array) -> None:  # pragma: no cover - compiled
-    """``crossing[i]``: the move ``move[:, i]`` of centre ``ct[:, i]`` may cross a
-    face. With few faces this is :func:`confine_inplace`'s own first test, exact;
-    with many, "it leaves the inscribed ball" (the face test follows per centre)."""
-    dim, n = ct.shape
-    if normals.shape[0] > FEW_FACES:
-        for i in range(n):
-            height[i] = 0.0
-        for d in range(dim):
-            cd, row, moved = center[d], ct[d], move[d]
-            for i in range(n):
-                height[i] += (row[i] + moved[i] - cd) ** 2
-        for i in range(n):
-            crossing[i] = height[i] > r2
-        return
-    for lo in range(0, n, _BLOCK):  # a block of units at a time: the passes over faces stay in L1
-        m = min(_BLOCK, n - lo)
-        flag, r, h = crossing[lo:lo + m], rate[lo:lo + m], height[lo:lo + m]  # views: indices from 0 vectorise
-        for i in range(m):
-            flag[i] = False
-        for j in range(normals.shape[0]):
-            for i in range(m):
-                r[i], h[i] = 0.0, offsets[j]
-            for d in range(dim):
-                normal, row, moved = normals[j, d], ct[d, lo:lo + m], move[d, lo:lo + m]
-                for i in range(m):
-                    r[i] += normal * moved[i]
-                    h[i] -= normal * row[i]
-            for i in range(m):
-                flag[i] = flag[i] | ((r[i] > 0.0) & (h[i] < r[i]))  # no short cut: vectorises
+def _clearance(ct: Array, i: int, normals: Array, offsets: Array) -> float:  # pragma: no cover - compiled
+    """The distance from centre ``i`` of ``ct`` (``(dim, N)``) to the nearest face
+    (unit normals): Ω holds the ball of that radius around it."""
+    nearest = np.inf
+    for j in range(normals.shape[0]):
+        height = offsets[j]
+        for d in range(ct.shape[0]):
+            height -= normals[j, d] * ct[d, i]
+        nearest = min(nearest, height)
+    return nearest
 
 
 @numba.njit(inline="always")  # numba inlines it: a call with nine arrays costs more than the test

@@ -172,3 +172,42 @@ def test_target_not_finite_on_part_of_the_domain_is_refused(rng, interval):
     with pytest.raises(ValueError, match="the target f is not finite at x = "):
         particles.rbf_sgd(interval, lambda x: np.where(x[0] > 0.5, np.nan, 1.0), kernel, interval.sample(5, rng),
                           fempde.TimeAxis(1e-3), [0.05], rng=rng)
+
+
+def test_noisy_moves_near_the_faces_are_the_exact_reflections(rng):
+    """Pure noise (a kernel that sees no data) in the unit square, centres near
+    its faces: the compiled loop, which skips the face test while a centre's
+    clearance lasts, equals confine_inplace applied to every move (to 1e-14),
+    with the increments normal (k dim + j) N + i of the stream."""
+    from particles.domain import confine_inplace
+    from particles.noise import normals
+
+    domain = particles.ConvexDomain.from_mesh(meshes.rectangle(h=0.5))
+    n, steps, std = 300, 40, 0.05
+    centers0 = np.clip(rng.random((n, 2)) * 0.2 + rng.integers(0, 2, (n, 2)) * 0.8, 0.01, 0.99)
+    kernel = Kernel("triweight", 2, 1e-9)
+    moved = centers0.copy()
+    _sgd_chunk(moved, domain.sample(steps, rng), np.zeros(steps), np.ones(steps), np.full(steps, std), np.uint64(99),
+               0, kernel.power, kernel.constant, kernel.delta, domain.normals, domain.offsets, domain.center,
+               domain.inradius, True)
+    noise = normals(99, 0, steps * 2 * n).reshape(steps, 2, n)
+    expected = centers0.copy()
+    for k in range(steps):
+        for i in range(n):
+            confine_inplace(expected[i], std * noise[k, :, i], domain.normals, domain.offsets, domain.center,
+                            domain.inradius, True)
+    free = centers0 + std * noise.sum(axis=0).T
+    assert np.mean(np.any(np.abs(expected - free) > 1e-9, axis=1)) > 0.3  # many centres met a face
+    np.testing.assert_allclose(moved, expected, rtol=0, atol=1e-14)
+    assert np.all(domain.contains(moved))
+
+
+def test_noise_does_not_depend_on_the_chunks(rng, interval):
+    """The increments are indexed by step, coordinate and centre, not by chunk: a
+    pure-noise run cut into chunks of 7 steps equals the uncut run bit for bit."""
+    kernel = Kernel("triweight", 1, 1e-9)
+    centers0 = interval.sample(40, rng)
+    seed = rng.spawn(1)[0]
+    runs = [particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [0.05, 0.1], tau=0.01,
+                              rng=copy.deepcopy(seed), chunk=chunk) for chunk in (7, 4096)]
+    np.testing.assert_array_equal(runs[0].centers, runs[1].centers)
