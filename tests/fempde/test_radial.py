@@ -45,6 +45,20 @@ def test_interaction_against_monte_carlo_over_random_directions(rng, d):
     assert model.v(r1) == pytest.approx(labels.mean(), abs=4 * labels.std() / math.sqrt(n))
 
 
+def test_factor_at_d_2_against_monte_carlo(rng):
+    """At d = 2 the cosine's law piles up at ±1, where the quadrature's inner law kinks:
+    u(0.05, 2.19) by quadrature (48 cosines) is −0.889 against −0.869 ± 0.007 by Monte Carlo
+    here; the series (bound 1e-4 relative) gives −0.870, asserted within 4 standard errors."""
+    delta, r1, r2, n = 0.5, 0.05, 2.19, 2_000_000
+    g = IsotropicGaussians(delta, 2, tol=1e-4).factor(np.array([r1, r2])).columns
+    angles = rng.uniform(0, 2 * np.pi, (2, n))
+    y = rng.choice([-1.0, 1.0], n)
+    x = rng.standard_normal((2, n)) * (1 + delta * y)
+    projections = [np.cos(a) * x[0] + np.sin(a) * x[1] for a in angles]
+    products = SIGMA(r1 * projections[0]) * SIGMA(r2 * projections[1])
+    assert g[0] @ g[1] == pytest.approx(products.mean(), abs=4 * products.std() / math.sqrt(n))
+
+
 def test_infinite_dimension_limit():
     r = np.array([0.4, 1.0, 2.5])
     limit = IsotropicGaussians(0.5, math.inf).u(r, r)
