@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from functools import cached_property
@@ -57,11 +58,15 @@ class Space:
                 raise meshes.MeshError(message + "; remesh, or pass force=True to solve anyway")
             warnings.warn(message + "; solving anyway because force=True", stacklevel=2)
         self.mesh = mesh
-        self.basis = Basis(mesh, meshes.checks.p1_element(mesh))
         self.x: Array = np.asarray(mesh.p, dtype=np.float64)
-        self.m: Array = np.asarray(asm(mass, self.basis).sum(axis=1)).ravel()
+        self.m: Array = lumped_masses(mesh)
         self.volume = float(self.m.sum())
         self.dim = mesh.dim()
+
+    @cached_property
+    def basis(self) -> Basis:
+        """The scikit-fem P1 basis (built on first use: a run needs only the masses and edges)."""
+        return Basis(self.mesh, meshes.checks.p1_element(self.mesh))
 
     @property
     def n(self) -> int:
@@ -136,6 +141,21 @@ class Space:
 
     def element_mean(self, values: Array) -> Array:
         return np.asarray(values[self.mesh.t].mean(axis=0))
+
+
+def lumped_masses(mesh: Mesh) -> Array:
+    """Row sums of the P1 mass matrix: ``m_i = Σ_{K ∋ i} |K|/(d + 1)``, since ``∫_K φ_i = |K|/(d + 1)``
+    (what ``asm(mass, basis).sum(axis=1)`` gives, without assembling the matrix: a third of
+    a small run's setup)."""
+    points, cells = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t)
+    dim = points.shape[0]
+    if dim == 1 or cells.shape[0] != dim + 1:  # 1-D (cheap there) or not simplices: assemble
+        return np.asarray(asm(mass, Basis(mesh, meshes.checks.p1_element(mesh))).sum(axis=1)).ravel()
+    corners = points[:, cells]  # (dim, dim + 1, nelems)
+    edges = (corners[:, 1:, :] - corners[:, :1, :]).transpose(2, 0, 1)  # (nelems, dim, dim)
+    volume = np.abs(np.linalg.det(edges)) / math.factorial(dim)
+    share = np.repeat(volume[None, :] / (dim + 1), dim + 1, axis=0).ravel()
+    return np.bincount(cells.ravel(), weights=share, minlength=points.shape[1]).astype(np.float64)
 
 
 def quadrature(mesh: Mesh, intorder: int = 4) -> tuple[Array, Array]:
