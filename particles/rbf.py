@@ -53,67 +53,33 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
 
     The centres are held transposed, ``(dim, N)``, so that every pass runs along
     the units and vectorises: the distances, the kernel's powers, and for noisy
-    runs (where every centre moves) the moves. A noisy centre keeps a lower
-    bound on its distance to ∂Ω, less the length of every move since it was
-    computed; only a centre whose bound runs out goes through the faces (and
-    gets a new bound), so most steps test no face at all."""
+    runs (where every centre moves) the moves, a block of centres at a time; a
+    noisy centre goes through the faces only when its bound on the distance to
+    ∂Ω runs out (:func:`_noisy_block`), so most steps test no face."""
     n, dim = centers.shape
     ct = np.ascontiguousarray(centers.T)
     inv_delta2 = 1.0 / (delta * delta)
     r2 = inradius * inradius
-    level, weights, length, clearance = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    level, weights, span = np.empty(_BLOCK), np.empty(n), np.empty(_BLOCK)
     noisy = noise_std.shape[0] > 0
-    if noisy:
-        for i in range(n):
-            clearance[i] = _clearance(ct, i, normals, offsets)
-    noise = np.empty((dim if noisy else 0, n))
-    move = np.empty((dim if noisy else 0, n))
+    clearance = np.empty(n if noisy else 0)
+    for i in range(clearance.shape[0]):
+        clearance[i] = _clearance(ct, i, normals, offsets)
+    noise, move = np.empty((dim, _BLOCK)), np.empty((dim, _BLOCK))
     point, rest = np.empty(dim), np.empty(dim)
     for k in range(xs.shape[0]):
         x = xs[k]
-        for i in range(n):
-            level[i] = 0.0
-        for d in range(dim):
-            xd, row = x[d], ct[d]
-            for i in range(n):
-                level[i] += (xd - row[i]) ** 2
-        for i in range(n):  # level = (1 − |x − w|²/δ²)_+, weights = level^(p−1) (0 off the support)
-            s = 1.0 - level[i] * inv_delta2
-            inside = s > 0.0
-            level[i] = s if inside else 0.0
-            weights[i] = 1.0 if inside else 0.0
-        for _ in range(power - 1):
-            for i in range(n):
-                weights[i] *= level[i]
         prediction = 0.0
-        for i in range(n):
-            prediction += weights[i] * level[i]
+        for lo in range(0, n, _BLOCK):
+            prediction += _kernel_block(ct, lo, min(_BLOCK, n - lo), x, inv_delta2, power, level, weights)
         prediction *= constant / n
         # ∇_w K^δ(x − w) = 2p c (1 − |x − w|²/δ²)^{p−1} (x − w)/δ²
         scale = drift * steps[k] * (ys[k] - prediction) * 2.0 * power * constant * inv_delta2
         if noisy:
-            fill_normals(key, first + k * dim * n, noise.reshape(dim * n))
-            std = noise_std[k]
-            for i in range(n):
-                length[i] = 0.0
-            for d in range(dim):
-                xd, row, moved, g = x[d], ct[d], move[d], noise[d]
-                for i in range(n):
-                    m = scale * weights[i] * (xd - row[i]) + std * g[i]
-                    moved[i] = m
-                    length[i] += m * m
-            for i in range(n):  # a move no longer than the clearance crosses no face
-                clearance[i] -= np.sqrt(length[i]) * (1.0 + 1e-9) + 1e-15  # (the margin covers round-off)
-            for d in range(dim):
-                row, moved = ct[d], move[d]
-                for i in range(n):
-                    row[i] += moved[i] if clearance[i] >= 0.0 else 0.0
-            for i in range(n):
-                if clearance[i] < 0.0:  # near a face, or its bound used up: the exact test, a new bound
-                    for d in range(dim):
-                        rest[d] = move[d, i]
-                    _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
-                    clearance[i] = _clearance(ct, i, normals, offsets)
+            for lo in range(0, n, _BLOCK):  # a block of centres at a time: its passes stay in L1
+                _noisy_block(ct, lo, min(_BLOCK, n - lo), x, scale, noise_std[k], weights, clearance, key,
+                             first + k * dim * n, noise, move, span, point, rest, normals, offsets, center,
+                             inradius, reflect)
         else:
             for i in range(n):
                 if weights[i] == 0.0:  # off the kernel's support: no move
@@ -128,6 +94,76 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
                 else:
                     _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
     centers[:] = ct.T
+
+
+_BLOCK = 256
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _kernel_block(ct: Array, lo: int, m: int, x: Array, inv_delta2: float, power: int, level: Array,
+                  weights: Array) -> float:  # pragma: no cover - compiled
+    """``weights[lo:lo+m]`` = ``(1 − |x − w_i|²/δ²)_+^(p−1)`` (0 off the support) of
+    centres ``lo:lo+m``, and their sum of ``(1 − |x − w_i|²/δ²)_+^p`` (``level``:
+    scratch of ``m`` or more)."""
+    w, lv = weights[lo:lo + m], level[:m]
+    for i in range(m):
+        lv[i] = 0.0
+    for d in range(ct.shape[0]):
+        xd, row = x[d], ct[d, lo:lo + m]
+        for i in range(m):
+            lv[i] += (xd - row[i]) ** 2
+    for i in range(m):
+        s = 1.0 - lv[i] * inv_delta2
+        inside = s > 0.0
+        lv[i] = s if inside else 0.0
+        w[i] = 1.0 if inside else 0.0
+    for _ in range(power - 1):
+        for i in range(m):
+            w[i] *= lv[i]
+    total = 0.0
+    for i in range(m):
+        total += w[i] * lv[i]
+    return total
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _noisy_block(ct: Array, lo: int, m: int, x: Array, scale: float, std: float, weights: Array, clearance: Array,
+                 key: np.uint64, first: int, noise: Array, move: Array, span: Array, point: Array, rest: Array,
+                 normals: Array, offsets: Array, center: Array, inradius: float,
+                 reflect: bool) -> None:  # pragma: no cover - compiled
+    """The noisy moves of centres ``lo:lo+m`` of ``ct`` (``(dim, N)``), whose
+    increments are normals ``first + j N + lo + i`` of the stream ``key``.
+
+    Centre ``i`` carries a lower bound ``clearance[i]`` on its distance to ∂Ω,
+    less the length of every move since it was computed: a move no longer than
+    that crosses no face, so the test is one comparison; a centre whose bound
+    runs out goes through the faces and gets a new bound. (``noise``, ``move``,
+    ``span``: scratch.) The slices start at 0, so the loops vectorise without
+    index checks."""
+    dim, n = ct.shape
+    w, clear, total = weights[lo:lo + m], clearance[lo:lo + m], span[:m]
+    for d in range(dim):
+        fill_normals(key, first + d * n + lo, noise[d, :m])
+    for i in range(m):
+        total[i] = 0.0
+    for d in range(dim):
+        xd, row, moved, g = x[d], ct[d, lo:lo + m], move[d, :m], noise[d, :m]
+        for i in range(m):
+            step = scale * w[i] * (xd - row[i]) + std * g[i]
+            moved[i] = step
+            total[i] += step * step
+    for i in range(m):
+        clear[i] -= np.sqrt(total[i]) * (1.0 + 1e-9) + 1e-15  # (the margin covers round-off)
+    for d in range(dim):
+        row, moved = ct[d, lo:lo + m], move[d, :m]
+        for i in range(m):
+            row[i] += moved[i] if clear[i] >= 0.0 else 0.0
+    for i in range(m):
+        if clear[i] < 0.0:  # near a face, or its bound used up: the exact move, a new bound
+            for d in range(dim):
+                rest[d] = move[d, i]
+            _move_near_faces(ct, lo + i, point, rest, normals, offsets, center, inradius, reflect)
+            clear[i] = _clearance(ct, lo + i, normals, offsets)
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
