@@ -284,6 +284,22 @@ def _scatter_map(n: int, ptr: Index, idx: Index, inverse: Index, lu_ptr: Index, 
 
 
 @numba.njit(cache=True)
+def _dominant_by_columns(ptr: Index, idx: Index, data: Values, work: Array) -> bool:
+    """Whether every diagonal entry is at least the sum of the moduli of its column's others
+    (``work``: scratch of the matrix's size)."""
+    n = ptr.size - 1
+    work[:] = 0.0
+    for r in range(n):
+        for p in range(ptr[r], ptr[r + 1]):
+            c = idx[p]
+            work[c] += -data[p] if c == r else abs(data[p])
+    for c in range(n):
+        if not work[c] <= 0.0:  # NaN fails too
+            return False
+    return True
+
+
+@numba.njit(cache=True)
 def _factorise(data: Values, scatter: Index, lu_ptr: Index, lu_idx: Index, diagonal: Index,
                values: Array, work: Array) -> bool:
     """Row-by-row (IKJ) elimination into ``values``; False on a pivot that is not positive."""
@@ -358,7 +374,6 @@ class PatternLU:
         self.scatter = _scatter_map(n, ptr, idx, inverse, self.lu_ptr, self.lu_idx)
         self.values = np.zeros(self.lu_idx.size)
         self.work = np.zeros(n)
-        self._diagonal_entries = np.flatnonzero(np.repeat(np.arange(n), np.diff(ptr)) == idx)
 
     def fits(self, matrix: sp.csr_matrix) -> bool:
         """Whether ``matrix`` has this pattern."""
@@ -370,9 +385,7 @@ class PatternLU:
         """Factorise ``matrix`` (of this pattern); False, and nothing usable, unless it is
         diagonally dominant by columns (then no pivoting is needed)."""
         data = matrix.data
-        diagonal = data[self._diagonal_entries]
-        off = np.bincount(matrix.indices, weights=np.abs(data), minlength=matrix.shape[0]) - np.abs(diagonal)
-        if not np.all(diagonal >= off):
+        if not _dominant_by_columns(self.indptr, self.indices, data, self.work):
             return False
         return bool(_factorise(data, self.scatter, self.lu_ptr, self.lu_idx, self.diagonal, self.values, self.work))
 
