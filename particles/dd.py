@@ -143,34 +143,25 @@ def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, 
              noise_std: Array, key: np.uint64, first: int, knots: Knots, jumps: Knots, c0: float, c1: float,
              drift: float, fit: bool) -> None:  # pragma: no cover - compiled
     """``count`` steps of one run. ``wt`` is ``Wᵀ`` (``(d, N)``, C order), so the
-    pass over the weights runs along contiguous rows of units. With
-    ``noise_std`` (one per step; empty: noiseless) the noise of step ``k`` and
-    parameter row ``j`` (``w_j``, then ``a``, ``b``), unit ``i``, is normal
-    ``first + (k width + j) N + i`` of the stream ``key``."""
-    _steps(wt, a, b, xs, ys, steps, 0, count, ridge, noise_std, key, first, knots, jumps, c0, c1, drift, fit)
-
-
-@numba.njit(cache=True, fastmath=True, error_model="numpy")
-def _steps(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, start: int, count: int,
-           ridge: float, noise_std: Array, key: np.uint64, first: int, knots: Knots, jumps: Knots, c0: float,
-           c1: float, drift: float, fit: bool) -> None:  # pragma: no cover - compiled
-    """Steps ``start:count`` of the chunk, one pass over the weights each: it
+    pass over the weights runs along contiguous rows of units; one pass a step
     updates the weights of step ``k`` and accumulates the pre-activations of
-    step ``k + 1`` at once. The noise: :func:`_advance`."""
+    step ``k + 1`` at once. With ``noise_std`` (one per step; empty: noiseless)
+    the noise of step ``k`` and parameter row ``j`` (``w_j``, then ``a``, ``b``),
+    unit ``i``, is normal ``first + (k width + j) N + i`` of the stream ``key``."""
     d, n = wt.shape
     width = d + 2 if fit else d
     noisy = noise_std.shape[0] > 0
     z, z_next, act, g = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     noise = np.empty((width if noisy else 0, n))
     none = np.zeros(d)  # the "next sample" of the last step: no pre-activations needed
-    if count > start:
+    if count > 0:
         for i in range(n):
             z[i] = b[i]
         for j in range(d):
-            xj = xs[start, j]
+            xj = xs[0, j]
             for i in range(n):
                 z[i] += wt[j, i] * xj
-    for k in range(start, count):
+    for k in range(count):
         x = xs[k]
         prediction = _hinge(z, a, act, g, knots, jumps, c0, c1)
         coef = drift * steps[k] * (ys[k] - prediction / n)
