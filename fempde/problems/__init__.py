@@ -23,13 +23,13 @@ from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
 from .homogeneous import SphereLaw, Teacher, circle_rule, homogeneous_unit, relu_kernel
 from .neurons import ACTIVATIONS, Hinges, activation, gaussian_nodes, relu_unit, ridge_unit
 from .porous_medium import PorousMedium, PorousMediumSystem
-from .radial import IsotropicGaussians, RadialDD, RadialSystem
+from .radial import InteractionFactor, IsotropicGaussians, RadialDD, RadialSystem
 from .steady import steady_state
 
 __all__ = [
     "ACTIVATIONS", "AnisotropicGaussians", "COORDINATES", "DataLaw", "DistributionalDynamics", "DistributionalSystem",
-    "EdgeFluxSystem", "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges", "IsotropicGaussians", "PorousMedium",
-    "PorousMediumSystem", "RadialDD", "RadialSystem", "SphereLaw", "Teacher", "activation", "circle_rule",
-    "direction_moments", "gaussian_nodes", "gibbs_fixed_point", "homogeneous_unit", "initial_marginals", "relu_kernel",
-    "relu_moments", "relu_unit", "ridge_unit", "steady_state"
+    "EdgeFluxSystem", "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges", "InteractionFactor",
+    "IsotropicGaussians", "PorousMedium", "PorousMediumSystem", "RadialDD", "RadialSystem", "SphereLaw", "Teacher",
+    "activation", "circle_rule", "direction_moments", "gaussian_nodes", "gibbs_fixed_point", "homogeneous_unit",
+    "initial_marginals", "relu_kernel", "relu_moments", "relu_unit", "ridge_unit", "steady_state",
 ]
