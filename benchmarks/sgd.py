@@ -15,7 +15,8 @@ Gaussian increments are computed inside the compiled loops
 (:mod:`particles.noise`): for the two-layer network the N d normals a step
 cost more than the 4Nd flops, so their rate is also given as normals/s.
 
-Every figure is the best of several repeats (other processes share the cores).
+Every figure is the best of several short repeats: other processes share the
+cores, and a short run is more likely to find the core to itself.
 """
 
 from __future__ import annotations
@@ -36,14 +37,16 @@ from particles.rbf import _sgd_chunk  # noqa: E402
 REPEATS = 5
 
 
+def seconds(run) -> float:
+    """The wall time of one call of ``run()``."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
 def best_rate(run, count: int, repeats: int = REPEATS) -> float:
     """``count / seconds`` of the fastest of ``repeats`` calls of ``run()``."""
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return count / best
+    return count / min(seconds(run) for _ in range(repeats))
 
 
 def target(x):
@@ -103,7 +106,7 @@ def dgemm_rate(size: int = 1024) -> float:
     return best_rate(lambda: a @ a, 2 * size**3, repeats=8)
 
 
-def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
+def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     """The two-layer network of seed 002 (σ(⟨w, x⟩), d = 40, N = 800) on one core:
     all of ``dd_sgd`` and its parts, the floor, a numpy loop, the noisy run;
     then an ensemble of 8 such runs on 1 and on 2 threads."""
@@ -120,10 +123,8 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
     axis = fempde.TimeAxis(1e-4)
     dd_sgd(model, w0, axis, [10 * axis.epsilon], rng=rng)  # compile
     dd_sgd(model, w0, axis, [10 * axis.epsilon], beta=100.0, rng=rng)
-    whole = best_rate(lambda: dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng), steps)
     chunk = 2048  # dd_sgd's default: its samples per draw and its steps per compiled call
     xs, ys = sample_isotropic(model, chunk, rng)
-    sampling = best_rate(lambda: sample_isotropic(model, chunk, rng), chunk, repeats=20)
     s, sigma = np.full(chunk, axis.epsilon), model.activation
     knots, jumps = tuple(sigma.knots), tuple(sigma.jumps)
 
@@ -131,7 +132,16 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
         _advance(np.ascontiguousarray(w0.T), np.ones(n), np.zeros(n), xs, ys, s, chunk, 0.0, np.empty(0),
                  np.uint64(0), 0, knots, jumps, sigma.offset, sigma.slope, 2.0, False)
 
-    compiled = best_rate(update, chunk, repeats=20)
+    def run() -> None:
+        dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng)
+
+    def sample() -> None:
+        sample_isotropic(model, chunk, rng)
+
+    # per round, seconds a step: the whole run, then its parts alone; the breakdown is the fastest round's
+    rounds = [(seconds(run) / steps, seconds(update) / chunk, seconds(sample) / chunk) for _ in range(4 * REPEATS)]
+    per_step, per_update, per_sample = min(rounds)
+    whole, compiled = 1 / per_step, 1 / per_update
     few, w = 2000, w0.copy()
     start = time.perf_counter()
     for k in range(few):
@@ -144,16 +154,16 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 50_000) -> None:
     print(f"d={d} N={n} two-layer SGD, one core, float64: dd_sgd {whole:>9,.0f} steps/s = {whole / floor:.0%} of the "
           f"flop floor ({floor:,.0f} steps/s: 4Nd flops a step at the {peak / 1e9:.1f} GFLOP/s of one-core DGEMM) "
           f"| numpy loop {plain:>7,.0f} steps/s", flush=True)
-    per_step = 1e6 / whole
-    print(f"  where a step's {per_step:.2f} us go: compiled update {1e6 / compiled:.2f} us "
-          f"({compiled:,.0f} steps/s = {compiled / floor:.0%} of the floor), sampling (x, y) {1e6 / sampling:.2f} us, "
-          f"the rest (chunks, records, Python) {per_step - 1e6 / compiled - 1e6 / sampling:.2f} us", flush=True)
+    print(f"  where a step's {1e6 * per_step:.2f} us go (that round): compiled update {1e6 * per_update:.2f} us "
+          f"({compiled:,.0f} steps/s = {compiled / floor:.0%} of the floor), sampling (x, y) "
+          f"{1e6 * per_sample:.2f} us, the rest (chunks, records, Python) "
+          f"{1e6 * (per_step - per_update - per_sample):.2f} us", flush=True)
     noisy_steps = 2000
     noisy = best_rate(lambda: dd_sgd(model, w0, axis, [noisy_steps * axis.epsilon], beta=100.0, rng=rng),
                       noisy_steps)
     print(f"  noisy (beta = 100): dd_sgd {noisy:>9,.0f} steps/s = {noisy / whole:.2f} of the noiseless rate "
           f"({noisy * n * d / 1e6:,.0f}M normals/s drawn in the compiled loop)", flush=True)
-    runs, ensemble_steps = 8, steps // 8
+    runs, ensemble_steps = 8, steps // 2
     for threads in (1, 2):
         numba.set_num_threads(threads)
         members = [Member(w0, axis, np.random.default_rng(seed)) for seed in range(runs)]
