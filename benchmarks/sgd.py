@@ -49,6 +49,22 @@ def best_rate(run, count: int, repeats: int = REPEATS) -> float:
     return count / min(seconds(run) for _ in range(repeats))
 
 
+def profiled_rate(run, count: int, parts: tuple[str, ...], repeats: int = REPEATS) -> tuple[float, list[float]]:
+    """``count / seconds`` of the fastest of ``repeats`` profiled calls of ``run()``,
+    and the seconds per count spent in the functions named ``parts`` in that call."""
+    import cProfile
+    import pstats
+
+    best: tuple[float, list[float]] = (np.inf, [])
+    for _ in range(repeats):
+        profile = cProfile.Profile()
+        elapsed = seconds(lambda profile=profile: profile.runcall(run))
+        if elapsed < best[0]:
+            stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+            best = (elapsed, [sum(row[3] for key, row in stats.items() if key[2] == part) / count for part in parts])
+    return count / best[0], best[1]
+
+
 def target(x):
     return 1.0 + 0.0 * x[0]
 
@@ -114,7 +130,7 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
 
     import numba
 
-    from particles.dd import Member, _advance, dd_ensemble, dd_sgd, sample_isotropic
+    from particles.dd import Member, dd_ensemble, dd_sgd, sample_isotropic
 
     numba.set_num_threads(1)
     model = fempde.IsotropicGaussians(0.8, d)
@@ -123,25 +139,10 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     axis = fempde.TimeAxis(1e-4)
     dd_sgd(model, w0, axis, [10 * axis.epsilon], rng=rng)  # compile
     dd_sgd(model, w0, axis, [10 * axis.epsilon], beta=100.0, rng=rng)
-    chunk = 2048  # dd_sgd's default: its samples per draw and its steps per compiled call
-    xs, ys = sample_isotropic(model, chunk, rng)
-    s, sigma = np.full(chunk, axis.epsilon), model.activation
-    knots, jumps = tuple(sigma.knots), tuple(sigma.jumps)
-
-    def update() -> None:
-        _advance(np.ascontiguousarray(w0.T), np.ones(n), np.zeros(n), xs, ys, s, chunk, 0.0, np.empty(0),
-                 np.uint64(0), 0, knots, jumps, sigma.offset, sigma.slope, 2.0, False)
-
-    def run() -> None:
-        dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng)
-
-    def sample() -> None:
-        sample_isotropic(model, chunk, rng)
-
-    # per round, seconds a step: the whole run, then its parts alone; the breakdown is the fastest round's
-    rounds = [(seconds(run) / steps, seconds(update) / chunk, seconds(sample) / chunk) for _ in range(4 * REPEATS)]
-    per_step, per_update, per_sample = min(rounds)
-    whole, compiled = 1 / per_step, 1 / per_update
+    whole, (per_update, per_sample) = profiled_rate(lambda: dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng),
+                                                    steps, ("_advance", "sample"), repeats=4 * REPEATS)
+    xs, ys = sample_isotropic(model, 2000, rng)
+    sigma = model.activation
     few, w = 2000, w0.copy()
     start = time.perf_counter()
     for k in range(few):
@@ -154,10 +155,12 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     print(f"d={d} N={n} two-layer SGD, one core, float64: dd_sgd {whole:>9,.0f} steps/s = {whole / floor:.0%} of the "
           f"flop floor ({floor:,.0f} steps/s: 4Nd flops a step at the {peak / 1e9:.1f} GFLOP/s of one-core DGEMM) "
           f"| numpy loop {plain:>7,.0f} steps/s", flush=True)
-    print(f"  where a step's {1e6 * per_step:.2f} us go (that round): compiled update {1e6 * per_update:.2f} us "
+    compiled = 1 / per_update
+    print(f"  where a step's {1e6 / whole:.2f} us go (profiled, fastest run): compiled update "
+          f"{1e6 * per_update:.2f} us "
           f"({compiled:,.0f} steps/s = {compiled / floor:.0%} of the floor), sampling (x, y) "
           f"{1e6 * per_sample:.2f} us, the rest (chunks, records, Python) "
-          f"{1e6 * (per_step - per_update - per_sample):.2f} us", flush=True)
+          f"{1e6 * (1 / whole - per_update - per_sample):.2f} us", flush=True)
     noisy_steps = 2000
     noisy = best_rate(lambda: dd_sgd(model, w0, axis, [noisy_steps * axis.epsilon], beta=100.0, rng=rng),
                       noisy_steps)
