@@ -140,7 +140,7 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     dd_sgd(model, w0, axis, [10 * axis.epsilon], rng=rng)  # compile
     dd_sgd(model, w0, axis, [10 * axis.epsilon], beta=100.0, rng=rng)
     whole, (per_update, per_sample) = profiled_rate(lambda: dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng),
-                                                    steps, ("_advance", "sample"), repeats=4 * REPEATS)
+                                                    steps, ("_advance", "sample"), repeats=8 * REPEATS)
     xs, ys = sample_isotropic(model, 2000, rng)
     sigma = model.activation
     few, w = 2000, w0.copy()
