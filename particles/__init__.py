@@ -12,6 +12,7 @@ from .dd import DDRun, GaussianClasses, Member, Network, dd_ensemble, dd_sgd, po
 from .domain import ConvexDomain, confine, sample_density
 from .lazy import GDRun, KernelFlow, TrainingSet, TwoLayer, gradient_descent, learning_rate, output_scale
 from .measures import deposit, l1_gap, wasserstein
+from .noise import draw_key, normals
 from .rbf import SGDRun, rbf_sgd
 from .reduced import Comparison, ReducedSGD, compare, marginal_w1, reduced_sgd, reduced_variables
 from .risk import PopulationRisk
@@ -44,11 +45,13 @@ __all__ = [
     "dd_ensemble",
     "dd_sgd",
     "deposit",
+    "draw_key",
     "gradient_descent",
     "l1_gap",
     "learning_rate",
     "marginal_w1",
     "output_scale",
+    "normals",
     "population_risk",
     "rbf_sgd",
     "recovery_fraction",
