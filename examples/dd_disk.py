@@ -17,7 +17,6 @@ Open both ``.pvd`` files in ParaView and press play.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +28,8 @@ import numpy as np
 import fempde
 import meshes
 import particles
+from fempde.atomic import write_csv
+from fempde.io.plots import save_figure
 from fempde.io.vtk import PVDSeries
 
 
@@ -54,15 +55,12 @@ def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float =
     clouds = PVDSeries(out_dir, "particles")
     rows = []
     for t, w in zip(times, run.weights, strict=True):  # run.times: the same times on the grid t = kε
-        clouds.write(float(t), w.T, [("vertex", np.arange(n)[:, None])], {"norm": np.linalg.norm(w, axis=1)}, {})
+        clouds.write_points(float(t), w.T, {"norm": np.linalg.norm(w, axis=1)})
         rho = pde.snapshots[float(t)]
         rows.append({"t": float(t), "pde_risk": pde.system.risk(rho), "pde_risk_n": pde.system.expected_risk(rho, n),
                      "sgd_risk": particles.population_risk(net, w), "pde_mean_norm": space.integrate(radius * rho),
                      "sgd_mean_norm": float(np.linalg.norm(w, axis=1).mean())})
-    with open(out_dir / "risk.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out_dir / "risk.csv", list(rows[0]), [list(r.values()) for r in rows])
     fig, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
     ax.plot([r["t"] for r in rows], [r["pde_risk"] for r in rows], "k-", label="DD on the disk (P1, SG flux)")
     ax.plot([r["t"] for r in rows], [r["pde_risk_n"] for r in rows], "k:", label=f"E R_N of {n} units drawn from ρ_t")
@@ -72,8 +70,7 @@ def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float =
     ax.set_title(f"d = 2, Δ = {delta}, λ = {lam}, β = {beta:g}")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.savefig(out_dir / "risk.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / "risk.png")
     summary = {"rows": rows, "wall_mass": float(pde.history["wall_mass"].max()), "result": pde}
     print(f"risk at t = {t_end:g}: PDE {rows[-1]['pde_risk']:.4f} (E R_N {rows[-1]['pde_risk_n']:.4f}), "
           f"SGD {rows[-1]['sgd_risk']:.4f}; "

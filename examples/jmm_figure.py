@@ -22,6 +22,7 @@ import fempde
 import meshes
 import particles
 from fempde.atomic import write_csv
+from fempde.io.plots import save_figure
 from particles.crosscheck import unresolved
 
 
@@ -91,8 +92,7 @@ def interval_figure(out: Path, n: int = 200, epsilon: float = 1e-6, t_end: float
         right.legend(fontsize=8)
         right.grid(alpha=0.3, which="both")
         panels.append((delta, data))
-    fig.savefig(out / "jmm_1d.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "jmm_1d.png")
     _write_csv(out / "jmm_1d.csv", panels)
     return out / "jmm_1d.png"
 
@@ -126,8 +126,7 @@ def disk_figure(out: Path, n: int = 2000, epsilon: float = 2e-5, t_end: float = 
     axes[2].set_ylabel("risk")
     axes[2].legend()
     axes[2].grid(alpha=0.3, which="both")
-    fig.savefig(out / "jmm_disk.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "jmm_disk.png")
     _write_csv(out / "jmm_disk.csv", [(delta, data)])
     return out / "jmm_disk.png"
 

@@ -185,7 +185,7 @@ class CrossCheck:
         system = self.pde.system
         cells = mesh_cells(system.space)
         for t, points in zip(self.times, self.centers, strict=True):
-            clouds.write(t, points.T, [("vertex", np.arange(len(points))[:, None])], {}, {})
+            clouds.write_points(t, points.T)
             fields.write(t, system.space.x, cells, system.point_fields(self.pde.snapshots[float(t)]), {})
         plot_risk(self, out / "risk.png")
 

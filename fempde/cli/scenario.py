@@ -53,6 +53,7 @@ from skfem import Mesh
 
 import meshes
 
+from .. import checks
 from ..fem.flux import DEFAULT_FLUX, MOBILITIES
 from ..meanfield.schedule import Constant, PowerLaw, Schedule
 from ..problems.porous_medium import PorousMedium
@@ -121,25 +122,19 @@ def _unknown(section: str, table: dict[str, Any], allowed: set[str]) -> None:
 
 
 def number(section: str, key: str, value: Any, *, positive: bool = False, minimum: float | None = None) -> float:
-    """``value`` of ``[section] key`` as a finite float (bools and strings refused), ``> 0`` or ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(f"[{section}] {key} must be a number, got {value!r}")
-    if not np.isfinite(value):
-        raise ScenarioError(f"[{section}] {key} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise ScenarioError(f"[{section}] {key} must be > 0, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ScenarioError(f"[{section}] {key} must be >= {minimum}, got {value!r}")
-    return float(value)
+    """``value`` of ``[section] key`` by :func:`fempde.checks.number`, as a :class:`ScenarioError`."""
+    try:
+        return checks.number(f"[{section}] {key}", value, positive=positive, minimum=minimum)
+    except ValueError as err:
+        raise ScenarioError(str(err)) from None
 
 
 def integer(section: str, key: str, value: Any, *, minimum: int = 1, maximum: int | None = None) -> int:
-    """``value`` of ``[section] key`` as an int in ``[minimum, maximum]`` (bools, floats and strings refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ScenarioError(f"[{section}] {key} must be an integer >= {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise ScenarioError(f"[{section}] {key} = {value} is more than the {maximum:,} allowed")
-    return value
+    """``value`` of ``[section] key`` by :func:`fempde.checks.integer`, as a :class:`ScenarioError`."""
+    try:
+        return checks.integer(f"[{section}] {key}", value, minimum=minimum, maximum=maximum)
+    except ValueError as err:
+        raise ScenarioError(str(err)) from None
 
 
 def _flag(section: str, key: str, value: Any) -> bool:

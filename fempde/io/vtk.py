@@ -52,6 +52,13 @@ class PVDSeries:
     def pvd_path(self) -> Path:
         return self.directory / f"{self.name}.pvd"
 
+    def write_points(self, t: float, points: NDArray[np.float64],
+                     point_data: dict[str, NDArray[np.float64]] | None = None) -> Path:
+        """Write one ``.vtu`` of a point cloud (points ``(dim, n)``, one vertex cell each):
+        particles, or the weighted points of a characteristics solver."""
+        vertices = np.arange(points.shape[1])[:, None]
+        return self.write(t, points, [("vertex", vertices)], point_data or {}, {})
+
     def write(self, t: float, points: NDArray[np.float64], cells: list[tuple[str, NDArray[Any]]],
               point_data: dict[str, NDArray[np.float64]], cell_data: dict[str, NDArray[np.float64]]) -> Path:
         """Write one ``.vtu`` (points ``(dim, n)``; vector cell data ``(dim, ncells)``)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fempde.cli.scenario import Scenario, ScenarioError
+from fempde.cli.scenario import Scenario, ScenarioError, integer, number
 from fempde.problems import IsotropicGaussians
 
 from ..crosscheck import RBFProblem
@@ -139,24 +138,28 @@ def load_sweep(path: str | Path) -> Sweep:
     return Sweep(kind, base, n, epsilon, delta, seeds, directory)
 
 
-DD_SETTINGS: dict[str, tuple[type, Callable[[Any], bool], str]] = {
-    "d": (int, lambda v: v >= 1, "an integer >= 1"),
-    "activation": (str, lambda v: True, "the name of an activation"),
-    "t_end": (float, lambda v: 0 < v < math.inf, "a finite number > 0"),
-    "outputs": (int, lambda v: 1 <= v <= 10_000, "an integer in [1, 10000]"),
-    "init_scale": (float, lambda v: 0 < v < math.inf, "a finite number > 0"),
-    "r_max": (float, lambda v: 0 < v < math.inf, "a finite number > 0"),
-    "quantiles": (int, lambda v: 2 <= v <= 10**6, "an integer in [2, 10**6]"),
+DD_SETTINGS: dict[str, dict[str, Any]] = {
+    "d": {"minimum": 1},
+    "t_end": {"positive": True},
+    "outputs": {"minimum": 1, "maximum": 10_000},
+    "init_scale": {"positive": True},
+    "r_max": {"positive": True},
+    "quantiles": {"minimum": 2, "maximum": 10**6},
 }
-"""What each ``[dd]`` key must be (its type, its range, the words for the message)."""
+"""The numeric ``[dd]`` keys and their ranges (integers where the default is one);
+``activation`` is a name, checked when the model is built."""
 
 
 def _check_dd_setting(key: str, value: Any) -> None:
-    kind, ok, what = DD_SETTINGS[key]
-    numeric = not isinstance(value, bool) and isinstance(value, int | float)
-    right_type = isinstance(value, str) if kind is str else numeric and (kind is float or isinstance(value, int))
-    if not right_type or not ok(value):
-        raise SweepError(f"[dd] {key} must be {what}, got {value!r}")
+    if key == "activation":
+        if not isinstance(value, str):
+            raise SweepError(f"[dd] activation must be the name of an activation, got {value!r}")
+        return
+    check = integer if isinstance(DD_DEFAULTS[key], int) else number
+    try:
+        check("dd", key, value, **DD_SETTINGS[key])
+    except ScenarioError as err:
+        raise SweepError(str(err)) from None
 
 
 def _grid(table: dict[str, Any], key: str, kind: type, ok: Callable[[Any], bool], what: str) -> list[Any]:

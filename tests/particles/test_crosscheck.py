@@ -10,8 +10,8 @@ import pytest
 import fempde
 import meshes
 import particles
-from fempde.io.vtk import read_pvd
 from fempde.cli.scenario import ScenarioError
+from fempde.io.vtk import read_pvd
 from particles.crosscheck import RBFProblem, convergence_in_n, crosscheck
 
 
