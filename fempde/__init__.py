@@ -8,8 +8,11 @@ Subpackages, one concept each (their docstrings list what is inside):
 names below are re-exported from them.
 
 Problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`,
-:class:`DistributionalDynamics`, :class:`RadialDD`; activations
-:class:`Hinges` and units :func:`ridge_unit`, :func:`relu_unit`), the
+:class:`DistributionalDynamics`, :class:`RadialDD`, Fig. 3's reduced
+:class:`AnisotropicGaussians`, Chizat–Bach's :class:`Teacher` and
+:func:`homogeneous_unit`; activations :class:`Hinges` and units
+:func:`ridge_unit`, :func:`relu_unit`), the characteristics solvers
+(:func:`quantile_flow`, :func:`point_flow`), the
 bumps ``K^δ`` (:class:`Kernel`), the time axis shared with the SGD
 (:class:`TimeAxis`), schedules (:class:`Constant`,
 :class:`PowerLaw`), the P1 :class:`Space`, the run loop :func:`solve` and its
@@ -72,21 +75,10 @@ from .solvers import (
 
 __all__ = [
     "ACTIVATIONS",
-    "AnisotropicGaussians",
-    "PointFlow",
-    "initial_marginals",
-    "point_flow",
-    "tensor_rule",
     "DEFAULT_RTOL",
-    "EdgeFluxSystem",
-    "GaussianClasses",
-    "MOBILITIES",
-    "SpaceError",
-    "StepOptions",
-    "Tolerances",
-    "temperature",
-    "IsotropicGaussians",
     "KERNELS",
+    "MOBILITIES",
+    "AnisotropicGaussians",
     "CSVWriter",
     "Certificates",
     "Checkpoint",
@@ -96,13 +88,17 @@ __all__ = [
     "DataLaw",
     "DistributionalDynamics",
     "DistributionalSystem",
+    "EdgeFluxSystem",
     "FiniteDeltaPorousMedium",
     "FiniteDeltaSystem",
+    "GaussianClasses",
     "Hinges",
+    "IsotropicGaussians",
     "Kernel",
     "Observer",
     "OutputError",
     "PlotWriter",
+    "PointFlow",
     "PorousMedium",
     "PorousMediumSystem",
     "PowerLaw",
@@ -111,22 +107,27 @@ __all__ = [
     "RadialDD",
     "RadialSystem",
     "Result",
-    "SphereLaw",
-    "Teacher",
-    "homogeneous_unit",
     "RunInfo",
     "Schedule",
     "Space",
+    "SpaceError",
+    "SphereLaw",
     "SteadyState",
     "Step",
+    "StepOptions",
+    "Teacher",
     "TimeAxis",
+    "Tolerances",
     "VTKWriter",
     "activation",
     "gibbs_fixed_point",
+    "homogeneous_unit",
     "initial_density",
+    "initial_marginals",
     "kernel",
     "load_checkpoint",
     "noise_scale",
+    "point_flow",
     "quantile_flow",
     "quantiles_of",
     "relu_unit",
@@ -134,5 +135,7 @@ __all__ = [
     "solve",
     "steady_state",
     "steps",
+    "temperature",
+    "tensor_rule",
 ]
 __version__ = "0.1.0"

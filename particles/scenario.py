@@ -42,8 +42,6 @@ def problem_from_text(text: str, name: str, base: Path, where: str) -> tuple[RBF
     try:
         return _from_text(text, name, base, where)
     except ScenarioError as err:
-        if "(line " in str(err) or str(err).endswith(f"({where})"):
-            raise
         raise located(err, text, where) from None
 
 
@@ -69,8 +67,9 @@ def _from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem
     if scenario.normalize:  # to mass 1 on the nodes, as fempde's scenarios do
         rho0 = fempde.initial_density(fempde.Space(scenario.mesh), rho0, normalize=True)
     table = _settings(table, scenario)
-    problem = RBFProblem(scenario.mesh, target, table["delta"], scenario.problem.tau, table["kernel"],
-                         scenario.problem.schedule, table["label_noise"], rho0, scenario.options, scenario.flux)
+    problem = RBFProblem(mesh=scenario.mesh, target=target, delta=table["delta"], tau=scenario.problem.tau,
+                         kernel=table["kernel"], schedule=scenario.problem.schedule,
+                         label_noise=table["label_noise"], rho0=rho0, options=scenario.options, flux=scenario.flux)
     return problem, table, scenario
 
 

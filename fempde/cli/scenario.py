@@ -69,7 +69,10 @@ MAX_STEPS = 10_000_000  # t_end / dt_max: the fewest steps a run can take
 
 
 class ScenarioError(ValueError):
-    """A scenario file that cannot be used; the message names the key."""
+    """A scenario file that cannot be used; the message names the key (and, once
+    :func:`located`, the line and the file: ``where`` is then set)."""
+
+    where: str | None = None
 
 
 _DOMAINS: dict[str, Callable[..., Mesh]] = {
@@ -370,9 +373,14 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def located(err: ScenarioError, text: str, where: str) -> ScenarioError:
-    """``err`` with the line of ``text`` it is about and the file's name ``where`` appended."""
+    """``err`` with the line of ``text`` it is about and the file's name ``where``
+    appended (``err`` itself if it already names its file)."""
+    if err.where is not None:
+        return err
     line = locate(text, str(err))
-    return ScenarioError(f"{err} (line {line} of {where})" if line else f"{err} ({where})")
+    out = ScenarioError(f"{err} (line {line} of {where})" if line else f"{err} ({where})")
+    out.where = where
+    return out
 
 
 def locate(text: str, message: str) -> int | None:

@@ -28,7 +28,7 @@ from .record import Result, RunRecord, Tolerances
 from .resume import ResumePoint, check_resume, load_checkpoint
 from .stepping import ConvergenceError, GradientFlowSystem, Step, StepOptions, StepperState, steps
 
-__all__ = ["OutputError", "Problem", "initial_density", "solve"]
+__all__ = ["OutputError", "Problem", "initial_density", "interrupts_deferred", "solve"]
 
 
 class Problem(Protocol):
@@ -216,8 +216,8 @@ def interrupts_deferred(*, reraise: bool = True) -> Iterator[None]:
     previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    finally:  # a handler installed from C reads back as None: restore Python's default then
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
     if caught and reraise:
         raise KeyboardInterrupt
 
