@@ -51,11 +51,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from fempde.checks import finite_array, integer, number
 from fempde.meanfield import DRIFT, TimeAxis
 
 __all__ = [
-    "ACTIVATIONS", "GDRun", "KernelFlow", "Regime", "TrainingSet", "TwoLayer", "drift", "gradient_descent",
-    "learning_rate", "loss", "loss_rate", "output_scale", "smooth_target",
+    "DIVERGENCE", "SMOOTH_ACTIVATIONS", "GDRun", "KernelFlow", "Regime", "TrainingSet", "TwoLayer", "drift",
+    "gradient_descent", "learning_rate", "loss", "loss_rate", "output_scale", "smooth_target",
 ]
 
 Array = NDArray[np.float64]
@@ -73,22 +74,31 @@ def _sigmoid(z: Array) -> tuple[Array, Array]:
     return s, s * (1.0 - s)
 
 
-ACTIVATIONS: dict[str, Callable[[Array], tuple[Array, Array]]] = {"tanh": _tanh, "sigmoid": _sigmoid}
-"""σ and σ' of each activation, evaluated together (both come from one exp)."""
+SMOOTH_ACTIVATIONS: dict[str, Callable[[Array], tuple[Array, Array]]] = {"tanh": _tanh, "sigmoid": _sigmoid}
+"""σ and σ' of each smooth activation, evaluated together (both come from one exp);
+not :data:`fempde.problems.ACTIVATIONS`, the hinges of the PDE problems."""
+
+DIVERGENCE = 1e4
+"""GD stops with ``FloatingPointError`` once the loss exceeds ``DIVERGENCE · L(0)``
+(gradient descent at a stable step does not raise the loss by orders of magnitude)."""
 
 
-def _count(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+def _generator(rng: object) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}: "
+                        "pass numpy.random.default_rng(seed)")
+    return rng
 
 
-def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+def _features(activation: str, x: Array, w: Array) -> tuple[Array, Array]:
+    """``S = σ(X Wᵀ)`` and ``σ'(X Wᵀ)``, shape ``(n, m)`` each."""
+    return SMOOTH_ACTIVATIONS[activation](x @ w.T)
+
+
+def _gram(s: Array, ds: Array, a: Array, x: Array) -> Array:
+    """``H = (1/m)[S Sᵀ + (G Gᵀ) ∘ (X Xᵀ)]``, ``G = a σ'(X Wᵀ)``: the tangent Gram matrix."""
+    g = ds * a
+    return (s @ s.T + (g @ g.T) * (x @ x.T)) / a.size
 
 
 def _regime(regime: object) -> Regime:
@@ -99,7 +109,7 @@ def _regime(regime: object) -> Regime:
 
 def output_scale(regime: Regime, m: int) -> float:
     """α: ``√m`` (lazy, the NTK scaling of seed 003) or ``1`` (mean-field)."""
-    m = _count("m (the number of units)", m)
+    m = integer("m (the number of units)", m)
     return math.sqrt(m) if _regime(regime) == "lazy" else 1.0
 
 
@@ -128,14 +138,10 @@ class TrainingSet:
     y: Array
 
     def __post_init__(self) -> None:
-        x, y = np.asarray(self.x), np.asarray(self.y)
-        if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-            raise ValueError(f"x must have shape (n, d) with n, d >= 1, got shape {x.shape}")
-        if y.shape != (x.shape[0],):
-            raise ValueError(f"y must have shape (n,) = ({x.shape[0]},) to match x, got shape {y.shape}")
-        for name, v in (("x", x), ("y", y)):
-            if not np.issubdtype(v.dtype, np.number) or v.dtype == np.bool_ or not np.all(np.isfinite(v)):
-                raise ValueError(f"{name} must hold finite numbers, got {v!r}")
+        x = finite_array("x (the training inputs)", self.x, (None, None))
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"x (the training inputs) must have shape (n, d) with n, d >= 1, got {x.shape}")
+        y = finite_array("y (the labels)", self.y, (x.shape[0],))
         object.__setattr__(self, "x", np.ascontiguousarray(x, dtype=np.float64))
         object.__setattr__(self, "y", np.ascontiguousarray(y, dtype=np.float64))
 
@@ -151,8 +157,8 @@ class TrainingSet:
     def sphere(cls, n: int, d: int, rng: np.random.Generator,
                target: Callable[[Array], Array] = smooth_target) -> TrainingSet:
         """``n`` points uniform on the unit sphere of R^d, labelled by ``target``."""
-        n, d = _count("n (the number of training points)", n), _count("d (the input dimension)", d, 2)
-        x = rng.standard_normal((n, d))
+        n, d = integer("n (the number of training points)", n), integer("d (the input dimension)", d, minimum=2)
+        x = _generator(rng).standard_normal((n, d))
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         return cls(x, np.asarray(target(x), dtype=np.float64))
 
@@ -172,19 +178,16 @@ class TwoLayer:
     activation: str = "tanh"
 
     def __post_init__(self) -> None:
-        a, w = np.asarray(self.a, dtype=np.float64), np.asarray(self.w, dtype=np.float64)
-        if a.ndim != 1 or a.size < 1:
-            raise ValueError(f"a (output weights) must have shape (m,) with m >= 1, got shape {a.shape}")
-        if w.ndim != 2 or w.shape[0] != a.size:
-            raise ValueError(f"w (input weights) must have shape (m, d) = ({a.size}, d), got shape {w.shape}")
-        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(w))):
-            raise ValueError("a and w must be finite")
-        _positive("alpha (the output scale)", self.alpha)
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        a = finite_array("a (the output weights)", self.a, (None,))
+        if a.size < 1:
+            raise ValueError(f"a (the output weights) must have shape (m,) with m >= 1, got {a.shape}")
+        w = finite_array("w (the input weights)", self.w, (a.size, None))
+        alpha = number("alpha (the output scale)", self.alpha, positive=True)
+        if self.activation not in SMOOTH_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(SMOOTH_ACTIVATIONS)}, got {self.activation!r}")
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "w", np.ascontiguousarray(w))
-        object.__setattr__(self, "alpha", float(self.alpha))
+        object.__setattr__(self, "alpha", alpha)
 
     @property
     def m(self) -> int:
@@ -195,8 +198,9 @@ class TwoLayer:
                 activation: str = "tanh") -> TwoLayer:
         """i.i.d. units ``a_i ~ N(0, 1)``, ``w_i ~ N(0, w_scale² I_d)``, α of ``regime``."""
         alpha = output_scale(regime, m)
-        d = _count("d (the input dimension)", d)
-        w_scale = _positive("w_scale (the standard deviation of w)", w_scale)
+        d = integer("d (the input dimension)", d)
+        w_scale = number("w_scale (the standard deviation of w)", w_scale, positive=True)
+        rng = _generator(rng)
         return cls(rng.standard_normal(m), w_scale * rng.standard_normal((m, d)), alpha, activation)
 
     def _check(self, x: Array) -> None:
@@ -206,7 +210,7 @@ class TwoLayer:
     def output(self, x: Array) -> Array:
         """``f(x_j)`` for ``x`` of shape ``(n, d)``."""
         self._check(x)
-        s, _ = ACTIVATIONS[self.activation](x @ self.w.T)
+        s, _ = _features(self.activation, x, self.w)
         return (self.alpha / self.m) * (s @ self.a)
 
     def tangent_gram(self, x: Array) -> Array:
@@ -214,9 +218,8 @@ class TwoLayer:
         ``(1/m)[S Sᵀ + (G Gᵀ) ∘ (X Xᵀ)]`` with ``S = σ(X Wᵀ)``, ``G = a σ'(X Wᵀ)``. The
         Jacobian ``J`` of the outputs in all parameters has ``J Jᵀ = (α²/m) H``."""
         self._check(x)
-        s, ds = ACTIVATIONS[self.activation](x @ self.w.T)
-        g = ds * self.a
-        return (s @ s.T + (g @ g.T) * (x @ x.T)) / self.m
+        s, ds = _features(self.activation, x, self.w)
+        return _gram(s, ds, self.a, x)
 
 
 @dataclass(frozen=True)
@@ -237,15 +240,24 @@ class KernelFlow:
     def __post_init__(self) -> None:
         from scipy.linalg import eigh
 
-        h, r0 = np.asarray(self.gram, dtype=np.float64), np.asarray(self.residual0, dtype=np.float64)
-        if h.ndim != 2 or h.shape[0] != h.shape[1] or r0.shape != (h.shape[0],):
-            raise ValueError(f"gram must be (n, n) and residual0 (n,), got shapes {h.shape} and {r0.shape}")
-        if not (np.all(np.isfinite(h)) and np.all(np.isfinite(r0))):
-            raise ValueError("gram and residual0 must be finite")
-        if np.abs(h - h.T).max() > 1e-12 * max(1.0, np.abs(h).max()):
-            raise ValueError("gram must be symmetric")
-        _positive("kappa", self.kappa)
+        h = finite_array("gram (the tangent Gram matrix H)", self.gram, (None, None))
+        n = h.shape[0]
+        if n < 1 or h.shape[1] != n:
+            raise ValueError(f"gram (the tangent Gram matrix H) must be square (n, n) with n >= 1, got {h.shape}")
+        r0 = finite_array("residual0 (u(0) − y)", self.residual0, (n,))
+        scale = float(np.abs(h).max())
+        asymmetry = float(np.abs(h - h.T).max())
+        if asymmetry > 1e-12 * max(1.0, scale):
+            raise ValueError(f"gram (the tangent Gram matrix H) must be symmetric, got max |H − Hᵀ| = {asymmetry:.3g}")
+        kappa = number("kappa (the drift)", self.kappa, positive=True)
         lam, v = eigh(h)
+        # a Gram matrix is positive semi-definite; eigh's round-off is O(n ε |H|)
+        if lam[0] < -1e-12 * n * scale:
+            raise ValueError(f"gram (the tangent Gram matrix H) must be positive semi-definite, got the eigenvalue "
+                             f"{lam[0]:.6g} (largest |H_ij| = {scale:.3g}): give a Gram matrix J Jᵀ")
+        object.__setattr__(self, "gram", h)
+        object.__setattr__(self, "residual0", r0)
+        object.__setattr__(self, "kappa", kappa)
         object.__setattr__(self, "eigenvalues", lam)
         object.__setattr__(self, "eigenvectors", v)
 
@@ -264,7 +276,11 @@ class KernelFlow:
     def residual(self, axis: TimeAxis, steps: NDArray[np.int64], *, discrete: bool = False) -> Array:
         """``u − y`` at steps ``k`` (shape ``(n, len(steps))``), of the flow at ``t = kε``
         or, ``discrete=True``, of the kernel iteration with the steps ``s_k`` of ``axis``."""
-        steps = np.asarray(steps, dtype=np.int64)
+        values = finite_array("steps", steps, (None,))
+        if np.any(values < 0) or np.any(values != np.round(values)):
+            bad = values[(values < 0) | (values != np.round(values))]
+            raise ValueError(f"steps must be integers k >= 0 (times t = kε), got {bad[:5].tolist()}")
+        steps = values.astype(np.int64)
         c0 = self.eigenvectors.T @ self.residual0
         lam = self.eigenvalues[:, None]
         if discrete:
@@ -319,7 +335,9 @@ def gradient_descent(net: TwoLayer, data: TrainingSet, regime: Regime, axis: Tim
     """Full-batch GD ``θ ← θ − s_k η ∇_θ L`` from ``net`` up to ``t_end`` (``η`` of
     :func:`learning_rate`), with the loss at every step and the largest unit
     displacement at ``records`` evenly spaced steps. ``n × m`` matrices: one step
-    costs three products of ``(n, m)`` with ``(m, d)`` or ``(n, d)`` and one σ."""
+    costs three products of ``(n, m)`` with ``(m, d)`` or ``(n, d)`` and one σ.
+    Raises ``FloatingPointError`` when the loss exceeds :data:`DIVERGENCE` ``· L(0)``
+    or is not finite (the step is past the stability limit ``2n/(κ λ_max)``: lower ε)."""
     regime = _regime(regime)
     if not isinstance(net, TwoLayer) or not isinstance(data, TrainingSet):
         raise TypeError(f"net must be a TwoLayer and data a TrainingSet, got {type(net)} and {type(data)}")
@@ -328,31 +346,33 @@ def gradient_descent(net: TwoLayer, data: TrainingSet, regime: Regime, axis: Tim
     alpha = output_scale(regime, net.m)
     if not math.isclose(net.alpha, alpha, rel_tol=1e-12):
         raise ValueError(f"net.alpha = {net.alpha!r} is not the {regime} scale α = {alpha!r} for m = {net.m}")
-    t_end = _positive("t_end", t_end)
-    records = _count("records", records)
+    t_end = number("t_end", t_end, positive=True)
+    records = integer("records", records)
     steps_total = axis.steps_until(t_end)
     if steps_total < 1:
         raise ValueError(f"t_end = {t_end} is less than one step epsilon = {axis.epsilon}: give a larger t_end")
     sizes = axis.step_sizes(0, steps_total) * learning_rate(regime, net.m)
     record = np.unique(np.linspace(0, steps_total, records + 1).round().astype(np.int64))
 
-    act = ACTIVATIONS[net.activation]
     x, y, n, m = data.x, data.y, data.n, net.m
     a, w = net.a.copy(), net.w.copy()
     a0, w0 = net.a, net.w
     scale = alpha / m
     started = time.perf_counter()
-    s, ds = act(x @ w.T)
+    s, ds = _features(net.activation, x, w)
     r = scale * (s @ a) - y
-    g = ds * a
-    gram0 = (s @ s.T + (g @ g.T) * (x @ x.T)) / m
+    gram0 = _gram(s, ds, a, x)
     residual0 = r.copy()
     losses = np.empty(steps_total + 1)
     displacement = np.empty(record.size)
     residuals = np.empty((n, record.size))
     q = 0
     for k in range(steps_total + 1):
-        losses[k] = 0.5 * float(r @ r) / n
+        losses[k] = loss(r)
+        if not losses[k] <= DIVERGENCE * losses[0]:  # NaN too
+            raise FloatingPointError(
+                f"GD diverged: the loss {losses[k]:.3g} at t = {axis.time(k):.6g} (step {k}) exceeds "
+                f"{DIVERGENCE:g} × L(0) = {DIVERGENCE * losses[0]:.3g}: lower epsilon (now {axis.epsilon:g})")
         if q < record.size and record[q] == k:
             displacement[q] = math.sqrt(float(np.max((a - a0) ** 2 + np.sum((w - w0) ** 2, axis=1))))
             residuals[:, q] = r
@@ -364,17 +384,17 @@ def gradient_descent(net: TwoLayer, data: TrainingSet, regime: Regime, axis: Tim
         grad_w = ((ds * r[:, None]).T @ x) * a[:, None]
         a -= c * grad_a
         w -= c * grad_w
-        s, ds = act(x @ w.T)
+        s, ds = _features(net.activation, x, w)
         r = scale * (s @ a) - y
-        if not math.isfinite(float(r @ r)):
-            raise FloatingPointError(f"GD diverged at step {k + 1}: reduce epsilon = {axis.epsilon}")
     wall = time.perf_counter() - started
-    final = TwoLayer(a, w, net.alpha, net.activation)
-    return GDRun(regime, axis, losses, record, displacement, residuals, gram0, residual0, final, wall)
+    return GDRun(regime=regime, axis=axis, loss=losses, record=record, displacement=displacement,
+                 residual=residuals, gram0=gram0, residual0=residual0,
+                 net=TwoLayer(a, w, net.alpha, net.activation), wall_s=wall)
 
 
 def loss_rate(times: Array, losses: Array, t0: float, t1: float) -> float:
     """The exponential rate ``−d log L/dt`` fitted by least squares on ``t0 <= t <= t1``."""
+    t0, t1 = number("t0", t0), number("t1", t1)
     times, losses = np.asarray(times, dtype=np.float64), np.asarray(losses, dtype=np.float64)
     window = (times >= t0) & (times <= t1)
     if window.sum() < 2:

@@ -158,39 +158,81 @@ def test_lazy_flow_gap_at_a_small_step_is_the_width_gap(data):
 
 
 def test_bad_input_is_refused(rng, data):
-    with pytest.raises(ValueError, match="m"):
+    with pytest.raises(ValueError, match=r"m \(the number of units\) must be an integer >= 1, got 0"):
         TwoLayer.initial("lazy", 0, 5, rng)
-    with pytest.raises(ValueError, match="m"):
+    with pytest.raises(ValueError, match=r"m \(the number of units\) must be an integer >= 1, got True"):
         output_scale("lazy", True)
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match=r"n \(the number of training points\) must be an integer >= 1, got 0"):
         TrainingSet.sphere(0, 5, rng)
-    with pytest.raises(ValueError, match="regime"):
+    with pytest.raises(ValueError, match=r"d \(the input dimension\) must be an integer >= 2, got 1"):
+        TrainingSet.sphere(5, 1, rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
+        TrainingSet.sphere(5, 3, 7)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got RandomState"):
+        TwoLayer.initial("lazy", 3, 5, np.random.RandomState(0))
+    with pytest.raises(ValueError, match="regime must be one of .*, got 'ntk'"):
         learning_rate("ntk", 10)
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ValueError, match=r"alpha \(the output scale\) must be > 0, got 0.0"):
         TwoLayer(np.ones(3), np.ones((3, 5)), 0.0)
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ValueError, match=r"alpha \(the output scale\) must be a finite number, got inf"):
         TwoLayer(np.ones(3), np.ones((3, 5)), math.inf)
-    with pytest.raises(TypeError, match="alpha"):
+    with pytest.raises(ValueError, match=r"alpha \(the output scale\) must be a number, got True"):
         TwoLayer(np.ones(3), np.ones((3, 5)), True)
-    with pytest.raises(ValueError, match="w_scale"):
+    with pytest.raises(ValueError, match=r"w \(the input weights\) must have shape \(3, any\), got \(2, 5\)"):
+        TwoLayer(np.ones(3), np.ones((2, 5)), 1.0)
+    with pytest.raises(ValueError, match=r"a \(the output weights\) has 1 non-finite entries"):
+        TwoLayer(np.array([1.0, math.nan]), np.ones((2, 5)), 1.0)
+    with pytest.raises(ValueError, match=r"w_scale \(the standard deviation of w\) must be a finite number, got nan"):
         TwoLayer.initial("lazy", 3, 5, rng, w_scale=math.nan)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"y \(the labels\) must have shape \(4\), got \(5,\)"):
         TrainingSet(np.ones((4, 3)), np.ones(5))
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match=r"x \(the training inputs\) has 1 non-finite entries \(NaN or inf\) of 2"):
         TrainingSet(np.array([[0.0, math.nan]]), np.ones(1))
     net = TwoLayer.initial("lazy", 10, 4, rng)
-    with pytest.raises(ValueError, match="dimension"):
+    with pytest.raises(ValueError, match="data x has dimension d = 5, the network's w has d = 4"):
         gradient_descent(net, data, "lazy", TimeAxis(1.0), 10.0)
     with pytest.raises(ValueError, match="d = 4"):
         net.tangent_gram(data.x)
     net = TwoLayer.initial("lazy", 10, 5, rng)
     with pytest.raises(ValueError, match="mean-field scale"):
         gradient_descent(net, data, "mean-field", TimeAxis(1.0), 10.0)
-    with pytest.raises(ValueError, match="t_end"):
+    with pytest.raises(ValueError, match="t_end must be > 0, got -1.0"):
         gradient_descent(net, data, "lazy", TimeAxis(1.0), -1.0)
-    with pytest.raises(ValueError, match="t_end"):
+    with pytest.raises(ValueError, match="t_end = 0.1 is less than one step"):
         gradient_descent(net, data, "lazy", TimeAxis(1.0), 0.1)
-    with pytest.raises(ValueError, match="symmetric"):
-        KernelFlow(np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2))
-    with pytest.raises(ValueError, match="window"):
+    with pytest.raises(ValueError, match="records must be an integer >= 1, got 2.0"):
+        gradient_descent(net, data, "lazy", TimeAxis(1.0), 10.0, records=2.0)
+    with pytest.raises(ValueError, match=r"the window \[10.0, 20.0\] holds 0 times"):
         loss_rate(np.arange(5.0), np.ones(5), 10.0, 20.0)
+    with pytest.raises(ValueError, match="t1 must be a finite number, got nan"):
+        loss_rate(np.arange(5.0), np.ones(5), 0.0, math.nan)
+
+
+def test_kernel_flow_refuses_what_is_not_a_gram_matrix_and_bad_steps():
+    with pytest.raises(ValueError, match=r"gram .* must be symmetric, got max \|H − Hᵀ\| = 2"):
+        KernelFlow(np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2))
+    with pytest.raises(ValueError, match="gram .* must be positive semi-definite, got the eigenvalue -1"):
+        KernelFlow(-np.eye(2), np.ones(2))
+    with pytest.raises(ValueError, match=r"gram .* must be square \(n, n\) with n >= 1, got \(0, 0\)"):
+        KernelFlow(np.zeros((0, 0)), np.ones(0))
+    with pytest.raises(ValueError, match=r"residual0 .* must have shape \(2\), got \(3,\)"):
+        KernelFlow(np.eye(2), np.ones(3))
+    with pytest.raises(ValueError, match=r"kappa \(the drift\) must be > 0, got -1.0"):
+        KernelFlow(np.eye(2), np.ones(2), -1.0)
+    # a singular Gram matrix (rank 1) passes: its eigenvalue 0 may come out as −1e-17
+    v = np.array([1.0, 2.0, 3.0]) / math.sqrt(14.0)
+    assert KernelFlow(np.outer(v, v), np.ones(3)).lambda_min == pytest.approx(0.0, abs=1e-15)
+    flow = KernelFlow(np.eye(2), np.ones(2))
+    with pytest.raises(ValueError, match=r"steps must be integers k >= 0 .*, got \[-1"):
+        flow.residual(TimeAxis(1.0), np.array([-1]))
+    with pytest.raises(ValueError, match=r"steps must be integers k >= 0 .*, got \[0.5\]"):
+        flow.residual(TimeAxis(1.0), np.array([0.5]))
+    # exact: H = I, n = 2, ξ = 1: u − y = exp(−t/2) (u(0) − y); integer-valued floats are steps too
+    assert flow.residual(TimeAxis(1.0), np.array([0.0, 2.0]))[0] == pytest.approx([1.0, math.exp(-1.0)], rel=1e-14)
+
+
+def test_a_diverging_run_stops_and_says_lower_epsilon(data):
+    # ε = 500 ≫ the stability limit 2n/λ_max: the loss grew to 4e40 before the check existed
+    net = TwoLayer.initial("lazy", 100, 5, np.random.default_rng(0))
+    with pytest.raises(FloatingPointError, match=r"GD diverged: .* lower epsilon \(now 500\)"):
+        gradient_descent(net, data, "lazy", TimeAxis(500.0), 5000.0)
