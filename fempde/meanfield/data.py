@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["GaussianClasses", "check_class_gap"]
+__all__ = ["GaussianClasses", "check_class_gap", "class_spreads"]
 
 Array = NDArray[np.float64]
 
@@ -24,6 +24,13 @@ def check_class_gap(delta: float) -> float:
     if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < 1:
         raise ValueError(f"Delta (the class gap) must lie in (0, 1), got {delta!r}")
     return float(delta)
+
+
+def class_spreads(delta: float) -> tuple[float, float]:
+    """The standard deviations ``(1 + Δ, 1 − Δ)`` of ``x`` along the relevant subspace
+    in class ``y = +1`` and ``y = −1`` (Δ checked)."""
+    delta = check_class_gap(delta)
+    return 1.0 + delta, 1.0 - delta
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,17 @@ class GaussianClasses:
 
     def std(self, y: float) -> Array:
         """The per-coordinate standard deviation of ``x`` in class ``y``."""
+        if y not in (1, -1):
+            raise ValueError(f"y (the class) must be +1 or -1, got {y!r}")
+        plus, minus = class_spreads(self.delta)
         out = np.ones(self.d)
-        out[: self.s0] = 1.0 + y * self.delta
+        out[: self.s0] = plus if y > 0 else minus
         return out
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[Array, Array]:
         """``n`` draws of ``(x, y)``: ``x`` of shape ``(n, d)``, ``y`` of shape ``(n,)``."""
         y = rng.choice(np.array([-1.0, 1.0]), size=n)
         x = rng.standard_normal((n, self.d))
-        x[:, : self.s0] *= (1.0 + self.delta * y)[:, None]
+        plus, minus = class_spreads(self.delta)
+        x[:, : self.s0] *= np.where(y > 0, plus, minus)[:, None]
         return x, y

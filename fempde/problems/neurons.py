@@ -17,20 +17,61 @@ Units (``σ*(x; θ)`` for :class:`fempde.DistributionalDynamics`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr, roots_legendre
+from scipy.special import ndtr, roots_jacobi, roots_legendre
 
-__all__ = ["ACTIVATIONS", "Hinges", "activation", "gaussian_nodes", "relu_unit", "ridge_unit"]
+__all__ = ["ACTIVATIONS", "Hinges", "activation", "cosine_rule", "direction_moments", "gaussian_nodes",
+           "hermite_functions", "normal_pdf", "relu_unit", "ridge_unit"]
 
 Array = NDArray[np.float64]
 
 
-def _pdf(x: Array) -> Array:
-    return np.exp(-0.5 * np.square(x)) / math.sqrt(2 * math.pi)
+def normal_pdf(x: Array) -> Array:
+    """The standard normal density ``φ(x)``."""
+    return np.asarray(np.exp(-0.5 * np.square(x)) / math.sqrt(2 * math.pi))
+
+
+def hermite_functions(x: Array) -> Iterator[Array]:
+    """``ψ_m(x) = He_m(x) φ(x) / √m!`` for ``m = 0, 1, 2, …`` (He: probabilists' Hermite
+    polynomials), by the stable normalised recurrence
+    ``ψ_{m+1} = (x ψ_m − √m ψ_{m−1}) / √(m + 1)``."""
+    x = np.asarray(x, dtype=np.float64)
+    previous, current = np.zeros_like(x), normal_pdf(x)
+    m = 0
+    while True:
+        yield current
+        previous, current = current, (x * current - math.sqrt(m) * previous) / math.sqrt(m + 1)
+        m += 1
+
+
+def direction_moments(n: float, jmax: int) -> Array:
+    """``E c^{2j}``, ``j <= jmax``, for the cosine ``c`` between two independent uniform
+    directions in ``R^n``: ``Π_{i<j} (2i + 1)/(n + 2i)`` (odd moments vanish; ``n = ∞``:
+    1, 0, 0, ...; ``n = 0``, no directions: the same)."""
+    out = np.zeros(jmax + 1)
+    out[0] = 1.0
+    if math.isinf(n) or n == 0:
+        return out
+    for j in range(1, jmax + 1):
+        out[j] = out[j - 1] * (2 * j - 1) / (n + 2 * j - 2)
+    return out
+
+
+def cosine_rule(n: float, angles: int) -> tuple[Array, Array]:
+    """Nodes and weights (summing to 1) for ``E g(c)``, ``c`` the cosine between two
+    independent uniform directions in ``R^n``, of density ``∝ (1 − c²)^{(n−3)/2}``:
+    Gauss–Jacobi with ``angles`` nodes; ``n = 1``: ``c = ±1``; ``n = ∞`` or 0: ``c = 0``."""
+    if math.isinf(n) or n == 0:
+        return np.zeros(1), np.ones(1)
+    if n == 1:
+        return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+    alpha = (n - 3) / 2
+    c, w = roots_jacobi(angles, alpha, alpha)
+    return np.asarray(c, dtype=np.float64), np.asarray(w / w.sum(), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -93,7 +134,7 @@ class Hinges:
         for knot, jump in zip(self.knots, self.jumps, strict=True):
             gap = mean - knot
             z = gap / safe
-            hinge = np.where(sd > 0, gap * ndtr(z) + safe * _pdf(z), np.maximum(gap, 0.0))
+            hinge = np.where(sd > 0, gap * ndtr(z) + safe * normal_pdf(z), np.maximum(gap, 0.0))
             out = out + jump * hinge
         return np.asarray(out)
 
@@ -131,7 +172,7 @@ def gaussian_nodes(sigma: Hinges, a: float, nodes: int, shift: float = 0.0) -> t
     kinks = sorted({-8.0, 8.0, *cuts})
     pieces = list(zip(kinks[:-1], kinks[1:], strict=True))
     z = np.concatenate([0.5 * (hi - lo) * x + 0.5 * (hi + lo) for lo, hi in pieces])
-    weights = np.concatenate([0.5 * (hi - lo) * w for lo, hi in pieces]) * _pdf(z)
+    weights = np.concatenate([0.5 * (hi - lo) * w for lo, hi in pieces]) * normal_pdf(z)
     return z, weights
 
 

@@ -54,23 +54,21 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
-from scipy.special import ndtr, roots_jacobi
+from scipy.special import ndtr
 
+from ..checks import integer, number
 from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import Space
-from ..meanfield import Constant, Schedule, check_class_gap, check_lam_beta, temperature
+from ..meanfield import Constant, Schedule, check_lam_beta, temperature
+from ..meanfield.data import class_spreads
 from .base import EdgeFluxSystem
-from .neurons import Hinges, activation, gaussian_nodes
+from .neurons import Hinges, activation, cosine_rule, direction_moments, gaussian_nodes, hermite_functions, normal_pdf
 
 __all__ = ["InteractionFactor", "IsotropicGaussians", "RadialDD", "RadialSystem"]
 
 Array = NDArray[np.float64]
 
 _FAR = 60.0  # |t/s| beyond which φ(t/s) underflows to 0: the ratio is clipped there (no inf · 0)
-
-
-def _pdf(x: Array) -> Array:
-    return np.asarray(np.exp(-0.5 * np.square(x)) / math.sqrt(2 * math.pi))
 
 
 def _ratio(knot: float, s: Array) -> Array:
@@ -83,23 +81,19 @@ def _ratio(knot: float, s: Array) -> Array:
 def _hermite_coefficients(sigma: Hinges, s: Array) -> Iterator[Array]:
     """``â_k(s) = E[σ(sZ) He_k(Z)] / √k!`` for ``k = 0, 1, 2, …`` (``s >= 0``, shape ``(n,)``)
     in closed form: the hinges' terms ``s ψ_{k−2}(t/s) / √(k(k−1))`` for ``k >= 2``, with
-    the normalised Hermite functions ``ψ_m = He_m φ / √m!`` by their (stable) recurrence."""
+    the normalised Hermite functions ``ψ_m = He_m φ / √m!`` (:func:`~.neurons.hermite_functions`)."""
     zeroth = np.full(s.shape, sigma.offset)
     first = sigma.slope * s
     ratios = np.array([_ratio(knot, s) for knot in sigma.knots]).reshape(len(sigma.knots), s.size)
     for x, knot, jump in zip(ratios, sigma.knots, sigma.jumps, strict=True):
         tail = ndtr(-x)  # P(sZ > t)
-        zeroth = zeroth + jump * (s * _pdf(x) - knot * tail)
+        zeroth = zeroth + jump * (s * normal_pdf(x) - knot * tail)
         first = first + jump * s * tail
     yield zeroth
     yield first
     scaled = np.array(sigma.jumps)[:, None] * s[None, :]
-    previous, current = np.zeros_like(ratios), _pdf(ratios)  # ψ_{−1}, ψ_0 at every knot
-    m = 0
-    while True:
+    for m, current in enumerate(hermite_functions(ratios)):  # ψ_m at every knot
         yield np.sum(scaled * current, axis=0) / math.sqrt((m + 2) * (m + 1))
-        previous, current = current, (ratios * current - math.sqrt(m) * previous) / math.sqrt(m + 1)
-        m += 1
 
 
 def _second_moment(sigma: Hinges, s: Array) -> Array:
@@ -111,8 +105,8 @@ def _second_moment(sigma: Hinges, s: Array) -> Array:
     edges = [np.full(s.shape, -_FAR), *(_ratio(knot, s) for knot in sigma.knots), np.full(s.shape, _FAR)]
     for k, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         mass = ndtr(high) - ndtr(low)
-        total += p * p * mass + 2 * p * q * s * (_pdf(low) - _pdf(high)) + q * q * s * s * (
-            mass - (high * _pdf(high) - low * _pdf(low)))
+        total += p * p * mass + 2 * p * q * s * (normal_pdf(low) - normal_pdf(high)) + q * q * s * s * (
+            mass - (high * normal_pdf(high) - low * normal_pdf(low)))
         if k < len(sigma.knots):
             p, q = p - sigma.jumps[k] * sigma.knots[k], q + sigma.jumps[k]
     at_zero = float(sigma(np.array(0.0))) ** 2
@@ -148,14 +142,13 @@ class IsotropicGaussians:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sigma", activation(self.sigma))
-        check_class_gap(self.delta)
-        if isinstance(self.d, bool) or not isinstance(self.d, (int, float)) or not self.d >= 2:
-            raise ValueError(f"the dimension d must be a number >= 2 (math.inf allowed), got {self.d!r}")
-        if isinstance(self.tol, bool) or not (isinstance(self.tol, (int, float)) and math.isfinite(self.tol)
-                                              and 0 < self.tol < 1):
-            raise ValueError(f"tol must be a number in (0, 1) (the factor's relative error bound), got {self.tol!r}")
-        if isinstance(self.max_order, bool) or not isinstance(self.max_order, int) or self.max_order < 0:
-            raise ValueError(f"max_order must be an int >= 0 (the highest Hermite order), got {self.max_order!r}")
+        class_spreads(self.delta)
+        if not (isinstance(self.d, float) and math.isinf(self.d) and self.d > 0):
+            number("d (the dimension; math.inf allowed)", self.d, minimum=2)
+        number("tol (the factor's relative error bound)", self.tol, positive=True, maximum=1)
+        integer("max_order (the highest Hermite order)", self.max_order, minimum=0)
+        integer("angles (Gauss-Jacobi nodes of u)", self.angles)
+        integer("nodes (Gauss-Legendre nodes of u)", self.nodes)
 
     @property
     def activation(self) -> Hinges:
@@ -164,7 +157,8 @@ class IsotropicGaussians:
 
     @property
     def scales(self) -> tuple[float, float]:
-        return 1 + self.delta, 1 - self.delta
+        """The class spreads ``(1 + Δ, 1 − Δ)`` (:func:`fempde.meanfield.data.class_spreads`)."""
+        return class_spreads(self.delta)
 
     def v(self, r: Array) -> Array:
         plus, minus = self.scales
@@ -174,12 +168,7 @@ class IsotropicGaussians:
         """``u_d(r1, r2)`` for every pair by quadrature (``angles``, ``nodes``): shape
         ``(len(r1), len(r2))``; :meth:`factor` is the discrete systems' form."""
         r1, r2 = np.atleast_1d(np.asarray(r1, dtype=float)), np.atleast_1d(np.asarray(r2, dtype=float))
-        if math.isinf(self.d):
-            cosines, weights = np.zeros(1), np.ones(1)
-        else:
-            alpha = (self.d - 3) / 2
-            cosines, weights = roots_jacobi(self.angles, alpha, alpha)
-            weights = weights / weights.sum()
+        cosines, weights = cosine_rule(self.d, self.angles)
         total = np.zeros((r1.size, r2.size))
         for scale in self.scales:
             total += 0.5 * self._pairs(scale * r1, scale * r2, cosines, weights)
@@ -200,19 +189,17 @@ class IsotropicGaussians:
         remainders = [_second_moment(sigma, s) for s in speeds]
         columns: list[Array] = []
         diagonal = np.zeros(r.size)
-        moment = 1.0  # μ_k = E c^k for the current even k
+        moments = direction_moments(self.d, self.max_order // 2 + 1)  # μ_k = E c^k = moments[k // 2]
         order = 0
         while True:
             for coefficients, remainder in zip((next(g) for g in series), remainders, strict=True):
                 remainder -= coefficients**2
-                column = math.sqrt(0.5 * moment) * coefficients
+                column = math.sqrt(0.5 * moments[order // 2]) * coefficients
                 columns.append(column)
                 diagonal += column**2
             for coefficients, remainder in zip((next(g) for g in series), remainders, strict=True):
                 remainder -= coefficients**2  # odd orders: μ = 0, only Parseval's remainder
-            # μ_{k+2} = μ_k (k + 1)/(d + k)
-            moment = 0.0 if math.isinf(self.d) else moment * (order + 1) / (self.d + order)
-            error = 0.5 * moment * sum(float(np.maximum(rem, 0.0).max()) for rem in remainders)
+            error = 0.5 * moments[order // 2 + 1] * sum(float(np.maximum(rem, 0.0).max()) for rem in remainders)
             scale = float(diagonal.max())
             if error <= self.tol * scale or order + 2 > self.max_order:
                 break
@@ -264,8 +251,10 @@ class RadialDD:
 
 class RadialSystem(EdgeFluxSystem):
     """:class:`RadialDD` on an interval mesh of ``[r_min, R]``, with ``u_d = G Gᵀ`` on its
-    nodes: ``interaction`` is :meth:`IsotropicGaussians.factor`'s result (with its error
-    bound), ``factor`` its ``G``, shape ``(n, rank)`` (at most rank ``n``)."""
+    nodes: ``factor`` is ``G``, shape ``(n, rank)`` with ``rank <= n`` (a Hermite series
+    longer than the mesh is compressed to rank ``n``, the same ``U``); ``factor_error``
+    and ``series_order`` are the bound and the order of :meth:`IsotropicGaussians.factor`'s
+    series (the uncompressed columns are not kept)."""
 
     problem: RadialDD
 
@@ -279,8 +268,10 @@ class RadialSystem(EdgeFluxSystem):
                              "r^(d-1) there); use meshes.interval(r_min, R, h) with a small r_min")
         model = problem.model
         self.v = model.v(r)
-        self.interaction = model.factor(r)
-        columns = self.interaction.columns
+        series = model.factor(r)
+        self.factor_error, self.series_order = series.error, series.order
+        columns = series.columns
+        del series
         if columns.shape[1] > space.n:  # a series longer than the mesh: the same U, rank n (U is PSD)
             eigenvalues, vectors = np.linalg.eigh(columns @ columns.T)
             columns = np.ascontiguousarray(vectors * np.sqrt(np.maximum(eigenvalues, 0.0)))

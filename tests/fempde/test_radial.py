@@ -119,25 +119,28 @@ def test_a_factor_longer_than_the_mesh_is_compressed_to_rank_n():
     """d = 10 at tol 1e-10 needs order 234 (rank 236) on 11 nodes: the system keeps G Gᵀ at rank 11."""
     space = fempde.Space(meshes.interval(0.05, 4.0, 0.395))
     system = RadialDD(IsotropicGaussians(0.8, 10), beta=30.0).discretise(space)
-    full = system.interaction.columns
+    full = IsotropicGaussians(0.8, 10).factor(space.x[0]).columns
+    assert system.series_order == 234 and system.factor_error <= 1e-10 * np.abs(full @ full.T).max()
     assert full.shape[1] > space.n and system.factor.shape == (space.n, space.n)
     np.testing.assert_allclose(system.factor @ system.factor.T, full @ full.T, rtol=0,
                                atol=1e-13 * np.abs(full @ full.T).max())
 
 
 def test_factor_refuses_bad_settings_and_warns_when_capped():
-    with pytest.raises(ValueError, match=r"tol must be a number in \(0, 1\).*got 0"):
+    with pytest.raises(ValueError, match=r"tol \(the factor's relative error bound\) must be > 0, got 0"):
         IsotropicGaussians(0.8, 40, tol=0)
-    with pytest.raises(ValueError, match="tol must be a number .* got True"):
+    with pytest.raises(ValueError, match=r"tol .* must be a number, got True"):
         IsotropicGaussians(0.8, 40, tol=True)
-    with pytest.raises(ValueError, match="tol must be a number .* got nan"):
+    with pytest.raises(ValueError, match=r"tol .* must be a finite number, got nan"):
         IsotropicGaussians(0.8, 40, tol=math.nan)
-    with pytest.raises(ValueError, match=r"max_order must be an int >= 0 .* got -2"):
+    with pytest.raises(ValueError, match=r"max_order .* must be an integer >= 0, got -2"):
         IsotropicGaussians(0.8, 40, max_order=-2)
-    with pytest.raises(ValueError, match="max_order must be an int .* got 4.0"):
+    with pytest.raises(ValueError, match=r"max_order .* must be an integer >= 0, got 4.0"):
         IsotropicGaussians(0.8, 40, max_order=4.0)
-    with pytest.raises(ValueError, match="the dimension d must be a number >= 2"):
+    with pytest.raises(ValueError, match=r"d \(the dimension; math.inf allowed\) must be a number, got True"):
         IsotropicGaussians(0.8, True)
+    with pytest.raises(ValueError, match=r"d \(the dimension; math.inf allowed\) must be >= 2, got 1"):
+        IsotropicGaussians(0.8, 1)
     with pytest.raises(ValueError, match="radii r must be a 1-D array of finite numbers >= 0"):
         IsotropicGaussians(0.8, 40).factor(np.array([-0.1, 1.0]))
     with pytest.warns(RuntimeWarning, match="reached max_order = 10 with a relative error bound"):
