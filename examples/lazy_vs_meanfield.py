@@ -14,12 +14,14 @@ fits the slopes in m with :func:`particles.slopes.fit_slope`, and writes
 ``lazy_vs_meanfield.csv`` (one row per regime, m and seed), ``lazy_vs_meanfield_slopes.csv``
 and ``lazy_vs_meanfield.png`` (both regimes side by side)::
 
-    python examples/lazy_vs_meanfield.py [--quick] [--out DIR]
+    python examples/lazy_vs_meanfield.py [--quick] [--out DIR]   # DIR: out/lazy_vs_meanfield
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,14 @@ from typing import Any
 import numpy as np
 
 from fempde.atomic import write_csv
+from fempde.cli.scenario import ScenarioError, out_option, writable_directory
+from fempde.io.plots import save_figure
 from fempde.meanfield import TimeAxis
 from particles.lazy import GDRun, Regime, TrainingSet, TwoLayer, gradient_descent, loss, loss_rate
 from particles.slopes import fit_slope
 
 N_POINTS, DIM = 50, 5
+OUT = "out/lazy_vs_meanfield"
 
 
 @dataclass(frozen=True)
@@ -92,12 +97,12 @@ def _slope(rows: list[dict[str, Any]], regime: str, column: str, widths: tuple[i
     return fit_slope(widths, means)
 
 
-def main(out: str = "lazy_vs_meanfield", quick: bool = False) -> dict[str, Any]:
+def main(out: str = OUT, quick: bool = False) -> dict[str, Any]:
     """Run both regimes, write the CSVs and the figure into ``out``; returns the rows,
-    the slopes ``{name: (slope, low, high)}`` and the paths."""
+    the slopes ``{name: (slope, low, high)}`` and the paths. An ``out`` that is a file
+    or not writable raises :class:`~fempde.cli.scenario.ScenarioError` before any run."""
     setting = QUICK if quick else FULL
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = writable_directory(out_option(out))
     data = TrainingSet.sphere(N_POINTS, DIM, np.random.default_rng(20261123))
     rows: list[dict[str, Any]] = []
     curves: dict[tuple[str, int, int], GDRun] = {}
@@ -136,7 +141,7 @@ def _figure(path: Path, rows: list[dict[str, Any]], curves: dict[tuple[str, int,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(2, 2, figsize=(11, 8.5))
+    fig, ax = plt.subplots(2, 2, figsize=(11, 9.5))
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(setting.widths)))
     for m, c in zip(setting.widths, colors, strict=True):
         run = curves[("lazy", m, 0)]
@@ -173,21 +178,36 @@ def _figure(path: Path, rows: list[dict[str, Any]], curves: dict[tuple[str, int,
     mf.set_title("mean-field: displacement O(1), loss curves converge")
     for a in ax[1]:
         a.set_xlabel("m (units)")
-        a.legend(fontsize=8)
+        # below the axes: inside, any corner covers a marker of some run (m = 1000 in the lower left)
+        a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
+
+
+def _interval(low: float, high: float) -> str:
+    if math.isnan(low):  # fit_slope: two points give a slope but no interval
+        return "(no interval: needs 3 widths)"
+    return f"95% [{low:+.3f}, {high:+.3f}]"
+
+
+class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and each option's default."""
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="m up to 1000, 3 seeds, shorter runs")
-    parser.add_argument("--out", default="lazy_vs_meanfield", help="output folder")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_Help)
+    parser.add_argument("--quick", action="store_true",
+                        help=f"m in {QUICK.widths}, {QUICK.seeds} seeds, shorter runs (full: m in {FULL.widths}, "
+                             f"{FULL.seeds} seeds)")
+    parser.add_argument("--out", default=OUT, help="output directory")
     args = parser.parse_args()
-    result = main(args.out, args.quick)
+    try:
+        result = main(args.out, args.quick)
+    except ScenarioError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)
     for name, (slope, low, high) in result["slopes"].items():
-        print(f"{name:20s} slope {slope:+.3f}  95% [{low:+.3f}, {high:+.3f}]")
+        print(f"{name:20s} slope {slope:+.3f}  {_interval(low, high)}")
     for regime in ("lazy", "mean-field"):
         for m in sorted({r["m"] for r in result["rows"]}):
             sel = [r for r in result["rows"] if r["regime"] == regime and r["m"] == m]

@@ -2,10 +2,15 @@
 
 import csv
 import importlib.util
+import math
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from fempde.cli.scenario import ScenarioError
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "lazy_vs_meanfield.py"
 
@@ -47,3 +52,25 @@ def test_lazy_vs_meanfield_quick_run_gives_the_two_scalings(tmp_path):
         assert abs(float(r["loss_rate"]) / float(r["kernel_loss_rate"]) - 1) < 0.05
         assert float(r["loss_rate"]) > float(r["bound_rate"])
     assert abs(np.mean([float(r["slowest_mode_rate"]) / float(r["lambda_min_over_n"]) for r in wide]) - 1) < 0.1
+
+
+def test_lazy_vs_meanfield_refuses_an_out_that_is_a_file(tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    module = _load()
+    assert module.OUT == "out/lazy_vs_meanfield"  # like the other examples' out/<name>
+    with pytest.raises(ScenarioError, match=f"output directory {blocker} is a file"):
+        module.main(out=str(blocker), quick=True)
+    # on the command line: exit status 2 and one line on stderr, before any run
+    done = subprocess.run([sys.executable, str(EXAMPLE), "--quick", "--out", str(blocker)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"lazy_vs_meanfield.py: error: output directory {blocker} is a file; give a directory (--out DIR)"]
+    assert done.stdout == ""
+
+
+def test_a_two_point_slope_says_why_it_has_no_interval():
+    module = _load()
+    assert module._interval(math.nan, math.nan) == "(no interval: needs 3 widths)"
+    assert module._interval(-1.25, -0.5) == "95% [-1.250, -0.500]"
