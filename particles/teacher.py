@@ -25,6 +25,15 @@ circle (weights ``|a|‖b‖``: units of the wrong sign count, they must vanish)
 :func:`recovery_w1` is the W1 distance on the circle (arc length) between that
 measure and the teacher's ``Σ_j |a*_j|‖b*_j‖ δ_{b̂*_j}``, both normalised to mass
 1 (:func:`circle_w1`); :func:`recovery_mass` is the ratio of their masses.
+A student *recovers* the teacher when its population risk is below
+:data:`RECOVERY_THRESHOLD` (``10⁻³``, 0.4 % of ``E h*² = 0.27``):
+:func:`recovery_fraction` counts the students that do.
+
+**Recording times.** The runs step on the grid ``t = kε`` of their
+:class:`~fempde.meanfield.TimeAxis` and record exactly there: ``times`` must be
+finite, ``>= 0``, strictly increasing and each a grid time ``kε`` within
+round-off (relative ``1e-9``); any other time is refused, naming it and its
+nearest grid times, rather than moved to the grid.
 """
 
 from __future__ import annotations
@@ -37,15 +46,47 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fempde.checks import finite_array, integer, number
 from fempde.meanfield import DRIFT, TimeAxis
-from fempde.problems.homogeneous import SphereLaw, Teacher, units
+from fempde.problems.homogeneous import CIRCLE_POINTS, SphereLaw, Teacher, direction_measure, generator, units
 
-from .plan import chunk_plan, record_steps
+from .plan import chunk_plan
 
-__all__ = ["TeacherRun", "circle_w1", "recovery_fraction", "recovery_mass", "recovery_w1", "student_gd",
-           "student_sgd"]
+__all__ = ["RECOVERY_THRESHOLD", "Recovery", "TeacherRun", "circle_w1", "recovery_fraction", "recovery_mass",
+           "recovery_w1", "student_gd", "student_sgd"]
 
 Array = NDArray[np.float64]
+
+RECOVERY_THRESHOLD = 1e-3
+"""The population risk below which a student counts as having recovered the teacher."""
+
+GRID_TOLERANCE = 1e-9
+"""How far (relative to ``max(1, k)`` steps) a recording time may sit from the grid time ``kε``."""
+
+
+def grid_steps(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
+    """The step counts ``k`` of the recording ``times`` (module docstring: finite,
+    ``>= 0``, strictly increasing, each ``kε`` within round-off), or a ValueError
+    naming the time at fault."""
+    values = list(np.ravel(times)) if isinstance(times, np.ndarray) else list(times)
+    if len(values) == 0:
+        raise ValueError("times must hold at least one recording time, got none")
+    marks: list[int] = []
+    previous = 0.0
+    for index, value in enumerate(values):
+        t = number(f"times[{index}]", value, minimum=0.0)
+        steps = t / axis.epsilon
+        k = round(steps)
+        if abs(steps - k) > GRID_TOLERANCE * max(1.0, k):
+            low = math.floor(steps)
+            raise ValueError(f"times[{index}] = {t!r} is not on the step grid t = kε (ε = {axis.epsilon:g}): "
+                             f"the nearest grid times are {low * axis.epsilon:g} and {(low + 1) * axis.epsilon:g}")
+        if marks and k <= marks[-1]:
+            raise ValueError(f"times must increase strictly, got times[{index}] = {t!r} after "
+                             f"times[{index - 1}] = {previous!r}")
+        marks.append(k)
+        previous = t
+    return np.array(marks, dtype=np.int64)
 
 
 @numba.njit(cache=True, fastmath=True)
@@ -111,8 +152,9 @@ def _run(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[fl
     start = units(theta0, "theta0")
     if len(start) < 1:
         raise ValueError("theta0 has zero units: the student needs m >= 1 rows (a, b1, b2)")
+    chunk = integer("chunk", chunk)
     a, b = start[:, 0].copy(), np.ascontiguousarray(start[:, 1:].T)
-    marks = record_steps(axis, times)
+    marks = grid_steps(axis, times)
     record: list[Array] = []
     for k0, count, recorded in chunk_plan(marks, chunk):
         if count:
@@ -133,9 +175,10 @@ def _run(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[fl
 
 
 def student_gd(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], *,
-               points: int = 256, chunk: int = 4096) -> TeacherRun:
+               points: int = CIRCLE_POINTS, chunk: int = 4096) -> TeacherRun:
     """Full-batch gradient descent from ``theta0`` ``(m, 3)`` on the circle rule of
-    ``points`` nodes (the PDE's data quadrature), recorded at ``times`` (module docstring)."""
+    ``points`` nodes (the PDE's data quadrature), recorded at ``times``: grid times
+    ``kε`` of ``axis``, increasing (module docstring; others are refused)."""
     law = teacher.data_law(points)
     return _run(teacher, theta0, axis, times, None, (law.points, law.y_mean, law.weights), chunk)
 
@@ -143,32 +186,32 @@ def student_gd(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Seque
 def student_sgd(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], *,
                 rng: np.random.Generator, chunk: int = 4096) -> TeacherRun:
     """SGD from ``theta0`` ``(m, 3)`` with one fresh sample ``x ~ N(0, I_2)``,
-    ``y = h*(x)`` per step (drawn from ``rng``, ``chunk`` at a time), recorded at ``times``."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return _run(teacher, theta0, axis, times, rng, None, chunk)
+    ``y = h*(x)`` per step (drawn from ``rng``, ``chunk`` at a time), recorded at ``times``:
+    grid times ``kε`` of ``axis``, increasing (module docstring; others are refused)."""
+    return _run(teacher, theta0, axis, times, generator("rng", rng), None, chunk)
 
 
-def circle_w1(angles_p: ArrayLike, weights_p: ArrayLike, angles_q: ArrayLike, weights_q: ArrayLike) -> float:
-    """The W1 distance (arc length, in radians, at most π) between two measures of
-    atoms on the unit circle, each normalised to mass 1.
+def _atoms(angles_name: str, angles: ArrayLike, weights_name: str, weights: ArrayLike) -> tuple[Array, Array]:
+    """Angles in ``[0, 2π)`` and the masses normalised to 1 of a measure of atoms, or
+    a ValueError naming the parameter and the entry at fault."""
+    mass = finite_array(weights_name, weights).ravel()
+    phi = finite_array(angles_name, angles).ravel()
+    if phi.shape != mass.shape:
+        raise ValueError(f"{angles_name} and {weights_name} must have one entry each per atom, got "
+                         f"{phi.size} and {mass.size}")
+    negative = np.flatnonzero(mass < 0)
+    if negative.size:
+        k = int(negative[0])
+        raise ValueError(f"{weights_name}[{k}] = {float(mass[k])!r} is negative: masses must be >= 0")
+    if mass.sum() <= 0:
+        raise ValueError(f"{weights_name} has no mass (all {mass.size} entries are 0): give at least one entry > 0")
+    return np.mod(phi, 2 * math.pi), mass / mass.sum()
 
-    On the circle ``W1 = min_c ∫_0^{2π} |F_p(φ) − F_q(φ) − c| dφ`` (``F`` the
-    cumulative masses from angle 0; Rabin–Delon–Gousseau 2011): the minimising
-    ``c`` is a weighted median of ``F_p − F_q`` over the arcs between atoms."""
-    phases, masses = [], []
-    for name, angles, weights in (("p", angles_p, weights_p), ("q", angles_q, weights_q)):
-        phi = np.asarray(angles, dtype=np.float64).ravel()
-        mass = np.asarray(weights, dtype=np.float64).ravel()
-        if phi.shape != mass.shape or not (np.all(np.isfinite(phi)) and np.all(np.isfinite(mass))):
-            raise ValueError(f"angles_{name} and weights_{name} must be finite and of one length, got "
-                             f"{phi.shape} and {mass.shape}")
-        if np.any(mass < 0) or mass.sum() <= 0:
-            raise ValueError(f"weights_{name} must be >= 0 with a positive sum, got sum {mass.sum()!r}")
-        phases.append(np.mod(phi, 2 * math.pi))
-        masses.append(mass / mass.sum())
-    angle = np.concatenate(phases)
-    signed = np.concatenate([masses[0], -masses[1]])
+
+def _w1(p: tuple[Array, Array], q: tuple[Array, Array]) -> float:
+    """The circle W1 of two checked measures ``(angles, masses)`` (:func:`circle_w1`)."""
+    angle = np.concatenate([p[0], q[0]])
+    signed = np.concatenate([p[1], -q[1]])
     order = np.argsort(angle, kind="stable")
     angle, difference = angle[order], np.cumsum(signed[order])  # F_p − F_q on [angle_k, angle_{k+1})
     arcs = np.diff(np.append(angle, angle[0] + 2 * math.pi))
@@ -178,44 +221,73 @@ def circle_w1(angles_p: ArrayLike, weights_p: ArrayLike, angles_q: ArrayLike, we
     return float(arcs @ np.abs(difference - c))
 
 
-def _directions(theta: Array) -> tuple[Array, Array]:
-    """Angles of ``b`` and masses ``|a|‖b‖`` of units ``(m, 3)``."""
-    return np.arctan2(theta[:, 2], theta[:, 1]), np.abs(theta[:, 0]) * np.linalg.norm(theta[:, 1:], axis=1)
+def circle_w1(angles_p: ArrayLike, weights_p: ArrayLike, angles_q: ArrayLike, weights_q: ArrayLike) -> float:
+    """The W1 distance (arc length, in radians, at most π) between two measures of
+    atoms on the unit circle, each normalised to mass 1.
+
+    On the circle ``W1 = min_c ∫_0^{2π} |F_p(φ) − F_q(φ) − c| dφ`` (``F`` the
+    cumulative masses from angle 0; Rabin–Delon–Gousseau 2011): the minimising
+    ``c`` is a weighted median of ``F_p − F_q`` over the arcs between atoms."""
+    return _w1(_atoms("angles_p", angles_p, "weights_p", weights_p),
+               _atoms("angles_q", angles_q, "weights_q", weights_q))
 
 
 def recovery_w1(teacher: Teacher, theta: ArrayLike, weights: ArrayLike | None = None) -> float:
     """W1 on the circle between the student's direction measure (units ``(m, 3)``,
-    masses ``|a|‖b‖`` times ``weights``, default equal) and the teacher's (module docstring).
-    ``weights`` lets a PDE density enter as nodes with their masses ``m_i ρ_i``."""
-    w = units(theta)
-    angles, mass = _directions(w)
+    masses ``|a|‖b‖`` times ``weights`` ``(m,)``, default equal) and the teacher's
+    (module docstring). ``weights`` lets a PDE density enter as nodes with their masses ``m_i ρ_i``."""
+    angles, mass = direction_measure(theta)
     if weights is not None:
-        factor = np.asarray(weights, dtype=np.float64)
-        if factor.shape != mass.shape:
-            raise ValueError(f"weights must have one entry per unit ({len(mass)}), got shape {factor.shape}")
+        factor = finite_array("weights (one per unit of theta)", weights, (len(mass),))
+        negative = np.flatnonzero(factor < 0)
+        if negative.size:
+            k = int(negative[0])
+            raise ValueError(f"weights[{k}] = {float(factor[k])!r} is negative: "
+                             "the weights of theta's units must be >= 0")
         mass = mass * factor
-    return circle_w1(angles, mass, *teacher.direction_measure())
+    if not mass.sum() > 0:
+        raise ValueError(f"theta's direction measure has no mass: every one of its {len(mass)} units has "
+                         "|a|‖b‖ = 0" + (" or weight 0" if weights is not None else ""))
+    star_angles, star_mass = teacher.direction_measure()
+    if not star_mass.sum() > 0:
+        raise ValueError("the teacher's output weights a*_j are all 0: its direction measure has no mass to recover")
+    return _w1((np.mod(angles, 2 * math.pi), mass / mass.sum()), (np.mod(star_angles, 2 * math.pi),
+                                                                   star_mass / star_mass.sum()))
 
 
 def recovery_mass(teacher: Teacher, theta: ArrayLike) -> float:
     """``((1/m) Σ |a_i|‖b_i‖) / Σ_j |a*_j|‖b*_j‖``: 1 when the student's direction
     measure has the teacher's mass (what W1, on normalised measures, does not see)."""
-    w = units(theta)
-    return float(_directions(w)[1].mean() / teacher.direction_measure()[1].sum())
+    return float(direction_measure(theta)[1].mean() / teacher.direction_measure()[1].sum())
 
 
-def recovery_fraction(teacher: Teacher, m: int, seeds: Sequence[int], law: SphereLaw, axis: TimeAxis,
-                      t_end: float, *, threshold: float = 1e-3, points: int = 256) -> tuple[float, Array]:
-    """The fraction of ``seeds`` whose full-batch GD student of ``m`` units, started
-    from ``law`` with ``numpy.random.default_rng(seed)``, has risk below ``threshold``
-    at ``t_end``; also the final risks ``(len(seeds),)``."""
-    if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
-        raise ValueError(f"m (the number of student units) must be an integer >= 1, got {m!r}")
-    if len(seeds) == 0:
-        raise ValueError("seeds must hold at least one seed")
-    if isinstance(threshold, bool) or not (isinstance(threshold, (int, float)) and math.isfinite(threshold)
-                                           and threshold > 0):
-        raise ValueError(f"threshold (the risk to reach) must be a finite number > 0, got {threshold!r}")
-    risks = np.array([student_gd(teacher, law.sample(m, np.random.default_rng(seed)), axis, [t_end],
-                                 points=points).risk(teacher)[-1] for seed in seeds])
-    return float(np.mean(risks < threshold)), risks
+@dataclass(frozen=True)
+class Recovery:
+    """The full-batch GD students of :func:`recovery_fraction`, one per generator:
+    their final ``risks`` ``(n,)`` and units ``theta`` ``(n, m, 3)`` at ``t_end``."""
+
+    threshold: float
+    risks: Array
+    theta: Array
+
+    @property
+    def fraction(self) -> float:
+        """The fraction of students with risk below ``threshold``."""
+        return float(np.mean(self.risks < self.threshold))
+
+
+def recovery_fraction(teacher: Teacher, m: int, rngs: Sequence[np.random.Generator], law: SphereLaw,
+                      axis: TimeAxis, t_end: float, *, threshold: float = RECOVERY_THRESHOLD,
+                      points: int = CIRCLE_POINTS) -> Recovery:
+    """One full-batch GD student of ``m`` units per generator of ``rngs`` (its start
+    drawn from ``law`` with it; independent streams, e.g.
+    ``[numpy.random.default_rng(s) for s in numpy.random.SeedSequence(0).spawn(n)]``),
+    run to ``t_end`` (a grid time of ``axis``): their final risks and units, and the
+    fraction whose risk is below ``threshold``."""
+    m = integer("m (the number of student units)", m)
+    threshold = number("threshold (the risk to reach)", threshold, positive=True)
+    streams = [generator(f"rngs[{k}]", rng) for k, rng in enumerate(rngs)]
+    if not streams:
+        raise ValueError("rngs must hold at least one numpy.random.Generator, got none")
+    finals = [student_gd(teacher, law.sample(m, rng), axis, [t_end], points=points).theta[-1] for rng in streams]
+    return Recovery(threshold, np.array([teacher.risk(w) for w in finals]), np.array(finals))

@@ -27,7 +27,7 @@ the derivative). Measured over 400 random units, the largest error of
 4.1e-3, 9.8e-4, 2.5e-4, 6.2e-5, 1.6e-5 at ``M`` = 32, 64, 128, 256, 512 (rate 2;
 ``V``: 2.6e-5 at 256), while a product Gauss–Hermite rule of the plane, blind to
 the kinks, gives 1.8e-2, 9.1e-3, 3.3e-3 with 16², 30², 80² points. The default
-``M = 256`` puts the quadrature error of the risk near 1e-5, two orders below
+``M = 256`` (:data:`CIRCLE_POINTS`) puts the quadrature error of the risk near 1e-5, two orders below
 the ``10⁻³`` recovery threshold.
 
 **Initial law.** The source starts from uniform directions on a small sphere
@@ -48,48 +48,48 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-from .distributional import DataLaw, Unit
+from fempde.checks import finite_array, integer, number
 
-__all__ = ["SphereLaw", "Teacher", "circle_rule", "homogeneous_unit", "relu_kernel"]
+from .distributional import DataLaw, Unit
+from .neurons import normal_pdf
+
+__all__ = ["CIRCLE_POINTS", "SphereLaw", "Teacher", "circle_rule", "direction_measure", "homogeneous_unit",
+           "relu_kernel"]
 
 Array = NDArray[np.float64]
 
 DIM = 2
 """The data dimension ``d``: the units live in ``R^{1+d} = R^3``, the largest space P1 elements mesh."""
 
-
-def _finite_array(name: str, value: ArrayLike, shape: tuple[int | None, ...], fix: str) -> Array:
-    """``value`` as a float array of ``shape`` (None: any length), finite, or a ValueError naming it."""
-    array = np.asarray(value)
-    if array.dtype == bool or array.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be an array of numbers, got dtype {array.dtype}: {fix}")
-    if array.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, array.shape, strict=True)):
-        want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{name} must have shape {want}, got {array.shape}: {fix}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got {int((~np.isfinite(array)).sum())} non-finite entries: {fix}")
-    return array.astype(np.float64)
+CIRCLE_POINTS = 256
+"""The default size ``M`` of the circle rule (module docstring: risk quadrature error near 1e-5)."""
 
 
-def _number(name: str, value: float, *, positive: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
-    return number
+def generator(name: str, rng: object) -> np.random.Generator:
+    """``rng`` if it is a ``numpy.random.Generator``, else a TypeError naming ``name``."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: "
+                        "make one with numpy.random.default_rng(seed)")
+    return rng
 
 
 def units(theta: ArrayLike, name: str = "theta") -> Array:
     """``θ`` as an ``(m, 3)`` array of units ``(a, b1, b2)``, checked."""
-    return _finite_array(name, theta, (None, 1 + DIM), f"one row (a, b1, b2) per unit, d = {DIM}")
+    return finite_array(name, theta, (None, 1 + DIM))
+
+
+def direction_measure(theta: ArrayLike, name: str = "theta") -> tuple[Array, Array]:
+    """What units ``(m, 3)`` represent on the circle: the angles ``(m,)`` of their
+    ``b`` and the masses ``|a|‖b‖`` (a unit is ``a‖b‖ ReLU(⟨b̂, x⟩)``)."""
+    w = units(theta, name)
+    return np.arctan2(w[:, 2], w[:, 1]), np.abs(w[:, 0]) * np.linalg.norm(w[:, 1:], axis=1)
 
 
 def relu_kernel(b1: ArrayLike, b2: ArrayLike) -> Array:
     """``k(b, b') = E[ReLU(⟨b, x⟩) ReLU(⟨b', x⟩)]``, ``x ~ N(0, I_2)``, for rows
     ``b1`` ``(n1, 2)`` and ``b2`` ``(n2, 2)``: shape ``(n1, n2)`` (module docstring)."""
-    p = _finite_array("b1", b1, (None, DIM), f"one row per direction, d = {DIM}")
-    q = _finite_array("b2", b2, (None, DIM), f"one row per direction, d = {DIM}")
+    p = finite_array("b1", b1, (None, DIM))
+    q = finite_array("b2", b2, (None, DIM))
     norms = np.outer(np.linalg.norm(p, axis=1), np.linalg.norm(q, axis=1))
     cosine = np.clip((p @ q.T) / np.where(norms > 0, norms, 1.0), -1.0, 1.0)
     alpha = np.arccos(cosine)
@@ -113,8 +113,7 @@ def circle_rule(points: int) -> tuple[Array, Array]:
     """The midpoint rule on the circle of radius ``√2``: ``points`` nodes ``(M, 2)`` at
     angles ``2π(k + ½)/M`` and equal weights ``(M,)`` — the Gaussian ``N(0, I_2)`` for
     products of 1-homogeneous functions (module docstring)."""
-    if isinstance(points, (bool, np.bool_)) or not isinstance(points, (int, np.integer)) or points < 4:
-        raise ValueError(f"points (the circle rule's size M) must be an integer >= 4, got {points!r}")
+    points = integer("points", points, minimum=4)
     angles = 2 * math.pi * (np.arange(points) + 0.5) / points
     nodes = math.sqrt(2.0) * np.column_stack([np.cos(angles), np.sin(angles)])
     return nodes, np.full(points, 1.0 / points)
@@ -130,9 +129,8 @@ class Teacher:
     _gram: Array = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        output = _finite_array("teacher output weights a*", self.output, (None,), "give one a*_j per neuron")
-        directions = _finite_array("teacher directions b*", self.directions, (None, DIM),
-                                   f"give one row b*_j in R^{DIM} per neuron")
+        output = finite_array("output (the teacher's weights a*_j)", self.output, (None,))
+        directions = finite_array("directions (the teacher's b*_j, one row each)", self.directions, (None, DIM))
         if len(output) == 0:
             raise ValueError("the teacher has zero neurons: give at least one (a*_j, b*_j)")
         if len(directions) != len(output):
@@ -163,19 +161,19 @@ class Teacher:
 
     def __call__(self, x: ArrayLike) -> Array:
         """``h*(x)`` for data ``x`` of shape ``(n, 2)``: shape ``(n,)``."""
-        points = _finite_array("x", x, (None, DIM), f"data points are rows in R^{DIM}")
+        points = finite_array("x", x, (None, DIM))
         return np.asarray(np.maximum(points @ self.directions.T, 0.0) @ self.output)
 
     def second_moment(self) -> float:
         """``E[h*(x)²]``, closed form."""
         return float(self.output @ self._gram @ self.output)
 
-    def V(self, theta: ArrayLike) -> Array:  # noqa: N802 - the paper's name
+    def V(self, theta: ArrayLike) -> Array:
         """``V(θ) = −E[h* Φ(θ)]`` for units ``(m, 3)``: shape ``(m,)``."""
         w = units(theta)
         return np.asarray(-w[:, 0] * (relu_kernel(w[:, 1:], self.directions) @ self.output))
 
-    def U(self, theta1: ArrayLike, theta2: ArrayLike) -> Array:  # noqa: N802 - the paper's name
+    def U(self, theta1: ArrayLike, theta2: ArrayLike) -> Array:
         """``U(θ, θ') = E[Φ(θ) Φ(θ')]`` for units ``(n1, 3)``, ``(n2, 3)``: shape ``(n1, n2)``."""
         p, q = units(theta1, "theta1"), units(theta2, "theta2")
         return np.asarray(np.outer(p[:, 0], q[:, 0]) * relu_kernel(p[:, 1:], q[:, 1:]))
@@ -194,10 +192,10 @@ class Teacher:
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[Array, Array]:
         """``n`` fresh samples: ``x ~ N(0, I_2)`` ``(n, 2)`` and ``y = h*(x)`` ``(n,)``."""
-        x = rng.standard_normal((n, DIM))
+        x = generator("rng", rng).standard_normal((integer("n", n), DIM))
         return x, self(x)
 
-    def data_law(self, points: int = 256) -> DataLaw:
+    def data_law(self, points: int = CIRCLE_POINTS) -> DataLaw:
         """The data as :class:`fempde.DataLaw`: the circle rule of :func:`circle_rule`
         with ``y = h*`` at its nodes and ``E y²`` by the same rule (so the discrete
         risk is a square, >= 0, and vanishes for a student equal to the teacher)."""
@@ -217,8 +215,7 @@ class Teacher:
     def direction_measure(self) -> tuple[Array, Array]:
         """Angles ``(m0,)`` of ``b*_j`` and masses ``|a*_j| ‖b*_j‖``: the measure that
         teacher recovery compares the student's with."""
-        return (np.arctan2(self.directions[:, 1], self.directions[:, 0]),
-                np.abs(self.output) * np.linalg.norm(self.directions, axis=1))
+        return direction_measure(np.column_stack([self.output, self.directions]))
 
 
 @dataclass(frozen=True)
@@ -231,8 +228,8 @@ class SphereLaw:
     width: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "radius", _number("radius (of the initial sphere)", self.radius, positive=True))
-        object.__setattr__(self, "width", _number("width (of the smoothed sphere)", self.width))
+        object.__setattr__(self, "radius", number("radius (of the initial sphere)", self.radius, positive=True))
+        object.__setattr__(self, "width", number("width (of the smoothed sphere)", self.width, minimum=0.0))
 
     def normaliser(self) -> float:
         """``∫_{R^3} exp(−(|θ| − r0)²/(2s²)) dθ = 4π s √(2π) [(r0² + s²) Φ(r0/s) + r0 s φ(r0/s)]``."""
@@ -241,12 +238,12 @@ class SphereLaw:
             raise ValueError("the sphere itself (width = 0) has no density: give width > 0")
         c = r0 / s
         return float(4 * math.pi * s * math.sqrt(2 * math.pi)
-                     * ((r0**2 + s**2) * ndtr(c) + r0 * s * math.exp(-0.5 * c * c) / math.sqrt(2 * math.pi)))
+                     * ((r0**2 + s**2) * ndtr(c) + r0 * s * float(normal_pdf(np.asarray(c)))))
 
     def density(self, x: Array) -> Array:
         """The shell's probability density at points ``x`` of shape ``(3, n)`` (scikit-fem's layout)."""
         normaliser = self.normaliser()
-        r = np.linalg.norm(np.asarray(x, dtype=np.float64), axis=0)
+        r = np.linalg.norm(finite_array("x (points of R^3 as columns)", x, (1 + DIM, None)), axis=0)
         return np.asarray(np.exp(-0.5 * ((r - self.radius) / self.width) ** 2) / normaliser)
 
     def sample(self, m: int, rng: np.random.Generator) -> Array:
@@ -254,8 +251,8 @@ class SphereLaw:
         ``∝ r² N(r; r0, s²)`` on ``r > 0``; since ``r² <= 2(r0² + (r − r0)²)`` it is drawn
         by rejection from the mixture of ``N(r0, s²)`` (weight ``r0²``) and
         ``r0 + s·(±χ_3)`` (weight ``s²``), accepted with ``r² / (2(r0² + (r − r0)²))``."""
-        if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
-            raise ValueError(f"m (the number of units) must be an integer >= 1, got {m!r}")
+        m = integer("m (the number of units)", m)
+        rng = generator("rng", rng)
         u = rng.standard_normal((m, 1 + DIM))
         u /= np.linalg.norm(u, axis=1, keepdims=True)
         if self.width == 0:

@@ -109,25 +109,37 @@ def test_the_pde_of_the_unit_dissipates_and_its_potential_is_v(teacher):
 
 @pytest.mark.parametrize(("make", "match"), [
     (lambda: Teacher(np.zeros(0), np.zeros((0, 2))), "zero neurons"),
-    (lambda: Teacher(np.ones(2), np.ones((2, 3))), "shape"),
+    (lambda: Teacher(np.ones(2), np.ones((2, 3))), r"directions .* must have shape \(any, 2\), got \(2, 3\)"),
     (lambda: Teacher(np.ones(2), np.ones((3, 2))), "2 output weights but 3 directions"),
-    (lambda: Teacher(np.array([1.0, np.nan]), np.ones((2, 2))), "finite"),
-    (lambda: Teacher(np.ones(1), np.zeros((1, 2))), "zero"),
-    (lambda: Teacher(np.array([True]), np.ones((1, 2))), "numbers"),
-    (lambda: Teacher.default()(np.ones((4, 3))), "x must have shape"),
-    (lambda: Teacher.default().V(np.ones((4, 2))), "theta must have shape"),
-    (lambda: Teacher.default().risk(np.array([[1.0, np.inf, 0.0]])), "finite"),
+    (lambda: Teacher(np.array([1.0, np.nan]), np.ones((2, 2))), r"output .* has 1 non-finite entries"),
+    (lambda: Teacher(np.ones(1), np.zeros((1, 2))), r"direction b\*_j is zero"),
+    (lambda: Teacher(np.array([True]), np.ones((1, 2))), r"output .* must be an array of numbers, got bool"),
+    (lambda: Teacher.default()(np.ones((4, 3))), r"x must have shape \(any, 2\), got \(4, 3\)"),
+    (lambda: Teacher.default().V(np.ones((4, 2))), r"theta must have shape \(any, 3\), got \(4, 2\)"),
+    (lambda: Teacher.default().risk(np.array([[1.0, np.inf, 0.0]])), "theta has 1 non-finite entries"),
     (lambda: Teacher.default().risk(np.zeros((0, 3))), "m >= 1"),
-    (lambda: SphereLaw(0.0), "radius"),
-    (lambda: SphereLaw(math.nan), "radius"),
-    (lambda: SphereLaw(True), "radius"),
-    (lambda: SphereLaw(0.2, -1.0), "width"),
+    (lambda: Teacher.default().sample(-1, np.random.default_rng(0)), "n must be an integer >= 1, got -1"),
+    (lambda: SphereLaw(0.0), r"radius \(of the initial sphere\) must be > 0, got 0.0"),
+    (lambda: SphereLaw(math.nan), r"radius \(of the initial sphere\) must be a finite number, got nan"),
+    (lambda: SphereLaw(True), r"radius \(of the initial sphere\) must be a number, got True"),
+    (lambda: SphereLaw(0.2, -1.0), r"width \(of the smoothed sphere\) must be >= 0.0, got -1.0"),
     (lambda: SphereLaw(0.2).density(np.zeros((3, 1))), "width > 0"),
-    (lambda: SphereLaw(0.2).sample(0, np.random.default_rng(0)), "m"),
-    (lambda: circle_rule(2), "points"),
-    (lambda: circle_rule(True), "points"),
+    (lambda: SphereLaw(0.2, 0.1).density(np.zeros((2, 5))), r"x .* must have shape \(3, any\), got \(2, 5\)"),
+    (lambda: SphereLaw(0.2, 0.1).density(np.zeros((5, 3))), r"x .* must have shape \(3, any\), got \(5, 3\)"),
+    (lambda: SphereLaw(0.2).sample(0, np.random.default_rng(0)),
+     r"m \(the number of units\) must be an integer >= 1, got 0"),
+    (lambda: circle_rule(2), "points must be an integer >= 4, got 2"),
+    (lambda: circle_rule(True), "points must be an integer >= 4, got True"),
     (lambda: homogeneous_unit()(np.ones((4, 3)), np.ones((2, 3))), "data"),
 ])
 def test_bad_input_is_refused_with_the_parameter_named(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("rng", [0, np.random.RandomState(0)])
+def test_a_generator_that_is_not_one_is_refused(rng):
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        Teacher.default().sample(3, rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        SphereLaw(0.2, 0.1).sample(3, rng)
