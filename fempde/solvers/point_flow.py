@@ -23,7 +23,6 @@ singular at 0 (``t^{−1/4}``) costs nothing, and recorded at ``Ξ(times)``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,9 +31,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 
-from ..meanfield import DRIFT, Schedule
+from ..checks import number
+from ..meanfield import DRIFT, Schedule, TimeAxis
 
-__all__ = ["PointField", "PointFlow", "check_points", "point_flow", "tensor_rule"]
+__all__ = ["METHODS", "PointField", "PointFlow", "check_points", "point_flow", "tensor_rule"]
 
 Array = NDArray[np.float64]
 
@@ -61,13 +61,15 @@ def check_points(points: Array, weights: Array) -> tuple[Array, Array]:
     if not np.all(np.isfinite(x)):
         bad = int(np.argwhere(~np.isfinite(x))[0, 0])
         raise ValueError(f"points must be finite; point {bad} is {x[bad].tolist()}")
+    if w.ndim == 0:
+        raise ValueError(f"weights must hold M = {len(x)} finite numbers, got the scalar {float(w)!r}")
     if w.shape != (len(x),) or not np.all(np.isfinite(w)):
         raise ValueError(f"weights must hold M = {len(x)} finite numbers, got shape {w.shape}")
     if np.any(w < 0):
         bad = int(np.argmin(w))
-        raise ValueError(f"weights must be >= 0 (a law), got weights[{bad}] = {w[bad]!r}")
+        raise ValueError(f"weights must be >= 0 (a law), got weights[{bad}] = {float(w[bad])!r}")
     if abs(w.sum() - 1.0) > 1e-12:
-        raise ValueError(f"weights must sum to 1 (a probability law), got {w.sum()!r}: divide by their sum")
+        raise ValueError(f"weights must sum to 1 (a probability law), got {float(w.sum())!r}: divide by their sum")
     return x, w
 
 
@@ -106,24 +108,38 @@ class PointFlow:
         """``∫X dρ̄_t`` per coordinate: shape ``(n_times, D)``."""
         return np.asarray(np.einsum("tmc,m->tc", self.points, self.weights))
 
-    def marginal(self, k: int, coordinate: int) -> tuple[Array, Array]:
-        """The 1-D law of one coordinate at ``times[k]``: sorted nodes and their weights."""
-        order = np.argsort(self.points[k, :, coordinate], kind="stable")
-        return self.points[k, order, coordinate], self.weights[order]
+
+METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+"""The integrators of :func:`scipy.integrate.solve_ivp` :func:`point_flow` accepts."""
 
 
-def point_flow(field: PointField, points0: Array, weights: Array, times: Sequence[float], schedule: Schedule, *,
-               rtol: float = 1e-8, atol: float = 1e-10, method: str = "DOP853") -> PointFlow:
+def point_flow(field: PointField, points0: Array, weights: Array, times: Sequence[float],
+               schedule: Schedule | TimeAxis, *, rtol: float = 1e-8, atol: float = 1e-10,
+               method: str = "DOP853") -> PointFlow:
     """Carry the weighted points by ``dX/dt = −DRIFT ξ(t) ∇ψ(X; ρ̄_t)`` from ``t = 0``
-    and record at ``times`` (increasing, ``>= 0``)."""
+    and record at ``times`` (a sequence, increasing, ``>= 0``).
+
+    ``field`` is any :class:`PointField` (``gradient(points, weights)`` and
+    ``risk(points, weights)``), e.g. :class:`fempde.problems.anisotropic.AnisotropicGaussians`;
+    ``points0`` ``(M, D)`` and ``weights`` ``(M,)`` (a law, :func:`check_points`);
+    ``schedule`` the step-size schedule ξ, or a :class:`fempde.meanfield.TimeAxis`
+    (its schedule is taken: the SGD run compared with this flow shares it);
+    ``method`` one of :data:`METHODS`."""
+    if isinstance(schedule, TimeAxis):
+        schedule = schedule.schedule
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a fempde.meanfield Schedule (Constant(), PowerLaw(), ...) or a TimeAxis, "
+                        f"got {type(schedule).__name__} {schedule!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     x0, w = check_points(points0, weights)
+    if np.ndim(times) != 1:
+        raise ValueError(f"times must be a sequence of output times (e.g. [0.0, {times!r}]), got {times!r}")
     t_out = np.asarray(times, dtype=np.float64)
-    if t_out.ndim != 1 or t_out.size == 0 or not np.all(np.isfinite(t_out)) or t_out[0] < 0 \
-            or np.any(np.diff(t_out) <= 0):
-        raise ValueError(f"times must be finite, increasing and >= 0, got {list(times)}")
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if t_out.size == 0 or not np.all(np.isfinite(t_out)) or t_out[0] < 0 or np.any(np.diff(t_out) <= 0):
+        raise ValueError(f"times must be finite, increasing and >= 0, got {t_out.tolist()}")
+    number("rtol", rtol, positive=True)
+    number("atol", atol, positive=True)
     shape = x0.shape
     clock = np.array([schedule.integral(0.0, float(t)) for t in t_out])  # Ξ(t)
 

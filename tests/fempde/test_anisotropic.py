@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from fempde.meanfield import DRIFT, GaussianClasses, PowerLaw
-from fempde.problems.anisotropic import AnisotropicGaussians, direction_moments, initial_marginals
+from fempde.meanfield import DRIFT, GaussianClasses, PowerLaw, TimeAxis
+from fempde.problems.anisotropic import (
+    REDUCED_VARIABLES,
+    SERIES_TOLERANCE,
+    AnisotropicGaussians,
+    InitialLaw,
+    direction_moments,
+    initial_marginals,
+)
 from fempde.problems.neurons import activation
 from fempde.solvers.point_flow import point_flow, tensor_rule
 
@@ -29,7 +36,7 @@ def _unit_values(theta, x, u1, u2, s0):
 
 def test_v_and_u_at_finite_d_match_monte_carlo_within_4_standard_errors(rng):
     d, s0, n = 24, 8, 200_000
-    model = AnisotropicGaussians(0.5, s0, d, order=16)
+    model = AnisotropicGaussians(0.5, d=d, s0=s0, order=16)
     data = GaussianClasses(0.5, d, s0)
     x, y = data.sample(n, rng)
     units = [(_directions(n, 1, s0, rng)[:, 0], _directions(n, 1, d - s0, rng)[:, 0]) for _ in THETA]
@@ -48,7 +55,7 @@ def test_v_and_u_at_infinite_d_match_monte_carlo_within_4_standard_errors(rng):
     # d = ∞: the cosines vanish; by rotation invariance a pair of units sees four
     # independent coordinates of x, scaled by τ_y along V
     n = 400_000
-    model = AnisotropicGaussians(0.25, math.inf, math.inf)
+    model = AnisotropicGaussians(0.25, d=math.inf, s0=math.inf)
     y = rng.choice([-1.0, 1.0], n)
     tau = 1 + 0.25 * y
     g = rng.standard_normal((n, 4))
@@ -65,12 +72,12 @@ def test_v_and_u_at_infinite_d_match_monte_carlo_within_4_standard_errors(rng):
 
 def test_the_mehler_series_matches_direct_quadrature_at_the_papers_dimensions():
     # measured 2.3e-10 at order 8 (4.5e-9 at 6, 1.3e-7 at 4): the terms fall like s0^(-k/2)
-    model = AnisotropicGaussians(0.5, 60, 320)
+    model = AnisotropicGaussians(0.5, d=320, s0=60)
     assert np.abs(model.u(THETA, THETA) - model.u_quadrature(THETA, THETA)).max() < 2e-9
 
 
 def test_the_velocity_is_the_gradient_of_psi():
-    model = AnisotropicGaussians(0.75, 10, 40, order=12)
+    model = AnisotropicGaussians(0.75, d=40, s0=10, order=12)
     weights = np.array([0.5, 0.3, 0.2])
     grad = model.gradient(THETA, weights)
     h = 1e-6
@@ -84,7 +91,7 @@ def test_the_velocity_is_the_gradient_of_psi():
 
 def test_at_infinite_d_the_risk_is_the_two_class_square_error():
     # u has two features, M_y = ∫ a h_0(b, s_y) dρ̄, and R = ½[(1 − M_+)² + (1 + M_−)²]
-    model = AnisotropicGaussians(0.5, math.inf, math.inf)
+    model = AnisotropicGaussians(0.5, d=math.inf, s0=math.inf)
     weights = np.array([0.2, 0.5, 0.3])
     phi, _ = model.features(THETA)
     assert phi.shape == (2, 3)
@@ -123,7 +130,7 @@ def _independent_point_mass_velocity(model, theta):
 
 
 def test_a_point_mass_follows_the_independent_four_dimensional_ode():
-    model = AnisotropicGaussians(0.5, 10, 40, order=12)
+    model = AnisotropicGaussians(0.5, d=40, s0=10, order=12)
     start = np.array([1.0, 1.0, 0.4, 0.7])
     times = [0.0, 0.5, 2.0]
     flow = point_flow(model, start[None, :], np.ones(1), times, PowerLaw())
@@ -139,7 +146,7 @@ def test_a_point_mass_follows_the_independent_four_dimensional_ode():
 def test_the_risk_converges_in_the_number_of_points():
     # up to the end of the first plateau (t ≈ 3 at Δ = 0.75) the flow map is smooth and
     # the mapped Gauss–Hermite rule converges spectrally; midpoint quantiles, first order
-    model = AnisotropicGaussians(0.75, math.inf, math.inf)
+    model = AnisotropicGaussians(0.75, d=math.inf, s0=math.inf)
     times = [0.0, 1.0, 3.0]
 
     def risk(m, rule="gauss"):
@@ -162,19 +169,20 @@ def test_the_risk_converges_in_the_number_of_points():
 
 def test_bad_input_is_refused_with_the_parameter_named():
     with pytest.raises(ValueError, match="s0"):
-        AnisotropicGaussians(0.5, 0, 10)
+        AnisotropicGaussians(0.5, d=10, s0=0)
     with pytest.raises(ValueError, match="s0"):
-        AnisotropicGaussians(0.5, 11, 10)
+        AnisotropicGaussians(0.5, d=10, s0=11)
     with pytest.raises(ValueError, match="s0"):
-        AnisotropicGaussians(0.5, math.inf, 10)
+        AnisotropicGaussians(0.5, d=10, s0=math.inf)
     with pytest.raises(ValueError, match="s0"):
         initial_marginals(10, 12)
     for delta in (0.0, 1.0, -0.2, math.nan, True):
         with pytest.raises(ValueError, match="Delta"):
-            AnisotropicGaussians(delta, 2, 10)
+            AnisotropicGaussians(delta, d=10, s0=2)
     with pytest.raises(ValueError, match="order"):
-        AnisotropicGaussians(0.5, 2, 10, order=3)
-    model = AnisotropicGaussians(0.5, 2, 10)
+        AnisotropicGaussians(0.5, d=10, s0=2, order=3)
+    with pytest.warns(RuntimeWarning, match="order 32 leaves an estimated"):  # s0 = 2: the cap
+        model = AnisotropicGaussians(0.5, d=10, s0=2)
     points, weights = tensor_rule(initial_marginals(10, 2, nodes=2))
     with pytest.raises(ValueError, match="weights must be >= 0"):
         point_flow(model, points, np.array([1.5, -0.5, 0.0, 0.0]), [0.0, 1.0], PowerLaw())
@@ -188,13 +196,75 @@ def test_bad_input_is_refused_with_the_parameter_named():
         point_flow(model, points, weights, [1.0, 0.5], PowerLaw())
     with pytest.raises(ValueError, match="points must have shape"):
         model.v(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="times must be a sequence of output times .* got 1.0"):
+        point_flow(model, points, weights, 1.0, PowerLaw())
+    with pytest.raises(ValueError, match="method must be one of RK45, .* got 'Euler'"):
+        point_flow(model, points, weights, [0.0, 1.0], PowerLaw(), method="Euler")
+    with pytest.raises(TypeError, match="schedule must be .* got float 0.5"):
+        point_flow(model, points, weights, [0.0, 1.0], 0.5)
+    # a TimeAxis stands for its schedule
+    by_axis = point_flow(model, points, weights, [0.0, 0.5], TimeAxis(1e-3, PowerLaw()))
+    by_schedule = point_flow(model, points, weights, [0.0, 0.5], PowerLaw())
+    np.testing.assert_array_equal(by_axis.points, by_schedule.points)
 
 
 def test_each_point_keeps_its_balance_a2_minus_b2_minus_r2():
     # σ* = a ReLU(⟨w, x⟩ + b) is unchanged by (a, w, b) -> (a/c, c w, c b): along the
     # gradient flow a² − b² − ‖w‖² is conserved unit by unit (measured drift 3e-9 to t = 100)
     points, weights = tensor_rule(initial_marginals(320, 60, nodes=4))
-    flow = point_flow(AnisotropicGaussians(0.5, math.inf, math.inf), points, weights, [0.0, 10.0, 100.0], PowerLaw())
+    model = AnisotropicGaussians(0.5, d=math.inf, s0=math.inf)
+    flow = point_flow(model, points, weights, [0.0, 10.0, 100.0], PowerLaw())
     balance = flow.points[..., 0] ** 2 - (flow.points[..., 1:] ** 2).sum(axis=-1)
     assert np.abs(balance - balance[0]).max() < 1e-7
     assert flow.risk[-1] < 1e-10  # d = ∞: the network fits y exactly
+
+
+def test_a_unit_with_w_zero_is_the_constant_a_relu_b():
+    # w = 0: σ* = a ReLU(b) for every x, so V = 0 and R = E(y − a ReLU(b))² = 1 + (a ReLU(b))²
+    for model in (AnisotropicGaussians(0.5, d=320, s0=60), AnisotropicGaussians(0.5, d=math.inf, s0=math.inf)):
+        assert model.risk([[1.0, 1.0, 0.0, 0.0]], [1.0]) == pytest.approx(2.0, abs=1e-12)
+        assert model.risk([[2.0, -1.0, 0.0, 0.0]], [1.0]) == pytest.approx(1.0, abs=1e-12)
+        grad = model.gradient([[1.0, 1.0, 0.0, 0.0]], [1.0])
+        np.testing.assert_allclose(grad, [[1.0, 1.0, 0.0, 0.0]], atol=1e-12)  # ∂_a, ∂_b of (a b)²/2 + ...
+
+
+def test_the_public_methods_check_points_and_weights():
+    model = AnisotropicGaussians(0.5, d=320, s0=60)
+    assert REDUCED_VARIABLES == ("a", "b", "r1", "r2")
+    with pytest.raises(ValueError, match="sum to 1 .* got 2.0"):
+        model.risk(THETA[:2], [1.0, 1.0])
+    with pytest.raises(ValueError, match="weights must be >= 0 .* weights\\[0\\] = -0.5"):
+        model.gradient(THETA[:2], [-0.5, 1.5])
+    with pytest.raises(ValueError, match="weights must hold M = 3 finite numbers, got shape \\(1,\\)"):
+        model.gradient(THETA, [1.0])
+    with pytest.raises(ValueError, match="points\\[1\\] has the radius r2 = .*-0.5"):
+        model.v([[1.0, 1.0, 0.5, 0.5], [1.0, 1.0, 0.5, -0.5]])
+    with pytest.raises(ValueError, match="points must have shape \\(any, 4\\), got \\(3, 3\\)"):
+        model.v(np.zeros((3, 3)))
+
+
+def test_a_short_series_for_a_small_subspace_warns_and_the_default_order_grows():
+    # the estimate μ_n(k + 2)/((k + 1)(k + 2)) of the first omitted term, n = min(s0, d − s0)
+    assert AnisotropicGaussians(0.5, d=320, s0=60).series_order == 8
+    assert AnisotropicGaussians(0.5, d=40, s0=10).series_order == 10
+    with pytest.warns(RuntimeWarning, match=f"order 8 leaves an estimated 2.2e-05 > {SERIES_TOLERANCE:g}"):
+        AnisotropicGaussians(0.5, d=40, s0=10, order=8)
+    with pytest.warns(RuntimeWarning, match="order 8 leaves an estimated"):
+        AnisotropicGaussians(0.5, d=40, s0=36, order=8)  # d − s0 = 4 is the small one
+
+
+def test_the_initial_law_samples_the_radii_of_its_marginals(rng):
+    law = InitialLaw(kappa=0.8)
+    w, a, b = law.sample(20_000, 40, rng)
+    np.testing.assert_array_equal(a, 1.0)
+    np.testing.assert_array_equal(b, 1.0)
+    r1 = np.linalg.norm(w[:, :10], axis=1)
+    nodes, weights = law.marginals(40, 10, nodes=12)[2]
+    exact = float(nodes @ weights)  # Gauss–Hermite through F^{-1}Φ: E r1 to ~1e-6
+    assert abs(r1.mean() - exact) < 4 * r1.std() / math.sqrt(len(r1))
+    with pytest.raises(ValueError, match="kappa .* must be > 0, got -1"):
+        InitialLaw(kappa=-1)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
+        law.sample(3, 4, 7)
+    with pytest.raises(ValueError, match="nodes .* must be an integer >= 1, got 0"):
+        law.marginals(40, 10, nodes=0)
