@@ -12,6 +12,7 @@ mean gaps and the W1 distance per marginal (:func:`compare`).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import wasserstein_distance
 
+from fempde.checks import integer
 from fempde.meanfield import GaussianClasses, TimeAxis
+from fempde.problems.anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, InitialLaw
 from fempde.solvers.point_flow import PointFlow, check_points
 
 from .dd import Network, dd_sgd, population_risk
@@ -50,7 +53,7 @@ def marginal_w1(cloud: Array, points: Array, weights: Array) -> Array:
     x = np.asarray(cloud, dtype=np.float64)
     p, w = check_points(points, weights)
     if x.ndim != 2 or x.shape[1] != p.shape[1] or not np.all(np.isfinite(x)):
-        raise ValueError(f"cloud must be finite with shape (N, {p.shape[1]}), got {x.shape}")
+        raise ValueError(f"cloud must be finite with shape (N, {p.shape[1]}) of {REDUCED_VARIABLES}, got {x.shape}")
     out = np.empty(p.shape[1])
     for c in range(p.shape[1]):
         u, v = (np.abs(x[:, c]), np.abs(p[:, c])) if c >= 2 else (x[:, c], p[:, c])
@@ -74,17 +77,29 @@ class ReducedSGD:
 def reduced_sgd(data: GaussianClasses, n: int, axis: TimeAxis, times: Sequence[float], rng: np.random.Generator,
                 *, kappa: float = 0.8, output: float = 1.0, offset: float = 1.0, nodes: int = 16) -> ReducedSGD:
     """Seed 002's Fig. 3 SGD: ``n`` ReLU units ``a ReLU(⟨w, x⟩ + b)`` with ``a, b``
-    trained, started at ``a = output``, ``b = offset``, ``w ~ N(0, κ²/d I)`` (drawn
-    from ``rng`` before the run's samples), recorded at ``times``."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n (the number of units) must be an integer >= 1, got {n!r}")
-    for name, value in (("kappa", kappa), ("output", output), ("offset", offset)):
-        if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    trained, started from :class:`fempde.problems.anisotropic.InitialLaw` ``(kappa,
+    output, offset)`` (``w`` drawn from ``rng`` before the run's samples), recorded at
+    ``times``. ``nodes``: Gauss–Hermite nodes per dimension of the exact population
+    risk :func:`particles.dd.population_risk` at each recorded time. Raises
+    ``FloatingPointError`` if the weights leave every finite bound (the step
+    ``axis.epsilon`` is too large)."""
+    n = integer("n (the number of units)", n)
+    nodes = integer("nodes (Gauss-Hermite nodes of the population risk)", nodes)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__} {rng!r}: "
+                        f"use numpy.random.default_rng(seed)")
+    w0, a0, b0 = InitialLaw(kappa, output, offset).sample(n, data.d, rng)
     net = Network(data, "relu", fit_output=True)
-    w0 = rng.standard_normal((n, data.d)) * (kappa / math.sqrt(data.d))
-    run = dd_sgd(net, w0, axis, times, output0=np.full(n, float(output)), offset0=np.full(n, float(offset)),
-                 rng=rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow of a diverging run: reported below
+        with np.errstate(over="ignore", invalid="ignore"):
+            run = dd_sgd(net, w0, axis, times, output0=a0, offset0=b0, rng=rng)
+    finite = [bool(np.all(np.isfinite(w)) and np.all(np.isfinite(a)) and np.all(np.isfinite(b)))
+              for w, a, b in zip(run.weights, run.output, run.offset, strict=True)]
+    if not all(finite):
+        first = finite.index(False)
+        raise FloatingPointError(f"SGD diverged: the weights are not finite at t = {run.times[first]:g} with "
+                                 f"epsilon = {axis.epsilon:g} (N = {n}, d = {data.d}); lower epsilon")
     risk = np.array([population_risk(net, w, a, b, nodes=nodes)
                      for w, a, b in zip(run.weights, run.output, run.offset, strict=True)])
     return ReducedSGD(run.times, reduced_variables(run.weights, run.output, run.offset, data.s0), risk)
@@ -107,11 +122,26 @@ class Comparison:
         return float(np.abs(self.risk_gap).max())
 
 
-def compare(flow: PointFlow, sgd: ReducedSGD) -> Comparison:
-    """The gaps between ``sgd`` and ``flow`` at the times both recorded (to 1e-9)."""
-    pairs = [(i, j) for i, t in enumerate(flow.times) for j, s in enumerate(sgd.times) if abs(t - s) <= 1e-9]
-    if not pairs:
-        raise ValueError(f"the PDE (times {flow.times.tolist()}) and SGD (times {sgd.times.tolist()}) share no time")
+def compare(flow: PointFlow, sgd: ReducedSGD, *, model: AnisotropicGaussians | None = None,
+            data: GaussianClasses | None = None) -> Comparison:
+    """The gaps between ``sgd`` and ``flow`` at every time of ``sgd``, each of which
+    ``flow`` must have recorded too (to 1e-9; ``flow`` may hold more). With ``model``
+    (the flow's) and ``data`` (the SGD's), also checks they share Δ, and ``d``, ``s0``
+    unless the model is the ``d = ∞`` limit."""
+    if model is not None and data is not None:
+        if model.delta != data.delta:
+            raise ValueError(f"the PDE has Delta = {model.delta}, the SGD data Delta = {data.delta}: "
+                             f"compare one problem")
+        if not math.isinf(model.d) and (model.d, model.s0) != (data.d, data.s0):
+            raise ValueError(f"the PDE has (d, s0) = ({model.d}, {model.s0}), the SGD data ({data.d}, {data.s0}): "
+                             f"compare one problem (or the PDE at d = math.inf)")
+    pairs = []
+    for j, s in enumerate(sgd.times):
+        match = np.flatnonzero(np.abs(flow.times - s) <= 1e-9)
+        if match.size == 0:
+            raise ValueError(f"the SGD time {s:g} is not among the PDE's times {flow.times.tolist()}: "
+                             f"record the flow at every SGD time (point_flow(..., times=...))")
+        pairs.append((int(match[0]), j))
     i, j = (np.array(v) for v in zip(*pairs, strict=True))
     pde_means = flow.means()[i]
     pde_means[:, 2:] = np.einsum("tmc,m->tc", np.abs(flow.points[i][:, :, 2:]), flow.weights)

@@ -38,7 +38,9 @@ def test_marginal_w1_is_the_shift_of_a_translated_cloud(rng):
 
 def _flow(d, s0, delta, times, nodes=8):
     points, weights = tensor_rule(initial_marginals(d, s0, nodes=nodes))
-    return point_flow(AnisotropicGaussians(delta, s0, d, order=12), points, weights, times, PowerLaw())
+    with pytest.warns(RuntimeWarning, match="order 12 leaves an estimated"):  # s0 = 5: order 12 is ~1e-4
+        model = AnisotropicGaussians(delta, d=d, s0=s0, order=12)
+    return point_flow(model, points, weights, times, PowerLaw())
 
 
 def test_the_sgd_risk_gap_shrinks_with_n():
@@ -79,7 +81,7 @@ def test_sgd_means_follow_the_reduced_pde_at_the_papers_size_through_the_first_p
     d, s0, n, delta = 320, 60, 800, 0.5
     times = [0.0, 0.1, 0.5, 1.0, 2.0]
     points, weights = tensor_rule(initial_marginals(d, s0, nodes=8))
-    flow = point_flow(AnisotropicGaussians(delta, math.inf, math.inf), points, weights, times, PowerLaw())
+    flow = point_flow(AnisotropicGaussians(delta, d=math.inf, s0=math.inf), points, weights, times, PowerLaw())
     data = GaussianClasses(delta, d, s0)
     # ε d = 6.4e-3: measured mean gaps of a, b, r1 <= 0.011, r2 0.010, risk gap 0.013
     close = compare(flow, reduced_sgd(data, n, TimeAxis(2e-5, PowerLaw()), times, np.random.default_rng(1)))
@@ -90,3 +92,24 @@ def test_sgd_means_follow_the_reduced_pde_at_the_papers_size_through_the_first_p
     paper = compare(flow, reduced_sgd(data, n, TimeAxis(2e-4, PowerLaw()), times, np.random.default_rng(1)))
     assert np.abs(paper.mean_gap[:, :3]).max() < 0.12
     assert np.abs(paper.mean_gap[:, 3]).max() > 5 * np.abs(close.mean_gap[:, 3]).max()
+
+
+def test_reduced_sgd_and_compare_refuse_bad_input_clearly():
+    data = GaussianClasses(0.75, 20, 5)
+    axis = TimeAxis(2e-4, PowerLaw())
+    with pytest.raises(ValueError, match=r"nodes \(Gauss-Hermite nodes of the population risk\) must be an integer "
+                                         r">= 1, got 0"):
+        reduced_sgd(data, 4, axis, [0.0], np.random.default_rng(0), nodes=0)
+    with pytest.raises(ValueError, match="kappa .* must be > 0, got -1"):
+        reduced_sgd(data, 4, axis, [0.0], np.random.default_rng(0), kappa=-1)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
+        reduced_sgd(data, 4, axis, [0.0], 3)
+    with pytest.raises(FloatingPointError, match=r"SGD diverged: .* t = 1000 with epsilon = 10 .*; lower epsilon"):
+        reduced_sgd(data, 5, TimeAxis(10.0), [0, 1000], np.random.default_rng(0))
+    times = [0.0, 0.02]
+    flow = _flow(20, 5, 0.75, times, nodes=2)
+    run = reduced_sgd(data, 8, axis, [0.0, 0.02, 0.04], np.random.default_rng(0), nodes=4)
+    with pytest.raises(ValueError, match="the SGD time 0.04 is not among the PDE's times"):
+        compare(flow, run)
+    with pytest.raises(ValueError, match=r"\(d, s0\) = \(20, 5\), the SGD data \(20, 6\)"):
+        compare(flow, run, model=AnisotropicGaussians(0.75, d=20, s0=5), data=GaussianClasses(0.75, 20, 6))
