@@ -136,12 +136,12 @@ def compare(flow: PointFlow, sgd: ReducedSGD, *, model: AnisotropicGaussians | N
             raise ValueError(f"the PDE has (d, s0) = ({model.d}, {model.s0}), the SGD data ({data.d}, {data.s0}): "
                              f"compare one problem (or the PDE at d = math.inf)")
     pairs = []
-    for j, s in enumerate(sgd.times):
+    for q, s in enumerate(sgd.times):
         match = np.flatnonzero(np.abs(flow.times - s) <= 1e-9)
         if match.size == 0:
             raise ValueError(f"the SGD time {s:g} is not among the PDE's times {flow.times.tolist()}: "
                              f"record the flow at every SGD time (point_flow(..., times=...))")
-        pairs.append((int(match[0]), j))
+        pairs.append((int(match[0]), q))
     i, j = (np.array(v) for v in zip(*pairs, strict=True))
     pde_means = flow.means()[i]
     pde_means[:, 2:] = np.einsum("tmc,m->tc", np.abs(flow.points[i][:, :, 2:]), flow.weights)
