@@ -11,9 +11,8 @@ Newton iteration. ``u_d`` enters as ``G Gᵀ``
 and the Jacobian products cost ``O(n · rank)`` and GMRES, preconditioned by the
 sparse local part, needs about ``rank + 1`` iterations. ``discretise`` (the
 factor and ``v`` on the nodes) is timed apart, as is a first short run that
-loads the compiled kernels. Each size's run of steps is repeated until
-``MIN_SECONDS`` have passed (at most ``MAX_RUNS`` times) and the fastest
-counts, as in ``benchmarks/scaling.py``. Prints a table per dimension and the
+loads the compiled kernels. Each size's run of steps is repeated and the
+fastest counts (``benchmarks/timing.py``, as in ``benchmarks/scaling.py``). Prints a table per dimension and the
 fitted slope of log(time per step) against log(n) with its 95 % interval
 (:func:`particles.slopes.fit_slope`).
 
@@ -24,9 +23,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
+from timing import MAX_RUNS, best_of
 
 import fempde
 import meshes
@@ -34,7 +33,6 @@ from fempde.solvers.stepping import StepOptions, steps
 from particles.slopes import fit_slope
 
 R_MIN, R_MAX, DELTA = 0.05, 4.0, 0.8
-MIN_SECONDS, MAX_RUNS = 2.0, 10  # repeat each size's run of steps this long, this often at most
 
 
 def start(space: fempde.Space) -> np.ndarray:
@@ -55,20 +53,12 @@ def measure(d: float, beta: float, n: int, count: int, dt: float) -> dict[str, f
     problem = fempde.RadialDD(fempde.IsotropicGaussians(DELTA, d), beta=beta)
     r_min = 0.0 if math.isinf(beta) else R_MIN  # with noise ρ̄ vanishes like r^(d−1) at 0
     space = fempde.Space(meshes.interval(r_min, R_MAX, (R_MAX - r_min) / (n - 1)))
-    space.jacobian_pattern  # noqa: B018 - built once per mesh, not part of a step
-    best_setup = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        system = problem.discretise(space)
-        best_setup = min(best_setup, time.perf_counter() - t0)
+    _ = space.jacobian_pattern  # built once per mesh, not part of a step
+    best_setup, system = best_of(lambda: problem.discretise(space), min_seconds=math.inf, max_runs=3)
     rho0 = start(space)
-    runs: list[float] = []
-    while not runs or (sum(runs) < MIN_SECONDS and len(runs) < MAX_RUNS):
-        t0 = time.perf_counter()
-        accepted, iterations = run_steps(system, rho0, dt, count)
-        runs.append(time.perf_counter() - t0)
+    fastest, (accepted, iterations) = best_of(lambda: run_steps(system, rho0, dt, count))
     return {"n": space.n, "rank": system.factor.shape[1], "discretise_s": best_setup, "steps": accepted,
-            "step_s": min(runs) / accepted, "newton_s": min(runs) / iterations,
+            "step_s": fastest / accepted, "newton_s": fastest / iterations,
             "newton_per_step": iterations / accepted}
 
 

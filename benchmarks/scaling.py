@@ -9,9 +9,9 @@ or K-cycle (3-D) in FGMRES). What does not change is built once per mesh
 (transmissibilities, the Jacobian's sparsity pattern and its slots, the nodes
 near the wall) and timed apart as setup, as is loading the compiled kernels;
 each Newton iteration only fills new values into that pattern. Each size runs in its own process, so its peak resident
-memory is its own. The run of steps is repeated until ``MIN_SECONDS`` have
-passed (at most ``MAX_RUNS`` times) and the fastest run counts, the ``timeit``
-convention: a small size's few milliseconds per step otherwise move the fitted
+memory is its own. The run of steps is repeated and the fastest run counts
+(``benchmarks/timing.py``: until ``MIN_SECONDS`` have passed, at most
+``MAX_RUNS`` times, the ``timeit`` convention): a small size's few milliseconds per step otherwise move the fitted
 slope by ±0.03 from one invocation to the next. Prints a table and the fitted
 slope of log(time per step) against log(n).
 
@@ -29,6 +29,7 @@ import time
 import warnings
 
 import numpy as np
+from timing import best_of
 
 import fempde
 import meshes
@@ -46,8 +47,8 @@ def space_for(domain: str, h: float) -> fempde.Space:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ... which Space(force=True) warns about
             space = fempde.Space(meshes.ball(radius=1.0, h=h), force=True)
-    space.jacobian_pattern  # noqa: B018 - built once per space, part of the setup
-    space.wall_layer  # noqa: B018 - likewise (the nodes near the wall, for the wall-mass diagnostic)
+    _ = space.jacobian_pattern  # built once per space, part of the setup
+    _ = space.wall_layer  # likewise (the nodes near the wall, for the wall-mass diagnostic)
     return space
 
 
@@ -59,21 +60,13 @@ def flow(dt: float) -> fempde.PorousMedium:
     return problem
 
 
-MIN_SECONDS, MAX_RUNS = 2.0, 10  # repeat each size's run of steps this long, this often at most
-
-
 def measure(domain: str, h: float, steps: int) -> dict[str, float | str]:
     t0 = time.perf_counter()
     space = space_for(domain, h)
     setup = time.perf_counter() - t0
     dt = 0.05
     problem = flow(dt)
-    runs: list[float] = []
-    while not runs or (sum(runs) < MIN_SECONDS and len(runs) < MAX_RUNS):
-        t0 = time.perf_counter()
-        result = fempde.solve(problem, space, "uniform", steps * dt, dt0=dt, dt_max=dt)
-        runs.append(time.perf_counter() - t0)
-    run = min(runs)
+    run, result = best_of(lambda: fempde.solve(problem, space, "uniform", steps * dt, dt0=dt, dt_max=dt))
     iterations = int(result.history["newton_iterations"].sum())
     assert result.ok and len(result.history["t"]) == steps + 1
     from fempde.solvers.linalg import choose_solver

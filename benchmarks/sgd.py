@@ -7,16 +7,18 @@ fraction of one core's flop floor reached, and ensembles on 1 and 2 threads.
     python benchmarks/sgd.py --gpu    # the optional PyTorch path (needs torch and a CUDA device)
 
 The two-layer figures: the whole of ``particles.dd_sgd`` (data drawn from the
-Generator per chunk, the compiled update, the records) and where its time
-goes (the compiled update alone, the data sampling, the rest), against the
+Generator in blocks of steps, the compiled update, the records), timed
+unprofiled, and where its time goes, from profiled runs apart (the compiled
+update, the data draws, the rest), against the
 floor of 4Nd flops a step at the float64 DGEMM rate of one core, which the
 script measures itself (numpy, one BLAS thread). Then the noisy runs, whose
 Gaussian increments are computed inside the compiled loops
 (:mod:`particles.noise`): for the two-layer network the N d normals a step
 cost more than the 4Nd flops, so their rate is also given as normals/s.
 
-Every figure is the best of several short repeats: other processes share the
-cores, and a short run is more likely to find the core to itself.
+Every figure is the best of several short repeats (``benchmarks/timing.py``):
+other processes share the cores, and a short run is more likely to find the
+core to itself.
 """
 
 from __future__ import annotations
@@ -24,45 +26,15 @@ from __future__ import annotations
 import os
 import time
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # one core for the DGEMM reference
-    os.environ[_name] = "1"
+os.environ.update(dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1"))  # one core
 
-import numpy as np  # noqa: E402
+import numpy as np
+from timing import best_rate, profile_parts
 
-import fempde  # noqa: E402
-import meshes  # noqa: E402
-import particles  # noqa: E402
-from particles.rbf import _sgd_chunk  # noqa: E402
-
-REPEATS = 5
-
-
-def seconds(run) -> float:
-    """The wall time of one call of ``run()``."""
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
-def best_rate(run, count: int, repeats: int = REPEATS) -> float:
-    """``count / seconds`` of the fastest of ``repeats`` calls of ``run()``."""
-    return count / min(seconds(run) for _ in range(repeats))
-
-
-def profiled_rate(run, count: int, parts: tuple[str, ...], repeats: int = REPEATS) -> tuple[float, list[float]]:
-    """``count / seconds`` of the fastest of ``repeats`` profiled calls of ``run()``,
-    and the seconds per count spent in the functions named ``parts`` in that call."""
-    import cProfile
-    import pstats
-
-    best: tuple[float, list[float]] = (np.inf, [])
-    for _ in range(repeats):
-        profile = cProfile.Profile()
-        elapsed = seconds(lambda profile=profile: profile.runcall(run))
-        if elapsed < best[0]:
-            stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-            best = (elapsed, [sum(row[3] for key, row in stats.items() if key[2] == part) / count for part in parts])
-    return count / best[0], best[1]
+import fempde
+import meshes
+import particles
+from particles.rbf import _sgd_chunk
 
 
 def target(x):
@@ -108,7 +80,7 @@ def measure(dim: int, n: int, steps: int, tau: float) -> float:
     compiled = best_rate(update, steps)
     few = max(200, steps // 50)
     plain = best_rate(lambda: numpy_loop(centers0.copy(), xs[:few], ys[:few], axis.epsilon, kernel, tau, rng, 0.0,
-                                         1.0), few, repeats=2)
+                                         1.0), few, max_runs=2)
     label = "noisy" if tau > 0 else "plain"
     print(f"d={dim} N={n:>6} {label:>5} SGD: rbf_sgd {whole:>11,.0f} steps/s | compiled update {compiled:>11,.0f} "
           f"steps/s | numpy loop {plain:>9,.0f} steps/s | speed-up {whole / plain:6.1f}x", flush=True)
@@ -119,7 +91,7 @@ def dgemm_rate(size: int = 1024) -> float:
     """Single-thread float64 GEMM, FLOP/s (best of several): the practical peak of one core."""
     a = np.random.default_rng(0).standard_normal((size, size))
     a @ a
-    return best_rate(lambda: a @ a, 2 * size**3, repeats=8)
+    return best_rate(lambda: a @ a, 2 * size**3, max_runs=8)
 
 
 def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
@@ -139,8 +111,12 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     axis = fempde.TimeAxis(1e-4)
     dd_sgd(model, w0, axis, [10 * axis.epsilon], rng=rng)  # compile
     dd_sgd(model, w0, axis, [10 * axis.epsilon], beta=100.0, rng=rng)
-    whole, (per_update, per_sample) = profiled_rate(lambda: dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng),
-                                                    steps, ("_advance", "sample"), repeats=8 * REPEATS)
+    def run() -> object:
+        return dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng)
+
+    whole = best_rate(run, steps, min_seconds=3.0, max_runs=40)  # unprofiled: the headline
+    parts = profile_parts(run, steps, {"update": ("particles/dd.py", "_advance"),
+                                       "data": ("particles/plan.py", "take")})
     xs, ys = sample_isotropic(model, 2000, rng)
     sigma = model.activation
     few, w = 2000, w0.copy()
@@ -155,15 +131,14 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     print(f"d={d} N={n} two-layer SGD, one core, float64: dd_sgd {whole:>9,.0f} steps/s = {whole / floor:.0%} of the "
           f"flop floor ({floor:,.0f} steps/s: 4Nd flops a step at the {peak / 1e9:.1f} GFLOP/s of one-core DGEMM) "
           f"| numpy loop {plain:>7,.0f} steps/s", flush=True)
-    compiled = 1 / per_update
-    print(f"  where a step's {1e6 / whole:.2f} us go (profiled, fastest run): compiled update "
-          f"{1e6 * per_update:.2f} us "
-          f"({compiled:,.0f} steps/s = {compiled / floor:.0%} of the floor), sampling (x, y) "
-          f"{1e6 * per_sample:.2f} us, the rest (chunks, records, Python) "
-          f"{1e6 * (1 / whole - per_update - per_sample):.2f} us", flush=True)
+    compiled = 1 / parts["update"]
+    print(f"  where a step's {1e6 * parts['total']:.2f} us go (the fastest of 5 profiled runs): compiled update "
+          f"{1e6 * parts['update']:.2f} us ({compiled:,.0f} steps/s = {compiled / floor:.0%} of the floor), "
+          f"data (x, y) in blocks {1e6 * parts['data']:.2f} us, the rest (chunks, records, Python, profiler) "
+          f"{1e6 * (parts['total'] - parts['update'] - parts['data']):.2f} us", flush=True)
     noisy_steps = 2000
     noisy = best_rate(lambda: dd_sgd(model, w0, axis, [noisy_steps * axis.epsilon], beta=100.0, rng=rng),
-                      noisy_steps)
+                      noisy_steps, max_runs=5)
     print(f"  noisy (beta = 100): dd_sgd {noisy:>9,.0f} steps/s = {noisy / whole:.2f} of the noiseless rate "
           f"({noisy * n * d / 1e6:,.0f}M normals/s drawn in the compiled loop)", flush=True)
     runs, ensemble_steps = 8, steps // 2
@@ -172,7 +147,7 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
         members = [Member(w0, axis, np.random.default_rng(seed)) for seed in range(runs)]
         dd_ensemble(model, members[:2], [10 * axis.epsilon])  # compile
         rate = best_rate(lambda members=members: dd_ensemble(model, members, [ensemble_steps * axis.epsilon]),
-                         runs * ensemble_steps, repeats=3)
+                         runs * ensemble_steps, max_runs=3)
         print(f"  ensemble of {runs} runs (seeds), {threads} thread(s): {rate:>9,.0f} steps/s in all", flush=True)
     numba.set_num_threads(1)
 

@@ -24,11 +24,12 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from fempde.checks import finite_array, integer
 from fempde.meanfield import DRIFT, GaussianClasses, TimeAxis, check_lam_beta, noise_scale, temperature
 from fempde.problems import Hinges, IsotropicGaussians, activation, gaussian_nodes
 
 from .noise import draw_key, fill_normals
-from .plan import chunk_plan, record_steps
+from .plan import BlockDraws, check_generator, chunk_plan, record_steps
 
 __all__ = [
     "DDRun", "GaussianClasses", "Member", "Network", "as_network", "dd_ensemble", "dd_sgd", "population_risk",
@@ -98,24 +99,25 @@ def _hinge(z: Array, a: Array, act: Array, g: Array, knots: Knots, jumps: Knots,
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
-def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, y: Array, shrink: float, noise: Array,
+def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, x_next: Array, shrink: float, noise: Array,
            std: float) -> None:  # pragma: no cover - compiled
     """Rows ``j:j+8`` of ``Wᵀ``: ``w ← shrink w + x_j g (+ std noise)`` and, in the same
-    pass, ``z += Σ_j w y_j`` for the next sample ``y``: each weight is loaded and
+    pass, ``z += Σ_j w x_next_j`` for the next step's input ``x_next``: each weight is loaded and
     stored once a step, ``z`` and ``g`` once per eight rows (written out: LLVM
     vectorises this form along the units, not a loop over the eight rows)."""
     n = wt.shape[1]
     r0, r1, r2, r3, r4, r5, r6, r7 = wt[j], wt[j + 1], wt[j + 2], wt[j + 3], wt[j + 4], wt[j + 5], wt[j + 6], \
         wt[j + 7]
     x0, x1, x2, x3, x4, x5, x6, x7 = x[j], x[j + 1], x[j + 2], x[j + 3], x[j + 4], x[j + 5], x[j + 6], x[j + 7]
-    y0, y1, y2, y3, y4, y5, y6, y7 = y[j], y[j + 1], y[j + 2], y[j + 3], y[j + 4], y[j + 5], y[j + 6], y[j + 7]
+    v0, v1, v2, v3, v4, v5, v6, v7 = x_next[j], x_next[j + 1], x_next[j + 2], x_next[j + 3], x_next[j + 4], \
+        x_next[j + 5], x_next[j + 6], x_next[j + 7]
     if noise.shape[0] == 0 and shrink == 1.0:  # no ridge: one FMA a weight
         for i in range(n):
             gi = g[i]
             w0, w1, w2, w3 = r0[i] + x0 * gi, r1[i] + x1 * gi, r2[i] + x2 * gi, r3[i] + x3 * gi
             w4, w5, w6, w7 = r4[i] + x4 * gi, r5[i] + x5 * gi, r6[i] + x6 * gi, r7[i] + x7 * gi
             r0[i], r1[i], r2[i], r3[i], r4[i], r5[i], r6[i], r7[i] = w0, w1, w2, w3, w4, w5, w6, w7
-            z[i] += (w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3) + (w4 * y4 + w5 * y5 + w6 * y6 + w7 * y7)
+            z[i] += (w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3) + (w4 * v4 + w5 * v5 + w6 * v6 + w7 * v7)
     elif noise.shape[0] == 0:
         for i in range(n):
             gi = g[i]
@@ -124,7 +126,7 @@ def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, y: Array, shrink: fl
             w4, w5, w6, w7 = r4[i] * shrink + x4 * gi, r5[i] * shrink + x5 * gi, r6[i] * shrink + x6 * gi, \
                 r7[i] * shrink + x7 * gi
             r0[i], r1[i], r2[i], r3[i], r4[i], r5[i], r6[i], r7[i] = w0, w1, w2, w3, w4, w5, w6, w7
-            z[i] += (w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3) + (w4 * y4 + w5 * y5 + w6 * y6 + w7 * y7)
+            z[i] += (w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3) + (w4 * v4 + w5 * v5 + w6 * v6 + w7 * v7)
     else:
         e0, e1, e2, e3, e4, e5, e6, e7 = noise[j], noise[j + 1], noise[j + 2], noise[j + 3], noise[j + 4], \
             noise[j + 5], noise[j + 6], noise[j + 7]
@@ -135,7 +137,7 @@ def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, y: Array, shrink: fl
             w4, w5, w6, w7 = r4[i] * shrink + x4 * gi + std * e4[i], r5[i] * shrink + x5 * gi + std * e5[i], \
                 r6[i] * shrink + x6 * gi + std * e6[i], r7[i] * shrink + x7 * gi + std * e7[i]
             r0[i], r1[i], r2[i], r3[i], r4[i], r5[i], r6[i], r7[i] = w0, w1, w2, w3, w4, w5, w6, w7
-            z[i] += (w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3) + (w4 * y4 + w5 * y5 + w6 * y6 + w7 * y7)
+            z[i] += (w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3) + (w4 * v4 + w5 * v5 + w6 * v6 + w7 * v7)
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
@@ -147,13 +149,14 @@ def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, 
     updates the weights of step ``k`` and accumulates the pre-activations of
     step ``k + 1`` at once. With ``noise_std`` (one per step; empty: noiseless)
     the noise of step ``k`` and parameter row ``j`` (``w_j``, then ``a``, ``b``),
-    unit ``i``, is normal ``first + (k width + j) N + i`` of the stream ``key``."""
+    unit ``i``, is normal ``first + (k width + j) N + i`` of the stream ``key``.
+    ``xs`` and ``ys``: the inputs and labels of the ``count`` steps."""
     d, n = wt.shape
     width = d + 2 if fit else d
     noisy = noise_std.shape[0] > 0
     z, z_next, act, g = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     noise = np.empty((width if noisy else 0, n))
-    none = np.zeros(d)  # the "next sample" of the last step: no pre-activations needed
+    no_next = np.zeros(d)  # the "next input" of the last step: its pre-activations are not needed
     if count > 0:
         for i in range(n):
             z[i] = b[i]
@@ -179,20 +182,20 @@ def _advance(wt: Array, a: Array, b: Array, xs: Array, ys: Array, steps: Array, 
                 for i in range(n):
                     a[i] += std * noise[d, i]
                     b[i] += std * noise[d + 1, i]
-        y = xs[k + 1] if k + 1 < count else none
+        x_next = xs[k + 1] if k + 1 < count else no_next
         for i in range(n):
             z_next[i] = b[i]
         tiled = d - d % 8
         for j in range(0, tiled, 8):
-            _rows8(wt, j, g, z_next, x, y, shrink, noise, std)
+            _rows8(wt, j, g, z_next, x, x_next, shrink, noise, std)
         for j in range(tiled, d):
-            row, xj, yj = wt[j], x[j], y[j]
+            row, xj, vj = wt[j], x[j], x_next[j]
             for i in range(n):
                 w = row[i] * shrink + xj * g[i]
                 if noisy:
                     w += std * noise[j, i]
                 row[i] = w
-                z_next[i] += w * yj
+                z_next[i] += w * vj
         z, z_next = z_next, z
 
 
@@ -245,9 +248,11 @@ def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis,
 
     A noisy run first draws one key from ``rng`` (:func:`particles.noise.draw_key`);
     the compiled loop computes its Gaussian increments from that key
-    (:mod:`particles.noise`). Then, per chunk of steps, it draws ``chunk`` samples
-    ``(x, y)`` from ``rng``."""
-    member = Member(weights0, axis, rng, output0, offset0)
+    (:mod:`particles.noise`). Then it draws the samples ``(x, y)`` from ``rng``
+    in blocks of :data:`particles.plan.DATA_BLOCK` steps
+    (:class:`particles.plan.BlockDraws`): the same seed gives the same run
+    whatever the recording ``times`` and ``chunk`` (the steps per compiled call)."""
+    member = Member(weights0, axis, check_generator(rng), output0, offset0)
     return dd_ensemble(model, [member], times, lam=lam, beta=beta, chunk=chunk)[0]
 
 
@@ -262,6 +267,9 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     net = as_network(model)
     if len(members) == 0:
         raise ValueError("an ensemble needs at least one member")
+    chunk = integer("chunk (SGD steps per compiled call)", chunk)
+    for r, member in enumerate(members):
+        check_generator(member.rng, f"members[{r}].rng")
     d, width = net.data.d, net.data.d + 2 if net.fit_output else net.data.d
     tau = temperature(beta)
     starts = [_start(net, member) for member in members]
@@ -275,6 +283,7 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     marks = [record_steps(member.axis, times) for member in members]
     plans = [chunk_plan(k, chunk) for k in marks]
     keys = np.array([draw_key(member.rng) if tau > 0 else 0 for member in members], dtype=np.uint64)
+    draws = [BlockDraws(net.data.sample, member.rng) for member in members]  # after the key, as dd_sgd draws
     sigma = net.activation
     knots = tuple(float(t) for t in sigma.knots) or (0.0,)  # a kinkless σ: one knot that jumps by 0
     jumps = tuple(float(t) for t in sigma.jumps) or (0.0,)
@@ -287,8 +296,8 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
         counts, firsts = np.zeros(len(members), dtype=np.int64), np.zeros(len(members), dtype=np.int64)
         for r in active:
             k0, m, _ = plans[r][round_]
-            rng = members[r].rng
-            xs[r, :m], ys[r, :m] = net.data.sample(m, rng)
+            if m > 0:
+                xs[r, :m], ys[r, :m] = draws[r].take(k0, m)
             steps[r, :m] = members[r].axis.step_sizes(k0, k0 + m)
             if tau > 0:
                 stds[r, :m] = noise_scale(steps[r, :m], tau)
@@ -315,6 +324,7 @@ def _start(net: Network, member: Member) -> tuple[Array, Array, Array]:
     w = np.array(member.weights0, dtype=np.float64)
     if w.ndim != 2 or w.shape[1] != d or len(w) < 1:
         raise ValueError(f"weights0 must have shape (N >= 1, d = {d}), got {w.shape}")
+    w = finite_array("weights0", w)
     a = _per_unit(member.output0, 1.0, len(w), "output0")
     b = _per_unit(member.offset0, 0.0, len(w), "offset0")
     if not net.fit_output and (np.any(a != 1) or np.any(b != 0)):
@@ -325,10 +335,7 @@ def _start(net: Network, member: Member) -> tuple[Array, Array, Array]:
 def _per_unit(values: Array | None, default: float, n: int, name: str) -> Array:
     if values is None:
         return np.full(n, default)
-    out = np.array(values, dtype=np.float64)
-    if out.shape != (n,) or not np.all(np.isfinite(out)):
-        raise ValueError(f"{name} must hold N = {n} finite numbers, got shape {out.shape}")
-    return out
+    return finite_array(name, values, (n,))
 
 
 def population_risk(model: Network | IsotropicGaussians, weights: Array, output: Array | None = None,

@@ -12,7 +12,7 @@ from skfem import Mesh
 
 import meshes
 
-__all__ = ["ConvexDomain", "confine", "confine_inplace", "sample_density"]
+__all__ = ["ConvexDomain", "confine", "confine_inplace", "first_crossing", "sample_density"]
 
 Array = NDArray[np.float64]
 
@@ -118,35 +118,44 @@ def _chebyshev_ball(normals: Array, offsets: Array) -> tuple[Array, float]:
     return solution.x[:dim], float(solution.x[dim]) * (1 - 1e-9)
 
 
+@numba.njit(inline="always")  # inlined where it is used: the SGD loops test every move
+def first_crossing(point: Array, rest: Array, normals: Array, offsets: Array, center: Array,
+                   inradius: float) -> tuple[int, float]:  # pragma: no cover - compiled
+    """The first face that the move from ``point`` (inside Ω) by ``rest`` crosses,
+    and the fraction of the move before it; ``(-1, 1.0)`` when it crosses none
+    (decided without the faces when the move ends in the inscribed ball)."""
+    dim = point.shape[0]
+    distance2 = 0.0
+    for d in range(dim):
+        distance2 += (point[d] + rest[d] - center[d]) ** 2
+    hit, first = -1, 1.0
+    if distance2 <= inradius * inradius:  # inside the inscribed ball: no face can be in the way
+        return hit, first
+    for j in range(normals.shape[0]):
+        rate = 0.0
+        height = offsets[j]
+        for d in range(dim):
+            rate += normals[j, d] * rest[d]
+            height -= normals[j, d] * point[d]
+        if rate > 0.0 and height < first * rate:
+            first = max(height, 0.0) / rate
+            hit = j
+    return hit, first
+
+
 @numba.njit(cache=True)
 def confine_inplace(point: Array, rest: Array, normals: Array, offsets: Array, center: Array, inradius: float,
                     reflect: bool) -> None:  # pragma: no cover - compiled
     """Move ``point`` (inside Ω) by ``rest``, in place; ``rest`` is used as scratch.
 
     ``reflect=True``: billiard reflection, the path is followed and mirrored
-    at each face it meets, so any step, even longer than Ω, ends inside.
-    ``reflect=False``: the point stops where the path first meets a face
-    (projection onto Ω along the move).
+    at each face it meets (:func:`first_crossing`), so any step, even longer
+    than Ω, ends inside. ``reflect=False``: the point stops where the path
+    first meets a face (projection onto Ω along the move).
     """
     dim = point.shape[0]
     for _ in range(10_000):
-        distance2 = 0.0
-        for d in range(dim):
-            distance2 += (point[d] + rest[d] - center[d]) ** 2
-        if distance2 <= inradius * inradius:  # inside the inscribed ball: no face can be in the way
-            for d in range(dim):
-                point[d] += rest[d]
-            return
-        hit, first = -1, 1.0
-        for j in range(normals.shape[0]):
-            rate = 0.0
-            height = offsets[j]
-            for d in range(dim):
-                rate += normals[j, d] * rest[d]
-                height -= normals[j, d] * point[d]
-            if rate > 0.0 and height < first * rate:
-                first = max(height, 0.0) / rate
-                hit = j
+        hit, first = first_crossing(point, rest, normals, offsets, center, inradius)
         if hit < 0:
             for d in range(dim):
                 point[d] += rest[d]

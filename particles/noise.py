@@ -40,6 +40,10 @@ from numba import types
 from numba.core.extending import intrinsic
 from numpy.typing import NDArray
 
+from fempde.checks import integer
+
+from .plan import check_generator
+
 __all__ = ["draw_key", "fill_normals", "normals"]
 
 Array = NDArray[np.float64]
@@ -68,6 +72,7 @@ _C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.1359
 
 def draw_key(rng: np.random.Generator) -> int:
     """One ``uint64`` from ``rng``: the key of a run's noise stream."""
+    check_generator(rng)
     return int(rng.integers(0, 2**64, dtype=np.uint64))
 
 
@@ -146,7 +151,12 @@ def _pair(key: np.uint64, p: np.int64) -> tuple[float, float]:  # pragma: no cov
 
 @numba.njit(cache=True, error_model="numpy")  # no ZeroDivisionError branch: the loop vectorises
 def fill_normals(key: np.uint64, start: np.int64, out: Array) -> None:  # pragma: no cover - compiled
-    """``out[i]`` = normal number ``start + i`` of the stream ``key`` (``out`` 1-D)."""
+    """``out[i]`` = normal number ``start + i`` of the stream ``key``; ``out`` 1-D
+    (a block of rows: pass ``block.reshape(-1)``, contiguous), ``start >= 0``."""
+    if out.ndim != 1:  # a 2-D out would get one number per row, repeated along it
+        raise ValueError("fill_normals: out must be 1-D: pass block.reshape(-1) of a contiguous block")
+    if start < 0:
+        raise ValueError("fill_normals: start must be >= 0 (the normals of a stream are numbered from 0)")
     n = out.shape[0]
     if n == 0:
         return
@@ -167,11 +177,9 @@ def fill_normals(key: np.uint64, start: np.int64, out: Array) -> None:  # pragma
 def normals(key: int, start: int, count: int) -> Array:
     """Normals ``start, ..., start + count − 1`` of the stream ``key``: what the
     compiled loops add, for tests and replays."""
-    for name, value in (("start", start), ("count", count)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    start, count = integer("start", start, minimum=0), integer("count", count, minimum=0)
     if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < 2**64:
         raise ValueError(f"key must be an integer in [0, 2**64) (draw one with draw_key(rng)), got {key!r}")
-    out = np.empty(int(count))
+    out = np.empty(count)
     fill_normals(np.uint64(key), np.int64(start), out)
     return out

@@ -1,25 +1,35 @@
-"""The plan of an SGD run: the steps that record, and the chunks between them.
+"""The plan of an SGD run: the steps that record, the chunks between them, and
+the data draws, which depend on neither.
 
 Every SGD path (:mod:`particles.rbf`, :mod:`particles.dd` and its GPU twin
-:mod:`particles.gpu`) draws its data and noise one chunk of steps at a time
-and records the state at the end of a chunk. The runs are reproducible only
-if all of them cut the steps the same way: the same seed gives the same
-draws only in the same chunks, and an ensemble equals its members' single
-runs, or a resumed run the unbroken one, only because each plans its chunks
-by :func:`chunk_plan`.
+:mod:`particles.gpu`) runs one chunk of steps at a time (:func:`chunk_plan`:
+at most ``chunk`` steps, ending on every recording step) and records the
+state at the end of a chunk. What a run draws does not depend on that cut:
+its noise is keyed on the step counter (:mod:`particles.noise`), and its data
+come from :class:`BlockDraws`, which draws them from the run's Generator in
+fixed blocks of :data:`DATA_BLOCK` steps, block ``k // DATA_BLOCK`` holding
+step ``k``'s sample. So the same seed gives the same run whatever the
+recording times and ``chunk``, an ensemble equals its members' single runs,
+and a resumed run the unbroken one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fempde.meanfield import TimeAxis
 
-__all__ = ["Chunk", "chunk_plan", "record_steps"]
+__all__ = ["DATA_BLOCK", "BlockDraws", "Chunk", "check_generator", "chunk_plan", "record_steps"]
+
+DATA_BLOCK = 1024
+"""Steps per block of data draws: block ``b`` holds the samples of steps
+``b DATA_BLOCK ... (b + 1) DATA_BLOCK − 1``, drawn at once, blocks in order."""
+
+Draw = Callable[[int, np.random.Generator], Sequence[NDArray[Any]]]
 
 
 class Chunk(NamedTuple):
@@ -57,3 +67,55 @@ def chunk_plan(marks: Sequence[int] | NDArray[np.int64], chunk: int, *, start: i
             plan.append(Chunk(k, m, k + m == mark))
             k += m
     return plan
+
+
+def check_generator(rng: object, name: str = "rng") -> np.random.Generator:
+    """``rng`` itself if it is a :class:`numpy.random.Generator`, else ``TypeError``."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: "
+                        "make one with numpy.random.default_rng(seed)")
+    return rng
+
+
+class BlockDraws:
+    """The data of a run, step by step, drawn in blocks of :data:`DATA_BLOCK` steps.
+
+    ``draw(m, rng)`` returns arrays of ``m`` rows (one per step: ``x``, ``y``,
+    ...); it is called with ``m = DATA_BLOCK`` once per block, in block order,
+    so step ``k``'s sample depends on the seed and on ``k`` only, not on how
+    the steps are taken in chunks. ``start``: the first step (a resumed run),
+    with ``rng`` in the state :meth:`resume_state` gave.
+    """
+
+    def __init__(self, draw: Draw, rng: np.random.Generator, start: int = 0) -> None:
+        self.draw, self.rng = draw, check_generator(rng)
+        self.next = start
+        self.block = -1  # the block in ``buffer`` (none yet)
+        self.buffer: Sequence[NDArray[Any]] = ()
+        self.state_before: Mapping[str, Any] = rng.bit_generator.state  # the Generator before ``block`` was drawn
+
+    def take(self, start: int, count: int) -> list[NDArray[Any]]:
+        """The rows of steps ``start ... start + count − 1`` (``count >= 1``, ``start``
+        the step after the last one taken)."""
+        if start != self.next or count < 1:
+            raise ValueError(f"steps must be taken in order, count >= 1: next step {self.next}, got "
+                             f"start {start}, count {count}")
+        parts: list[list[NDArray[Any]]] = []
+        k, end = start, start + count
+        while k < end:
+            block = k // DATA_BLOCK
+            if block != self.block:
+                self.state_before = self.rng.bit_generator.state  # a copy
+                self.buffer, self.block = self.draw(DATA_BLOCK, self.rng), block
+            lo, hi = k - block * DATA_BLOCK, min(end - block * DATA_BLOCK, DATA_BLOCK)
+            parts.append([column[lo:hi] for column in self.buffer])
+            k = block * DATA_BLOCK + hi
+        self.next = end
+        if len(parts) == 1:
+            return [column.copy() for column in parts[0]]
+        return [np.concatenate(columns) for columns in zip(*parts, strict=True)]
+
+    def resume_state(self) -> Mapping[str, Any]:
+        """The Generator's state from which a run resumed at step ``next`` draws
+        what this one draws: the state before ``next``'s block."""
+        return self.state_before if self.block == self.next // DATA_BLOCK else self.rng.bit_generator.state

@@ -7,17 +7,19 @@ centres kept in Ω by reflection (or projection). Its mean increment is
 ``−2 s_k ∇Ψ^δ(w_i; ρ̂)`` with ``Ψ^δ(w; ρ) = (1/|Ω|) ∫ K^δ(x − w)(K^δ∗ρ − f) dx``, and
 the constants (time axis, ``s_k``, the noise) come from :mod:`fempde.meanfield`.
 
-Data and label noise are drawn in chunks from a ``numpy.random.Generator``; a
-noisy run first draws one key from it, and the compiled loop computes the
-Gaussian increments from that key (:mod:`particles.noise`: normal
-``(k dim + j) N + i`` of the stream is the increment of step ``k``, coordinate
-``j``, centre ``i``). The same seed gives the same numbers.
+A noisy run first draws one key from its ``numpy.random.Generator``, and the
+compiled loop computes the Gaussian increments from that key
+(:mod:`particles.noise`: normal ``(k dim + j) N + i`` of the stream is the
+increment of step ``k``, coordinate ``j``, centre ``i``). Then the data and
+label noise come from the Generator in blocks of
+:data:`particles.plan.DATA_BLOCK` steps (:class:`particles.plan.BlockDraws`).
+The same seed gives the same numbers, whatever the recording times and the
+chunks.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -30,17 +32,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fempde.atomic import atomic_write
+from fempde.checks import finite_array, integer, number
 from fempde.fem.kernels import Kernel
 from fempde.meanfield.axis import DRIFT, TimeAxis, noise_scale
 
-from .domain import ConvexDomain, confine_inplace
+from .domain import ConvexDomain, confine_inplace, first_crossing
 from .noise import draw_key, fill_normals
-from .plan import chunk_plan, record_steps
+from .plan import DATA_BLOCK, BlockDraws, check_generator, chunk_plan, record_steps
 
 __all__ = ["SGDRun", "rbf_sgd"]
 
 Array = NDArray[np.float64]
 Target = Callable[[Array], ArrayLike]
+
+_BLOCK = 256  # centres per block of the compiled passes: a block's scratch rows stay in L1
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")  # error_model: no division branches in the loops
@@ -59,7 +64,6 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
     n, dim = centers.shape
     ct = np.ascontiguousarray(centers.T)
     inv_delta2 = 1.0 / (delta * delta)
-    r2 = inradius * inradius
     level, weights, span = np.empty(_BLOCK), np.empty(n), np.empty(_BLOCK)
     noisy = noise_std.shape[0] > 0
     clearance = np.empty(n if noisy else 0)
@@ -84,19 +88,10 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
             for i in range(n):
                 if weights[i] == 0.0:  # off the kernel's support: no move
                     continue
-                far = 0.0
                 for d in range(dim):
                     rest[d] = scale * weights[i] * (x[d] - ct[d, i])
-                    far += (ct[d, i] + rest[d] - center[d]) ** 2
-                if far <= r2:
-                    for d in range(dim):
-                        ct[d, i] += rest[d]
-                else:
-                    _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
+                _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
     centers[:] = ct.T
-
-
-_BLOCK = 256
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
@@ -183,22 +178,15 @@ def _clearance(ct: Array, i: int, normals: Array, offsets: Array) -> float:  # p
 def _move_near_faces(ct: Array, i: int, point: Array, rest: Array, normals: Array, offsets: Array, center: Array,
                      inradius: float, reflect: bool) -> None:  # pragma: no cover - compiled
     """Move centre ``i`` of ``ct`` (``(dim, N)``) by ``rest`` (scratch, as is ``point``):
-    directly when the move crosses no face (the test :func:`confine_inplace` makes
-    first), else through :func:`confine_inplace`."""
+    directly when the move crosses no face (:func:`particles.domain.first_crossing`,
+    the test :func:`confine_inplace` makes first), else through :func:`confine_inplace`."""
     dim = ct.shape[0]
-    crosses = False
-    for j in range(normals.shape[0]):
-        rate, height = 0.0, offsets[j]
-        for d in range(dim):
-            rate += normals[j, d] * rest[d]
-            height -= normals[j, d] * ct[d, i]
-        crosses = crosses or (rate > 0.0 and height < rate)
-    if not crosses:
+    for d in range(dim):
+        point[d] = ct[d, i]
+    if first_crossing(point, rest, normals, offsets, center, inradius)[0] < 0:
         for d in range(dim):
             ct[d, i] += rest[d]
         return
-    for d in range(dim):
-        point[d] = ct[d, i]
     confine_inplace(point, rest, normals, offsets, center, inradius, reflect)
     for d in range(dim):
         ct[d, i] = point[d]
@@ -245,30 +233,40 @@ def rbf_sgd(
     centers = np.array(centers0, dtype=np.float64, order="C")
     if centers.ndim != 2 or centers.shape[1] != domain.dim or centers.shape[0] < 1:
         raise ValueError(f"centers0 must have shape (N >= 1, {domain.dim}), got {centers.shape}")
+    centers = finite_array("centers0", centers)
     if not np.all(domain.contains(centers)):
         raise ValueError("every initial centre must lie in the domain")
     if kernel.dim != domain.dim:
         raise ValueError(f"kernel is {kernel.dim}-D but the domain is {domain.dim}-D")
-    for name, value in (("tau", tau), ("label_noise", label_noise)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk (SGD steps per compiled call) must be a positive integer, got {chunk!r}")
-    if not np.all(np.isfinite(centers)):
-        raise ValueError("centers0 must be finite")
+    tau, label_noise = number("tau", tau, minimum=0), number("label_noise", label_noise, minimum=0)
+    chunk = integer("chunk (SGD steps per compiled call)", chunk)
+    checkpoint_every = number("checkpoint_every (seconds)", checkpoint_every, minimum=0)
+    check_generator(rng)
     marks = record_steps(axis, times)
     recorded: list[Array] = []
     k = 0
     if resume:
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path")
-        k, centers, recorded, key = _load(Path(checkpoint), rng, marks, centers.shape)
+        k, centers, recorded, key = _load(Path(checkpoint), rng, marks, centers.shape, tau)
     else:
         key = draw_key(rng) if tau > 0 else 0  # the stream of the run's Gaussian increments
+
+    def draw(m: int, generator: np.random.Generator) -> tuple[Array, Array]:
+        xs = domain.sample(m, generator)
+        ys = np.asarray(target(xs.T), dtype=np.float64).reshape(m)
+        if not np.all(np.isfinite(ys)):
+            bad = xs[~np.isfinite(ys)][0]
+            raise ValueError(f"the target f is not finite at x = {bad.tolist()} (a sample of Ω): "
+                             "SGD needs a finite f on the whole domain")
+        if label_noise > 0:
+            ys = ys + label_noise * generator.standard_normal(m)
+        return xs, ys
+
+    draws = BlockDraws(draw, rng, start=k)
     saver = _Saver(Path(checkpoint), checkpoint_every, key) if checkpoint is not None else None
     try:
-        _advance(domain, target, kernel, axis, centers, marks, k, recorded, tau, label_noise, reflect, rng, chunk,
-                 key, saver)
+        _advance(kernel, axis, centers, marks, k, recorded, tau, domain, reflect, draws, chunk, key, saver)
     except KeyboardInterrupt:
         if saver is not None:
             saver.write_boundary()
@@ -282,8 +280,6 @@ class _Saver:
     """Keeps the state at the last chunk boundary and writes it when due."""
 
     def __init__(self, path: Path, every: float, key: int) -> None:
-        if not every >= 0:
-            raise ValueError(f"checkpoint_every must be >= 0 seconds, got {every!r}")
         self.path, self.every, self.key = path, every, key
         self.written_at = time.monotonic()
         self.boundary: dict[str, Any] | None = None
@@ -291,10 +287,11 @@ class _Saver:
         self.n_recorded = 0
 
     def at_boundary(self, k: int, centers: Array, recorded: list[Array], marks: NDArray[np.int64],
-                    rng: np.random.Generator) -> None:
+                    draws: BlockDraws) -> None:
         # the records are immutable copies: keep the list and how many belong to this boundary
         self.boundary = {"k": k, "centers": centers.copy(), "marks": marks,
-                         "rng_state": json.dumps(rng.bit_generator.state), "noise_key": np.uint64(self.key)}
+                         "rng_state": json.dumps(draws.resume_state()), "data_block": DATA_BLOCK,
+                         "noise_key": np.uint64(self.key)}
         self.recorded, self.n_recorded = recorded, len(recorded)
         if time.monotonic() - self.written_at >= self.every:
             self.write_boundary()
@@ -311,7 +308,7 @@ class _Saver:
 
 
 def _load(path: Path, rng: np.random.Generator, marks: NDArray[np.int64],
-          shape: tuple[int, ...]) -> tuple[int, Array, list[Array], int]:
+          shape: tuple[int, ...], tau: float) -> tuple[int, Array, list[Array], int]:
     if not path.is_file():
         raise FileNotFoundError(f"no SGD checkpoint at {path}")
     try:
@@ -326,30 +323,27 @@ def _load(path: Path, rng: np.random.Generator, marks: NDArray[np.int64],
                          f"or run without resume")
     if not np.array_equal(data["marks"], marks) or data["centers"].shape != shape:
         raise ValueError(f"checkpoint {path} belongs to another run (record times or N differ)")
-    if "noise_key" not in data:
-        raise ValueError(f"checkpoint {path} was written by an older fempde (no noise key): run again "
+    if "data_block" not in data or int(data["data_block"]) != DATA_BLOCK:
+        raise ValueError(f"checkpoint {path} was written by an older fempde, which drew the data per chunk (this "
+                         f"one draws them in blocks of {DATA_BLOCK} steps): run again without resume=True")
+    if tau > 0 and "noise_key" not in data:
+        raise ValueError(f"checkpoint {path} has no noise key, and this run is noisy (tau = {tau}): run again "
                          "without resume=True")
     rng.bit_generator.state = json.loads(str(data["rng_state"]))
-    return int(data["k"]), np.array(data["centers"]), list(np.array(data["recorded"])), int(data["noise_key"])
+    key = int(data["noise_key"]) if tau > 0 else 0
+    return int(data["k"]), np.array(data["centers"]), list(np.array(data["recorded"])), key
 
 
-def _advance(domain: ConvexDomain, target: Target, kernel: Kernel, axis: TimeAxis, centers: Array,
-             marks: NDArray[np.int64], k: int, recorded: list[Array], tau: float, label_noise: float,
-             reflect: bool, rng: np.random.Generator, chunk: int, key: int, saver: _Saver | None) -> None:
-    """The chunk loop from step ``k`` (the marks before it are in ``recorded``): draw
-    a chunk of data and noise, run the compiled steps, record at the marks."""
+def _advance(kernel: Kernel, axis: TimeAxis, centers: Array, marks: NDArray[np.int64], k: int,
+             recorded: list[Array], tau: float, domain: ConvexDomain, reflect: bool, draws: BlockDraws, chunk: int,
+             key: int, saver: _Saver | None) -> None:
+    """The chunk loop from step ``k`` (the marks before it are in ``recorded``): take
+    a chunk of data, run the compiled steps, record at the marks."""
     for start, m, record in chunk_plan(marks[len(recorded):], chunk, start=k):
         if m > 0:
             if saver is not None:
-                saver.at_boundary(start, centers, recorded, marks, rng)
-            xs = domain.sample(m, rng)
-            ys = np.asarray(target(xs.T), dtype=np.float64).reshape(m)
-            if not np.all(np.isfinite(ys)):
-                bad = xs[~np.isfinite(ys)][0]
-                raise ValueError(f"the target f is not finite at x = {bad.tolist()} (a sample of Ω): "
-                                 "SGD needs a finite f on the whole domain")
-            if label_noise > 0:
-                ys = ys + label_noise * rng.standard_normal(m)
+                saver.at_boundary(start, centers, recorded, marks, draws)
+            xs, ys = draws.take(start, m)
             steps = axis.step_sizes(start, start + m)
             stds = noise_scale(steps, tau) if tau > 0 else np.empty(0)
             _sgd_chunk(centers, xs, ys, steps, stds, np.uint64(key), start * centers.size, kernel.power,
@@ -359,4 +353,4 @@ def _advance(domain: ConvexDomain, target: Target, kernel: Kernel, axis: TimeAxi
         if record:
             recorded.append(centers.copy())
     if saver is not None:
-        saver.at_boundary(k, centers, recorded, marks, rng)
+        saver.at_boundary(k, centers, recorded, marks, draws)

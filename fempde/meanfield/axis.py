@@ -32,6 +32,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from fempde.checks import number
+
 from .schedule import Constant, Schedule
 
 __all__ = ["DRIFT", "TimeAxis", "check_lam_beta", "noise_scale", "temperature"]
@@ -78,8 +80,7 @@ class TimeAxis:
     schedule: Schedule = field(default_factory=Constant)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.epsilon, (int, float)) and math.isfinite(self.epsilon) and self.epsilon > 0):
-            raise ValueError(f"SGD time step epsilon must be a positive number, got {self.epsilon!r}")
+        object.__setattr__(self, "epsilon", number("epsilon (the SGD time step)", self.epsilon, positive=True))
 
     @classmethod
     def of(cls, problem: HasSchedule, epsilon: float) -> TimeAxis:

@@ -60,5 +60,5 @@ def test_sgd_steps_integrate_the_schedule():
     assert np.all(meanfield.TimeAxis(0.01).step_sizes(5, 9) == 0.01)
     # the noise that gives the PDE's diffusion τΔ with the factor 2ξ: variance 4 s τ
     assert meanfield.noise_scale(0.01, 0.5) == pytest.approx(math.sqrt(0.02))
-    with pytest.raises(ValueError, match="epsilon must be a positive number"):
+    with pytest.raises(ValueError, match=r"epsilon \(the SGD time step\) must be > 0, got 0.0"):
         meanfield.TimeAxis(0.0)

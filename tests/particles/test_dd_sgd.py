@@ -46,6 +46,36 @@ def test_dd_sgd_same_seed_same_numbers(rng):
     np.testing.assert_allclose(first.times, [0.0, 0.5, 1.0])
     with pytest.raises(ValueError, match=r"weights0 must have shape \(N >= 1, d = 10\)"):
         dd_sgd(model, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1.0], rng=rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
+        dd_sgd(model, np.zeros((3, 10)), fempde.TimeAxis(1e-3), [1.0], rng=5)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got RandomState"):
+        dd_sgd(model, np.zeros((3, 10)), fempde.TimeAxis(1e-3), [1.0], rng=np.random.RandomState(5))
+
+
+@pytest.mark.parametrize("beta", [math.inf, 30.0])
+def test_same_seed_same_run_whatever_the_record_times_and_chunks(rng, beta):
+    """Steps k draw their data from block k // DATA_BLOCK and their noise from the
+    step counter: 3000 steps (three data blocks) recorded at [0, 0.75], at
+    [0, 0.37, 0.75] or cut into chunks of 100 end at the same weights, bit for bit;
+    and the ensemble of two such runs equals them."""
+    from particles.dd import GaussianClasses, Member, Network, dd_ensemble
+
+    net = Network(GaussianClasses(0.6, 10, relevant=4), "relu", fit_output=True)
+    seed = rng.spawn(1)[0]
+    w0 = rng.standard_normal((30, 10)) * 0.3
+    axis = fempde.TimeAxis(2.5e-4)
+
+    def final(times, chunk=2048):
+        run = dd_sgd(net, w0, axis, times, lam=0.02, beta=beta, rng=copy.deepcopy(seed), chunk=chunk)
+        return run.weights[-1], run.output[-1], run.offset[-1]
+
+    whole = final([0.0, 0.75])
+    for other in (final([0.0, 0.37, 0.75]), final([0.75], chunk=100), final([0.1, 0.2, 0.75], chunk=777)):
+        for a, b in zip(whole, other, strict=True):
+            np.testing.assert_array_equal(a, b)
+    members = [Member(w0, axis, copy.deepcopy(seed)), Member(w0, fempde.TimeAxis(5e-4), rng.spawn(1)[0])]
+    together = dd_ensemble(net, members, [0.37, 0.75], lam=0.02, beta=beta, chunk=300)
+    np.testing.assert_array_equal(together[0].weights[-1], whole[0])
 
 
 def test_sgd_lowers_the_risk_like_the_radial_pde(rng):
@@ -88,6 +118,7 @@ def test_compiled_sgd_is_the_update_of_the_paper(rng):
     the update written out in numpy from the same draws (agree to 1e-12)."""
     from particles.dd import GaussianClasses, Network
     from particles.noise import draw_key, normals
+    from particles.plan import DATA_BLOCK
 
     net = Network(GaussianClasses(0.5, 4, relevant=2), "relu", fit_output=True)
     lam, beta, eps, n = 0.3, 20.0, 1e-2, 7
@@ -95,8 +126,8 @@ def test_compiled_sgd_is_the_update_of_the_paper(rng):
     draws = rng.spawn(1)[0]
     replay = copy.deepcopy(draws)  # the same draws, in the order dd_sgd makes them
     run = dd_sgd(net, w0, fempde.TimeAxis(eps), [10 * eps], output0=a0, offset0=b0, lam=lam, beta=beta, rng=draws)
-    key = draw_key(replay)  # a noisy run draws its noise key first
-    xs, ys = net.data.sample(10, replay)
+    key = draw_key(replay)  # a noisy run draws its noise key first, then its data a block at a time
+    xs, ys = net.data.sample(DATA_BLOCK, replay)
     noise = normals(key, 0, 10 * 6 * n).reshape(10, 6, n).transpose(0, 2, 1)  # normal (k width + j) N + i
     theta = np.column_stack([w0, a0, b0])
     for k in range(10):

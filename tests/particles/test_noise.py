@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from particles.noise import draw_key, normals
+from particles.noise import draw_key, fill_normals, normals
 
 COUNT = 1_000_000
 
@@ -94,3 +94,17 @@ def test_bad_arguments_are_named(kwargs, message):
     arguments = {"key": 1, "start": 0, "count": 3} | kwargs
     with pytest.raises(ValueError, match=message):
         normals(**arguments)
+
+
+def test_fill_normals_refuses_a_2d_out_and_a_negative_start():
+    """A 2-D ``out`` would repeat one number along each row: refused, as is a start
+    before normal 0; the flat view of a block gets normals 0 ... 5 in order."""
+    block = np.empty((2, 3))
+    with pytest.raises(ValueError, match="out must be 1-D: pass block.reshape"):
+        fill_normals(np.uint64(7), np.int64(0), block)
+    with pytest.raises(ValueError, match="start must be >= 0"):
+        fill_normals(np.uint64(7), np.int64(-1), np.empty(3))
+    fill_normals(np.uint64(7), np.int64(0), block.reshape(-1))
+    np.testing.assert_array_equal(block, normals(7, 0, 6).reshape(2, 3))
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
+        draw_key(5)  # type: ignore[arg-type]

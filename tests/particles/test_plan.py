@@ -1,9 +1,16 @@
 """The chunk plan every SGD path shares: chunks that end on the recording steps."""
 
+import copy
+
+import numpy as np
 import pytest
 
 from fempde.meanfield import TimeAxis
-from particles.plan import Chunk, chunk_plan, record_steps
+from particles.plan import DATA_BLOCK, BlockDraws, Chunk, chunk_plan, record_steps
+
+
+def _draw(m, rng):
+    return rng.standard_normal((m, 2)), rng.integers(0, 10, m)
 
 
 def test_chunks_end_on_every_recording_step():
@@ -36,3 +43,25 @@ def test_bad_plans_are_named():
         chunk_plan([3, 10], 4, start=5)
     with pytest.raises(ValueError, match="must increase"):
         chunk_plan([0, 10, 10], 4)
+
+
+def test_block_draws_do_not_depend_on_the_cut_and_resume(rng):
+    """Step k's row is row k % DATA_BLOCK of block k // DATA_BLOCK, drawn in
+    order: any cut into takes gives the same rows, and a run restarted at step
+    1500 from resume_state() continues them."""
+    seed = rng.spawn(1)[0]
+    whole = BlockDraws(_draw, copy.deepcopy(seed)).take(0, 3000)
+    direct = copy.deepcopy(seed)
+    blocks = [_draw(DATA_BLOCK, direct) for _ in range(3)]
+    np.testing.assert_array_equal(whole[0], np.concatenate([b[0] for b in blocks])[:3000])
+    cut = BlockDraws(_draw, copy.deepcopy(seed))
+    pieces = [cut.take(a, b - a) for a, b in ((0, 1), (1, 1024), (1024, 1500))]
+    generator = copy.deepcopy(seed)
+    generator.bit_generator.state = cut.resume_state()
+    pieces.append(BlockDraws(_draw, generator, start=1500).take(1500, 1500))
+    for column in range(2):
+        np.testing.assert_array_equal(np.concatenate([p[column] for p in pieces]), whole[column])
+    with pytest.raises(ValueError, match="next step 1500, got start 1400, count 10"):
+        cut.take(1400, 10)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
+        BlockDraws(_draw, 3)  # type: ignore[arg-type]

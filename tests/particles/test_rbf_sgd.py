@@ -110,8 +110,13 @@ def test_bad_sgd_input(rng, interval):
         particles.rbf_sgd(interval, target, kernel, np.zeros((3, 2)), TimeAxis(1e-3), [1.0], rng=rng)
     with pytest.raises(ValueError, match="every initial centre must lie in the domain"):
         particles.rbf_sgd(interval, target, kernel, np.array([[1.5]]), TimeAxis(1e-3), [1.0], rng=rng)
-    with pytest.raises(ValueError, match="tau must be a finite number >= 0, got -1"):
+    with pytest.raises(ValueError, match="tau must be >= 0, got -1"):
         particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0], tau=-1, rng=rng)
+    with pytest.raises(ValueError, match="centers0 has 1 non-finite entries"):
+        particles.rbf_sgd(interval, target, kernel, np.array([[np.nan]]), TimeAxis(1e-3), [1.0], rng=rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got RandomState"):
+        particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0],
+                          rng=np.random.RandomState(0))
 
 
 def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatch):
@@ -154,10 +159,12 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"tau": float("nan")}, "tau must be a finite number >= 0, got nan"),
-        ({"label_noise": float("nan")}, "label_noise must be a finite number >= 0, got nan"),
-        ({"tau": True}, "tau must be a finite number >= 0, got True"),
-        ({"chunk": 0}, r"chunk \(SGD steps per compiled call\) must be a positive integer, got 0"),
+        ({"tau": float("nan")}, "tau must be a finite number, got nan"),
+        ({"label_noise": float("nan")}, "label_noise must be a finite number, got nan"),
+        ({"tau": True}, "tau must be a number, got True"),
+        ({"chunk": 0}, r"chunk \(SGD steps per compiled call\) must be an integer >= 1, got 0"),
+        ({"chunk": 2.0}, r"chunk \(SGD steps per compiled call\) must be an integer >= 1, got 2.0"),
+        ({"checkpoint_every": -1.0}, r"checkpoint_every \(seconds\) must be >= 0, got -1.0"),
     ],
 )
 def test_bad_sgd_settings_are_named(rng, interval, kwargs, message):
@@ -200,6 +207,63 @@ def test_noisy_moves_near_the_faces_are_the_exact_reflections(rng):
     assert np.mean(np.any(np.abs(expected - free) > 1e-9, axis=1)) > 0.3  # many centres met a face
     np.testing.assert_allclose(moved, expected, rtol=0, atol=1e-14)
     assert np.all(domain.contains(moved))
+
+
+def test_same_seed_same_run_whatever_the_record_times_and_chunks(rng, interval):
+    """Data, label noise and Gaussian increments depend on the step, not on the
+    chunks: 2500 steps (three data blocks) recorded at [0.5, 2.5] or [0.37, 1.1,
+    2.5], or cut into chunks of 100, end at the same centres, bit for bit."""
+    kernel = Kernel("triweight", 1, 0.15)
+    centers0 = interval.sample(40, rng)
+    seed = rng.spawn(1)[0]
+    for tau in (0.0, 0.005):
+        runs = [particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), times, tau=tau,
+                                  label_noise=0.1, rng=copy.deepcopy(seed), chunk=chunk).centers[-1]
+                for times, chunk in (([0.5, 2.5], 4096), ([0.37, 1.1, 2.5], 4096), ([2.5], 100))]
+        np.testing.assert_array_equal(runs[0], runs[1])
+        np.testing.assert_array_equal(runs[0], runs[2])
+
+
+def test_checkpoint_keys_and_data_blocks(rng, tmp_path, interval, monkeypatch):
+    """A noiseless run stopped at step 1500 (inside the second data block) resumes
+    bit for bit from a checkpoint without a noise key (it is unused); one written
+    before the data came in blocks (no ``data_block``) is refused by name."""
+    import particles.rbf as rbf
+
+    kernel = Kernel("triweight", 1, 0.1)
+    seed, path = rng.spawn(1)[0], tmp_path / "sgd.npz"
+    centers0 = interval.sample(20, rng)
+
+    def run(**kwargs):
+        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [1.5, 2.0], label_noise=0.1,
+                                 rng=copy.deepcopy(seed), chunk=700, checkpoint=path, checkpoint_every=0.0, **kwargs)
+
+    whole = run()
+    compiled, calls = rbf._sgd_chunk, [0]
+
+    def stop_on_the_fourth_chunk(*args, **kwargs):  # chunks [0,700) [700,1400) [1400,1500) [1500,2000)
+        calls[0] += 1
+        if calls[0] == 4:
+            raise KeyboardInterrupt
+        return compiled(*args, **kwargs)
+
+    monkeypatch.setattr(rbf, "_sgd_chunk", stop_on_the_fourth_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(rbf, "_sgd_chunk", compiled)
+    data = dict(np.load(path))
+    assert int(data["k"]) == 1500
+    del data["noise_key"]
+    np.savez(path, **data)
+    np.testing.assert_array_equal(run(resume=True).centers, whole.centers)
+    del data["data_block"]
+    np.savez(path, **data)
+    with pytest.raises(ValueError, match=r"drew the data per chunk \(this one draws them in blocks of 1024 steps\)"):
+        run(resume=True)
+    data["data_block"] = 1024
+    np.savez(path, **data)
+    with pytest.raises(ValueError, match=r"has no noise key, and this run is noisy \(tau = 0.01\)"):
+        run(resume=True, tau=0.01)
 
 
 def test_noise_does_not_depend_on_the_chunks(rng, interval):
