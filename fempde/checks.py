@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["finite_array", "integer", "number"]
+__all__ = ["finite_array", "generator", "integer", "number"]
 
 
 def number(name: str, value: Any, *, positive: bool = False, minimum: float | None = None,
@@ -57,3 +57,12 @@ def finite_array(name: str, value: Any, shape: tuple[int | None, ...] | None = N
     if bad:
         raise ValueError(f"{name} has {bad} non-finite entries (NaN or inf) of {array.size}")
     return array.astype(np.float64)
+
+
+def generator(name: str, rng: object) -> np.random.Generator:
+    """``rng`` if it is a ``numpy.random.Generator`` (every random draw goes through
+    one), else a TypeError naming ``name``."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: "
+                        "make one with numpy.random.default_rng(seed)")
+    return rng

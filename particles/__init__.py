@@ -16,9 +16,21 @@ from .noise import draw_key, normals
 from .rbf import SGDRun, rbf_sgd
 from .reduced import Comparison, ReducedSGD, compare, marginal_w1, reduced_sgd, reduced_variables
 from .risk import PopulationRisk
-from .teacher import TeacherRun, circle_w1, recovery_fraction, recovery_mass, recovery_w1, student_gd, student_sgd
+from .teacher import (
+                      RECOVERY_THRESHOLD,
+                      Recovery,
+                      TeacherRun,
+                      circle_w1,
+                      recovery_fraction,
+                      recovery_mass,
+                      recovery_w1,
+                      student_gd,
+                      student_sgd,
+)
 
 __all__ = [
+    "PDE_ERROR_FRACTION",
+    "RECOVERY_THRESHOLD",
     "Comparison",
     "ConvexDomain",
     "CrossCheck",
@@ -28,9 +40,9 @@ __all__ = [
     "KernelFlow",
     "Member",
     "Network",
-    "PDE_ERROR_FRACTION",
     "PopulationRisk",
     "RBFProblem",
+    "Recovery",
     "ReducedSGD",
     "Reference",
     "SGDRun",
@@ -50,8 +62,8 @@ __all__ = [
     "l1_gap",
     "learning_rate",
     "marginal_w1",
-    "output_scale",
     "normals",
+    "output_scale",
     "population_risk",
     "rbf_sgd",
     "recovery_fraction",

@@ -51,7 +51,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.checks import finite_array, integer, number
+from fempde.checks import finite_array, generator, integer, number
 from fempde.meanfield import DRIFT, TimeAxis
 
 __all__ = [
@@ -81,13 +81,6 @@ not :data:`fempde.problems.ACTIVATIONS`, the hinges of the PDE problems."""
 DIVERGENCE = 1e4
 """GD stops with ``FloatingPointError`` once the loss exceeds ``DIVERGENCE · L(0)``
 (gradient descent at a stable step does not raise the loss by orders of magnitude)."""
-
-
-def _generator(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}: "
-                        "pass numpy.random.default_rng(seed)")
-    return rng
 
 
 def _features(activation: str, x: Array, w: Array) -> tuple[Array, Array]:
@@ -158,7 +151,7 @@ class TrainingSet:
                target: Callable[[Array], Array] = smooth_target) -> TrainingSet:
         """``n`` points uniform on the unit sphere of R^d, labelled by ``target``."""
         n, d = integer("n (the number of training points)", n), integer("d (the input dimension)", d, minimum=2)
-        x = _generator(rng).standard_normal((n, d))
+        x = generator("rng", rng).standard_normal((n, d))
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         return cls(x, np.asarray(target(x), dtype=np.float64))
 
@@ -200,7 +193,7 @@ class TwoLayer:
         alpha = output_scale(regime, m)
         d = integer("d (the input dimension)", d)
         w_scale = number("w_scale (the standard deviation of w)", w_scale, positive=True)
-        rng = _generator(rng)
+        rng = generator("rng", rng)
         return cls(rng.standard_normal(m), w_scale * rng.standard_normal((m, d)), alpha, activation)
 
     def _check(self, x: Array) -> None:

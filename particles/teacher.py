@@ -46,9 +46,9 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fempde.checks import finite_array, integer, number
+from fempde.checks import finite_array, generator, integer, number
 from fempde.meanfield import DRIFT, TimeAxis
-from fempde.problems.homogeneous import CIRCLE_POINTS, SphereLaw, Teacher, direction_measure, generator, units
+from fempde.problems.homogeneous import CIRCLE_POINTS, SphereLaw, Teacher, direction_measure, units
 
 from .plan import chunk_plan
 

@@ -20,16 +20,25 @@ from .anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, direction_mome
 from .base import EdgeFluxSystem
 from .distributional import DataLaw, DistributionalDynamics, DistributionalSystem, gibbs_fixed_point
 from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
-from .homogeneous import SphereLaw, Teacher, circle_rule, homogeneous_unit, relu_kernel
+from .homogeneous import (
+    CIRCLE_POINTS,
+    SphereLaw,
+    Teacher,
+    circle_rule,
+    direction_measure,
+    homogeneous_unit,
+    relu_kernel,
+)
 from .neurons import ACTIVATIONS, Hinges, activation, gaussian_nodes, relu_unit, ridge_unit
 from .porous_medium import PorousMedium, PorousMediumSystem
 from .radial import InteractionFactor, IsotropicGaussians, RadialDD, RadialSystem
 from .steady import steady_state
 
 __all__ = [
-    "ACTIVATIONS", "AnisotropicGaussians", "DataLaw", "DistributionalDynamics", "DistributionalSystem",
-    "EdgeFluxSystem", "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges", "InteractionFactor",
-    "IsotropicGaussians", "PorousMedium", "PorousMediumSystem", "RadialDD", "RadialSystem", "SphereLaw", "Teacher",
-    "activation", "circle_rule", "direction_moments", "gaussian_nodes", "gibbs_fixed_point", "homogeneous_unit",
-    "initial_marginals", "relu_kernel", "relu_moments", "relu_unit", "ridge_unit", "steady_state", "REDUCED_VARIABLES",
+    "ACTIVATIONS", "CIRCLE_POINTS", "REDUCED_VARIABLES", "AnisotropicGaussians", "DataLaw", "DistributionalDynamics",
+    "DistributionalSystem", "EdgeFluxSystem", "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges",
+    "InteractionFactor", "IsotropicGaussians", "PorousMedium", "PorousMediumSystem", "RadialDD", "RadialSystem",
+    "SphereLaw", "Teacher", "activation", "circle_rule", "direction_measure", "direction_moments", "gaussian_nodes",
+    "gibbs_fixed_point", "homogeneous_unit", "initial_marginals", "relu_kernel", "relu_moments", "relu_unit",
+    "ridge_unit", "steady_state",
 ]

@@ -48,8 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-from fempde.checks import finite_array, integer, number
-
+from ..checks import finite_array, generator, integer, number
 from .distributional import DataLaw, Unit
 from .neurons import normal_pdf
 
@@ -63,14 +62,6 @@ DIM = 2
 
 CIRCLE_POINTS = 256
 """The default size ``M`` of the circle rule (module docstring: risk quadrature error near 1e-5)."""
-
-
-def generator(name: str, rng: object) -> np.random.Generator:
-    """``rng`` if it is a ``numpy.random.Generator``, else a TypeError naming ``name``."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: "
-                        "make one with numpy.random.default_rng(seed)")
-    return rng
 
 
 def units(theta: ArrayLike, name: str = "theta") -> Array:
