@@ -13,7 +13,7 @@
   between the classes), ξ(t) = t^(−1/4), ε = 2·10⁻⁴, N = 800, a_i = b_i = 1,
   w_i ~ N(0, 0.8²/d I), Δ = 0.25, 0.5, 0.75: the risk against t for the reduced
   PDE in (a, b, r1, r2) (d = ∞ as in the paper, and d = 320) and SGD, the means
-  of a, b, r1 in an inset; the clouds of (a, b, r1) as .pvd series.
+  of a, b, r1 (finite-d PDE and SGD) in an inset; the clouds of (a, b, r1) as .pvd series.
 * Fig. 4 (``fig4``): the non-monotone σ, d = 320, Δ = 0.5, N = 800, w_i ~
   N(0, κ²/d I) with κ = 0.1 and 0.4: two limits, both tracked by the PDE
   (risk and mean ‖w‖ against t).
@@ -27,15 +27,15 @@ risks (:func:`particles.population_risk`).
     python examples/mmn_figures.py [fig1] [fig2] [fig3] [fig4] [--out out/mmn] [--quick]
 
 Writes ``mmn_fig1.png`` ... ``mmn_fig4.png`` and one CSV per figure; Fig. 3 also
-``mmn_fig3_sgd_<Δ>.pvd`` and ``mmn_fig3_pde_<Δ>.pvd`` (points (a, b, r1), fields
-r2 and weight), to open together in ParaView.
+``mmn_fig3_sgd_<Δ>.pvd`` (the SGD units) and ``mmn_fig3_pde_d<d>_<Δ>.pvd`` (the
+weighted points of the finite-d PDE, the one SGD is compared with), points
+(a, b, r1), fields r2 and weight, to open together in ParaView.
 ``--quick`` shrinks N, d and the horizons so that everything runs in about a minute.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 from pathlib import Path
 
@@ -49,6 +49,8 @@ from scipy.stats import chi, wasserstein_distance
 
 import fempde
 import particles
+from fempde.atomic import write_csv
+from fempde.io.plots import save_figure
 
 
 def _initial(d: int, kappa: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -156,7 +158,7 @@ def figure2(out: Path, quick: bool) -> Path:
 
 def figure3(out: Path, quick: bool) -> Path:
     from fempde.io.vtk import PVDSeries
-    from fempde.problems.anisotropic import AnisotropicGaussians, initial_marginals
+    from fempde.problems.anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, InitialLaw
     from fempde.solvers.point_flow import point_flow, tensor_rule
     from particles.reduced import compare, reduced_sgd
 
@@ -167,39 +169,41 @@ def figure3(out: Path, quick: bool) -> Path:
     times = np.unique(axis.time(np.array([axis.steps_until(t) for t in wanted])))
     curve = np.union1d(times, np.geomspace(0.01, t_end, 80))  # the PDE's times: SGD's and more for the curves
     on_sgd = np.searchsorted(curve, times)
-    points0, weights = tensor_rule(initial_marginals(d, s0, nodes=8 if quick else 12))
+    points0, weights = tensor_rule(InitialLaw().marginals(d, s0, nodes=8 if quick else 12))
     fig, ax = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
     inset = ax.inset_axes((0.09, 0.08, 0.38, 0.38))
     rows = []
     for delta, color in zip(deltas, ("C0", "C1", "C2"), strict=True):
-        limit = point_flow(AnisotropicGaussians(delta, math.inf, math.inf), points0, weights, curve, axis.schedule)
-        finite = point_flow(AnisotropicGaussians(delta, s0, d), points0, weights, curve, axis.schedule)
-        sgd = reduced_sgd(particles.GaussianClasses(delta, d, s0), n, axis, times, np.random.default_rng(3))
-        gap, gap_limit = compare(finite, sgd), compare(limit, sgd)
+        model, data = AnisotropicGaussians(delta, d=d, s0=s0), particles.GaussianClasses(delta, d, s0)
+        limit_model = AnisotropicGaussians(delta, d=math.inf, s0=math.inf)
+        limit = point_flow(limit_model, points0, weights, curve, axis)
+        finite = point_flow(model, points0, weights, curve, axis)
+        sgd = reduced_sgd(data, n, axis, times, np.random.default_rng(3))
+        gap, gap_limit = compare(finite, sgd, model=model, data=data), compare(limit, sgd, model=limit_model, data=data)
         later = times > 0
         ax.plot(curve[1:], limit.risk[1:], "-", color=color, label=f"PDE d = ∞, Δ = {delta}")
         ax.plot(curve[1:], finite.risk[1:], "--", color=color, lw=1, label=f"PDE d = {d}")
         ax.plot(sgd.times[later], sgd.risk[later], "+", color=color, ms=8, label=f"SGD, N = {n}")
-        means, sgd_means = limit.means(), sgd.means()
-        for c, style in ((0, "-"), (1, ":"), (2, "-.")):
-            inset.plot(curve[1:], means[1:, c], style, color=color, lw=1)
-            inset.plot(times[later], sgd_means[later, c], "+", color=color, ms=4)
-        clouds, laws = PVDSeries(out, f"mmn_fig3_sgd_{delta:g}"), PVDSeries(out, f"mmn_fig3_pde_{delta:g}")
-        vertices = [("vertex", np.arange(n)[:, None])]
+        means, sgd_means, finite_curve = limit.means(), sgd.means(), finite.means()
+        for c, style, marker in ((0, "-", "+"), (1, ":", "x"), (2, "-.", "^")):  # a, b, r1
+            inset.plot(curve[1:], finite_curve[1:, c], style, color=color, lw=1)
+            inset.plot(times[later], sgd_means[later, c], marker, color=color, ms=4, mfc="none")
+        # the finite-d law: the PDE SGD is compared with (the d = ∞ one is in the CSV's pde_mean_*)
+        clouds = PVDSeries(out, f"mmn_fig3_sgd_{delta:g}")
+        laws = PVDSeries(out, f"mmn_fig3_pde_d{d}_{delta:g}")
         for k, t in enumerate(times):
-            clouds.write(t, sgd.cloud[k][:, :3].T, vertices, {"r2": sgd.cloud[k][:, 3]}, {})
+            clouds.write_points(t, sgd.cloud[k][:, :3].T, {"r2": sgd.cloud[k][:, 3]})
             k_pde = on_sgd[k]
-            law = limit.points[k_pde]
-            laws.write(t, law[:, :3].T, [("vertex", np.arange(len(law))[:, None])],
-                       {"r2": law[:, 3], "weight": limit.weights}, {})
+            law = finite.points[k_pde]
+            laws.write_points(t, law[:, :3].T, {"r2": law[:, 3], "weight": finite.weights})
             finite_means = finite.means()[k_pde]
             rows.append({"delta": delta, "t": t, "pde_risk_d_inf": limit.risk[k_pde],
                          f"pde_risk_d{d}": finite.risk[k_pde],
                          "sgd_risk": sgd.risk[k], "gap_d_inf": gap_limit.risk_gap[k], f"gap_d{d}": gap.risk_gap[k],
-                         **{f"pde_mean_{name}": means[k_pde, c] for c, name in enumerate(("a", "b", "r1", "r2"))},
-                         **{f"pde_d{d}_mean_{name}": finite_means[c] for c, name in enumerate(("a", "b", "r1", "r2"))},
-                         **{f"sgd_mean_{name}": sgd_means[k, c] for c, name in enumerate(("a", "b", "r1", "r2"))},
-                         **{f"w1_{name}_d{d}": gap.w1[k, c] for c, name in enumerate(("a", "b", "r1", "r2"))}})
+                         **{f"pde_mean_{name}": means[k_pde, c] for c, name in enumerate(REDUCED_VARIABLES)},
+                         **{f"pde_d{d}_mean_{name}": finite_means[c] for c, name in enumerate(REDUCED_VARIABLES)},
+                         **{f"sgd_mean_{name}": sgd_means[k, c] for c, name in enumerate(REDUCED_VARIABLES)},
+                         **{f"w1_{name}_d{d}": gap.w1[k, c] for c, name in enumerate(REDUCED_VARIABLES)}})
         print(f"fig3 delta {delta}: sup_t |R_N - R_PDE| {gap_limit.sup_risk_gap:.4g} (d = inf), "
               f"{gap.sup_risk_gap:.4g} (d = {d}); at t = {times[-1]:g}: PDE {limit.risk[-1]:.4g} (d = inf), "
               f"{finite.risk[-1]:.4g} (d = {d}), SGD {sgd.risk[-1]:.4g}", flush=True)
@@ -211,7 +215,7 @@ def figure3(out: Path, quick: bool) -> Path:
     ax.legend(fontsize=6, ncol=3, loc="upper right")
     ax.grid(alpha=0.3)
     inset.set_xscale("log")
-    inset.set_title("mean a (—), b (⋯), r1 (-·)", fontsize=7)
+    inset.set_title(f"mean a (—, +), b (⋯, ×), r1 (-·, △): PDE d = {d}, SGD", fontsize=7)
     inset.tick_params(labelsize=6)
     ax.set_title(f"Fig. 3: ReLU, a and b trained, d = {d}, s0 = {s0}, N = {n}, ε = {eps:g}, ξ = t^(-1/4)")
     _save(fig, rows, out, "mmn_fig3")
@@ -253,14 +257,12 @@ def figure4(out: Path, quick: bool) -> Path:
 
 
 def _save(fig, rows: list[dict], out: Path, name: str) -> None:
+    """The figure (:func:`fempde.io.plots.save_figure`) and its rows as CSV
+    (:func:`fempde.atomic.write_csv`; a key a row lacks is an empty field), both atomic."""
     out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{name}.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / f"{name}.png")
     keys = list(dict.fromkeys(key for row in rows for key in row))
-    with open(out / f"{name}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out / f"{name}.csv", keys, [[row.get(key, "") for key in keys] for row in rows])
 
 
 FIGURES = {"fig1": figure1, "fig2": figure2, "fig3": figure3, "fig4": figure4}
