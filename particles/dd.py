@@ -24,12 +24,12 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.checks import finite_array, integer
+from fempde.checks import finite_array, generator, integer
 from fempde.meanfield import DRIFT, GaussianClasses, TimeAxis, check_lam_beta, noise_scale, temperature
 from fempde.problems import Hinges, IsotropicGaussians, activation, gaussian_nodes
 
 from .noise import draw_key, fill_normals
-from .plan import BlockDraws, check_generator, chunk_plan, record_steps
+from .plan import BlockDraws, chunk_plan, record_steps
 
 __all__ = [
     "DDRun", "GaussianClasses", "Member", "Network", "as_network", "dd_ensemble", "dd_sgd", "population_risk",
@@ -252,7 +252,7 @@ def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis,
     in blocks of :data:`particles.plan.DATA_BLOCK` steps
     (:class:`particles.plan.BlockDraws`): the same seed gives the same run
     whatever the recording ``times`` and ``chunk`` (the steps per compiled call)."""
-    member = Member(weights0, axis, check_generator(rng), output0, offset0)
+    member = Member(weights0, axis, generator("rng", rng), output0, offset0)
     return dd_ensemble(model, [member], times, lam=lam, beta=beta, chunk=chunk)[0]
 
 
@@ -269,7 +269,7 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
         raise ValueError("an ensemble needs at least one member")
     chunk = integer("chunk (SGD steps per compiled call)", chunk)
     for r, member in enumerate(members):
-        check_generator(member.rng, f"members[{r}].rng")
+        generator(f"members[{r}].rng", member.rng)
     d, width = net.data.d, net.data.d + 2 if net.fit_output else net.data.d
     tau = temperature(beta)
     starts = [_start(net, member) for member in members]

@@ -7,7 +7,8 @@ Per step, for all R runs at once: ``z = W x + b`` (a batched matrix-vector
 product), the hinge sum and its slope, the prediction, and the rank-one update
 ``W ← (1 − 2λs) W + 2s (y − ŷ) (a σ'(z)) xᵀ`` (plus the noise). The data
 ``(x, y)`` are drawn from each run's own :class:`numpy.random.Generator` in
-chunks, exactly as :func:`particles.dd_ensemble` draws them, so a noiseless
+blocks of :data:`particles.plan.DATA_BLOCK` steps, exactly as
+:func:`particles.dd_ensemble` draws them (:class:`particles.plan.BlockDraws`), so a noiseless
 ensemble agrees with it to round-off (the sums run in another order); for a
 noisy one the noise is drawn on the device from a generator seeded by one
 integer from the first run's Generator (same seeds, same numbers on the same
@@ -30,7 +31,7 @@ from fempde.meanfield import DRIFT, TimeAxis, check_lam_beta, noise_scale, tempe
 from fempde.problems import IsotropicGaussians
 
 from .dd import DDRun, Network, as_network
-from .plan import chunk_plan, record_steps
+from .plan import BlockDraws, chunk_plan, record_steps
 
 __all__ = ["dd_ensemble_torch", "torch_device"]
 
@@ -83,9 +84,10 @@ def dd_ensemble_torch(model: Network | IsotropicGaussians, weights0: Array, axis
         noise_source.manual_seed(int(rngs[0].integers(2**63 - 1)))
     records: list[NDArray[np.float64]] = []
     marks = record_steps(axis, times)
+    draws = [BlockDraws(net.data.sample, rng) for rng in rngs]  # the data: after the noise seed, in blocks
     for k0, m, record in chunk_plan(marks, chunk):
         if m > 0:
-            samples = [net.data.sample(m, rng) for rng in rngs]
+            samples = [block.take(k0, m) for block in draws]
             xs = torch.tensor(np.stack([x for x, _ in samples], axis=1), dtype=kind, device=where)  # (m, R, d)
             ys = torch.tensor(np.stack([y for _, y in samples], axis=1), dtype=kind, device=where)  # (m, R)
             steps = axis.step_sizes(k0, k0 + m)

@@ -40,9 +40,7 @@ from numba import types
 from numba.core.extending import intrinsic
 from numpy.typing import NDArray
 
-from fempde.checks import integer
-
-from .plan import check_generator
+from fempde.checks import generator, integer
 
 __all__ = ["draw_key", "fill_normals", "normals"]
 
@@ -72,7 +70,7 @@ _C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.1359
 
 def draw_key(rng: np.random.Generator) -> int:
     """One ``uint64`` from ``rng``: the key of a run's noise stream."""
-    check_generator(rng)
+    generator("rng", rng)
     return int(rng.integers(0, 2**64, dtype=np.uint64))
 
 

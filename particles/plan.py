@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from fempde.checks import generator
 from fempde.meanfield import TimeAxis
 
-__all__ = ["DATA_BLOCK", "BlockDraws", "Chunk", "check_generator", "chunk_plan", "record_steps"]
+__all__ = ["DATA_BLOCK", "BlockDraws", "Chunk", "chunk_plan", "record_steps"]
 
 DATA_BLOCK = 1024
 """Steps per block of data draws: block ``b`` holds the samples of steps
@@ -69,14 +70,6 @@ def chunk_plan(marks: Sequence[int] | NDArray[np.int64], chunk: int, *, start: i
     return plan
 
 
-def check_generator(rng: object, name: str = "rng") -> np.random.Generator:
-    """``rng`` itself if it is a :class:`numpy.random.Generator`, else ``TypeError``."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: "
-                        "make one with numpy.random.default_rng(seed)")
-    return rng
-
-
 class BlockDraws:
     """The data of a run, step by step, drawn in blocks of :data:`DATA_BLOCK` steps.
 
@@ -88,7 +81,7 @@ class BlockDraws:
     """
 
     def __init__(self, draw: Draw, rng: np.random.Generator, start: int = 0) -> None:
-        self.draw, self.rng = draw, check_generator(rng)
+        self.draw, self.rng = draw, generator("rng", rng)
         self.next = start
         self.block = -1  # the block in ``buffer`` (none yet)
         self.buffer: Sequence[NDArray[Any]] = ()

@@ -32,13 +32,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fempde.atomic import atomic_write
-from fempde.checks import finite_array, integer, number
+from fempde.checks import finite_array, generator, integer, number
 from fempde.fem.kernels import Kernel
 from fempde.meanfield.axis import DRIFT, TimeAxis, noise_scale
 
 from .domain import ConvexDomain, confine_inplace, first_crossing
 from .noise import draw_key, fill_normals
-from .plan import DATA_BLOCK, BlockDraws, check_generator, chunk_plan, record_steps
+from .plan import DATA_BLOCK, BlockDraws, chunk_plan, record_steps
 
 __all__ = ["SGDRun", "rbf_sgd"]
 
@@ -241,7 +241,7 @@ def rbf_sgd(
     tau, label_noise = number("tau", tau, minimum=0), number("label_noise", label_noise, minimum=0)
     chunk = integer("chunk (SGD steps per compiled call)", chunk)
     checkpoint_every = number("checkpoint_every (seconds)", checkpoint_every, minimum=0)
-    check_generator(rng)
+    generator("rng", rng)
     marks = record_steps(axis, times)
     recorded: list[Array] = []
     k = 0

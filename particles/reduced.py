@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import wasserstein_distance
 
-from fempde.checks import integer
+from fempde.checks import generator, integer
 from fempde.meanfield import GaussianClasses, TimeAxis
 from fempde.problems.anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, InitialLaw
 from fempde.solvers.point_flow import PointFlow, check_points
@@ -85,9 +85,7 @@ def reduced_sgd(data: GaussianClasses, n: int, axis: TimeAxis, times: Sequence[f
     ``axis.epsilon`` is too large)."""
     n = integer("n (the number of units)", n)
     nodes = integer("nodes (Gauss-Hermite nodes of the population risk)", nodes)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__} {rng!r}: "
-                        f"use numpy.random.default_rng(seed)")
+    generator("rng", rng)
     w0, a0, b0 = InitialLaw(kappa, output, offset).sample(n, data.d, rng)
     net = Network(data, "relu", fit_output=True)
     with warnings.catch_warnings():

@@ -70,7 +70,7 @@ from numpy.typing import NDArray
 from scipy.special import binom, factorial, ndtr, ndtri
 from scipy.stats import chi
 
-from ..checks import finite_array, integer, number
+from ..checks import finite_array, generator, integer, number
 from ..meanfield.data import class_spreads
 from .neurons import ACTIVATIONS, activation, cosine_rule, direction_moments, gaussian_nodes, hermite_functions
 
@@ -321,13 +321,6 @@ class AnisotropicGaussians:
         return out
 
 
-def _check_rng(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__} {rng!r}: "
-                        f"use numpy.random.default_rng(seed)")
-    return rng
-
-
 @dataclass(frozen=True)
 class InitialLaw:
     """Seed 002's SGD start for Fig. 3, the one owner of it: ``a = output``, ``b = offset``,
@@ -347,7 +340,7 @@ class InitialLaw:
         """``n`` units in dimension ``d``: ``w`` ``(n, d)`` (drawn from ``rng``), ``a`` and ``b`` ``(n,)``."""
         n = integer("n (the number of units)", n)
         d = integer("d (the dimension)", d)
-        w = _check_rng(rng).standard_normal((n, d)) * (self.kappa / math.sqrt(d))
+        w = generator("rng", rng).standard_normal((n, d)) * (self.kappa / math.sqrt(d))
         return w, np.full(n, float(self.output)), np.full(n, float(self.offset))
 
     def marginals(self, d: int, s0: int, *, nodes: int = 12, rule: str = "gauss") -> list[tuple[Array, Array]]:
