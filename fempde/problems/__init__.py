@@ -16,7 +16,15 @@
 * :mod:`.steady` — exact discrete steady states of the porous-medium flow.
 """
 
-from .anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, direction_moments, initial_marginals, relu_moments
+from .anisotropic import (
+    REDUCED_VARIABLES,
+    SERIES_TOLERANCE,
+    AnisotropicGaussians,
+    InitialLaw,
+    direction_moments,
+    initial_marginals,
+    relu_moments,
+)
 from .base import EdgeFluxSystem
 from .distributional import DataLaw, DistributionalDynamics, DistributionalSystem, gibbs_fixed_point
 from .finite_delta import FiniteDeltaPorousMedium, FiniteDeltaSystem
@@ -35,10 +43,10 @@ from .radial import InteractionFactor, IsotropicGaussians, RadialDD, RadialSyste
 from .steady import steady_state
 
 __all__ = [
-    "ACTIVATIONS", "CIRCLE_POINTS", "REDUCED_VARIABLES", "AnisotropicGaussians", "DataLaw", "DistributionalDynamics",
-    "DistributionalSystem", "EdgeFluxSystem", "FiniteDeltaPorousMedium", "FiniteDeltaSystem", "Hinges",
-    "InteractionFactor", "IsotropicGaussians", "PorousMedium", "PorousMediumSystem", "RadialDD", "RadialSystem",
-    "SphereLaw", "Teacher", "activation", "circle_rule", "direction_measure", "direction_moments", "gaussian_nodes",
-    "gibbs_fixed_point", "homogeneous_unit", "initial_marginals", "relu_kernel", "relu_moments", "relu_unit",
-    "ridge_unit", "steady_state",
+    "ACTIVATIONS", "CIRCLE_POINTS", "REDUCED_VARIABLES", "SERIES_TOLERANCE", "AnisotropicGaussians", "DataLaw",
+    "DistributionalDynamics", "DistributionalSystem", "EdgeFluxSystem", "FiniteDeltaPorousMedium", "FiniteDeltaSystem",
+    "Hinges", "InitialLaw", "InteractionFactor", "IsotropicGaussians", "PorousMedium", "PorousMediumSystem", "RadialDD",
+    "RadialSystem", "SphereLaw", "Teacher", "activation", "circle_rule", "direction_measure", "direction_moments",
+    "gaussian_nodes", "gibbs_fixed_point", "homogeneous_unit", "initial_marginals", "relu_kernel", "relu_moments",
+    "relu_unit", "ridge_unit", "steady_state",
 ]
