@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..checks import integer
+
 __all__ = ["GaussianClasses", "check_class_gap", "class_spreads"]
 
 Array = NDArray[np.float64]
@@ -44,9 +46,10 @@ class GaussianClasses:
 
     def __post_init__(self) -> None:
         check_class_gap(self.delta)
-        if isinstance(self.d, bool) or not (isinstance(self.d, int) and self.d >= 1):
-            raise ValueError(f"the dimension d must be an integer >= 1, got {self.d!r}")
-        if self.relevant is not None and not (isinstance(self.relevant, int) and 1 <= self.relevant <= self.d):
+        integer("the dimension d", self.d)
+        relevant = self.relevant
+        if relevant is not None and (isinstance(relevant, bool) or not (isinstance(relevant, int)
+                                                                         and 1 <= relevant <= self.d)):
             raise ValueError(f"relevant (the dimension s0 of the subspace V) must be an integer in [1, d = {self.d}], "
                              f"got {self.relevant!r}")
 

@@ -178,3 +178,13 @@ def test_ensemble_members_equal_their_single_runs(rng):
     assert together[0].weights.shape == (3, 30, 6) and together[1].weights.shape == (3, 7, 6)
     with pytest.raises(ValueError, match="at least one member"):
         dd_ensemble(model, [], times)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((0.5, True), r"the dimension d must be an integer >= 1, got True"),
+    ((0.5, 20, True), r"relevant \(the dimension s0 of the subspace V\) must be an integer in \[1, d = 20\], got True"),
+    ((0.5, 3, 4), r"must be an integer in \[1, d = 3\], got 4"),
+])
+def test_gaussian_classes_refuse_bools_and_a_subspace_larger_than_d(args, message):
+    with pytest.raises(ValueError, match=message):
+        particles.GaussianClasses(*args)
