@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fempde
-from particles.dd import dd_sgd, population_risk, sample_isotropic
+from particles.dd import GaussianClasses, dd_sgd, population_risk, sample_isotropic
 
 
 def test_population_risk_is_exact(rng):
@@ -187,4 +187,4 @@ def test_ensemble_members_equal_their_single_runs(rng):
 ])
 def test_gaussian_classes_refuse_bools_and_a_subspace_larger_than_d(args, message):
     with pytest.raises(ValueError, match=message):
-        particles.GaussianClasses(*args)
+        GaussianClasses(*args)
