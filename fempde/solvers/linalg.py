@@ -1,5 +1,7 @@
-"""Sparse linear solves for Newton: SuperLU where it is fastest (1-D, small 2-D/3-D),
-AMG-preconditioned Krylov at scale, GMRES for matrix-free Jacobians.
+"""Sparse linear solves for Newton: a direct LU where it is fastest (1-D, small 2-D/3-D:
+:class:`PatternLU` without pivoting on the Jacobians' fixed pattern when the matrix
+is diagonally dominant by columns, else SuperLU), AMG-preconditioned Krylov at
+scale, GMRES for matrix-free Jacobians.
 
 The Jacobian is a non-symmetric M-matrix-like graph operator (lumped mass plus
 edge fluxes). pyamg builds the hierarchy — classical Ruge–Stüben in 2-D, plain
@@ -39,7 +41,8 @@ _DIRECT_LIMIT = {1: 10**9, 2: 3_000, 3: 600}
 
 
 LINEAR_SOLVERS = ("auto", "direct", "amg")
-"""``"auto"`` (direct below the sizes above, AMG beyond), ``"direct"`` (SuperLU), ``"amg"``."""
+"""``"auto"`` (direct below the sizes above, AMG beyond), ``"direct"`` (:class:`PatternLU`, or SuperLU for a
+matrix that needs pivoting), ``"amg"``."""
 
 
 def choose_solver(kind: str, n: int, dim: int) -> str:
@@ -349,9 +352,12 @@ class PatternLU:
 
     @staticmethod
     def applies(matrix: sp.csr_matrix | MatrixFreeJacobian) -> bool:
-        """Whether a matrix can have a :class:`PatternLU`: CSR, square, its pattern structurally
-        symmetric with every diagonal entry present."""
+        """Whether a matrix can have a :class:`PatternLU`: CSR in canonical form (sorted,
+        no duplicates), square, its pattern structurally symmetric with every diagonal
+        entry present."""
         if not (sp.issparse(matrix) and matrix.format == "csr" and matrix.shape[0] == matrix.shape[1]):
+            return False
+        if not matrix.has_canonical_format:  # duplicates would be overwritten, not summed, by the scatter
             return False
         n = matrix.shape[0]
         diagonal = np.repeat(np.arange(n), np.diff(matrix.indptr)) == matrix.indices
@@ -376,7 +382,9 @@ class PatternLU:
         self.work = np.zeros(n)
 
     def fits(self, matrix: sp.csr_matrix) -> bool:
-        """Whether ``matrix`` has this pattern."""
+        """Whether ``matrix`` has this pattern (a CSC matrix of the same arrays is its transpose: no)."""
+        if not (sp.issparse(matrix) and matrix.format == "csr" and matrix.shape == (len(self.indptr) - 1,) * 2):
+            return False
         if matrix.indptr is not self.indptr and not np.array_equal(matrix.indptr, self.indptr):
             return False
         return matrix.indices is self.indices or np.array_equal(matrix.indices, self.indices)

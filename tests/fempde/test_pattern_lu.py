@@ -54,3 +54,15 @@ def test_direct_runs_agree_with_superlu(monkeypatch: pytest.MonkeyPatch, scheme:
     superlu = fempde.solve(problem, space, "uniform", 0.05, scheme=scheme, rtol=1e-4)
     assert len(ours.history["t"]) == len(superlu.history["t"])
     assert np.abs(ours.rho - superlu.rho).max() <= 1e-12  # the same run to round-off
+
+
+def test_duplicates_and_other_formats_are_not_factorised_as_if_canonical():
+    duplicated = sp.csr_matrix(([3.0, -1, -1, -1, -1, 3.0], [0, 1, 1, 0, 0, 1], [0, 3, 6]), shape=(2, 2))
+    b = np.array([1.0, 0.0])
+    np.testing.assert_allclose(LinearSolver("direct").solve(duplicated, b), [0.6, 0.4], rtol=1e-14)  # [[3,-2],[-2,3]]
+    a = sp.csr_matrix(np.array([[4.0, -1.0, -2.0], [-0.5, 3.0, -1.0], [-1.0, -0.5, 4.0]]))
+    solver = LinearSolver("direct")
+    solver.solve(a, np.ones(3))
+    for other in (a.T.tocsc(), a.tocsc(), a.tocoo()):  # same arrays as a's transpose, or another format
+        x = solver.solve(other, np.ones(3))
+        np.testing.assert_allclose(x, spla.spsolve(other.tocsc(), np.ones(3)), rtol=1e-13)
