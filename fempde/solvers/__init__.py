@@ -12,7 +12,8 @@
   characteristics (:func:`quantile_flow`);
 * :mod:`.point_flow` — the noiseless reduced DD in several variables by weighted
   characteristics (:func:`point_flow`);
-* :mod:`.linalg`, :mod:`.multigrid` — SuperLU or compiled AMG inside flexible GMRES.
+* :mod:`.linalg`, :mod:`.pattern_lu`, :mod:`.multigrid` — the direct LU on the Jacobians'
+  fixed pattern (SuperLU where it needs pivoting) or compiled AMG inside flexible GMRES.
 """
 
 from .accuracy import SpaceError
