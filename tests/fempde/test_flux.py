@@ -104,3 +104,18 @@ def test_limited_mobility_derivatives_match_finite_differences(rng):
 def test_unknown_flux_is_named():
     with pytest.raises(ValueError, match="unknown flux 'central': choose one of 'limited', 'upwind'"):
         edge_flux(1.0, 1.0, 0.0, 0.0, 0.0, "central")
+
+
+@pytest.mark.parametrize("mesh", [meshes.disk(1.0, h=0.2), meshes.rectangle(h=0.25), meshes.ball(1.0, h=0.4),
+                                  meshes.box(h=0.5)], ids=["disk", "rectangle", "ball", "box"])
+def test_lumped_masses_are_the_row_sums_of_the_assembled_mass_matrix(mesh):
+    from skfem import Basis, BilinearForm
+
+    from fempde.fem.space import lumped_masses
+
+    @BilinearForm
+    def mass(u, v, w):
+        return u * v
+
+    assembled = np.asarray(mass.assemble(Basis(mesh, meshes.p1_element(mesh))).sum(axis=1)).ravel()
+    np.testing.assert_allclose(lumped_masses(mesh), assembled, rtol=2e-15)
