@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ..checks import number
+
 __all__ = ["Constant", "PowerLaw", "Schedule"]
 
 
@@ -25,11 +27,7 @@ class Schedule(Protocol):
 
 
 def _check(name: str, value: float, *, positive: bool = False) -> float:
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        kind = "a positive" if positive else "a non-negative"
-        raise ValueError(f"schedule parameter {name} must be {kind} finite number, got {value!r}")
-    return value
+    return number(f"schedule parameter {name}", value, positive=positive, minimum=0.0)
 
 
 @dataclass(frozen=True)

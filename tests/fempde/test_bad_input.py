@@ -60,8 +60,11 @@ def test_bad_problem(kwargs, error, message):
     ("call", "message"),
     [
         (lambda: fempde.PowerLaw(1.0, 1.5), "not integrable at t=0"),
-        (lambda: fempde.PowerLaw(-1.0, 0.5), "xi0 must be a positive"),
-        (lambda: fempde.Constant(0.0), "xi0 must be a positive"),
+        (lambda: fempde.PowerLaw(-1.0, 0.5), r"schedule parameter xi0 must be > 0, got -1.0"),
+        (lambda: fempde.Constant(0.0), r"schedule parameter xi0 must be > 0, got 0.0"),
+        (lambda: fempde.PowerLaw("1"), r"schedule parameter xi0 must be a number, got '1'"),
+        (lambda: fempde.PowerLaw(1.0, True), r"schedule parameter alpha must be a number, got True"),
+        (lambda: fempde.PowerLaw(1.0, 0.5, -2.0), r"schedule parameter t0 must be >= 0.0, got -2.0"),
     ],
 )
 def test_bad_schedule(call, message):
