@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skfem import Mesh
 
+from ..checks import number
 from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import NodalFunction, Space
 from .observers import Observer, RunInfo
@@ -142,7 +143,8 @@ def solve(
     if not np.isfinite(energy):
         raise ValueError(f"the free energy of rho0 is {energy}: the problem's data overflow in double precision "
                          f"(a target, potential or initial density too large); rescale them")
-    times = tuple(sorted(float(t) for t in times))
+    t_end = number("t_end", t_end, positive=True)
+    times = tuple(sorted(number(f"times[{k}]", t) for k, t in enumerate(times)))
     record = RunRecord(tolerances, check_energy=not system.has_source, keep=times)
     start, resumed_from = None, None
     if resume is not None:

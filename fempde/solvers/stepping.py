@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ..checks import number
 from ..fem.space import Space
 from ..meanfield import Schedule
 from .linalg import LINEAR_SOLVERS, LinearSolver, MatrixFreeJacobian, choose_solver
@@ -433,12 +434,8 @@ def steps(
     not yielded again; ``rho0`` is then ignored.
     """
     options = options if options is not None else StepOptions()
-    t_end = float(t_end)
-    if not np.isfinite(t_end) or t_end <= 0:
-        raise ValueError(f"t_end must be a positive number, got {t_end!r}")
-    marks = np.unique(np.append(np.asarray(times, dtype=float), t_end))
-    if not np.all(np.isfinite(marks)):
-        raise ValueError(f"output times must be finite numbers, got {list(times)}")
+    t_end = number("t_end", t_end, positive=True)
+    marks = np.unique(np.append([number(f"times[{k}]", t) for k, t in enumerate(times)], t_end))
     if marks[0] <= 0 or marks[-1] > t_end:
         raise ValueError(f"output times must lie in (0, t_end={t_end}], got {list(times)}")
     dt, dt_max, dt_min = options.resolved(t_end)

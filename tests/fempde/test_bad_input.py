@@ -75,8 +75,12 @@ def test_bad_schedule(call, message):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"t_end": 0.0}, "t_end must be a positive number, got 0.0"),
-        ({"t_end": -1.0}, "t_end must be a positive number"),
+        ({"t_end": 0.0}, r"t_end must be > 0, got 0.0"),
+        ({"t_end": -1.0}, r"t_end must be > 0, got -1.0"),
+        ({"t_end": "0.1"}, r"t_end must be a number, got '0.1'"),
+        ({"t_end": True}, r"t_end must be a number, got True"),
+        ({"t_end": 1.0, "times": ["0.05"]}, r"times\[0\] must be a number, got '0.05'"),
+        ({"t_end": 1.0, "times": [0.5, float("nan")]}, r"times\[1\] must be a finite number, got nan"),
         ({"t_end": 1.0, "times": [0.5, 2.0]}, r"output times must lie in \(0, t_end=1.0\]"),
         ({"t_end": 1.0, "dt0": 2.0}, "need dt_min <= dt0 <= dt_max"),
         ({"t_end": 1.0, "linear_solver": "cholesky"}, "linear_solver must be 'auto', 'direct' or 'amg'"),
