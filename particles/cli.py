@@ -28,6 +28,7 @@ import meshes
 from fempde.atomic import atomic_write, write_csv
 from fempde.cli.scenario import Scenario, ScenarioError, out_option, writable_directory
 from fempde.io.plots import save_figure
+from fempde.solvers import ConvergenceError
 
 from .crosscheck import RBFProblem, convergence_in_n, crosscheck, unresolved
 from .scenario import problem_from_text
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         print(check.describe())
         print(f"wrote {out / 'crosscheck.csv'}, {out / 'risk.png'}, {out / 'rho.pvd'}, {out / 'particles.pvd'}")
         return 0
+    except (ConvergenceError, ArithmeticError, np.linalg.LinAlgError) as err:
+        print(f"fempde-crosscheck: numerical failure: {' '.join(str(err).split())}", file=sys.stderr)
+        return 3
     except (ScenarioError, meshes.MeshError, ValueError, OSError) as err:
         print(f"fempde-crosscheck: error: {err}", file=sys.stderr)
         return 2

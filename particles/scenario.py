@@ -26,13 +26,15 @@ from fempde.cli.scenario import Scenario, ScenarioError, integer, located, numbe
 
 from .crosscheck import RBFProblem
 
-__all__ = ["CROSSCHECK_KEYS", "MAX_PARTICLES", "MAX_RECORD_BYTES", "MAX_SGD_STEPS", "problem_from_text"]
+__all__ = ["CROSSCHECK_KEYS", "MAX_LABEL_NOISE", "MAX_PARTICLES", "MAX_RECORD_BYTES", "MAX_SEEDS", "MAX_SGD_STEPS",
+           "problem_from_text"]
 
 CROSSCHECK_KEYS = frozenset({"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_every"})
 MAX_PARTICLES = 10**7  # centres of one SGD run
 MAX_SGD_STEPS = 10**9  # t_end / epsilon: at ~10^5 steps/s, hours per seed
 MAX_RECORD_BYTES = 8 * 2**30  # the centres recorded at the output times, all seeds of one N
 MAX_SEEDS = 1000
+MAX_LABEL_NOISE = 1e6  # the label noise's standard deviation: its square must stay far from overflow
 
 
 def problem_from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem, dict[str, Any], Scenario]:
@@ -97,9 +99,15 @@ def _settings(table: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
         "checkpoint_every": number(section, "checkpoint_every", table.get("checkpoint_every", 60.0), minimum=0.0),
     }
     steps = scenario.t_end / out["epsilon"]
+    if steps < 1:
+        raise ScenarioError(f"[crosscheck] epsilon = {out['epsilon']!r} is larger than [run] t_end = "
+                            f"{scenario.t_end!r}: SGD would take no step; lower epsilon")
     if steps > MAX_SGD_STEPS:
         raise ScenarioError(f"[crosscheck] epsilon = {out['epsilon']!r} needs t_end / epsilon = {steps:.3g} SGD steps "
                             f"per seed, more than {MAX_SGD_STEPS:.0e}; raise epsilon or lower t_end")
+    if out["label_noise"] > MAX_LABEL_NOISE:
+        raise ScenarioError(f"[crosscheck] label_noise = {out['label_noise']!r} (the standard deviation of the label "
+                            f"noise) is more than the {MAX_LABEL_NOISE:g} allowed")
     dim = scenario.mesh.p.shape[0]
     record = max(ns) * dim * 8 * (len(scenario.times) + 1) * out["seeds"]
     if record > MAX_RECORD_BYTES:

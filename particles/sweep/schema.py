@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from fempde.cli.scenario import Scenario, ScenarioError, integer, number
 from fempde.problems import IsotropicGaussians
 
 from ..crosscheck import RBFProblem
-from ..scenario import problem_from_text
+from ..scenario import MAX_PARTICLES, MAX_SEEDS, MAX_SGD_STEPS, problem_from_text
 
 __all__ = ["AXES", "DD_DEFAULTS", "EXTRAS", "METRICS", "Sweep", "SweepError", "dd_model", "load_sweep", "rbf_setting",
            "run_name"]
@@ -39,6 +40,8 @@ EXTRAS = {"rbf": ("final_risk", "pde_risk_error", "pde_error_explains_gap"), "dd
 """The other columns of ``runs.csv`` per cross-check: the SGD's final risk and, for
 the RBF network, the reference PDE's estimated risk error and whether it could
 explain the run's gap (the DD reference, by characteristics, carries no estimate)."""
+MAX_RUNS = 10_000
+"""Runs in one sweep (the product of the grid's lengths)."""
 DD_DEFAULTS: dict[str, Any] = {"d": 40, "activation": "piecewise-linear", "t_end": 0.5, "outputs": 4,
                                "init_scale": 0.8, "r_max": 3.0, "quantiles": 4000}
 
@@ -98,15 +101,27 @@ def load_sweep(path: str | Path) -> Sweep:
     kind = table.get("crosscheck")
     if kind not in METRICS:
         raise SweepError(f"[sweep] crosscheck must be \"rbf\" or \"dd\", got {kind!r}")
-    n = tuple(_grid(table, "N", int, lambda v: v >= 1, "integers >= 1"))
-    epsilon = tuple(_grid(table, "epsilon", float, lambda v: v > 0, "step sizes > 0"))
-    delta = tuple(_grid(table, "delta", float, lambda v: v > 0, "numbers > 0"))
+    n = tuple(_grid(table, "N", int, lambda v: 1 <= v <= MAX_PARTICLES, f"integers in [1, {MAX_PARTICLES:,}]"))
+    epsilon = tuple(_grid(table, "epsilon", float, lambda v: 0 < v < math.inf, "finite step sizes > 0"))
+    delta = tuple(_grid(table, "delta", float, lambda v: 0 < v < math.inf, "finite numbers > 0"))
     seeds_value = table.get("seeds", 3)
-    if isinstance(seeds_value, int) and not isinstance(seeds_value, bool) and seeds_value >= 1:
+    if isinstance(seeds_value, int) and not isinstance(seeds_value, bool):  # a count
+        if not 1 <= seeds_value <= MAX_SEEDS:
+            raise SweepError(f"[sweep] seeds (a count) must be an integer in [1, {MAX_SEEDS}], got {seeds_value!r}; "
+                             f"or give a list of seeds")
         seeds = tuple(range(seeds_value))
     else:
-        seeds = tuple(_grid(table, "seeds", int, lambda v: v >= 0, "seeds >= 0 (or a count >= 1)"))
-    directory = Path(data.get("output", {}).get("directory", f"out/{path.stem}"))
+        seeds = tuple(_grid(table, "seeds", int, lambda v: 0 <= v < 2**63,
+                            f"seeds >= 0 (or a count in [1, {MAX_SEEDS}])"))
+    runs = len(n) * len(epsilon) * len(delta) * len(seeds)
+    if runs > MAX_RUNS:
+        raise SweepError(f"[sweep] the grid has {runs:,} runs (N x epsilon x delta x seeds), more than the "
+                         f"{MAX_RUNS:,} allowed; sweep fewer values")
+    output = data.get("output", {})
+    where = output.get("directory", f"out/{path.stem}") if isinstance(output, dict) else None
+    if not isinstance(where, str) or not where.strip():
+        raise SweepError(f"[output] directory must be a directory name (a string), got {where!r}")
+    directory = Path(where)
     if not directory.is_absolute():
         directory = Path(os.path.normpath(path.parent / directory))
     if kind == "rbf":
@@ -119,7 +134,8 @@ def load_sweep(path: str | Path) -> Sweep:
         if not scenario.is_file():
             raise SweepError(f"[sweep] scenario {scenario} does not exist")
         base: dict[str, Any] = {"scenario": scenario.read_text(), "name": scenario.stem, "base": str(scenario.parent)}
-        rbf_setting(base["scenario"], base["name"], base["base"])  # a bad scenario fails here, not on the workers
+        _, setting = rbf_setting(base["scenario"], base["name"], base["base"])  # a bad scenario fails here
+        _check_steps(epsilon, setting.t_end)
     else:
         if "scenario" in table:
             raise SweepError("[sweep] scenario is for crosscheck = \"rbf\"; a dd sweep is set up in [dd]")
@@ -135,11 +151,12 @@ def load_sweep(path: str | Path) -> Sweep:
             raise SweepError(f"[sweep] delta is the class separation Δ of a dd sweep and must lie in (0, 1), "
                              f"got {bad[0]}")
         dd_model(base, delta[0])  # builds the activation and checks d
+        _check_steps(epsilon, base["t_end"])
     return Sweep(kind, base, n, epsilon, delta, seeds, directory)
 
 
 DD_SETTINGS: dict[str, dict[str, Any]] = {
-    "d": {"minimum": 1},
+    "d": {"minimum": 1, "maximum": 100_000},
     "t_end": {"positive": True},
     "outputs": {"minimum": 1, "maximum": 10_000},
     "init_scale": {"positive": True},
@@ -148,6 +165,14 @@ DD_SETTINGS: dict[str, dict[str, Any]] = {
 }
 """The numeric ``[dd]`` keys and their ranges (integers where the default is one);
 ``activation`` is a name, checked when the model is built."""
+
+
+def _check_steps(epsilon: tuple[float, ...], t_end: float) -> None:
+    """Every ε of the grid gives between 1 and ``MAX_SGD_STEPS`` SGD steps to ``t_end``."""
+    for eps in epsilon:
+        if eps > t_end or t_end / eps > MAX_SGD_STEPS:
+            raise SweepError(f"[sweep] epsilon = {eps!r} gives t_end / epsilon = {t_end / eps:.3g} SGD steps to "
+                             f"t_end = {t_end!r}; it must lie in [1, {MAX_SGD_STEPS:.0e}]")
 
 
 def _check_dd_setting(key: str, value: Any) -> None:

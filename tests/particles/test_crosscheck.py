@@ -295,6 +295,8 @@ def test_crosscheck_output_directory_is_checked_before_the_run(tmp_path, capsys,
     (("seeds = 4", "seeds = 4\nlabel_noise = -1"), r"\[crosscheck\] label_noise must be >= 0.0, got -1"),
     (("seeds = 4", "seeds = 4\ncheckpoint_every = -inf"), r"checkpoint_every must be a finite number, got -inf"),
     (("seeds = 4", "seeds = 4\nkernel = 3"), r"\[crosscheck\] kernel must be a kernel name \(a string\), got 3"),
+    (("seeds = 4", "seeds = 4\nlabel_noise = 1e300"), r"label_noise = 1e\+300 .* is more than the 1e\+06 allowed"),
+    (("epsilon = 2e-6", "epsilon = 1e3"), r"epsilon = 1000.0 is larger than \[run\] t_end = 0.3: SGD would take"),
 ])
 def test_bad_crosscheck_tables_are_named_with_their_line(change, message):
     from particles.scenario import problem_from_text
@@ -314,3 +316,13 @@ def test_a_truncated_sgd_checkpoint_is_refused_on_resume(tmp_path, capsys):
     checkpoint.write_bytes(checkpoint.read_bytes()[:200])
     assert main([str(scenario), "--out", str(out), "--resume"]) == 2
     assert f"checkpoint {checkpoint} is damaged or truncated" in capsys.readouterr().err
+
+
+def test_a_numerical_failure_of_the_reference_exits_3(tmp_path, capsys):
+    from particles.cli import main
+
+    scenario = _small_scenario(tmp_path)
+    stiff = 'tau = 0.0\nschedule = { kind = "power", xi0 = 1.0, alpha = 0.9 }'  # ξ(0) = ∞: no first step
+    scenario.write_text(scenario.read_text().replace("tau = 0.0", stiff))
+    assert main([str(scenario), "--out", str(tmp_path / "out")]) == 3
+    assert "numerical failure: time step fell below dt_min" in capsys.readouterr().err

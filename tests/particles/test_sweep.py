@@ -174,7 +174,8 @@ def test_fit_slope_and_its_confidence_interval(rng):
 
 @pytest.mark.parametrize(("sweep", "message"), [
     ('crosscheck = "sde"\nN = [1]\nepsilon = [1e-3]\ndelta = [0.1]', r'crosscheck must be "rbf" or "dd", got \'sde\''),
-    ('crosscheck = "dd"\nN = [0, 10]\nepsilon = [1e-3]\ndelta = [0.5]', r"N must be a list of integers >= 1, got 0"),
+    ('crosscheck = "dd"\nN = [0, 10]\nepsilon = [1e-3]\ndelta = [0.5]',
+     r"N must be a list of integers in \[1, 10,000,000\], got 0"),
     ('crosscheck = "dd"\nN = [10]\nepsilon = [1e-3]\ndelta = [1.5]', r"class separation .* \(0, 1\), got 1.5"),
     ('crosscheck = "dd"\nN = [10, 10]\nepsilon = [1e-3]\ndelta = [0.5]', r"N must list distinct"),
     ('crosscheck = "dd"\nN = [10]\ndelta = [0.5]', r"\[sweep\] needs epsilon"),
@@ -213,6 +214,24 @@ def test_dd_settings_are_checked_when_the_file_is_loaded(tmp_path, setting, mess
     head = '[sweep]\ncrosscheck = "dd"\nN = [10]\nepsilon = [1e-3]\ndelta = [0.5]\n'
     with pytest.raises(SweepError, match=message):
         load_sweep(write(tmp_path, "bad.toml", head + "[dd]\n" + setting + "\n"))
+
+
+@pytest.mark.parametrize(("sweep", "message"), [
+    ('crosscheck = "dd"\nN = [10]\nepsilon = [1e-3]\ndelta = [0.5]\nseeds = 1000000000',
+     r"seeds \(a count\) must be an integer in \[1, 1000\], got 1000000000"),
+    ('crosscheck = "dd"\nN = [10, 100000000]\nepsilon = [1e-3]\ndelta = [0.5]',
+     r"N must be a list of integers in \[1, 10,000,000\], got 100000000"),
+    ('crosscheck = "dd"\nN = ' + str(list(range(1, 5001))) + '\nepsilon = [1e-3]\ndelta = [0.5]',
+     r"the grid has 15,000 runs .* more than the 10,000 allowed"),
+    ('crosscheck = "dd"\nN = [10]\nepsilon = [inf]\ndelta = [0.5]', r"epsilon must be a list of finite step sizes"),
+    ('crosscheck = "dd"\nN = [10]\nepsilon = [1e-300]\ndelta = [0.5]', r"epsilon = 1e-300 gives t_end / epsilon"),
+    ('crosscheck = "dd"\nN = [10]\nepsilon = [1e3]\ndelta = [0.5]', r"epsilon = 1000.0 gives t_end / epsilon = 0.0005"),
+    ('crosscheck = "dd"\nN = [10]\nepsilon = [1e-3]\ndelta = [0.5]\n[output]\ndirectory = 3',
+     r"\[output\] directory must be a directory name \(a string\), got 3"),
+])
+def test_sweep_sizes_are_refused_on_the_client(tmp_path, sweep, message):
+    with pytest.raises(SweepError, match=message):
+        load_sweep(write(tmp_path, "big.toml", "[sweep]\n" + sweep + "\n"))
 
 
 def test_malformed_scheduler_address_is_named(tmp_path):
