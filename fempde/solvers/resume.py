@@ -89,6 +89,17 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise FileNotFoundError(f"no checkpoint at {path}: was the run started with a Checkpointer?")
     try:
         with np.load(path, allow_pickle=False) as data:
+            for key in ("format", "index", "t", "dt_next", "expected_mass", "free_energy", "error_ratio",
+                        "max_energy_increase"):
+                if key in data.files and (data[key].ndim != 0 or data[key].dtype.kind not in "iuf"):
+                    raise ValueError(f"its {key} must be one number, got {data[key].dtype} of shape {data[key].shape}")
+            for key in ("history", "rho", "past", "past_dt", "global_error"):
+                if key in data.files and data[key].dtype.kind != "f":
+                    raise ValueError(f"its {key} must hold floating-point numbers, got {data[key].dtype}")
+            if "failed" in data.files and (data["failed"].ndim != 1 or data["failed"].dtype.kind not in "U"
+                                           and data["failed"].size):
+                raise ValueError(f"its failed must be a list of flag names, got {data['failed'].dtype} of shape "
+                                 f"{data['failed'].shape}")
             if "format" not in data.files or int(data["format"]) != _FORMAT:
                 raise ValueError(f"it was written by another version of fempde (format "
                                  f"{int(data['format']) if 'format' in data.files else 1}, this one reads {_FORMAT}); "
@@ -103,6 +114,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             if not (np.all(np.isfinite(past)) and np.all(np.isfinite(errors))
                     and np.isfinite(float(data["error_ratio"])) and float(data["error_ratio"]) >= 0):
                 raise ValueError("its past states, error estimates or error ratio are not finite")
+            if np.any(np.isnan(history)) or np.any(history == np.inf):
+                raise ValueError("its history holds NaN or +inf values")
+            if not np.isfinite(float(data["free_energy"])):
+                raise ValueError(f"its free_energy = {float(data['free_energy'])!r} is not finite")
+            increase = float(data["max_energy_increase"])  # -inf: no step has increased it yet
+            if math.isnan(increase) or increase == math.inf:
+                raise ValueError(f"its max_energy_increase = {increase!r} is not a number < inf")
             if rho.ndim != 1 or not np.all(np.isfinite(rho)) or len(past) != len(past_dt) or len(past) > 2 \
                     or any(a.shape[1:] != rho.shape for a in (past, errors) if a.size):
                 raise ValueError("its state is malformed (density or past states)")
@@ -119,7 +137,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                     raise ValueError(f"its {field} = {value!r} is invalid")
             return Checkpoint(state, history, tuple(str(f) for f in data["failed"]),
                               float(data["max_energy_increase"]))
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
+    except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"checkpoint {path} is unreadable or incomplete: {err}") from err
 
 

@@ -469,9 +469,16 @@ def checkpoint(tmp_path_factory):
         ({"expected_mass": np.nan}, r"expected_mass = nan is not a finite positive mass"),
         ({"rho": "triple"}, r"rho = 'a density of mass 3' differs from the run's mass 1 by more than 1e-09"),
         ({"rho": "nudge"}, r"rho = 'a density of mass 1.00000001' differs from the run's mass 1"),
+        ({"max_energy_increase": np.nan}, r"its max_energy_increase = nan is not a number < inf"),
+        ({"free_energy": np.inf}, r"its free_energy = inf is not finite"),
+        ({"history": "nan"}, r"its history holds NaN or \+inf values"),
+        ({"t": np.zeros((2, 3))}, r"its t must be one number, got float64 of shape \(2, 3\)"),
+        ({"format": np.array("2")}, r"its format must be one number, got <U1 of shape \(\)"),
+        ({"failed": np.zeros((2, 3))}, r"its failed must be a list of flag names, got float64 of shape \(2, 3\)"),
     ],
     ids=["t-beyond", "t-nan", "t-negative", "dt-nan", "dt-inf", "index-negative", "index-history", "past-dt",
-         "expected-mass", "mass-3", "mass-1e-8"],
+         "expected-mass", "mass-3", "mass-1e-8", "energy-increase-nan", "energy-inf", "history-nan", "t-array",
+         "format-string", "failed-array"],
 )
 def test_resume_refuses_a_tampered_checkpoint(tmp_path, checkpoint, change, message):
     path, space, data = checkpoint
@@ -479,6 +486,9 @@ def test_resume_refuses_a_tampered_checkpoint(tmp_path, checkpoint, change, mess
     for key, value in change.items():
         if key == "rho":
             data["rho"] = data["rho"] * (3.0 if value == "triple" else 1 + 1e-8)
+        elif key == "history":
+            data["history"] = data["history"].copy()
+            data["history"][1, 3] = np.nan
         else:
             data[key] = np.asarray(value)
     tampered = tmp_path / "tampered.npz"
