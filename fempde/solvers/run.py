@@ -135,6 +135,7 @@ def solve(
                         f"(got options and {sorted(stepping)})")
     options = options if options is not None else StepOptions(**stepping)  # type: ignore[arg-type]
     tolerances = tolerances if tolerances is not None else Tolerances()
+    _check_types(problem, mesh, options, tolerances, observers, times)
     space = mesh if isinstance(mesh, Space) else Space(mesh, force=force)
     system = problem.discretise(space, flux=flux)
     rho = initial_density(space, rho0)
@@ -201,6 +202,28 @@ def solve(
     if error is not None:
         raise error
     return result
+
+
+def _check_types(problem: object, mesh: object, options: object, tolerances: object,
+                 observers: Sequence[object], times: object) -> None:
+    """The arguments of :func:`solve` that are objects of a kind, refused with a
+    ``TypeError`` naming them (rather than an ``AttributeError`` deep inside)."""
+    if not callable(getattr(problem, "discretise", None)):
+        raise TypeError(f"problem must be a fempde problem (PorousMedium, DistributionalDynamics, ...), "
+                        f"got {type(problem).__name__}")
+    if not isinstance(mesh, Space | Mesh):
+        raise TypeError(f"mesh must be a skfem Mesh (see meshes.*) or a fempde.Space, got {type(mesh).__name__}")
+    if not isinstance(options, StepOptions):
+        raise TypeError(f"options must be a fempde.StepOptions (or give its fields by keyword), "
+                        f"got {type(options).__name__}")
+    if not isinstance(tolerances, Tolerances):
+        raise TypeError(f"tolerances must be a fempde.Tolerances, got {type(tolerances).__name__}")
+    for k, observer in enumerate(observers):
+        if not all(callable(getattr(observer, name, None)) for name in ("start", "observe", "finish")):
+            raise TypeError(f"observers[{k}] must be an Observer (with start, observe and finish), "
+                            f"got {type(observer).__name__}")
+    if isinstance(times, str | bytes) or not isinstance(times, Sequence | np.ndarray):
+        raise TypeError(f"times must be a sequence of output times, got {type(times).__name__}")
 
 
 @contextlib.contextmanager

@@ -543,3 +543,17 @@ def test_ctrl_c_while_the_last_files_are_written_is_raised_after_them(tmp_path):
     assert finished == [0.2]
     assert (tmp_path / "history.csv").read_text().splitlines()[-1].split(",")[1] == "0.2"  # written to the end
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"options": {"rtol": 1e-6}}, r"options must be a fempde.StepOptions \(or give its fields by keyword\), got dict"),
+    ({"observers": [1]}, r"observers\[0\] must be an Observer \(with start, observe and finish\), got int"),
+    ({"times": "0.005"}, r"times must be a sequence of output times, got str"),
+    ({"times": {0.005: 1}}, r"times must be a sequence of output times, got dict"),
+    ({"problem": None}, r"problem must be a fempde problem .*, got NoneType"),
+    ({"mesh": "mesh"}, r"mesh must be a skfem Mesh \(see meshes.\*\) or a fempde.Space, got str"),
+])
+def test_solve_names_arguments_of_the_wrong_kind(kwargs, message):
+    args = {"problem": PROBLEM, "mesh": meshes.interval(h=0.1), "rho0": "uniform", "t_end": 0.01, **kwargs}
+    with pytest.raises(TypeError, match=message):
+        fempde.solve(**args)
