@@ -10,12 +10,13 @@ file's section and line (:func:`fempde.cli.scenario.number`).
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["finite_array", "generator", "integer", "number"]
+__all__ = ["file_name", "finite_array", "generator", "integer", "number"]
 
 
 def number(name: str, value: Any, *, positive: bool = False, minimum: float | None = None,
@@ -66,3 +67,12 @@ def generator(name: str, rng: object) -> np.random.Generator:
         raise TypeError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: "
                         "make one with numpy.random.default_rng(seed)")
     return rng
+
+
+def file_name(name: str, value: Any) -> str:
+    """``value`` if it is a plain file name: letters, digits, ``_ - .``, not
+    starting with a dot, no ``..`` (so that no output lands outside its directory)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}", value) or ".." in value:
+        raise ValueError(f"{name} must be a plain file name (letters, digits, '_', '-', '.'; no '/', no '..', "
+                         f"not empty, not starting with '.', at most 200 characters), got {value!r}")
+    return value

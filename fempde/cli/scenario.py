@@ -317,12 +317,11 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
 
 
 def output_name(what: str, value: Any) -> str:
-    """``value`` if it is a plain file name: letters, digits, ``_ - .``, not
-    starting with a dot, no ``..`` (so that no output lands outside its directory)."""
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", value) or ".." in value:
-        raise ScenarioError(f"{what} must be a plain file name (letters, digits, '_', '-', '.'; no '/', no '..', "
-                            f"not empty, not starting with '.'), got {value!r}")
-    return value
+    """``value`` by :func:`fempde.checks.file_name`, as a :class:`ScenarioError`."""
+    try:
+        return checks.file_name(what, value)
+    except ValueError as err:
+        raise ScenarioError(str(err)) from None
 
 
 def out_option(out: str) -> Path:

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..atomic import atomic_write
+from ..checks import file_name
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.record import Result
 from ..solvers.resume import ResumePoint
@@ -37,7 +38,7 @@ class PVDSeries:
 
     def __init__(self, directory: str | Path, name: str) -> None:
         self.directory = Path(directory)
-        self.name = name
+        self.name = file_name("name (of the .pvd series)", name)
         self.entries: list[tuple[float, str]] = []
         self.directory.mkdir(parents=True, exist_ok=True)
 

@@ -557,3 +557,14 @@ def test_solve_names_arguments_of_the_wrong_kind(kwargs, message):
     args = {"problem": PROBLEM, "mesh": meshes.interval(h=0.1), "rho0": "uniform", "t_end": 0.01, **kwargs}
     with pytest.raises(TypeError, match=message):
         fempde.solve(**args)
+
+
+@pytest.mark.parametrize("name", ["../evil", "", ".hidden", "a/b", "a" * 300])
+def test_a_series_name_cannot_leave_its_directory(tmp_path, name):
+    with pytest.raises(ValueError, match=r"name \(of the .pvd series\) must be a plain file name"):
+        fempde.VTKWriter(tmp_path / "sub", name)
+
+
+def test_beta_zero_is_named_before_any_division():
+    with pytest.raises(ValueError, match=r"beta \(the inverse temperature\) must be > 0 .*, got 0.0"):
+        fempde.temperature(0.0)
