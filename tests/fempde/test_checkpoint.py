@@ -95,6 +95,7 @@ def wait_for_step(process, checkpoint, step, timeout=300.0):
     pytest.fail(f"no checkpoint of step {step} after {timeout} s")
 
 
+@pytest.mark.slow  # 8-20 s: runs in CI (make test-slow), kept out of the default suite's budget
 def test_sigkill_leaves_valid_output_and_the_run_resumes(tmp_path):
     scenario = tmp_path / "disk.toml"
     scenario.write_text(SCENARIO)

@@ -63,6 +63,7 @@ def test_noisy_sgd_has_the_stationary_law_of_the_pde(rng):
     assert wrong >= 0.03  # measured 0.0372
 
 
+@pytest.mark.slow  # 8-20 s: runs in CI (make test-slow), kept out of the default suite's budget
 def test_crosscheck_writes_curves_and_particle_clouds(tmp_path):
     problem = RBFProblem(meshes.disk(h=0.15), lambda x: 1.2 * (1 - x[0] ** 2 - x[1] ** 2), delta=0.4, tau=0.01)
     check = crosscheck(problem, 100, 1e-3, 0.2, n_times=4, seeds=(0, 1))
@@ -88,6 +89,7 @@ def test_crosscheck_writes_curves_and_particle_clouds(tmp_path):
     assert (tmp_path / "risk.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # 8-20 s: runs in CI (make test-slow), kept out of the default suite's budget
 def test_crosscheck_reports_the_pde_error_and_tightens_a_loose_reference():
     """A reference solved with rtol = 0.3 has a risk error of 3e-3, a quarter of the
     smallest gap (measured 0.011); the cross-check re-solves it more tightly until

@@ -87,6 +87,7 @@ def test_noise_only_moves_have_the_pde_variance(rng):
     assert expected == pytest.approx(4 * tau * 1.0)  # 4 ξ τ t
 
 
+@pytest.mark.slow  # 8-20 s: runs in CI (make test-slow), kept out of the default suite's budget
 def test_population_risk_against_direct_quadrature():
     mesh = meshes.disk(h=0.05)
     kernel = Kernel("triweight", 2, 0.3)

@@ -69,6 +69,7 @@ def rbf_sweep(tmp_path):
         """)
 
 
+@pytest.mark.slow  # 8-20 s: runs in CI (make test-slow), kept out of the default suite's budget
 def test_rbf_sweep_on_two_workers_skips_finished_runs(tmp_path, scheduler):
     sweep = load_sweep(rbf_sweep(tmp_path))
     lines: list[str] = []
