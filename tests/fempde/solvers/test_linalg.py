@@ -28,8 +28,8 @@ def run(flow, solver, monkeypatch=None, **stepping):
 
     if monkeypatch is not None:
         monkeypatch.setattr(fempde.solvers.linalg.LinearSolver, "_hierarchy", count)
-    result = fempde.solve(problem, space, "uniform", 0.2, dt0=0.01, dt_max=0.01, rtol=None,
-                          linear_solver=solver, **stepping)
+    options = fempde.StepOptions(dt0=0.01, dt_max=0.01, rtol=None, linear_solver=solver, **stepping)
+    result = fempde.solve(problem, space, "uniform", 0.2, options=options)
     return result, len(built)
 
 
@@ -90,7 +90,7 @@ def test_newton_solves_loosely_while_far_off_and_tightly_near(flow, monkeypatch)
 
 
 def test_forcing_terms():
-    from fempde.solvers.stepping import _forcing
+    from fempde.solvers.newton import forcing as _forcing
 
     assert _forcing(1.0, None, 1e-6) == 0.01  # first iteration
     assert _forcing(1e-4, 1e-2, 1e-6) == pytest.approx(0.9e-4)  # quadratic decay
