@@ -39,7 +39,8 @@ def test_finite_elements_converge_to_the_characteristics(problem, flow):
     def w1(h):
         space = fempde.Space(meshes.interval(0, 3, h))
         rho0 = space.interpolate(lambda x: chi.pdf(x[0] / SCALE, D) / SCALE)
-        rho = fempde.solve(problem, space, rho0 / space.integrate(rho0), 0.5, times=[0.5], dt0=1e-3, dt_max=1e-3).rho
+        rho = fempde.solve(problem, space, rho0 / space.integrate(rho0), 0.5, times=[0.5],
+                           options=fempde.StepOptions(dt0=1e-3, dt_max=1e-3)).rho
         fine = np.linspace(0, 3, 30_001)
         density = np.interp(fine, space.x[0], rho)
         cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(fine))])

@@ -166,7 +166,8 @@ def test_noiseless_radial_dd_decreases_the_risk():
 def test_noisy_radial_dd_reaches_its_gibbs_fixed_point():
     space = fempde.Space(meshes.interval(0.05, 4, 0.05))
     problem = RadialDD(IsotropicGaussians(0.8, 10), lam=0.05, beta=30.0)
-    result = fempde.solve(problem, space, _start(space), 2000.0, [fempde.SteadyState(1e-12)], dt_max=100.0)
+    result = fempde.solve(problem, space, _start(space), 2000.0, [fempde.SteadyState(1e-12)],
+                          options=fempde.StepOptions(dt_max=100.0))
     assert result.ok
     gibbs = gibbs_fixed_point(problem.discretise(space))
     assert np.abs(result.rho - gibbs).max() <= 1e-8 * gibbs.max()

@@ -85,8 +85,8 @@ def test_interrupted_run_leaves_valid_output(tmp_path):
             if step.index == 3:
                 raise KeyboardInterrupt
 
-    result, _ = _run(tmp_path, meshes.interval(h=0.05), observers=[Interrupt()], dt0=1e-3, dt_max=1e-3,
-                     rtol=None)
+    result, _ = _run(tmp_path, meshes.interval(h=0.05), observers=[Interrupt()],
+                     options=fempde.StepOptions(dt0=1e-3, dt_max=1e-3, rtol=None))
     assert result.stop_reason == "interrupted"
     frames = read_pvd(tmp_path / "rho.pvd")
     assert [t for t, _ in frames] == pytest.approx([0.0, 0.003])  # start and the last step
@@ -122,7 +122,8 @@ def test_failed_certificate_is_flagged(tmp_path):
 
     table = fempde.CSVWriter(tmp_path / "history.csv")
     # fixed steps: the sink's error does not shrink with the step, so error control would refuse every step
-    result = fempde.solve(Leaky(target=1.0, tau=0.05), meshes.interval(h=0.1), "uniform", 0.2, [table], rtol=None)
+    result = fempde.solve(Leaky(target=1.0, tau=0.05), meshes.interval(h=0.1), "uniform", 0.2, [table],
+                          options=fempde.StepOptions(rtol=None))
     assert not result.ok and "mass" in result.certificates.failed
     with open(tmp_path / "history.csv") as rows:
         assert "mass" in [r["flag"] for r in csv.DictReader(rows)][-1]

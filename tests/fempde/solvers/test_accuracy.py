@@ -30,7 +30,8 @@ def risk_at(result, times=TIMES):
 @pytest.fixture(scope="module")
 def default_and_tight(space):
     default = fempde.solve(PROBLEM, space, "uniform", 0.3, times=TIMES)
-    tight = fempde.solve(PROBLEM, space, "uniform", 0.3, times=TIMES, rtol=fempde.DEFAULT_RTOL / 100)
+    tight = fempde.solve(PROBLEM, space, "uniform", 0.3, times=TIMES,
+                         options=fempde.StepOptions(rtol=fempde.DEFAULT_RTOL / 100))
     return default, tight
 
 
@@ -53,8 +54,10 @@ def test_time_error_estimate_tracks_the_actual_error(default_and_tight):
 
 
 def test_controller_error_falls_with_the_tolerance(space):
-    reference = risk_at(fempde.solve(PROBLEM, space, "uniform", 0.3, times=TIMES, rtol=1e-8))
-    errors = [np.abs(risk_at(fempde.solve(PROBLEM, space, "uniform", 0.3, times=TIMES, rtol=rtol))
+    reference = risk_at(fempde.solve(PROBLEM, space, "uniform", 0.3, times=TIMES,
+                                     options=fempde.StepOptions(rtol=1e-8)))
+    errors = [np.abs(risk_at(fempde.solve(PROBLEM, space, "uniform", 0.3, times=TIMES,
+                                          options=fempde.StepOptions(rtol=rtol)))
                      / reference - 1).max() for rtol in (1e-4, 1e-5, 1e-6)]
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] <= 5e-4
@@ -73,7 +76,7 @@ def test_default_first_step_is_clamped_into_its_bounds():
     with pytest.raises(ValueError, match="need dt_min <= dt0 <= dt_max"):
         fempde.StepOptions(dt0=1e-2, dt_max=1e-3).resolved(0.5)  # given values are not moved
     # the case of the issue: t_end = 0.5 with dt_max = 2e-4 runs
-    result = fempde.solve(PROBLEM, meshes.interval(0, 1, 0.05), "uniform", 0.5, dt_max=2e-4)
+    result = fempde.solve(PROBLEM, meshes.interval(0, 1, 0.05), "uniform", 0.5, options=fempde.StepOptions(dt_max=2e-4))
     assert result.stop_reason == "t_end" and result.history["dt"].max() <= 2e-4 * (1 + 1e-12)
 
 
@@ -81,7 +84,8 @@ def test_risk_self_converges_at_second_order_in_h():
     """R(0.03) on h = 1/100 ... 1/800 with tight steps: differences shrink by 4."""
     risks = []
     for h in (0.01, 0.005, 0.0025, 0.00125):
-        result = fempde.solve(PROBLEM, meshes.interval(0, 1, h), "uniform", 0.03, times=(0.03,), rtol=1e-8)
+        result = fempde.solve(PROBLEM, meshes.interval(0, 1, h), "uniform", 0.03, times=(0.03,),
+                              options=fempde.StepOptions(rtol=1e-8))
         risks.append(result.history["risk"][-1])
     differences = np.abs(np.diff(risks))
     rates = np.log2(differences[:-1] / differences[1:])
@@ -106,7 +110,7 @@ def test_space_error_estimate_brackets_the_refined_solution(tmp_path):
 
 
 def test_milne_constants_for_constant_steps():
-    from fempde.solvers.stepping import milne_factor
+    from fempde.solvers.milne import milne_factor
 
     assert milne_factor(0.1, (0.1,), "euler") == pytest.approx(-1 / 3, rel=1e-12)
     assert milne_factor(0.1, (), "euler") == pytest.approx(-1 / 2, rel=1e-12)  # explicit-Euler predictor

@@ -49,9 +49,9 @@ def test_direct_runs_agree_with_superlu(monkeypatch: pytest.MonkeyPatch, scheme:
     space = fempde.Space(meshes.rectangle(h=1.0 / 10))
     problem = fempde.PorousMedium(lambda x: 1.2 * (1 - (x[0] - 0.5) ** 2 - (x[1] - 0.5) ** 2), 0.05,
                                   fempde.Constant(0.5))
-    ours = fempde.solve(problem, space, "uniform", 0.05, scheme=scheme, rtol=1e-4)
+    ours = fempde.solve(problem, space, "uniform", 0.05, options=fempde.StepOptions(scheme=scheme, rtol=1e-4))
     monkeypatch.setattr(PatternLU, "applies", staticmethod(lambda matrix: False))
-    superlu = fempde.solve(problem, space, "uniform", 0.05, scheme=scheme, rtol=1e-4)
+    superlu = fempde.solve(problem, space, "uniform", 0.05, options=fempde.StepOptions(scheme=scheme, rtol=1e-4))
     assert len(ours.history["t"]) == len(superlu.history["t"])
     assert np.abs(ours.rho - superlu.rho).max() <= 1e-12  # the same run to round-off
 

@@ -59,9 +59,9 @@ def test_rescaled_time_is_exact():
     space = fempde.Space(meshes.disk(h=0.15))
     target = lambda x: 1.0 - x[0] ** 2 - x[1] ** 2
     fast = fempde.solve(fempde.PorousMedium(target, 0.01, fempde.Constant(2.0)), space, "uniform", 0.5,
-                        dt0=0.05, dt_max=0.05, rtol=None)
+                        options=fempde.StepOptions(dt0=0.05, dt_max=0.05, rtol=None))
     slow = fempde.solve(fempde.PorousMedium(target, 0.01, fempde.Constant(1.0)), space, "uniform", 1.0,
-                        dt0=0.1, dt_max=0.1, rtol=None)
+                        options=fempde.StepOptions(dt0=0.1, dt_max=0.1, rtol=None))
     assert len(fast.history["t"]) == len(slow.history["t"]) == 11
     np.testing.assert_allclose(fast.rho, slow.rho, rtol=0, atol=1e-13)
 

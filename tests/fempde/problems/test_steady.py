@@ -20,7 +20,7 @@ DOMAINS = {
 
 def _converge(problem, space):
     steady = fempde.SteadyState(1e-13)
-    result = fempde.solve(problem, space, "uniform", 1e4, [steady], dt_max=1e3)
+    result = fempde.solve(problem, space, "uniform", 1e4, [steady], options=fempde.StepOptions(dt_max=1e3))
     assert result.stop_reason == "observer" and steady.reached_at is not None
     assert result.certificates.ok
     return result

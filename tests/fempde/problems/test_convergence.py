@@ -100,8 +100,8 @@ def manufactured_errors(dim: int, tau: float, flux: str = "limited") -> tuple[li
         problem = fempde.PorousMedium(target=f.value, tau=tau,
                                       source=lambda x, t, source=source, mean=mean: source(x) - mean)
         # the steady state is the answer, not the transient: steps grow freely (rtol=None)
-        result = fempde.solve(problem, space, "uniform", 1e3, [fempde.SteadyState(1e-11)], dt_max=100.0,
-                              rtol=None, flux=flux)
+        result = fempde.solve(problem, space, "uniform", 1e3, [fempde.SteadyState(1e-11)], flux=flux,
+                              options=fempde.StepOptions(dt_max=100.0, rtol=None))
         assert result.stop_reason == "observer" and result.certificates.ok
         errors.append(np.sqrt(space.m @ (result.rho - rho.value(space.x)) ** 2))
     return hs, errors
