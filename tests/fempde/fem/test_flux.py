@@ -5,7 +5,8 @@ import pytest
 
 import fempde
 import meshes
-from fempde.fem.flux import bernoulli, bernoulli_derivative, edge_flux
+from fempde.checks import ParameterError
+from fempde.fem.flux import MOBILITIES, bernoulli, bernoulli_derivative, edge_flux
 
 
 def test_bernoulli_matches_its_definition_in_extended_precision():
@@ -102,8 +103,10 @@ def test_limited_mobility_derivatives_match_finite_differences(rng):
 
 
 def test_unknown_flux_is_named():
-    with pytest.raises(ValueError, match="unknown flux 'central': choose one of 'limited', 'upwind'"):
+    with pytest.raises(ParameterError) as refused:
         edge_flux(1.0, 1.0, 0.0, 0.0, 0.0, "central")
+    assert (refused.value.name, refused.value.value) == ("flux", "central")
+    assert all(repr(name) in str(refused.value) for name in MOBILITIES)
 
 
 @pytest.mark.parametrize("mesh", [meshes.disk(1.0, h=0.2), meshes.rectangle(h=0.25), meshes.ball(1.0, h=0.4),

@@ -15,8 +15,8 @@ import pytest
 import fempde
 import meshes
 from fempde.cli.commands import main, run_scenario
-from fempde.cli.scenario import load_scenario
 from fempde.io.vtk import read_pvd
+from fempde.scenario import load_scenario
 
 PROBLEM = fempde.PorousMedium(lambda x: 1.2 * (1 - x[0] ** 2 - x[1] ** 2), tau=0.01)
 TIMES = np.linspace(0, 2, 11)[1:].tolist()

@@ -198,8 +198,9 @@ def test_bad_input_is_refused_with_the_parameter_named():
         model.v(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="times must be a sequence of output times .* got 1.0"):
         point_flow(model, points, weights, 1.0, PowerLaw())
-    with pytest.raises(ValueError, match="method must be one of RK45, .* got 'Euler'"):
+    with pytest.raises(ValueError) as refused:
         point_flow(model, points, weights, [0.0, 1.0], PowerLaw(), method="Euler")
+    assert (refused.value.name, refused.value.value) == ("method", "Euler")
     with pytest.raises(TypeError, match="schedule must be .* got float 0.5"):
         point_flow(model, points, weights, [0.0, 1.0], 0.5)
     # a TimeAxis stands for its schedule
