@@ -56,7 +56,8 @@ def flow(dt: float) -> fempde.PorousMedium:
     """The benchmark's flow, after loading the compiled kernels (once a process: fluxes, then multigrid)."""
     problem = fempde.PorousMedium(target=lambda x: 1.2 * (1 - (x**2).sum(axis=0)), tau=0.01)
     for solver in ("direct", "amg"):
-        fempde.solve(problem, meshes.interval(-1, 1, h=0.5), "uniform", dt, linear_solver=solver)
+        fempde.solve(problem, meshes.interval(-1, 1, h=0.5), "uniform", dt,
+                     options=fempde.StepOptions(linear_solver=solver))
     return problem
 
 
@@ -67,7 +68,8 @@ def measure(domain: str, h: float, steps: int) -> dict[str, float | str]:
     dt = 0.05
     problem = flow(dt)
     # fixed steps (rtol=None): the cost of a step at each size, not what the error control chooses
-    run, result = best_of(lambda: fempde.solve(problem, space, "uniform", steps * dt, dt0=dt, dt_max=dt, rtol=None))
+    run, result = best_of(lambda: fempde.solve(problem, space, "uniform", steps * dt,
+                                               options=fempde.StepOptions(dt0=dt, dt_max=dt, rtol=None)))
     iterations = int(result.history["newton_iterations"].sum())
     assert result.ok and len(result.history["t"]) == steps + 1
     from fempde.solvers.linalg import choose_solver

@@ -52,7 +52,8 @@ def risks(problem: fempde.PorousMedium, space: fempde.Space | Mesh, t_end: float
     walls = []
     for _ in range(2):
         start = time.perf_counter()
-        result = fempde.solve(problem, space, "uniform", t_end, times=tuple(times), **options)  # type: ignore[arg-type]
+        result = fempde.solve(problem, space, "uniform", t_end, times=tuple(times),
+                              options=fempde.StepOptions(**options))  # type: ignore[arg-type]
         walls.append(time.perf_counter() - start)
     t = result.history["t"]
     return (np.array([result.history["risk"][np.flatnonzero(t == s)[0]] for s in times]), min(walls),

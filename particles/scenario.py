@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import fempde
-from fempde.cli.scenario import Scenario, ScenarioError, integer, located, number, parse_scenario
+from fempde.scenario import Scenario, ScenarioError, integer, located, number, parse_scenario
 
 from .crosscheck import RBFProblem
 
@@ -58,10 +58,11 @@ def _from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem
         raise ScenarioError(f"{where} has no [crosscheck] table (keys: {keys})")
     extra = sorted(set(table) - CROSSCHECK_KEYS)
     if extra:
-        raise ScenarioError(f"unknown key {extra[0]!r} in [crosscheck]; valid keys: {keys}")
+        raise ScenarioError(f"unknown key {extra[0]!r} in [crosscheck]; valid keys: {keys}", section="crosscheck",
+                            key=extra[0])
     for key in ("N", "delta", "epsilon"):
         if key not in table:
-            raise ScenarioError(f"[crosscheck] needs {key}")
+            raise ScenarioError(f"[crosscheck] needs {key}", section="crosscheck", key=key)
     scenario = parse_scenario(data, name=name, base=base)
     target = scenario.problem.target
     assert callable(target)  # scenario formulas compile to callables
@@ -83,12 +84,14 @@ def _settings(table: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
         ns = [integer(section, "N", v, maximum=MAX_PARTICLES) for v in raw]
         if len(set(ns)) < 2:
             raise ScenarioError(f"[crosscheck] N = {raw!r}: a convergence study in N needs at least two distinct N "
-                                f"(three for a confidence interval); give one integer for a single cross-check")
+                                f"(three for a confidence interval); give one integer for a single cross-check",
+                                section=section, key="N", value=raw)
     else:
         ns = [integer(section, "N", raw, maximum=MAX_PARTICLES)]
     kernel = table.get("kernel", "triweight")
     if not isinstance(kernel, str):
-        raise ScenarioError(f"[crosscheck] kernel must be a kernel name (a string), got {kernel!r}")
+        raise ScenarioError(f"[crosscheck] kernel must be a kernel name (a string), got {kernel!r}", section=section,
+                            key="kernel", value=kernel)
     out: dict[str, Any] = {
         "N": ns if isinstance(raw, list) else ns[0],
         "delta": number(section, "delta", table["delta"], positive=True),
@@ -101,17 +104,21 @@ def _settings(table: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
     steps = scenario.t_end / out["epsilon"]
     if steps < 1:
         raise ScenarioError(f"[crosscheck] epsilon = {out['epsilon']!r} is larger than [run] t_end = "
-                            f"{scenario.t_end!r}: SGD would take no step; lower epsilon")
+                            f"{scenario.t_end!r}: SGD would take no step; lower epsilon", section=section,
+                            key="epsilon", value=out["epsilon"])
     if steps > MAX_SGD_STEPS:
         raise ScenarioError(f"[crosscheck] epsilon = {out['epsilon']!r} needs t_end / epsilon = {steps:.3g} SGD steps "
-                            f"per seed, more than {MAX_SGD_STEPS:.0e}; raise epsilon or lower t_end")
+                            f"per seed, more than {MAX_SGD_STEPS:.0e}; raise epsilon or lower t_end",
+                            section=section, key="epsilon", value=out["epsilon"])
     if out["label_noise"] > MAX_LABEL_NOISE:
         raise ScenarioError(f"[crosscheck] label_noise = {out['label_noise']!r} (the standard deviation of the label "
-                            f"noise) is more than the {MAX_LABEL_NOISE:g} allowed")
+                            f"noise) is more than the {MAX_LABEL_NOISE:g} allowed", section=section,
+                            key="label_noise", value=out["label_noise"])
     dim = scenario.mesh.p.shape[0]
     record = max(ns) * dim * 8 * (len(scenario.times) + 1) * out["seeds"]
     if record > MAX_RECORD_BYTES:
         raise ScenarioError(f"[crosscheck] N = {max(ns):,} with {out['seeds']} seeds and {len(scenario.times)} outputs "
                             f"would record {record / 2**30:.1f} GiB of centres, more than "
-                            f"{MAX_RECORD_BYTES / 2**30:.0f} GiB; lower N, seeds or [run] outputs")
+                            f"{MAX_RECORD_BYTES / 2**30:.0f} GiB; lower N, seeds or [run] outputs",
+                            section=section, key="N", value=raw)
     return out

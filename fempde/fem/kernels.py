@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..checks import choice, integer, number
+
 __all__ = ["KERNELS", "Kernel", "kernel"]
 
 Array = NDArray[np.float64]
@@ -35,12 +37,9 @@ class Kernel:
     delta: float
 
     def __post_init__(self) -> None:
-        if self.name not in KERNELS:
-            raise ValueError(f"unknown kernel {self.name!r}; choose one of {', '.join(KERNELS)}")
-        if self.dim not in (1, 2, 3):
-            raise ValueError(f"kernel dimension must be 1, 2 or 3, got {self.dim!r}")
-        if not (isinstance(self.delta, (int, float)) and math.isfinite(self.delta) and self.delta > 0):
-            raise ValueError(f"kernel width delta must be a positive number, got {self.delta!r}")
+        choice("kernel", self.name, tuple(KERNELS))
+        integer("kernel dimension", self.dim, maximum=3)
+        number("delta (the bump width)", self.delta, positive=True)
 
     @property
     def power(self) -> int:
