@@ -60,8 +60,9 @@ COEFFICIENT_CHECK = 14
 """Nodes per panel of the coarser rule whose difference estimates the coefficients' error."""
 
 TENSOR_NODES = (12, 64)
-"""A pair off the series: Gauss–Legendre nodes per panel of 0.5 on ``|X| <= 9`` and Gauss–Hermite
-nodes along the orthogonal ``G`` (skipped for exactly aligned pairs, ``|c| = 1``)."""
+"""A pair off the series: Gauss–Legendre nodes per panel on ``|X| <= 9`` and Gauss–Hermite nodes along
+the orthogonal ``G`` (skipped for exactly aligned pairs, ``|c| = 1``). The panels are 0.5 wide, halved
+until they are at most ``2/s`` for the steeper unit of the pair (``σ(m + sX)`` changes on the scale ``1/s``)."""
 
 TENSOR_CHECK = (8, 48)
 """The coarser tensor rule whose difference estimates :data:`TENSOR_NODES`' error."""
@@ -80,11 +81,11 @@ def _coefficient_rule(nodes: int, terms: int) -> tuple[Array, Array, Array]:
     return rule
 
 
-@functools.lru_cache(maxsize=8)
-def _tensor_rules(panel_nodes: int, normal_nodes: int) -> tuple[Array, Array, Array, Array]:
+@functools.lru_cache(maxsize=32)
+def _tensor_rules(panel_nodes: int, normal_nodes: int, halvings: int) -> tuple[Array, Array, Array, Array]:
     from scipy.special import roots_hermitenorm
 
-    x, wx = panel_rule(9.0, 0.5, panel_nodes)
+    x, wx = panel_rule(9.0, 0.5 / 2**halvings, panel_nodes)
     g, wg = roots_hermitenorm(normal_nodes)
     rules = (x, wx, np.asarray(g), np.asarray(wg / wg.sum()))
     for array in rules:
@@ -118,19 +119,22 @@ def _rule_table(sigma: Any, m: Array, s: Array, terms: int, nodes: int) -> Hermi
 
 def _tensor(sigma: Any, m: Array, s: Array, pairs: NDArray[np.int64], c: Array, nodes: tuple[int, int]) -> Array:
     """``E[σ(m_i + s_i X) σ(m_j + s_j (cX + √(1 − c²) G))]`` by the tensor rule of ``nodes``
-    (along ``X`` only where ``|c| = 1``)."""
-    x, wx, normal, normal_weights = _tensor_rules(*nodes)
+    (:data:`TENSOR_NODES`; along ``X`` only where ``|c| = 1``)."""
     out = np.empty(len(pairs))
+    steep = np.maximum(s[pairs[:, 0]], s[pairs[:, 1]]) if len(pairs) else np.zeros(0)
+    halvings = np.maximum(np.ceil(np.log2(np.maximum(steep, 1e-300) / 4.0)), 0).astype(int)
     for aligned in (True, False):
-        g, wg = (np.zeros(1), np.ones(1)) if aligned else (normal, normal_weights)
-        chosen = np.flatnonzero((np.abs(c) == 1.0) == aligned)
-        for start in range(0, len(chosen), PAIR_CHUNK):
-            k = chosen[start:start + PAIR_CHUNK]
-            i, j, cc = pairs[k, 0], pairs[k, 1], c[k, None, None]
-            first = _evaluate(sigma, m[i, None] + s[i, None] * x[None, :])
-            z = m[j, None, None] + s[j, None, None] * (cc * x[None, :, None]
-                                                       + np.sqrt(np.maximum(1 - cc**2, 0.0)) * g[None, None, :])
-            out[k] = (first * (_evaluate(sigma, z) @ wg)) @ wx
+        for halving in np.unique(halvings):
+            x, wx, normal, normal_weights = _tensor_rules(nodes[0], nodes[1], int(halving))
+            g, wg = (np.zeros(1), np.ones(1)) if aligned else (normal, normal_weights)
+            chosen = np.flatnonzero(((np.abs(c) == 1.0) == aligned) & (halvings == halving))
+            for start in range(0, len(chosen), PAIR_CHUNK):
+                k = chosen[start:start + PAIR_CHUNK]
+                i, j, cc = pairs[k, 0], pairs[k, 1], c[k, None, None]
+                first = _evaluate(sigma, m[i, None] + s[i, None] * x[None, :])
+                z = m[j, None, None] + s[j, None, None] * (cc * x[None, :, None]
+                                                           + np.sqrt(np.maximum(1 - cc**2, 0.0)) * g[None, None, :])
+                out[k] = (first * (_evaluate(sigma, z) @ wg)) @ wx
     return out
 
 

@@ -29,15 +29,17 @@ error the caller estimates from a second rule.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["BLOCK", "ETA", "HermiteTable", "PairSums", "hermite_table", "hinge_coefficients", "largest_correlation",
-           "pair_sums", "panel_rule", "rule_coefficients", "terms_for"]
+__all__ = ["BLOCK", "ETA", "PARALLEL_WORK", "HermiteTable", "PairSums", "hermite_table", "hinge_coefficients",
+           "largest_correlation", "pair_sums", "panel_rule", "rule_coefficients", "terms_for", "threads"]
 
 Array = NDArray[np.float64]
 Index = int | np.int64
@@ -53,6 +55,23 @@ INFINITY = 40.0
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+PARALLEL_WORK = 2_000_000
+"""Below this many operations a kernel runs on one thread: starting the pool costs more."""
+
+
+@contextlib.contextmanager
+def threads(work: float) -> Iterator[None]:
+    """The compiled kernels inside run on one thread if ``work`` is below :data:`PARALLEL_WORK`,
+    else on ``NUMBA_NUM_THREADS``."""
+    before = numba.get_num_threads()
+    if work < PARALLEL_WORK:
+        numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class HermiteTable(NamedTuple):
@@ -186,8 +205,10 @@ def hinge_coefficients(knots: Array, jumps: Array, offset: float, slope: float, 
     """The Mehler table of the hinge sum ``σ(t) = offset + slope t + Σ_k jumps_k (t − knots_k)_+``
     for units of pre-activation mean ``m`` and standard deviation ``s`` (``(N,)``): exact to round-off."""
     alpha, norm2 = np.empty((len(m), terms)), np.empty(len(m))
-    _hinge_table(np.ascontiguousarray(m), np.ascontiguousarray(s), np.ascontiguousarray(knots, dtype=np.float64),
-                 np.ascontiguousarray(jumps, dtype=np.float64), float(offset), float(slope), alpha, norm2)
+    with threads(len(m) * len(knots) * terms):
+        _hinge_table(np.ascontiguousarray(m), np.ascontiguousarray(s),
+                     np.ascontiguousarray(knots, dtype=np.float64), np.ascontiguousarray(jumps, dtype=np.float64),
+                     float(offset), float(slope), alpha, norm2)
     return HermiteTable(alpha, norm2, _tails(alpha, norm2, _round_off_floor(norm2, terms)))
 
 
@@ -258,7 +279,8 @@ def _largest_correlation(scaled: Array, s: Array) -> float:  # pragma: no cover 
 
 def largest_correlation(scaled: Array, s: Array) -> float:
     """``max_{i<j} |c_ij|`` for pre-activations ``⟨scaled_i, Z⟩`` of standard deviations ``s``."""
-    return float(_largest_correlation(np.ascontiguousarray(scaled), np.ascontiguousarray(s)))
+    with threads(0.5 * len(s) ** 2 * scaled.shape[1]):
+        return float(_largest_correlation(np.ascontiguousarray(scaled), np.ascontiguousarray(s)))
 
 
 @numba.njit(cache=True)
@@ -332,10 +354,11 @@ def pair_sums(scaled: Array, s: Array, g: Array, table: HermiteTable, eta: float
     row_value, row_bound = np.zeros(n_units), np.zeros(n_units)
     row_left = np.zeros(n_units, dtype=np.int64)
     alpha, tails = np.ascontiguousarray(table.alpha), np.ascontiguousarray(table.tails)
-    _pair_rows(scaled, s, g, alpha, table.norm2, tails, eta, row_value, row_bound, row_left)
-    starts = np.concatenate([[0], np.cumsum(row_left)]).astype(np.int64)
-    pairs = np.empty((int(starts[-1]), 2), dtype=np.int64)
-    correlations = np.empty(int(starts[-1]))
-    if len(pairs):
-        _collect(scaled, s, table.norm2, tails, eta, starts, pairs, correlations)
+    with threads(0.5 * n_units**2 * (scaled.shape[1] + BLOCK)):
+        _pair_rows(scaled, s, g, alpha, table.norm2, tails, eta, row_value, row_bound, row_left)
+        starts = np.concatenate([[0], np.cumsum(row_left)]).astype(np.int64)
+        pairs = np.empty((int(starts[-1]), 2), dtype=np.int64)
+        correlations = np.empty(int(starts[-1]))
+        if len(pairs):
+            _collect(scaled, s, table.norm2, tails, eta, starts, pairs, correlations)
     return PairSums(float(row_value.sum()), float(row_bound.sum()), pairs, correlations)

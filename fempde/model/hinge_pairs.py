@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import roots_legendre
 
-from .hermite import INFINITY, hinge_pieces, normal_density, piece_moments
+from .hermite import INFINITY, hinge_pieces, normal_density, piece_moments, threads
 
 __all__ = ["BREAKS", "NODES", "STEP", "hinge_pair_moments"]
 
@@ -44,7 +44,7 @@ REACH = 10.0
 STEP = 1.5
 """Longest sub-interval in ``X``."""
 
-NODES = 8
+NODES = 10
 """Gauss–Legendre nodes per sub-interval."""
 
 _SQRT2 = math.sqrt(2.0)
@@ -177,8 +177,9 @@ def hinge_pair_moments(knots: Array, jumps: Array, offset: float, slope: float, 
     kappa = np.exp(-0.5 * unodes**2) / math.sqrt(2 * math.pi) - unodes * ndtr(-unodes)
     out = np.empty(len(pairs))
     if len(pairs):
-        _pairs(np.ascontiguousarray(m), np.ascontiguousarray(s), np.ascontiguousarray(pairs, dtype=np.int64),
-               np.ascontiguousarray(correlations), np.ascontiguousarray(knots, dtype=np.float64),
-               np.ascontiguousarray(jumps, dtype=np.float64), float(offset), float(slope), x, w, unodes, uweights,
-               kappa, out)
+        with threads(100.0 * len(pairs) * len(knots) * nodes):
+                _pairs(np.ascontiguousarray(m), np.ascontiguousarray(s), np.ascontiguousarray(pairs, dtype=np.int64),
+                   np.ascontiguousarray(correlations), np.ascontiguousarray(knots, dtype=np.float64),
+                   np.ascontiguousarray(jumps, dtype=np.float64), float(offset), float(slope), x, w, unodes,
+                   uweights, kappa, out)
     return out
