@@ -136,6 +136,21 @@ def test_the_near_aligned_formula_and_the_series_agree_in_a_risk(rng, monkeypatc
     assert population_risk(model, theta).value == pytest.approx(default, rel=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["nonmonotone", "tanh"])
+def test_one_dimension_is_the_general_method_on_a_plane(rng, activation):
+    """d = 1 takes one integral of (Σ g_i σ_i)²; the same units on a plane (a second, unused coordinate)
+    take Mehler's series and the near-aligned formulas: one number, to 1e-13."""
+    line = GaussianMixture([0.3, 0.7], [[0.5], [-0.2]], [[0.7], [1.3]], [1.0, -0.5], 0.1)
+    plane = GaussianMixture([0.3, 0.7], [[0.5, 0.0], [-0.2, 0.0]], [[0.7, 1.0], [1.3, 1.0]], [1.0, -0.5], 0.1)
+    theta = np.column_stack([rng.normal(0, 1.5, 30), rng.normal(0, 1, 30), rng.normal(0, 0.5, 30)])
+    theta[3, 0] = 0.0  # a constant unit
+    on_line = population_risk(ridge_model(activation, line, output=TRAINED, bias=TRAINED), theta)
+    on_plane = population_risk(ridge_model(activation, plane, output=TRAINED, bias=TRAINED),
+                               np.insert(theta, 1, 0.0, axis=1))
+    assert on_line.value == pytest.approx(on_plane.value, rel=1e-13)
+    assert on_line.error <= 1e-12 and on_line.method.startswith("Gaussian input on a line")
+
+
 # -- other activations: a stated error --------------------------------------------------------------------------
 
 @numba.njit
