@@ -30,6 +30,9 @@ tells how much of a particle–limit gap the finite sample alone explains.
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -105,18 +108,35 @@ def moments(model: MeanFieldModel, theta: ArrayLike, weights: ArrayLike, *, leve
 
 # -- the teacher's closed form ----------------------------------------------------------------------------------
 
-def teacher_moments(data: TeacherData, theta: Array, weights: Array, block: int = 1024) -> Moments:
+@numba.njit(cache=True)
+def _arc_cosine_form(b: Array, g: Array) -> float:  # pragma: no cover - compiled
+    """``Σ_ij g_i g_j k(b_i, b_j)``, ``k(b, b') = |b||b'| (sin α + (π − α) cos α) / (2π)`` (the ReLU
+    arc-cosine kernel of :func:`fempde.problems.homogeneous.relu_kernel`), the pairs ``i < j`` twice."""
+    n = b.shape[0]
+    total = 0.0
+    for i in range(n):
+        ni = math.sqrt(b[i, 0] ** 2 + b[i, 1] ** 2)
+        total += g[i] * g[i] * ni * ni / 2.0
+        row = 0.0
+        for j in range(i + 1, n):
+            nj = math.sqrt(b[j, 0] ** 2 + b[j, 1] ** 2)
+            if ni == 0.0 or nj == 0.0:
+                continue
+            cosine = min(1.0, max(-1.0, (b[i, 0] * b[j, 0] + b[i, 1] * b[j, 1]) / (ni * nj)))
+            angle = math.acos(cosine)
+            row += g[j] * ni * nj * (math.sin(angle) + (math.pi - angle) * cosine)
+        total += g[i] * row / math.pi
+    return total
+
+
+def teacher_moments(data: TeacherData, theta: Array, weights: Array) -> Moments:
     """2-homogeneous students ``a ReLU(⟨b, x⟩)`` of ``data``'s teacher: ``E[y σ*]`` and ``U`` by the
-    arc-cosine kernel, exactly (the Gram matrix in blocks of ``block`` rows)."""
+    arc-cosine kernel, exactly, O(N²) compiled pairs."""
     teacher = data.teacher
-    a, b = theta[:, 0], theta[:, 1:]
+    a, b = theta[:, 0], np.ascontiguousarray(theta[:, 1:])
     linear = a * (relu_kernel(b, teacher.directions) @ teacher.output)
     diagonal = a**2 * np.einsum("ij,ij->i", b, b) / 2  # k(b, b) = |b|²/2
-    g = weights * a
-    quadratic = 0.0
-    for start in range(0, len(theta), block):
-        rows = slice(start, start + block)
-        quadratic += float(g[rows] @ relu_kernel(b[rows], b) @ g)
+    quadratic = float(_arc_cosine_form(b, np.ascontiguousarray(weights * a)))
     return Moments(weights=weights, second=teacher.second_moment(), noise=0.0, linear=linear, diagonal=diagonal,
                    quadratic=quadratic, method="closed form (arc-cosine kernel of the ReLU teacher)", bounded=True)
 
