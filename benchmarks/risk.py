@@ -77,10 +77,11 @@ def scan(label: str, model: MeanFieldModel, draw, sizes=SIZES) -> list[float]:
     for n in sizes:
         theta = draw(n)
         population_risk(model, theta)  # compiled and cached
-        best, risk = best_of(lambda theta=theta: population_risk(model, theta), min_seconds=1.0, max_runs=5)
+        best, risk = best_of(lambda theta=theta: population_risk(model, theta), min_seconds=2.0, max_runs=10)
         seconds.append(best)
         row(label, n, best, risk.value, risk.error)
-    print(f"{label:<34} slope in N (N >= 200): {slope(list(sizes), seconds):.2f}")
+    fitted = [n for n in sizes if n >= 200] or list(sizes)
+    print(f"{label:<34} slope in N over N = {fitted[0]}..{fitted[-1]}: {slope(list(sizes), seconds):.2f}")
     return seconds
 
 

@@ -16,7 +16,7 @@ The method follows from what the model has (:func:`moments`):
   are jointly Gaussian in each component (:mod:`.gaussian_risk`); exact to
   round-off for hinges, with a bound; other σ with an estimated error;
 * 2-homogeneous units on :class:`TeacherData`: the arc-cosine kernel's closed
-  form (:class:`fempde.Teacher`), exact;
+  form (:class:`fempde.Teacher`), exact, in a compiled loop over the pairs;
 * anything else, the RBF network's bumps on :class:`UniformData` among them:
   the data law's own quadrature, O(N·M) (bumps through their sparse neighbour
   pairs), the error estimated as the difference with the rule of the data law's
@@ -45,7 +45,8 @@ from .gaussian_risk import ridge_gaussian_moments
 from .moments import Moments, RiskValue
 from .units import TRAINED, Bump, Homogeneous, Ridge, Unit
 
-__all__ = ["RiskValue", "expected_risk", "moments", "population_risk", "rule_moments"]
+__all__ = ["RiskValue", "expected_risk", "moments", "population_risk", "quadrature_moments", "rule_moments",
+           "teacher_moments"]
 
 Array = NDArray[np.float64]
 
@@ -88,6 +89,8 @@ def moments(model: MeanFieldModel, theta: ArrayLike, weights: ArrayLike, *, leve
     model admits (module docstring)."""
     units = _model(model).units(theta)
     v = finite_array("weights (of the units)", weights, (len(units),))
+    if level is not None:
+        level = integer("level (of the data rule)", level)
     unit, data = model.unit, model.data
     if isinstance(data, GaussianMixture):
         if isinstance(unit, Ridge):
@@ -101,8 +104,6 @@ def moments(model: MeanFieldModel, theta: ArrayLike, weights: ArrayLike, *, leve
         raise ValueError("TeacherData integrates 2-homogeneous units only (its circle rule is exact for them and "
                          "wrong for others): use Homogeneous units, or give the data as a GaussianMixture or "
                          "FiniteData")
-    if level is not None:
-        level = integer("level (of the data rule)", level)
     return quadrature_moments(unit, data, units, v, level)
 
 
