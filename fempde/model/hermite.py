@@ -346,9 +346,11 @@ def _collect(scaled: Array, s: Array, norm2: Array, tails: Array, eta: float, st
                 at += 1
 
 
-def pair_sums(scaled: Array, s: Array, g: Array, table: HermiteTable, eta: float = ETA) -> PairSums:
+def pair_sums(scaled: Array, s: Array, g: Array, table: HermiteTable, eta: float | None = None) -> PairSums:
     """``Σ_{i<j} g_i g_j E[σ(z_i) σ(z_j)]`` for ``z_i = m_i + ⟨scaled_i, Z⟩`` (``scaled`` ``(N, d)``,
-    ``s_i = ‖scaled_i‖``) by Mehler's series over the pairs it resolves to ``eta`` (module docstring)."""
+    ``s_i = ‖scaled_i‖``) by Mehler's series over the pairs it resolves to ``eta`` (default :data:`ETA`;
+    module docstring)."""
+    eta = ETA if eta is None else eta
     scaled, s, g = (np.ascontiguousarray(v, dtype=np.float64) for v in (scaled, s, g))
     n_units = len(s)
     row_value, row_bound = np.zeros(n_units), np.zeros(n_units)

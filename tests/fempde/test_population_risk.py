@@ -87,6 +87,20 @@ def test_the_papers_sigma_matches_the_old_exact_risk(rng, relevant):
     assert population_risk(fitted, np.column_stack([w, a, b])).value == pytest.approx(expected, rel=1e-10)
 
 
+def test_the_stated_bound_covers_a_truncated_series(rng, monkeypatch):
+    """Series stopped at a remainder bound of 1e-6 (not 1e-15): the value moves, by no more than the
+    error it then states."""
+    from fempde.model import hermite
+
+    model = ridge_model("piecewise-linear", mixture(6), bias=TRAINED)
+    theta = np.column_stack([rng.normal(0, 0.8, (30, 6)), rng.normal(0, 0.3, 30)])
+    exact = population_risk(model, theta)
+    monkeypatch.setattr(hermite, "ETA", 1e-6)
+    truncated = population_risk(model, theta)
+    assert 1e-12 < abs(truncated.value - exact.value) <= truncated.error
+    assert truncated.bounded and exact.error <= 1e-12
+
+
 def test_the_window_formula_is_mehlers_series_and_the_square_at_alignment():
     """Near-aligned pairs: the window formula against Mehler's series of 4096 terms (where that
     converges) to 1e-13, and at c = 1 against E σ(z)² in closed form."""
@@ -345,6 +359,17 @@ def test_expected_risk_against_sampled_networks(rng):
     # R(ρ) and the bias (1/n)(∫U(θ, θ)ρ − ∬Uρρ)
     limit = teacher.second_moment() + 2 * weights @ v + weights @ u @ weights
     assert expected.value == pytest.approx(limit + (weights @ np.diag(u) - weights @ u @ weights) / 4, rel=1e-13)
+
+
+@pytest.mark.slow
+def test_expected_risk_of_hinge_units_against_sampled_networks(rng):
+    """The Gaussian method: n = 3 units of the paper's σ drawn from weighted points, the mean of 3000
+    exact risks within 4 standard errors."""
+    model = ridge_model("piecewise-linear", gaussian_classes(0.5, 5))
+    points, weights = rng.normal(0, 0.7, (7, 5)), rng.dirichlet(np.ones(7))
+    risks = np.array([population_risk(model, points[k]).value for k in rng.choice(7, size=(3000, 3), p=weights)])
+    assert expected_risk(model, points, weights, 3).value == pytest.approx(
+        risks.mean(), abs=4 * risks.std() / math.sqrt(len(risks)))
 
 
 # -- bad input ------------------------------------------------------------------------------------------------------
