@@ -30,6 +30,7 @@ from ..fem.space import quadrature as mesh_quadrature
 from ..meanfield import GaussianClasses
 from ..problems.distributional import DataLaw
 from ..problems.homogeneous import CIRCLE_POINTS, Teacher, circle_rule
+from .hermite import hermite_rule
 from .sampling import MeshSampler
 
 __all__ = ["Data", "FiniteData", "GaussianMixture", "TeacherData", "UniformData", "gaussian_classes"]
@@ -128,7 +129,7 @@ class GaussianMixture:
     def _standard_rule(self, level: int) -> tuple[Array, Array]:
         d = self.input_dim
         if d <= PRODUCT_RULE_MAX_DIM:
-            nodes, weights = np.polynomial.hermite_e.hermegauss(integer("level (nodes per coordinate)", level))
+            nodes, weights = hermite_rule(integer("level (nodes per coordinate)", level))
             grid = np.stack(np.meshgrid(*[nodes] * d, indexing="ij"), axis=-1).reshape(-1, d)
             w = np.prod(np.stack(np.meshgrid(*[weights / weights.sum()] * d, indexing="ij"), axis=-1)
                         .reshape(-1, d), axis=1)

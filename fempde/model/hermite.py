@@ -214,6 +214,16 @@ def hinge_coefficients(knots: Array, jumps: Array, offset: float, slope: float, 
 
 # -- any σ: a Gauss–Hermite rule ------------------------------------------------------------------------------
 
+def hermite_rule(nodes: int) -> tuple[Array, Array]:
+    """The probabilists' Gauss–Hermite rule of ``nodes`` nodes, weights summing to 1
+    (scipy's ``roots_hermitenorm``: stable at any size, where numpy's ``hermegauss``
+    overflows beyond about 150 nodes)."""
+    from scipy.special import roots_hermitenorm
+
+    x, w = roots_hermitenorm(nodes)
+    return np.asarray(x, dtype=np.float64), np.asarray(w / w.sum(), dtype=np.float64)
+
+
 def panel_rule(reach: float, width: float, nodes: int) -> tuple[Array, Array]:
     """Points ``(Q,)`` and weights (the standard normal's density included) of Gauss–Legendre
     rules of ``nodes`` nodes on panels of ``width`` covering ``[−reach, reach]``: geometric

@@ -23,6 +23,7 @@ from skfem import Mesh
 
 from ..checks import finite_array, generator, integer
 from ..problems.homogeneous import SphereLaw
+from .hermite import hermite_rule
 from .sampling import MeshSampler
 
 __all__ = ["Gaussian", "InitialLaw", "MeshDensity", "Product", "SphereLaw", "tensor_points"]
@@ -134,7 +135,7 @@ class Gaussian:
         if k == 0:
             return np.asarray(self.mean)[None, :].copy(), np.ones(1)
         if self._tensor(level):
-            g, w = np.polynomial.hermite_e.hermegauss(level)
+            g, w = hermite_rule(level)
             normals, weights = tensor_points([(g, w / w.sum())] * k)
         else:
             normals = _sobol_normals(k, level)
@@ -195,7 +196,7 @@ class Product:
         from scipy.special import ndtr
 
         level = self.default_level if level is None else integer("level", level)
-        g, w = np.polynomial.hermite_e.hermegauss(level)
+        g, w = hermite_rule(level)
         w = w / w.sum()
         rules = []
         for law in self.marginals:
