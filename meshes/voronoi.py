@@ -39,7 +39,7 @@ from skfem import Mesh
 
 from .checks import MeshError
 
-__all__ = ["VoronoiDual", "check_delaunay", "voronoi_dual"]
+__all__ = ["VoronoiDual", "check_delaunay", "delaunay_violations", "voronoi_dual"]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -63,8 +63,9 @@ class VoronoiDual:
     masses: Array
 
 
-def voronoi_dual(mesh: Mesh) -> VoronoiDual:
-    """The clipped Voronoi cells of ``mesh``'s nodes (module docstring).
+def voronoi_dual(mesh: Mesh, *, check: bool = True) -> VoronoiDual:
+    """The clipped Voronoi cells of ``mesh``'s nodes (module docstring); ``check=False``
+    skips the Delaunay test, for a caller that has just made it.
 
     Raises
     ------
@@ -73,7 +74,8 @@ def voronoi_dual(mesh: Mesh) -> VoronoiDual:
         (:func:`check_delaunay`): its edges are then not the cells' neighbours.
     """
     p, t = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t, dtype=np.int64)
-    check_delaunay(mesh)
+    if check:
+        check_delaunay(mesh)
     dim = p.shape[0]
     edges = _edges(t, p.shape[1])
     if dim == 1:  # the cells are the half-intervals: P1 exactly
@@ -105,21 +107,29 @@ def voronoi_dual(mesh: Mesh) -> VoronoiDual:
     return VoronoiDual(edges=edges[:, keep], T=T[keep], masses=masses)
 
 
-def check_delaunay(mesh: Mesh) -> None:
-    """Raise a :class:`MeshError` unless every interior facet of ``mesh`` passes the
-    empty-sphere test: the vertex across it lies on or outside the circumsphere of
-    the simplex on this side (to a relative ``1e-9`` of its radius squared)."""
+def delaunay_violations(mesh: Mesh) -> NDArray[np.bool_]:
+    """Which interior facets of ``mesh`` fail the empty-sphere test (the vertex across
+    lies inside the circumsphere of the simplex on this side, by more than a relative
+    ``1e-9`` of its radius squared), in the order of :func:`_facet_pairs`."""
     p, t = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t, dtype=np.int64)
     if p.shape[0] == 1:
-        return
-    left, right, across = _facet_pairs(t, p.shape[1])
+        return np.zeros(0, dtype=bool)
+    left, _, across = _facet_pairs(t, p.shape[1])
     centre = _circumcentres(p.T[t[:, left].T])  # (pairs, dim)
     radius2 = np.sum((p[:, t[0, left]].T - centre) ** 2, axis=1)
-    inside = radius2 - np.sum((p[:, across].T - centre) ** 2, axis=1) > _DELAUNAY_TOL * radius2
-    if np.any(inside):
-        k = int(np.flatnonzero(inside)[0])
+    return np.asarray(radius2 - np.sum((p[:, across].T - centre) ** 2, axis=1) > _DELAUNAY_TOL * radius2)
+
+
+def check_delaunay(mesh: Mesh) -> None:
+    """Raise a :class:`MeshError` unless ``mesh`` is the Delaunay triangulation of its
+    nodes (:func:`delaunay_violations` finds none)."""
+    bad = delaunay_violations(mesh)
+    if np.any(bad):
+        p, t = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t, dtype=np.int64)
+        left, _, across = _facet_pairs(t, p.shape[1])
+        k = int(np.flatnonzero(bad)[0])
         raise MeshError(
-            f"the mesh is not the Delaunay triangulation of its nodes: {int(inside.sum())} interior facets fail "
+            f"the mesh is not the Delaunay triangulation of its nodes: {int(bad.sum())} interior facets fail "
             f"the empty-sphere test, first node {int(across[k])} at x = {np.round(p[:, across[k]], 6).tolist()} "
             f"inside the circumsphere of element {int(left[k])}; the Voronoi transmissibilities need the "
             "Delaunay edges as the cells' neighbours: triangulate the nodes with scipy.spatial.Delaunay "
