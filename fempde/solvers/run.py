@@ -147,6 +147,10 @@ def solve(
     t_end = number("t_end", t_end, positive=True)
     times = tuple(sorted(number(f"times[{k}]", t) for k, t in enumerate(times)))
     record = RunRecord(tolerances, check_energy=not system.has_source, keep=times)
+    if estimate_space_error:  # refused before the run, not after it
+        from .accuracy import check_estimable
+
+        check_estimable(space)
     start, resumed_from = None, None
     if resume is not None:
         if estimate_space_error:
