@@ -29,15 +29,14 @@ flags near the wall need clipping; the rest is closed-form and vectorised.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 from skfem import Mesh
 
 from .checks import MeshError
+from .clipping import flag_kernel
 
 __all__ = ["VoronoiDual", "check_delaunay", "delaunay_violations", "voronoi_dual"]
 
@@ -85,14 +84,7 @@ def voronoi_dual(mesh: Mesh, *, check: bool = True) -> VoronoiDual:
     centres, ids = _flag_centres(p, t)
     planes = _hull_planes(p)
     ptr, violated = _violated_planes(centres, planes, p)
-    face, cell = _flag_measures(p, t, centres, ids, planes, ptr, violated)
-    flags = np.array(list(itertools.permutations(range(dim + 1))), dtype=np.int64)
-    a, b = t[flags[:, 0]], t[flags[:, 1]]  # (n_flags, nelems)
-    lower = flags[:, 0] < flags[:, 1]  # each edge's faces once
-    key = np.minimum(a[lower], b[lower]) * p.shape[1] + np.maximum(a[lower], b[lower])
-    edge_of = np.searchsorted(edges[0] * p.shape[1] + edges[1], key.ravel())
-    area = np.bincount(edge_of, weights=face[lower].ravel(), minlength=edges.shape[1])
-    masses = np.bincount(a.ravel(), weights=cell.ravel(), minlength=p.shape[1]).astype(np.float64)
+    area, masses = _flag_measures(p, t, edges, centres, ids, planes, ptr, violated)
     length = np.linalg.norm(p[:, edges[1]] - p[:, edges[0]], axis=0)
     T = area / length
     scale = float(np.max(np.abs(T)))
@@ -115,7 +107,7 @@ def delaunay_violations(mesh: Mesh) -> NDArray[np.bool_]:
     if p.shape[0] == 1:
         return np.zeros(0, dtype=bool)
     left, _, across = _facet_pairs(t, p.shape[1])
-    centre = _circumcentres(p.T[t[:, left].T])  # (pairs, dim)
+    centre = _circumcentres(p.T[t.T])[left]  # (pairs, dim)
     radius2 = np.sum((p[:, t[0, left]].T - centre) ** 2, axis=1)
     return np.asarray(radius2 - np.sum((p[:, across].T - centre) ** 2, axis=1) > _DELAUNAY_TOL * radius2)
 
@@ -141,7 +133,8 @@ def _edges(t: Index, n: int) -> Index:
     """The edges ``(2, n_edges)`` of the simplices ``t``, ``i < j``, sorted by ``(i, j)``."""
     pairs = np.concatenate([np.sort(t[[a, b]], axis=0) for a, b in itertools.combinations(range(t.shape[0]), 2)],
                            axis=1)
-    key = np.unique(pairs[0] * n + pairs[1])
+    key = np.sort(pairs[0] * n + pairs[1])
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # np.unique, without its hash table
     return np.vstack([key // n, key % n])
 
 
@@ -152,20 +145,35 @@ def _facet_pairs(t: Index, n: int) -> tuple[Index, Index, Index]:
     facets = np.concatenate([np.sort(np.delete(t, k, axis=0), axis=0) for k in range(t.shape[0])], axis=1)
     owner = np.tile(cells, t.shape[0])
     opposite = t.ravel()  # row k of t, then row k + 1: the vertex each facet omits
-    order = np.lexsort(facets[::-1])
-    ranked = facets[:, order]
-    same = np.flatnonzero(np.all(ranked[:, 1:] == ranked[:, :-1], axis=0))
+    if float(n) ** facets.shape[0] < 2.0**62:  # one int64 key per facet: a flat sort
+        key = np.zeros(facets.shape[1], dtype=np.int64)
+        for row in facets:
+            key = key * n + row
+        order = np.argsort(key)
+        same = np.flatnonzero(key[order][1:] == key[order][:-1])
+    else:
+        order = np.lexsort(facets[::-1])
+        ranked = facets[:, order]
+        same = np.flatnonzero(np.all(ranked[:, 1:] == ranked[:, :-1], axis=0))
     first, second = order[same], order[same + 1]
     return owner[first], owner[second], opposite[second]
 
 
 def _circumcentres(corners: Array) -> Array:
-    """Circumcentres (in their affine hull) of the simplices ``corners`` (shape ``(..., k, dim)``)."""
-    base = corners[..., :1, :]
-    span = corners[..., 1:, :] - base  # (..., k - 1, dim)
-    gram = np.einsum("...id,...jd->...ij", span, span)
-    weights = np.linalg.solve(gram, 0.5 * np.einsum("...ii->...i", gram)[..., None])[..., 0]
-    return np.asarray(base[..., 0, :] + np.einsum("...i,...id->...d", weights, span))
+    """Circumcentres (in their affine hull) of the triangles, or tetrahedra in 3-D,
+    ``corners`` (shape ``(..., k, dim)``, ``k`` = 3 or 4), in closed form."""
+    a = corners[..., 0, :]
+    u, v = corners[..., 1, :] - a, corners[..., 2, :] - a
+    uu, vv = np.sum(u * u, axis=-1), np.sum(v * v, axis=-1)
+    if corners.shape[-2] == 3:  # the point a + s u + r v equidistant from the three corners
+        uv = np.sum(u * v, axis=-1)
+        twice = 2.0 * (uu * vv - uv * uv)
+        return np.asarray(a + (vv * (uu - uv) / twice)[..., None] * u + (uu * (vv - uv) / twice)[..., None] * v)
+    w = corners[..., 3, :] - a
+    vw, wu, uv = np.cross(v, w), np.cross(w, u), np.cross(u, v)
+    twice = 2.0 * np.sum(u * vw, axis=-1)
+    return np.asarray(a + (uu[..., None] * vw + vv[..., None] * wu + np.sum(w * w, axis=-1)[..., None] * uv)
+                      / twice[..., None])
 
 
 def _flag_centres(p: Array, t: Index) -> tuple[Array, dict[tuple[int, ...], int]]:
@@ -219,193 +227,28 @@ def _violated_planes(centres: Array, planes: Array, p: Array) -> tuple[Index, In
     return ptr, col[np.argsort(row, kind="stable")]
 
 
-def _flag_measures(p: Array, t: Index, centres: Array, ids: dict[tuple[int, ...], int], planes: Array,
-                   ptr: Index, violated: Index) -> tuple[Array, Array]:
-    """Signed measures of every flag's face part (shape ``(n_flags, nelems)``; the
-    Voronoi face of edge ``ab`` in the simplex) and cell part (the piece of ``V_a``),
-    each intersected with Ω."""
+def _flag_measures(p: Array, t: Index, edges: Index, centres: Array, ids: dict[tuple[int, ...], int],
+                   planes: Array, ptr: Index, violated: Index) -> tuple[Array, Array]:
+    """The Voronoi faces' areas (shape ``(n_edges,)``) and the cells' volumes (``(n,)``),
+    each the sum of its signed flags intersected with Ω (module docstring)."""
     from .checks import signed_volumes
 
-    dim, nelems = p.shape[0], t.shape[1]
+    dim, n = p.shape
+    flags = np.array(list(itertools.permutations(range(dim + 1))), dtype=np.int64)
+    pairs = list(itertools.combinations(range(dim + 1), 2))
+    pair_of_flag = np.array([pairs.index(tuple(sorted(f[:2]))) for f in flags], dtype=np.int64)
+    rows = np.array([[ids[tuple(sorted(f[:k]))] for k in range(3, dim + 2)] for f in flags], dtype=np.int64)
+    parity = np.array([_parity(tuple(f)) for f in flags])
+    key = edges[0] * n + edges[1]
+    edge_id = np.stack([np.searchsorted(key, np.minimum(t[a], t[b]) * n + np.maximum(t[a], t[b])) for a, b in pairs],
+                       axis=1)  # (nelems, n_pairs)
     orientation = np.sign(signed_volumes(p, t))
     tol = 1e-12 * float(np.max(np.ptp(p, axis=1)))
-    face = np.empty((math.factorial(dim + 1), nelems))
-    cell = np.empty_like(face)
-    for row, flag in enumerate(itertools.permutations(range(dim + 1))):
-        parity = _parity(flag)
-        chain = [p[:, t[flag[0]]].T, 0.5 * (p[:, t[flag[0]]] + p[:, t[flag[1]]]).T]
-        rows = [ids[tuple(sorted(flag[:k]))] for k in range(3, dim + 2)]
-        chain += [centres[r] for r in rows]
-        vertices = np.stack(chain, axis=1)  # (nelems, dim + 1, dim)
-        edge = (vertices[:, 1] - vertices[:, 0]) / np.linalg.norm(vertices[:, 1] - vertices[:, 0], axis=1)[:, None]
-        face_signed = _det(np.concatenate([edge[:, None], vertices[:, 2:] - vertices[:, 1:2]], axis=1))
-        face_signed /= math.factorial(dim - 1)
-        cell_signed = _det(vertices[:, 1:] - vertices[:, :1]) / math.factorial(dim)
-        centre_ids = np.stack([r * nelems + np.arange(nelems) for r in rows], axis=1)  # (nelems, dim - 1)
-        clip = np.flatnonzero(np.any(ptr[centre_ids + 1] > ptr[centre_ids], axis=1))
-        if clip.size:
-            ids_clip = centre_ids[clip]
-            for signed, simplices in ((face_signed, vertices[clip, 1:]), (cell_signed, vertices[clip])):
-                start, plane_ids = _clip_order(simplices, ids_clip, ptr, violated, planes)
-                signed[clip] = np.sign(signed[clip]) * _clipped_measures(
-                    np.ascontiguousarray(simplices), start, plane_ids, planes, tol)
-        face[row], cell[row] = parity * orientation * face_signed, parity * orientation * cell_signed
-    return face, cell
-
-
-def _det(rows: Array) -> Array:
-    """Determinants of a stack of 2×2 or 3×3 matrices (shape ``(n, dim, dim)``), by formula:
-    ``np.linalg.det`` pays an LU per matrix."""
-    if rows.shape[-1] == 2:
-        return np.asarray(rows[:, 0, 0] * rows[:, 1, 1] - rows[:, 0, 1] * rows[:, 1, 0])
-    return np.einsum("kd,kd->k", rows[:, 0], np.cross(rows[:, 1], rows[:, 2]))
+    return flag_kernel(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T), np.ascontiguousarray(centres), flags,
+                        rows, parity * 1.0, pair_of_flag, edge_id, orientation, ptr, violated, planes, tol,
+                        edges.shape[1])
 
 
 def _parity(order: tuple[int, ...]) -> float:
     inversions = sum(1 for i, j in itertools.combinations(range(len(order)), 2) if order[i] > order[j])
     return -1.0 if inversions % 2 else 1.0
-
-
-# Clipping: a simplex cut by a plane is a union of at most three simplices of the
-# same dimension, so a flag clipped by its planes one after the other stays a list
-# of simplices, whose measures add up.
-
-
-@numba.njit(cache=True)
-def _measure(s: Array) -> float:
-    """The k-volume of the simplex ``s`` (shape ``(k + 1, dim)``, ``k = dim`` or ``dim − 1``)."""
-    k, dim = s.shape[0] - 1, s.shape[1]
-    if k == 1:
-        return float(np.sqrt(np.sum((s[1] - s[0]) ** 2)))
-    u, v = s[1] - s[0], s[2] - s[0]
-    if dim == 2:
-        return 0.5 * abs(u[0] * v[1] - u[1] * v[0])
-    c0, c1, c2 = u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]
-    if k == 2:
-        return 0.5 * float(np.sqrt(c0 * c0 + c1 * c1 + c2 * c2))
-    w = s[3] - s[0]
-    return abs(c0 * w[0] + c1 * w[1] + c2 * w[2]) / 6.0
-
-
-@numba.njit(cache=True)
-def _cut(s: Array, dist: Array, a: int, b: int, out: Array) -> None:
-    """``out`` = the point where the plane crosses the edge ``ab`` of ``s`` (``dist[a] ≤ 0 < dist[b]``)."""
-    w = dist[a] / (dist[a] - dist[b])
-    out[:] = s[a] + w * (s[b] - s[a])
-
-
-@numba.njit(cache=True)
-def _split(s: Array, dist: Array, out: Array, count: int, order: Index) -> int:
-    """Append the simplices of ``s ∩ {dist ≤ 0}`` (``dist`` at its vertices) to ``out``
-    from row ``count`` on; return the new count. ``order`` is scratch space."""
-    corners = s.shape[0]
-    n_in = 0
-    for v in range(corners):  # the vertices inside first, then those outside
-        if dist[v] <= 0.0:
-            order[n_in] = v
-            n_in += 1
-    n_out = 0
-    for v in range(corners):
-        if dist[v] > 0.0:
-            order[n_in + n_out] = v
-            n_out += 1
-    if n_out == 0:
-        out[count] = s
-        return count + 1
-    if n_in == 0:
-        return count
-    if n_in == 1:  # one corner kept: a smaller simplex of the same kind
-        a = order[0]
-        out[count, 0] = s[a]
-        for r in range(1, corners):
-            _cut(s, dist, a, order[r], out[count, r])
-        return count + 1
-    if corners == 3:  # a triangle with one corner cut off: a quadrilateral, two triangles
-        a, b, o = order[0], order[1], order[2]
-        out[count, 0], out[count, 1] = s[a], s[b]
-        _cut(s, dist, b, o, out[count, 2])
-        out[count + 1, 0], out[count + 1, 1] = s[a], out[count, 2]
-        _cut(s, dist, a, o, out[count + 1, 2])
-        return count + 2
-    # a tetrahedron with one or two corners cut off: a prism between a top and a bottom
-    # triangle, joined corner to corner; three tetrahedra, written in rows count .. count + 2
-    top, bottom = out[count + 1, 1:], out[count + 2, 1:]  # rows 1..3 of the last two: scratch
-    if n_in == 3:
-        o = order[3]
-        for r in range(3):
-            top[r] = s[order[r]]
-            _cut(s, dist, order[r], o, bottom[r])
-    else:
-        a, b, c, d = order[0], order[1], order[2], order[3]
-        top[0], bottom[0] = s[a], s[b]
-        _cut(s, dist, a, c, top[1])
-        _cut(s, dist, a, d, top[2])
-        _cut(s, dist, b, c, bottom[1])
-        _cut(s, dist, b, d, bottom[2])
-    # (t0 t1 t2 b0), (t1 t2 b0 b1), (t2 b0 b1 b2): written so that no scratch row is read after it is overwritten
-    out[count, 0], out[count, 1], out[count, 2], out[count, 3] = top[0], top[1], top[2], bottom[0]
-    t1, t2 = top[1].copy(), top[2].copy()
-    b0, b1, b2 = bottom[0].copy(), bottom[1].copy(), bottom[2].copy()
-    out[count + 1, 0], out[count + 1, 1], out[count + 1, 2], out[count + 1, 3] = t1, t2, b0, b1
-    out[count + 2, 0], out[count + 2, 1], out[count + 2, 2], out[count + 2, 3] = t2, b0, b1, b2
-    return count + 3
-
-
-def _clip_order(simplices: Array, centre_ids: Index, ptr: Index, violated: Index,
-                planes: Array) -> tuple[Index, Index]:
-    """For each simplex, the planes that one of its centres violates, each once and the
-    most violated first (a flag far outside Ω is then mostly cut away by the first), as CSR."""
-    counts = ptr[centre_ids + 1] - ptr[centre_ids]  # (n, n_centres)
-    owner = np.repeat(np.arange(simplices.shape[0]), counts.sum(axis=1))
-    starts = np.repeat(ptr[centre_ids].ravel(), counts.ravel())
-    within = np.arange(starts.size) - np.repeat(np.cumsum(counts.ravel()) - counts.ravel(), counts.ravel())
-    plane = violated[starts + within]
-    pairs = np.unique(owner * planes.shape[0] + plane)
-    owner, plane = pairs // planes.shape[0], pairs % planes.shape[0]
-    depth = np.max(np.einsum("kvd,kd->kv", simplices[owner], planes[plane, :-1]), axis=1) + planes[plane, -1]
-    order = np.lexsort((-depth, owner))
-    start = np.zeros(simplices.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=simplices.shape[0]), out=start[1:])
-    return start, plane[order]
-
-
-@numba.njit(cache=True)
-def _clipped_measures(simplices: Array, start: Index, plane_ids: Index, planes: Array, tol: float) -> Array:
-    """The measure of each simplex (``simplices[q]``, shape ``(k + 1, dim)``) inside its
-    planes ``plane_ids[start[q]:start[q + 1]]``, cut by one after the other; points within
-    ``tol`` of a plane count as on it, and a plane that no piece crosses is skipped."""
-    n, corners, dim = simplices.shape
-    result = np.empty(n)
-    work = np.empty((64, corners, dim))
-    spare = np.empty((64, corners, dim))
-    dist = np.empty(corners)
-    order = np.empty(corners, dtype=np.int64)
-    for q in range(n):
-        work[0] = simplices[q]
-        count = 1
-        for r in range(start[q], start[q + 1]):
-            plane = planes[plane_ids[r]]
-            if spare.shape[0] < 3 * count:
-                spare = np.empty((3 * count, corners, dim))
-            crossed = False
-            fresh = 0
-            for m in range(count):
-                for v in range(corners):
-                    dist[v] = plane[dim]
-                    for x in range(dim):
-                        dist[v] += work[m, v, x] * plane[x]
-                    if dist[v] <= tol:
-                        dist[v] = min(dist[v], 0.0)
-                    else:
-                        crossed = True
-                fresh = _split(work[m], dist, spare, fresh, order)
-            if crossed:
-                work, spare = spare, work
-                count = fresh
-            if count == 0:
-                break
-        total = 0.0
-        for m in range(count):
-            total += _measure(work[m])
-        result[q] = total
-    return result
