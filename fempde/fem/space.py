@@ -70,13 +70,15 @@ class Space:
             message = (
                 f"{self.report.n_bad_edges} of {self.report.n_edges} mesh edges have a negative "
                 f"transmissibility (min {self.report.min_transmissibility:.3g}): the scheme's positivity "
-                "and free-energy guarantees need T_ij >= 0 (a Delaunay mesh in 2-D, non-obtuse in 3-D)"
+                "and free-energy guarantees need T_ij >= 0"
             )
             if self.report.delaunay is False:
                 message += ("; the mesh is not Delaunay, so the Voronoi-dual transmissibilities (>= 0) "
-                            "cannot replace them")
+                            "cannot replace them: remesh (a Delaunay mesh)")
+            else:
+                message += "; remesh, or on a Delaunay mesh pass transmissibility='auto' (the Voronoi dual's)"
             if not force:
-                raise meshes.MeshError(message + "; remesh, or pass force=True to solve anyway")
+                raise meshes.MeshError(message + ", or pass force=True to solve anyway")
             warnings.warn(message + "; solving anyway because force=True", stacklevel=2)
         self.transmissibility = self.report.transmissibility
         self.mesh = mesh

@@ -122,6 +122,12 @@ def test_voronoi_on_a_mesh_that_is_not_delaunay_is_refused():
         fempde.Space(_kite())  # auto: P1 has a negative one and Voronoi cannot replace it
 
 
+def test_p1_asked_for_on_the_ball_is_refused_with_the_way_out():
+    with pytest.raises(meshes.MeshError, match=r"519 of 2767 mesh edges have a negative transmissibility.*"
+                       r"pass transmissibility='auto' \(the Voronoi dual's\), or pass force=True"):
+        fempde.Space(meshes.ball(h=0.25), transmissibility="p1")
+
+
 @pytest.mark.parametrize("value", ["cotangent", "P1", None, 1])
 def test_unknown_transmissibility_is_named(value):
     with pytest.raises(ValueError, match=f"unknown transmissibility {value!r}: choose 'auto'.*'p1' or 'voronoi'"):
