@@ -21,9 +21,9 @@ midpoint, a face circumcentre, the circumcentre), with the sign of the
 ordering. The signed flags at node ``a`` add up to ``V_a`` as a chain, and
 their faces opposite ``a`` to the Voronoi faces of ``a``'s edges, also where a
 circumcentre lies in another simplex or outside ``Ω``; intersecting every
-flag with ``Ω`` (its vertices outside are clipped by the hull's planes, a flag
-split into simplices at each plane) gives the clipped cells and faces. Only
-flags near the wall need clipping; the rest is closed-form and vectorised.
+flag with ``Ω`` (:mod:`meshes.clipping`: the hull's planes that its vertices
+violate cut it) gives the clipped cells and faces. Only flags near the wall
+need clipping; the rest is closed-form and vectorised.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from skfem import Mesh
 
 from .checks import MeshError
-from .clipping import flag_kernel
+from .clipping import clipped_measure
 
 __all__ = ["VoronoiDual", "check_delaunay", "delaunay_violations", "voronoi_dual"]
 
@@ -230,23 +230,52 @@ def _violated_planes(centres: Array, planes: Array, p: Array) -> tuple[Index, In
 def _flag_measures(p: Array, t: Index, edges: Index, centres: Array, ids: dict[tuple[int, ...], int],
                    planes: Array, ptr: Index, violated: Index) -> tuple[Array, Array]:
     """The Voronoi faces' areas (shape ``(n_edges,)``) and the cells' volumes (``(n,)``),
-    each the sum of its signed flags intersected with Ω (module docstring)."""
+    each the sum of its signed flags intersected with Ω (module docstring).
+
+    The flags ``(a, b, …)`` and ``(b, a, …)`` share their face part, the piece of the
+    face of edge ``ab`` (vertices: the edge midpoint and the later centres), and their
+    cell parts, cones over it from ``x_a`` and ``x_b``, have the same signed volume,
+    ``face · |ab| / (2 dim)``: one face per edge and tail, vectorised over the simplices.
+    The few whose centres lie outside Ω are clipped one by one."""
     from .checks import signed_volumes
 
     dim, n = p.shape
-    flags = np.array(list(itertools.permutations(range(dim + 1))), dtype=np.int64)
-    pairs = list(itertools.combinations(range(dim + 1), 2))
-    pair_of_flag = np.array([pairs.index(tuple(sorted(f[:2]))) for f in flags], dtype=np.int64)
-    rows = np.array([[ids[tuple(sorted(f[:k]))] for k in range(3, dim + 2)] for f in flags], dtype=np.int64)
-    parity = np.array([_parity(tuple(f)) for f in flags])
-    key = edges[0] * n + edges[1]
-    edge_id = np.stack([np.searchsorted(key, np.minimum(t[a], t[b]) * n + np.maximum(t[a], t[b])) for a, b in pairs],
-                       axis=1)  # (nelems, n_pairs)
+    corners = np.moveaxis(p[:, t], 0, -1)  # (dim + 1, nelems, dim)
     orientation = np.sign(signed_volumes(p, t))
+    outside = (ptr[1:] > ptr[:-1]).reshape(centres.shape[:2])  # (n_faces, nelems)
+    key = edges[0] * n + edges[1]
     tol = 1e-12 * float(np.max(np.ptp(p, axis=1)))
-    return flag_kernel(np.ascontiguousarray(p.T), np.ascontiguousarray(t.T), np.ascontiguousarray(centres), flags,
-                        rows, parity * 1.0, pair_of_flag, edge_id, orientation, ptr, violated, planes, tol,
-                        edges.shape[1])
+    area, masses = np.zeros(edges.shape[1]), np.zeros(n)
+    for a, b in itertools.combinations(range(dim + 1), 2):
+        edge_id = np.searchsorted(key, np.minimum(t[a], t[b]) * n + np.maximum(t[a], t[b]))
+        mid = 0.5 * (corners[a] + corners[b])
+        along = mid - corners[a]  # |ab|/2 along the edge
+        half = np.sqrt(np.sum(along * along, axis=1))
+        for tail in itertools.permutations([k for k in range(dim + 1) if k not in (a, b)]):
+            flag = (a, b, *tail)
+            rows = [ids[tuple(sorted(flag[:k]))] for k in range(3, dim + 2)]
+            later = [centres[r] - mid for r in rows]  # the face part's other vertices, from the midpoint
+            if dim == 2:
+                face = (along[:, 0] * later[0][:, 1] - along[:, 1] * later[0][:, 0]) / half
+            else:
+                face = np.sum(along * np.cross(later[0], later[1]), axis=1) / (2.0 * half)
+            sign = _parity(flag) * orientation
+            cell_a = cell_b = face * half / dim
+            clip = np.flatnonzero(np.any(outside[rows], axis=0))
+            if clip.size:
+                face, cell_a, cell_b = face.copy(), cell_a.copy(), cell_b.copy()
+            for e in clip:
+                own = np.unique(np.concatenate([violated[ptr[r * t.shape[1] + e]:ptr[r * t.shape[1] + e + 1]]
+                                                for r in rows]))
+                part = np.array([mid[e]] + [centres[r, e] for r in rows])
+                direction = np.sign(face[e])
+                face[e] = direction * clipped_measure(part, planes[own], tol)
+                cell_a[e] = direction * clipped_measure(np.vstack([corners[a, e], part]), planes[own], tol)
+                cell_b[e] = direction * clipped_measure(np.vstack([corners[b, e], part]), planes[own], tol)
+            area += np.bincount(edge_id, weights=sign * face, minlength=edges.shape[1])
+            masses += np.bincount(t[a], weights=sign * cell_a, minlength=n)
+            masses += np.bincount(t[b], weights=sign * cell_b, minlength=n)
+    return area, masses
 
 
 def _parity(order: tuple[int, ...]) -> float:
