@@ -132,3 +132,23 @@ def test_p1_asked_for_on_the_ball_is_refused_with_the_way_out():
 def test_unknown_transmissibility_is_named(value):
     with pytest.raises(ValueError, match=f"unknown transmissibility {value!r}: choose 'auto'.*'p1' or 'voronoi'"):
         fempde.Space(meshes.interval(h=0.5), transmissibility=value)
+
+
+@pytest.mark.parametrize(
+    ("simplex", "planes", "exact"),
+    [
+        # the unit tetrahedron less its corners x > 1/2 and y > 1/2: 1/6 − 2/48
+        (np.eye(4, 3, -1), [[1, 0, 0, -0.5], [0, 1, 0, -0.5]], 1 / 8),
+        (np.eye(4, 3, -1)[[0, 2, 1, 3]], [[1, 0, 0, -0.5]], 7 / 48),  # negatively oriented
+        (np.eye(4, 3, -1), [[-1, -1, -1, 2.0]], 0.0),  # x + y + z >= 2: nothing
+        (np.eye(3, 2, -1), [[1, 0, -0.5]], 3 / 8),  # the unit triangle, x <= 1/2
+        (np.eye(4, 3, -1)[1:], [[0, 0, 1, -0.5]], np.sqrt(3) / 2 * 3 / 4),  # a 3-D triangle, z <= 1/2
+        (np.array([[0.0, 0.0], [2.0, 0.0]]), [[1, 0, -1.5], [-1, 0, 0.5]], 1.0),  # a segment, 1/2 <= x <= 3/2
+    ],
+    ids=["tetrahedron", "inverted", "empty", "triangle", "triangle-3d", "segment"])
+def test_clipped_measures_are_exact(simplex, planes, exact):
+    from meshes.clipping import clipped_measure
+
+    planes = np.array(planes, dtype=float)
+    planes /= np.linalg.norm(planes[:, :-1], axis=1, keepdims=True)
+    assert clipped_measure(np.asarray(simplex, dtype=float), planes, 1e-12) == pytest.approx(exact, abs=1e-15)
