@@ -33,7 +33,7 @@ from .options import StepOptions
 from .result import Result, SpaceError
 from .system import Problem
 
-__all__ = ["SpaceError", "space_error"]
+__all__ = ["SpaceError", "check_estimable", "space_error"]
 
 Array = NDArray[np.float64]
 
@@ -51,14 +51,28 @@ def _at_midpoints(space: Space, fine: Space, values: Array) -> Array:
     return np.concatenate([values, 0.5 * (values[i[edge]] + values[j[edge]])])
 
 
+def check_estimable(space: Space) -> None:
+    """Raise a ValueError, before any run, where :func:`space_error` cannot be made: on a
+    space with the Voronoi-dual transmissibilities (the refined mesh is not Delaunay, so
+    the second solve would need the P1 ones, which are negative on such meshes, and
+    would not be the same scheme)."""
+    if space.transmissibility != "p1":
+        raise ValueError(
+            f"estimate_space_error: this mesh uses the Voronoi-dual transmissibilities (its P1 ones are negative "
+            f"on {space.report.p1_bad_edges} edges), and its uniform refinement is not a Delaunay mesh, so the "
+            "same scheme cannot be solved on it; estimate the spatial error by solving again on a mesh from the "
+            "same generator at h/2 (say meshes.ball(h=h/2)) and comparing the risks")
+
+
 def space_error(problem: Problem, space: Space, rho0: NodalFunction | ArrayLike | str, result: Result, *,
                 options: StepOptions, flux: str) -> SpaceError:
     """Solve ``problem`` again on the refined mesh and compare with ``result`` (module docstring)."""
+    check_estimable(space)
     fine_mesh = meshes.orient(space.mesh.refined())  # scikit-fem's refinement may flip simplices
     n = space.n
     if not np.allclose(np.asarray(fine_mesh.p)[:, :n], space.x):
         raise RuntimeError("the refined mesh does not keep the run's nodes first; cannot compare the solutions")
-    fine = Space(fine_mesh, force=True)
+    fine = Space(fine_mesh, force=True, transmissibility="p1")
     if isinstance(rho0, np.ndarray) or (isinstance(rho0, (list, tuple))):
         values = np.asarray(rho0, dtype=np.float64)
         if values.shape == (n,):  # nodal values: the P1 function itself, read at the refined nodes

@@ -22,7 +22,7 @@ from skfem import Mesh
 from ..checks import number
 from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import NodalFunction, Space
-from .accuracy import space_error
+from .accuracy import check_estimable, space_error
 from .initial import discretised, initial_density
 from .loop import OutputError, advance, finish, interrupts_deferred
 from .observers import Observer
@@ -103,6 +103,8 @@ def solve(
     space = mesh if isinstance(mesh, Space) else Space(mesh, force=force)
     system, rho = discretised(problem, space, rho0, flux)
     t_end = number("t_end", t_end, positive=True)
+    if estimate_space_error:  # refused before the run, not after it
+        check_estimable(space)
     start = None
     if resume is not None:
         if estimate_space_error:

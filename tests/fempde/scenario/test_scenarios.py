@@ -33,7 +33,7 @@ def test_example_scenarios_run_with_valid_certificates(tmp_path, path):
     t_end = scenario.times[1]  # the first two output frames
     short = replace(scenario, t_end=t_end, times=scenario.times[:2], directory=tmp_path)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the ball is forced
+        warnings.simplefilter("error", UserWarning)  # no scenario is forced (the ball takes the Voronoi dual)
         result = run_scenario(short, progress=False)
     assert result.ok and result.t == t_end
     assert [t for t, _ in read_pvd(tmp_path / "rho.pvd")] == [0.0, *scenario.times[:2]]

@@ -115,3 +115,12 @@ def test_milne_constants_for_constant_steps():
     assert milne_factor(0.1, (0.1,), "euler") == pytest.approx(-1 / 3, rel=1e-12)
     assert milne_factor(0.1, (), "euler") == pytest.approx(-1 / 2, rel=1e-12)  # explicit-Euler predictor
     assert milne_factor(0.1, (0.1, 0.1), "bdf2") == pytest.approx(-2 / 11, rel=1e-12)
+
+
+def test_space_error_on_a_voronoi_space_is_refused_before_the_run():
+    # the ball's uniform refinement is not Delaunay: the same scheme cannot be solved on it
+    space = fempde.Space(meshes.ball(h=0.4))
+    problem = fempde.PorousMedium(target=lambda x: 1.0 - np.sum(x**2, axis=0), tau=0.05)
+    with pytest.raises(ValueError, match=r"Voronoi-dual transmissibilities \(its P1 ones are negative on \d+ edges\)"
+                       r".*solving again on a mesh from the same generator at h/2"):
+        fempde.solve(problem, space, "uniform", 1e6, estimate_space_error=True)  # would run for long
