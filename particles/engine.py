@@ -1,0 +1,329 @@
+"""One SGD engine for every declared model: :func:`sgd` for a run, :func:`ensemble`
+for many independent runs advanced together.
+
+A :class:`fempde.model.MeanFieldModel` is handed to the engine as data; the
+step is its Eq. 11 (Mei–Montanari–Nguyen 2018), on the trained coordinates
+(``model.mask``):
+
+    θ_i ← (1 − DRIFT λ s_k) θ_i + κ (s_k/α) Σ_q w_q (y_q − ŷ(x_q)) ∇_θσ*(x_q; θ_i) + sqrt(2 DRIFT s_k τ) g_i,
+    ŷ(x) = (α/N) Σ_i σ*(x; θ_i),
+
+with α = ``model.output_scale(N)``, κ = ``model.gain()``, τ = ``model.tau``,
+``s_k`` the steps of the time axis ``t = kε`` (:class:`fempde.TimeAxis`, the
+PDE's clock), and the batch ``(x_q, y_q, w_q)`` of :mod:`particles.batch`:
+``B`` fresh samples of weight ``1/B`` (SGD for ``B = 1``), or the data
+quadrature (full-batch gradient descent). Where the model has a θ-domain the
+units move inside it: reflected at its walls, or with ``reflect=False``
+stopped where their move first meets one.
+
+What makes the same seed give the same numbers: a noisy run draws one noise
+key from its Generator first (:mod:`particles.noise`: the increments are a
+function of the key and of the step, coordinate and unit), then its data in
+fixed blocks of steps (:class:`particles.plan.BlockDraws`); the steps are
+taken a chunk at a time (:func:`particles.plan.chunk_plan`), ending on every
+recording step. Neither the chunks, nor the recording times, nor whether a run
+is alone or in an ensemble changes what it draws, and a run resumed from its
+checkpoint (:mod:`particles.state`) is the unbroken run, bit for bit.
+
+The steps run in compiled kernels (:mod:`particles.kernels`): a generic one
+for any unit, and specialised ones where a benchmark shows they pay, behind
+the same call and tested to give the same numbers. Before a run the engine
+estimates the model's stability limit (:mod:`particles.stability`) and warns
+when the first step is past it; a run whose θ stops being finite raises
+``FloatingPointError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fempde.checks import generator, integer, number
+from fempde.meanfield import TimeAxis, noise_scale
+from fempde.model import MeanFieldModel
+
+from .batch import Batch
+from .domain import ConvexDomain
+from .kernels import Stepper, Walls, stepper
+from .noise import draw_key
+from .plan import Chunk, chunk_plan, record_steps
+from .stability import check_step_size
+from .state import RunIdentity, Saver, State, load_state
+
+__all__ = ["Member", "Observer", "Run", "ensemble", "sgd"]
+
+Array = NDArray[np.float64]
+Observer = Callable[[Array], ArrayLike]
+"""``observe(theta)``: any array computed from the units ``(N, D)`` at a recording time."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One run of an ensemble: its start ``theta0`` ``(N, D)``, its time axis (ε and
+    schedule) and its own Generator."""
+
+    theta0: ArrayLike
+    axis: TimeAxis
+    rng: np.random.Generator
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run at its recording ``times`` ``(T,)`` (grid times ``kε``, steps ``steps``):
+    the units ``theta`` ``(T, N, D)`` (None with ``keep_theta=False``), what
+    ``observe`` returned, stacked ``(T, ...)`` (None without it), and the kernel that ran."""
+
+    times: Array
+    steps: NDArray[np.int64]
+    theta: Array | None
+    observed: Array | None
+    kernel: str
+
+
+class _Setup:
+    """A model's runs as the engine takes them: the batch, the walls and the kernel, checked once."""
+
+    def __init__(self, model: MeanFieldModel, batch: object, reflect: bool, kernel: str) -> None:
+        if not isinstance(model, MeanFieldModel):
+            raise TypeError(f"model must be a fempde.model.MeanFieldModel, got {type(model).__name__}")
+        if not isinstance(reflect, bool):
+            raise TypeError(f"reflect must be True (reflection at the walls) or False (projection), got {reflect!r}")
+        self.model, self.batch = model, Batch.of(batch)
+        if not self.batch.full and not callable(getattr(model.data, "sample", None)):
+            raise ValueError(f"the data law of {model.name!r} ({type(model.data).__name__}) has no sampler: give "
+                             "batch='full' (its quadrature) or a data law with sample(n, rng)")
+        domain = None if model.domain is None else ConvexDomain.from_mesh(model.domain)
+        self.walls = Walls(domain, reflect)
+        self.stepper: Stepper = stepper(model, self.batch, self.walls, kernel)
+
+    def start(self, theta0: ArrayLike, name: str) -> Array:
+        """``theta0`` checked: finite, ``(N >= 1, D)``, inside the θ-domain; a C-ordered copy."""
+        theta = np.array(self.model.units(theta0, name), dtype=np.float64, order="C")
+        domain = self.walls.domain
+        if domain is not None:
+            outside = np.flatnonzero(~domain.contains(theta))
+            if outside.size:
+                i = int(outside[0])
+                raise ValueError(f"{name}: {outside.size} of its {len(theta)} units lie outside the model's θ-domain "
+                                 f"(unit {i} at {theta[i].tolist()}): start inside it (model.sample_initial draws "
+                                 f"from the initial law)")
+        return theta
+
+    def check_axis(self, axis: object, name: str) -> TimeAxis:
+        if not isinstance(axis, TimeAxis):
+            raise TypeError(f"{name} must be a fempde TimeAxis (epsilon and schedule; model.axis(epsilon) makes "
+                            f"one), got {type(axis).__name__}")
+        if axis.schedule != self.model.schedule:
+            raise ValueError(f"{name} has the schedule {axis.schedule!r}, the model {self.model.schedule!r}: build "
+                             f"the axis with model.axis(epsilon)")
+        return axis
+
+
+class _Course:
+    """One run's way through its plan: its units, data feed, noise key and records."""
+
+    def __init__(self, setup: _Setup, theta: Array, axis: TimeAxis, marks: NDArray[np.int64],
+                 rng: np.random.Generator, key: int, chunk: int, observe: Observer | None, keep_theta: bool,
+                 state: State | None = None) -> None:
+        self.setup, self.axis, self.marks, self.rng, self.key = setup, axis, marks, rng, key
+        self.observe, self.keep_theta = observe, keep_theta
+        self.step = 0 if state is None else state.step
+        self.theta = theta if state is None else np.array(state.theta, dtype=np.float64, order="C")
+        self.records: list[Array] = [] if state is None else list(state.records)
+        self.observed: list[Array] | None = None if observe is None else ([] if state is None else
+                                                                           list(state.observed or []))
+        done = len(self.observed) if self.observed is not None else len(self.records)
+        self.feed = setup.batch.feed(setup.model, rng, self.step)
+        self.plan = chunk_plan(marks[done:], chunk, start=self.step)
+        self.alpha = setup.model.output_scale(len(self.theta))
+
+    def inputs(self, c: Chunk) -> tuple[Array, Array, Array, Array, int]:
+        """``xs``, ``ys``, the steps ``s_k``, the noise scales and the first normal of chunk ``c``."""
+        xs, ys = self.feed.take(c.start, c.steps)
+        steps = self.axis.step_sizes(c.start, c.start + c.steps)
+        tau = self.setup.model.tau
+        stds = noise_scale(steps, tau) if tau > 0 else np.empty(0)
+        return xs, ys, steps, stds, c.start * self.theta.size
+
+    def advance(self, c: Chunk) -> None:
+        """Take chunk ``c`` with the setup's kernel."""
+        xs, ys, steps, stds, first = self.inputs(c)
+        self.setup.stepper.advance(self.theta, xs, ys, self.feed.weights, self.feed.stride, steps, stds, self.key,
+                                   first, self.alpha)
+        self.finished(c)
+
+    def finished(self, c: Chunk) -> None:
+        """After chunk ``c``: θ finite (else FloatingPointError naming t and ε), the step counted."""
+        if not np.all(np.isfinite(self.theta)):
+            eps = self.axis.epsilon
+            raise FloatingPointError(
+                f"SGD diverged: θ is not finite at t = {self.axis.time(c.start + c.steps):g} with epsilon = {eps:g} "
+                f"(N = {len(self.theta)}; finite at t = {self.axis.time(c.start):g}); lower epsilon (now {eps:g})")
+        self.step = c.start + c.steps
+
+    def record(self) -> None:
+        if self.keep_theta:
+            self.records.append(self.theta.copy())
+        if self.observe is not None and self.observed is not None:
+            self.observed.append(np.array(self.observe(self.theta.copy()), dtype=np.float64))
+
+    def state(self) -> State:
+        """The state at the current step (copies of what changes)."""
+        rng_state = self.feed.resume_state() or self.rng.bit_generator.state
+        return State(self.step, self.theta.copy(), rng_state, self.key, self.marks, list(self.records),
+                     None if self.observed is None else list(self.observed))
+
+    def result(self) -> Run:
+        theta = np.array(self.records).reshape(len(self.records), *self.theta.shape) if self.keep_theta else None
+        observed = None if self.observed is None else np.array(self.observed)
+        return Run(self.axis.time(self.marks), self.marks.copy(), theta, observed, self.setup.stepper.name)
+
+
+def _settings(chunk: int, observe: Observer | None, keep_theta: bool) -> int:
+    if observe is not None and not callable(observe):
+        raise TypeError(f"observe must be a function of theta (N, D) returning an array, got {type(observe).__name__}")
+    if not isinstance(keep_theta, bool):
+        raise TypeError(f"keep_theta must be True or False, got {keep_theta!r}")
+    if not keep_theta and observe is None:
+        raise ValueError("keep_theta=False keeps nothing without observe: give observe, or keep theta")
+    return integer("chunk (SGD steps per compiled call)", chunk)
+
+
+def sgd(model: MeanFieldModel, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], *,
+        rng: np.random.Generator, batch: int | str | tuple[str, int] = 1, reflect: bool = True, chunk: int = 4096,
+        checkpoint: str | Path | None = None, checkpoint_every: float = 60.0, resume: bool = False,
+        observe: Observer | None = None, keep_theta: bool = True, kernel: str = "auto") -> Run:
+    """Train ``model``'s units from ``theta0`` ``(N, D)`` on the time axis ``axis``
+    (``model.axis(epsilon)``) and record them at ``times`` (rounded to the grid
+    ``t = kε``, sorted; 0 allowed), drawing from ``rng`` (module docstring).
+
+    ``batch``: samples per step, ``"full"`` or ``("full", level)`` (:mod:`particles.batch`).
+    ``reflect``: reflection at the walls of the model's θ-domain, or projection.
+    ``chunk``: steps per compiled call (the same numbers whatever it is).
+    ``checkpoint``: an ``.npz`` path the state is written to every
+    ``checkpoint_every`` seconds, at the end and on Ctrl-C (the state before the
+    interrupted chunk); ``resume=True`` continues from it, bit for bit.
+    ``observe(theta)``: an array recorded at every recording time (``Run.observed``);
+    ``keep_theta=False`` keeps only that. ``kernel``: ``"auto"`` (the fastest that
+    applies) or one of :data:`particles.kernels.KERNELS` by name.
+    """
+    setup = _Setup(model, batch, reflect, kernel)
+    rng = generator("rng", rng)
+    theta = setup.start(theta0, "theta0")
+    axis = setup.check_axis(axis, "axis")
+    marks = record_steps(axis, times)
+    chunk = _settings(chunk, observe, keep_theta)
+    checkpoint_every = number("checkpoint_every (seconds)", checkpoint_every, minimum=0)
+    check_step_size(model, theta, axis, setup.batch)
+    identity = RunIdentity(marks, axis.epsilon, setup.batch.describe(), (theta.shape[0], theta.shape[1]))
+    if resume:
+        if checkpoint is None:
+            raise ValueError("resume=True needs the checkpoint path")
+        state = load_state(checkpoint, identity, model.tau > 0)
+        rng.bit_generator.state = dict(state.rng_state)
+        course = _Course(setup, theta, axis, marks, rng, state.noise_key, chunk, observe, keep_theta, state)
+    else:
+        key = draw_key(rng) if model.tau > 0 else 0  # first the noise key, then the data blocks
+        course = _Course(setup, theta, axis, marks, rng, key, chunk, observe, keep_theta)
+    saver = None if checkpoint is None else Saver(checkpoint, checkpoint_every, identity)
+    try:
+        for c in course.plan:
+            if c.steps > 0:
+                if saver is not None:
+                    saver.at_boundary(course.state())
+                course.advance(c)
+            if c.record:
+                course.record()
+    except KeyboardInterrupt:
+        if saver is not None:
+            saver.write()
+        raise
+    if saver is not None:
+        saver.at_boundary(course.state())
+        saver.write()
+    return course.result()
+
+
+def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[float], *,
+             batch: int | str | tuple[str, int] = 1, reflect: bool = True, chunk: int = 4096,
+             observe: Observer | None = None, keep_theta: bool = True, kernel: str = "auto",
+             device: str | None = None) -> list[Run]:
+    """Independent runs of ``model``, each its own start, N, time axis and Generator
+    (:class:`Member`), advanced together: one thread per run (numba ``prange``,
+    ``NUMBA_NUM_THREADS`` threads), or with ``device`` (``"cpu"``, ``"cuda"``) as
+    batched tensors in PyTorch (:mod:`particles.kernels.torch`; ridge units, one
+    sample a step, every member with the same N and axis).
+
+    Run ``r`` draws exactly what :func:`sgd` draws from ``members[r].rng``, so on
+    the compiled path ``ensemble(model, members, times)[r]`` equals :func:`sgd` of
+    that member bit for bit. Settings as for :func:`sgd` (no checkpoints)."""
+    setup = _Setup(model, batch, reflect, kernel)
+    chunk = _settings(chunk, observe, keep_theta)
+    if len(members) == 0:
+        raise ValueError("an ensemble needs at least one member")
+    courses = []
+    for r, member in enumerate(members):
+        if not isinstance(member, Member):
+            raise TypeError(f"members[{r}] must be a particles.Member(theta0, axis, rng), got {type(member).__name__}")
+        rng = generator(f"members[{r}].rng", member.rng)
+        theta = setup.start(member.theta0, f"members[{r}].theta0")
+        axis = setup.check_axis(member.axis, f"members[{r}].axis")
+        marks = record_steps(axis, times)
+        check_step_size(model, theta, axis, setup.batch)
+        key = draw_key(rng) if model.tau > 0 else 0
+        courses.append(_Course(setup, theta, axis, marks, rng, key, chunk, observe, keep_theta))
+    if device is not None:
+        from .kernels.torch import run_on_device
+
+        run_on_device(setup, courses, device)
+    else:
+        _run_compiled(setup, courses)
+    return [course.result() for course in courses]
+
+
+def _run_compiled(setup: _Setup, courses: list[_Course]) -> None:
+    """The rounds of an ensemble: chunk ``i`` of every run that has one, together."""
+    for round_ in range(max(len(course.plan) for course in courses)):
+        active = [course for course in courses if round_ < len(course.plan)]
+        chunks = [course.plan[round_] for course in active]
+        moving = [(course, c) for course, c in zip(active, chunks, strict=True) if c.steps > 0]
+        if len(courses) == 1 and moving:  # one run: the serial kernel, no thread pool
+            moving[0][0].advance(moving[0][1])
+        elif moving:
+            _advance_together(setup.stepper, moving)
+        for course, c in zip(active, chunks, strict=True):
+            if c.record:
+                course.record()
+
+
+def _advance_together(step: Stepper, moving: list[tuple[_Course, Chunk]]) -> None:
+    """One chunk of each run of ``moving`` in one compiled call (arrays padded to the longest chunk)."""
+    inputs = [course.inputs(c) for course, c in moving]
+    most = max(c.steps for _, c in moving)
+    rows = max(len(xs) for xs, *_ in inputs)
+    runs = len(moving)
+    first_xs, first_ys = inputs[0][0], inputs[0][1]
+    xs = np.zeros((runs, rows, *first_xs.shape[1:]))
+    ys = np.zeros((runs, rows, *first_ys.shape[1:]))
+    steps = np.zeros((runs, most))
+    stds = np.zeros((runs, most if inputs[0][3].size else 0))
+    for r, (x, y, s, e, _) in enumerate(inputs):
+        xs[r, :len(x)], ys[r, :len(y)], steps[r, :len(s)] = x, y, s
+        if e.size:
+            stds[r, :len(e)] = e
+    sizes = [len(course.theta) for course, _ in moving]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    theta = np.ascontiguousarray(np.concatenate([course.theta for course, _ in moving]))
+    counts = np.array([c.steps for _, c in moving], dtype=np.int64)
+    keys = np.array([course.key for course, _ in moving], dtype=np.uint64)
+    firsts = np.array([first for *_, first in inputs], dtype=np.int64)
+    alphas = np.array([course.alpha for course, _ in moving])
+    feed = moving[0][0].feed
+    step.advance_all(theta, offsets, xs, ys, feed.weights, feed.stride, counts, steps, stds, keys, firsts, alphas)
+    for r, (course, c) in enumerate(moving):
+        course.theta[:] = theta[offsets[r]:offsets[r + 1]]
+        course.finished(c)

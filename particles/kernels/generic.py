@@ -1,0 +1,137 @@
+"""The generic compiled SGD step: any unit, through its compiled passes.
+
+One step for the ``N`` units ``θ_i`` (rows of ``theta``, ``(N, D)``) on the
+batch ``(x_q, y_q, w_q)``, ``q < B``:
+
+    ŷ_q = (α/N) Σ_i σ*(x_q; θ_i),
+    θ_i ← θ_i − DRIFT λ s_k θ_i + κ (s_k/α) Σ_q w_q (y_q − ŷ_q) ∇_θσ*(x_q; θ_i) + σ_k g_i,
+
+on the trained coordinates only (``mask``), the move confined to the θ-domain
+where there is one (:func:`particles.domain.confine_inplace`: reflection, or
+projection along the move). The unit enters as its compiled ``forward`` and
+``backward`` (:class:`fempde.model.UnitKernels`), passed as arguments: numba
+compiles this loop once per kind of unit and process (a function taking
+functions cannot be cached on disk), and inlines the passes into it.
+
+The noise of step ``k`` (of the chunk), coordinate ``j``, unit ``i`` is normal
+``first + (k D + j) N + i`` of the stream ``key`` (:mod:`particles.noise`), the
+numbering every kernel of the engine shares, so that a specialised kernel and
+this one draw the same numbers.
+
+The forward pass keeps what the backward pass needs in ``scratch``; for a
+large batch (full-batch gradient descent on a data quadrature) the scratch of
+every pair ``(q, i)`` would not fit, and the backward pass recomputes the
+forward pass instead (:data:`STORE_LIMIT`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from ..domain import confine_inplace, first_crossing
+from ..noise import fill_normals
+
+__all__ = ["STORE_LIMIT", "advance", "advance_all"]
+
+Array = NDArray[np.float64]
+
+STORE_LIMIT = 1 << 21
+"""Most scratch numbers (``B N scratch_size``) kept between the forward and backward passes."""
+
+FREE, REFLECT, PROJECT = 0, 1, 2
+"""What happens at the θ-domain's walls: no domain, reflection, projection along the move."""
+
+
+@numba.njit(fastmath=True, error_model="numpy")
+def advance(forward: Any, backward: Any, params: Array, scratch_size: int, theta: Array, xs: Array, ys: Array,
+            ws: Array, stride: int, count: int, steps: Array, stds: Array, key: np.uint64, first: int, alpha: float,
+            kappa: float, shrink_rate: float, mask: NDArray[np.bool_], walls: int, normals: Array, offsets: Array,
+            center: Array, inradius: float) -> None:  # pragma: no cover - compiled
+    """``count`` steps of one run (module docstring). ``xs`` ``(K, B, d)``, ``ys`` ``(K, B)``:
+    step ``k`` uses row ``k stride`` (``stride = 0``: the same batch every step); ``ws``
+    ``(B,)`` the batch weights; ``steps`` the ``s_k``, ``stds`` the noise scales (empty:
+    noiseless); ``shrink_rate`` = DRIFT λ.
+
+    The backward pass runs over the batch outside and the units inside, each unit's
+    gradient in its own row of ``grads``: no unit waits for another's sum."""
+    n, dim = theta.shape
+    batch = ws.shape[0]
+    store = batch * n * scratch_size <= STORE_LIMIT
+    scratch = np.empty((batch if store else 1, n, max(scratch_size, 1)))
+    coef, grads = np.empty(batch), np.empty((n, dim))
+    move, point = np.empty(dim), np.empty(dim)
+    noisy = stds.shape[0] > 0
+    noise = np.empty(dim * n if noisy else 0)
+    for k in range(count):
+        row = k * stride
+        for q in range(batch):
+            x, held = xs[row, q], scratch[q if store else 0]
+            total = 0.0
+            for i in range(n):
+                total += forward(x, theta[i], params, held[i])
+            coef[q] = ws[q] * (ys[row, q] - alpha * total / n)
+        grads[:] = 0.0
+        for q in range(batch):
+            x, held, c = xs[row, q], scratch[q if store else 0], coef[q]
+            for i in range(n):
+                if not store:
+                    forward(x, theta[i], params, held[i])
+                backward(x, theta[i], params, held[i], c, grads[i])
+        gain = kappa * steps[k] / alpha
+        shrink = shrink_rate * steps[k]
+        std = stds[k] if noisy else 0.0
+        if noisy:
+            fill_normals(key, first + k * dim * n, noise)
+        for i in range(n):
+            unit = theta[i]
+            for j in range(dim):
+                step = gain * grads[i, j] - shrink * unit[j]
+                if noisy:
+                    step += std * noise[j * n + i]
+                move[j] = step if mask[j] else 0.0
+            if walls == FREE:
+                for j in range(dim):
+                    unit[j] += move[j]
+            else:
+                _confined_move(unit, move, point, normals, offsets, center, inradius, walls == REFLECT)
+
+
+@numba.njit(inline="always")
+def _confined_move(unit: Array, move: Array, point: Array, normals: Array, offsets: Array, center: Array,
+                   inradius: float, reflect: bool) -> None:  # pragma: no cover - compiled
+    """``unit += move``, reflected (or stopped) at the walls it crosses."""
+    dim = unit.shape[0]
+    for j in range(dim):
+        point[j] = unit[j]
+    if first_crossing(point, move, normals, offsets, center, inradius)[0] < 0:
+        for j in range(dim):
+            unit[j] += move[j]
+        return
+    confine_inplace(point, move, normals, offsets, center, inradius, reflect)
+    for j in range(dim):
+        unit[j] = point[j]
+
+
+@numba.njit(parallel=True)
+def advance_all(forward: Any, backward: Any, params: Array, scratch_size: int, theta: Array,
+                offsets_units: NDArray[np.int64], xs: Array, ys: Array, ws: Array, stride: int,
+                counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
+                firsts: NDArray[np.int64], alphas: Array, kappa: float, shrink_rate: float, mask: NDArray[np.bool_],
+                walls: int, normals: Array, offsets: Array, center: Array,
+                inradius: float) -> None:  # pragma: no cover - compiled
+    """Every run of an ensemble, one thread per run: run ``r`` owns rows
+    ``offsets_units[r]:offsets_units[r + 1]`` of ``theta``, takes ``counts[r]`` steps
+    on ``xs[r]``, ``ys[r]`` with ``steps[r]``, ``stds[r]``, output scale ``alphas[r]``
+    and draws its noise from stream ``keys[r]`` from normal ``firsts[r]``."""
+    for r in numba.prange(counts.shape[0]):
+        lo, hi = offsets_units[r], offsets_units[r + 1]
+        if counts[r] > 0:
+            block = theta[lo:hi].copy()
+            advance(forward, backward, params, scratch_size, block, xs[r], ys[r], ws, stride, counts[r], steps[r],
+                    stds[r], keys[r], firsts[r], alphas[r], kappa, shrink_rate, mask, walls, normals, offsets,
+                    center, inradius)
+            theta[lo:hi] = block
