@@ -1,5 +1,7 @@
-"""SGD and noisy SGD of the RBF network ``f̂(x) = (1/N) Σ_i K^δ(x − w_i)``
-(Javanmard–Mondelli–Montanari 2020), one fresh sample per step:
+"""The RBF network ``f̂(x) = (1/N) Σ_i K^δ(x − w_i)`` (Javanmard–Mondelli–Montanari
+2020) on a convex domain: the SGD engine's specialised kernel for it, and
+:func:`rbf_sgd`, its interface from before the engine, now a thin wrapper over
+:func:`particles.sgd` of :func:`fempde.model.jmm_rbf`. One fresh sample a step:
 
     w_i ← w_i + 2 s_k (y_k − f̂(x_k)) ∇_w K^δ(x_k − w_i) + sqrt(4 s_k τ) g_i,
 
@@ -7,38 +9,32 @@ centres kept in Ω by reflection (or projection). Its mean increment is
 ``−2 s_k ∇Ψ^δ(w_i; ρ̂)`` with ``Ψ^δ(w; ρ) = (1/|Ω|) ∫ K^δ(x − w)(K^δ∗ρ − f) dx``, and
 the constants (time axis, ``s_k``, the noise) come from :mod:`fempde.meanfield`.
 
-A noisy run first draws one key from its ``numpy.random.Generator``, and the
-compiled loop computes the Gaussian increments from that key
-(:mod:`particles.noise`: normal ``(k dim + j) N + i`` of the stream is the
-increment of step ``k``, coordinate ``j``, centre ``i``). Then the data and
-label noise come from the Generator in blocks of
-:data:`particles.plan.DATA_BLOCK` steps (:class:`particles.plan.BlockDraws`).
-The same seed gives the same numbers, whatever the recording times and the
-chunks.
+The kernel (:func:`_sgd_chunk`) moves only the centres under the kernel's
+support at the sample, and for noisy runs keeps a bound on each centre's
+distance to the walls so that most moves test no face. It draws what every
+kernel of the engine draws: normal ``first + (k dim + j) N + i`` of the run's
+stream is the increment of step ``k``, coordinate ``j``, centre ``i``
+(:mod:`particles.kernels`), so it gives the generic kernel's numbers to round-off.
 """
 
 from __future__ import annotations
 
-import json
-import time
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fempde.atomic import atomic_write
-from fempde.checks import finite_array, generator, integer, number
+from fempde.checks import finite_array, generator, number
 from fempde.fem.kernels import Kernel
-from fempde.meanfield.axis import DRIFT, TimeAxis, noise_scale
+from fempde.meanfield.axis import DRIFT, TimeAxis
+from fempde.model import jmm_rbf
 
 from .domain import ConvexDomain, confine_inplace, first_crossing
-from .noise import draw_key, fill_normals
-from .plan import DATA_BLOCK, BlockDraws, chunk_plan, record_steps
+from .engine import sgd
+from .noise import fill_normals
 
 __all__ = ["SGDRun", "rbf_sgd"]
 
@@ -192,6 +188,24 @@ def _move_near_faces(ct: Array, i: int, point: Array, rest: Array, normals: Arra
         ct[d, i] = point[d]
 
 
+@numba.njit(cache=True, parallel=True)
+def _sgd_all(centers: Array, units: NDArray[np.int64], xs: Array, ys: Array, steps: Array, counts: NDArray[np.int64],
+             noise_std: Array, keys: NDArray[np.uint64], firsts: NDArray[np.int64], power: int, constant: float,
+             delta: float, normals: Array, offsets: Array, center: Array, inradius: float,
+             reflect: bool) -> None:  # pragma: no cover - compiled
+    """Every run of an ensemble, one thread per run: run ``r`` owns centres
+    ``units[r]:units[r + 1]`` of ``centers``, takes ``counts[r]`` steps of
+    :func:`_sgd_chunk` on ``xs[r]``, ``ys[r]`` and draws its noise from stream
+    ``keys[r]`` from normal ``firsts[r]``."""
+    for r in numba.prange(counts.shape[0]):
+        lo, hi, m = units[r], units[r + 1], counts[r]
+        if m > 0:
+            block = centers[lo:hi].copy()
+            _sgd_chunk(block, xs[r, :m], ys[r, :m], steps[r, :m], noise_std[r, :m], keys[r], firsts[r], power,
+                       constant, delta, normals, offsets, center, inradius, reflect)
+            centers[lo:hi] = block
+
+
 @dataclass(frozen=True)
 class SGDRun:
     """Centres at the recorded times: ``centers`` has shape ``(n_times, N, dim)``."""
@@ -219,16 +233,13 @@ def rbf_sgd(
     resume: bool = False,
 ) -> SGDRun:
     """Run (noisy) SGD from ``centers0`` (shape ``(N, dim)``) and record the
-    centres at ``times`` (rounded to the SGD grid ``t = kε``; 0 allowed).
+    centres at ``times`` (rounded to the SGD grid ``t = kε``; 0 allowed): the
+    engine's run (:func:`particles.sgd`) of :func:`fempde.model.jmm_rbf` on
+    ``domain``'s mesh, kept for the callers of this interface.
 
     ``target`` is ``f(x)`` with ``x`` of shape ``(dim, n)``; labels are
-    ``y = f(x) + label_noise · N(0, 1)``.
-
-    With ``checkpoint`` (an ``.npz`` path), the state at a chunk boundary —
-    centres, step ``k``, the Generator's state, the records so far — is written
-    atomically every ``checkpoint_every`` seconds, at the end, and when Ctrl-C
-    interrupts (the state before the interrupted chunk). ``resume=True``
-    continues from that file: the same seed's run, bit for bit.
+    ``y = f(x) + label_noise · N(0, 1)``. ``checkpoint``, ``checkpoint_every``,
+    ``resume``: as for :func:`particles.sgd` (fempde's one checkpoint format).
     """
     centers = np.array(centers0, dtype=np.float64, order="C")
     if centers.ndim != 2 or centers.shape[1] != domain.dim or centers.shape[0] < 1:
@@ -239,118 +250,12 @@ def rbf_sgd(
     if kernel.dim != domain.dim:
         raise ValueError(f"kernel is {kernel.dim}-D but the domain is {domain.dim}-D")
     tau, label_noise = number("tau", tau, minimum=0), number("label_noise", label_noise, minimum=0)
-    chunk = integer("chunk (SGD steps per compiled call)", chunk)
-    checkpoint_every = number("checkpoint_every (seconds)", checkpoint_every, minimum=0)
     generator("rng", rng)
-    marks = record_steps(axis, times)
-    recorded: list[Array] = []
-    k = 0
-    if resume:
-        if checkpoint is None:
-            raise ValueError("resume=True needs the checkpoint path")
-        k, centers, recorded, key = _load(Path(checkpoint), rng, marks, centers.shape, tau)
-    else:
-        key = draw_key(rng) if tau > 0 else 0  # the stream of the run's Gaussian increments
-
-    def draw(m: int, generator: np.random.Generator) -> tuple[Array, Array]:
-        xs = domain.sample(m, generator)
-        ys = np.asarray(target(xs.T), dtype=np.float64).reshape(m)
-        if not np.all(np.isfinite(ys)):
-            bad = xs[~np.isfinite(ys)][0]
-            raise ValueError(f"the target f is not finite at x = {bad.tolist()} (a sample of Ω): "
-                             "SGD needs a finite f on the whole domain")
-        if label_noise > 0:
-            ys = ys + label_noise * generator.standard_normal(m)
-        return xs, ys
-
-    draws = BlockDraws(draw, rng, start=k)
-    saver = _Saver(Path(checkpoint), checkpoint_every, key) if checkpoint is not None else None
-    try:
-        _advance(kernel, axis, centers, marks, k, recorded, tau, domain, reflect, draws, chunk, key, saver)
-    except KeyboardInterrupt:
-        if saver is not None:
-            saver.write_boundary()
-        raise
-    if saver is not None:
-        saver.write_boundary()
-    return SGDRun(axis.time(marks), np.array(recorded), marks)
-
-
-class _Saver:
-    """Keeps the state at the last chunk boundary and writes it when due."""
-
-    def __init__(self, path: Path, every: float, key: int) -> None:
-        self.path, self.every, self.key = path, every, key
-        self.written_at = time.monotonic()
-        self.boundary: dict[str, Any] | None = None
-        self.recorded: list[Array] = []
-        self.n_recorded = 0
-
-    def at_boundary(self, k: int, centers: Array, recorded: list[Array], marks: NDArray[np.int64],
-                    draws: BlockDraws) -> None:
-        # the records are immutable copies: keep the list and how many belong to this boundary
-        self.boundary = {"k": k, "centers": centers.copy(), "marks": marks,
-                         "rng_state": json.dumps(draws.resume_state()), "data_block": DATA_BLOCK,
-                         "noise_key": np.uint64(self.key)}
-        self.recorded, self.n_recorded = recorded, len(recorded)
-        if time.monotonic() - self.written_at >= self.every:
-            self.write_boundary()
-
-    def write_boundary(self) -> None:
-        if self.boundary is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        boundary = self.boundary
-        shape = (self.n_recorded, *boundary["centers"].shape)
-        recorded = np.array(self.recorded[: self.n_recorded]).reshape(shape)
-        atomic_write(self.path, lambda tmp: np.savez(tmp, recorded=recorded, **boundary))
-        self.written_at = time.monotonic()
-
-
-def _load(path: Path, rng: np.random.Generator, marks: NDArray[np.int64],
-          shape: tuple[int, ...], tau: float) -> tuple[int, Array, list[Array], int]:
-    if not path.is_file():
-        raise FileNotFoundError(f"no SGD checkpoint at {path}")
-    try:
-        with np.load(path) as archive:
-            data = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"checkpoint {path} is damaged or truncated ({type(err).__name__}: {err}); delete it to "
-                         f"start that seed afresh, or run without resume") from None
-    missing = sorted({"marks", "centers", "rng_state", "k", "recorded"} - set(data))
-    if missing:
-        raise ValueError(f"checkpoint {path} lacks {', '.join(missing)}: not an SGD checkpoint of fempde; delete it "
-                         f"or run without resume")
-    if not np.array_equal(data["marks"], marks) or data["centers"].shape != shape:
-        raise ValueError(f"checkpoint {path} belongs to another run (record times or N differ)")
-    if "data_block" not in data or int(data["data_block"]) != DATA_BLOCK:
-        raise ValueError(f"checkpoint {path} was written by an older fempde, which drew the data per chunk (this "
-                         f"one draws them in blocks of {DATA_BLOCK} steps): run again without resume=True")
-    if tau > 0 and "noise_key" not in data:
-        raise ValueError(f"checkpoint {path} has no noise key, and this run is noisy (tau = {tau}): run again "
-                         "without resume=True")
-    rng.bit_generator.state = json.loads(str(data["rng_state"]))
-    key = int(data["noise_key"]) if tau > 0 else 0
-    return int(data["k"]), np.array(data["centers"]), list(np.array(data["recorded"])), key
-
-
-def _advance(kernel: Kernel, axis: TimeAxis, centers: Array, marks: NDArray[np.int64], k: int,
-             recorded: list[Array], tau: float, domain: ConvexDomain, reflect: bool, draws: BlockDraws, chunk: int,
-             key: int, saver: _Saver | None) -> None:
-    """The chunk loop from step ``k`` (the marks before it are in ``recorded``): take
-    a chunk of data, run the compiled steps, record at the marks."""
-    for start, m, record in chunk_plan(marks[len(recorded):], chunk, start=k):
-        if m > 0:
-            if saver is not None:
-                saver.at_boundary(start, centers, recorded, marks, draws)
-            xs, ys = draws.take(start, m)
-            steps = axis.step_sizes(start, start + m)
-            stds = noise_scale(steps, tau) if tau > 0 else np.empty(0)
-            _sgd_chunk(centers, xs, ys, steps, stds, np.uint64(key), start * centers.size, kernel.power,
-                       kernel.constant, kernel.delta, domain.normals, domain.offsets, domain.center, domain.inradius,
-                       reflect)
-            k = start + m
-        if record:
-            recorded.append(centers.copy())
-    if saver is not None:
-        saver.at_boundary(k, centers, recorded, marks, draws)
+    if not isinstance(axis, TimeAxis):
+        raise TypeError(f"axis must be a fempde TimeAxis, got {type(axis).__name__}")
+    model = jmm_rbf(domain.mesh, target, kernel.delta, tau=tau, kernel=kernel.name, schedule=axis.schedule,
+                    label_noise=label_noise)
+    run = sgd(model, centers, axis, times, rng=rng, reflect=reflect, chunk=chunk, checkpoint=checkpoint,
+              checkpoint_every=checkpoint_every, resume=resume)
+    assert run.theta is not None
+    return SGDRun(run.times, run.theta, run.steps)
