@@ -114,8 +114,8 @@ def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis,
     return dd_ensemble(model, [member], times, lam=lam, beta=beta, chunk=chunk)[0]
 
 
-def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], times: Sequence[float], *,
-                lam: float = 0.0, beta: float = math.inf, chunk: int = 2048) -> list[DDRun]:
+def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member | engine.Member],
+                times: Sequence[float], *, lam: float = 0.0, beta: float = math.inf, chunk: int = 2048) -> list[DDRun]:
     """Independent SGD runs (each its own N, ε and Generator) advanced together,
     one thread per run: :func:`particles.ensemble` of :func:`declaration`. Run ``r``
     equals :func:`dd_sgd` of ``members[r]``, bit for bit."""
@@ -125,7 +125,7 @@ def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member], 
     for r, member in enumerate(members):
         generator(f"members[{r}].rng", member.rng)
     declared = declaration(net, lam=lam, beta=beta, schedule=members[0].axis.schedule)
-    starts = [engine.Member(_start(net, member), member.axis, member.rng) for member in members]
+    starts = [engine.Member(_start(net, _as_member(net, member)), member.axis, member.rng) for member in members]
     runs = engine.ensemble(declared, starts, times, chunk=chunk)
     return [_dd_run(net, run) for run in runs]
 
@@ -150,6 +150,17 @@ def _dd_run(net: Network, run: engine.Run) -> DDRun:
         return DDRun(run.times, theta[..., :d].copy(), theta[..., d].copy(), theta[..., d + 1].copy())
     shape = theta.shape[:2]
     return DDRun(run.times, theta.copy(), np.ones(shape), np.zeros(shape))
+
+
+def _as_member(net: Network, member: Member | engine.Member) -> Member:
+    """A member of this interface; an engine's :class:`particles.Member` (θ ``(N, D)``) read as one."""
+    if not isinstance(member, engine.Member):
+        return member
+    theta = np.asarray(member.theta0, dtype=np.float64)
+    d = net.data.d
+    if net.fit_output and theta.ndim == 2 and theta.shape[1] == d + 2:
+        return Member(theta[:, :d], member.axis, member.rng, theta[:, d], theta[:, d + 1])
+    return Member(theta, member.axis, member.rng)
 
 
 def _start(net: Network, member: Member) -> Array:

@@ -255,7 +255,7 @@ def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[f
     """Independent runs of ``model``, each its own start, N, time axis and Generator
     (:class:`Member`), advanced together: one thread per run (numba ``prange``,
     ``NUMBA_NUM_THREADS`` threads), or with ``device`` (``"cpu"``, ``"cuda"``) as
-    batched tensors in PyTorch (:mod:`particles.kernels.torch`; ridge units, one
+    batched tensors in PyTorch (:mod:`particles.kernels.tensors`; ridge units, one
     sample a step, every member with the same N and axis).
 
     Run ``r`` draws exactly what :func:`sgd` draws from ``members[r].rng``, so on
@@ -277,7 +277,7 @@ def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[f
         key = draw_key(rng) if model.tau > 0 else 0
         courses.append(_Course(setup, theta, axis, marks, rng, key, chunk, observe, keep_theta))
     if device is not None:
-        from .kernels.torch import run_on_device
+        from .kernels.tensors import run_on_device
 
         run_on_device(setup, courses, device)
     else:
