@@ -36,9 +36,11 @@ when the first step is past it; a run whose θ stops being finite raises
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -253,10 +255,11 @@ def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[f
              observe: Observer | None = None, keep_theta: bool = True, kernel: str = "auto",
              device: str | None = None) -> list[Run]:
     """Independent runs of ``model``, each its own start, N, time axis and Generator
-    (:class:`Member`), advanced together: one thread per run (numba ``prange``,
-    ``NUMBA_NUM_THREADS`` threads), or with ``device`` (``"cpu"``, ``"cuda"``) as
-    batched tensors in PyTorch (:mod:`particles.kernels.tensors`; ridge units, one
-    sample a step, every member with the same N and axis).
+    (:class:`Member`), advanced together: a chunk of every run at a time, the runs
+    spread over ``NUMBA_NUM_THREADS`` threads (each calls its compiled kernel with the
+    GIL released), or with ``device`` (``"cpu"``, ``"cuda"``) as batched tensors in
+    PyTorch (:mod:`particles.kernels.tensors`; ridge units, one sample a step, every
+    member with the same N and axis).
 
     Run ``r`` draws exactly what :func:`sgd` draws from ``members[r].rng``, so on
     the compiled path ``ensemble(model, members, times)[r]`` equals :func:`sgd` of
@@ -281,49 +284,25 @@ def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[f
 
         run_on_device(setup, courses, device)
     else:
-        _run_compiled(setup, courses)
+        _run_compiled(courses)
     return [course.result() for course in courses]
 
 
-def _run_compiled(setup: _Setup, courses: list[_Course]) -> None:
-    """The rounds of an ensemble: chunk ``i`` of every run that has one, together."""
-    for round_ in range(max(len(course.plan) for course in courses)):
-        active = [course for course in courses if round_ < len(course.plan)]
-        chunks = [course.plan[round_] for course in active]
-        moving = [(course, c) for course, c in zip(active, chunks, strict=True) if c.steps > 0]
-        if len(courses) == 1 and moving:  # one run: the serial kernel, no thread pool
-            moving[0][0].advance(moving[0][1])
-        elif moving:
-            _advance_together(setup.stepper, moving)
-        for course, c in zip(active, chunks, strict=True):
-            if c.record:
-                course.record()
-
-
-def _advance_together(step: Stepper, moving: list[tuple[_Course, Chunk]]) -> None:
-    """One chunk of each run of ``moving`` in one compiled call (arrays padded to the longest chunk)."""
-    inputs = [course.inputs(c) for course, c in moving]
-    most = max(c.steps for _, c in moving)
-    rows = max(len(xs) for xs, *_ in inputs)
-    runs = len(moving)
-    first_xs, first_ys = inputs[0][0], inputs[0][1]
-    xs = np.zeros((runs, rows, *first_xs.shape[1:]))
-    ys = np.zeros((runs, rows, *first_ys.shape[1:]))
-    steps = np.zeros((runs, most))
-    stds = np.zeros((runs, most if inputs[0][3].size else 0))
-    for r, (x, y, s, e, _) in enumerate(inputs):
-        xs[r, :len(x)], ys[r, :len(y)], steps[r, :len(s)] = x, y, s
-        if e.size:
-            stds[r, :len(e)] = e
-    sizes = [len(course.theta) for course, _ in moving]
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    theta = np.ascontiguousarray(np.concatenate([course.theta for course, _ in moving]))
-    counts = np.array([c.steps for _, c in moving], dtype=np.int64)
-    keys = np.array([course.key for course, _ in moving], dtype=np.uint64)
-    firsts = np.array([first for *_, first in inputs], dtype=np.int64)
-    alphas = np.array([course.alpha for course, _ in moving])
-    feed = moving[0][0].feed
-    step.advance_all(theta, offsets, xs, ys, feed.weights, feed.stride, counts, steps, stds, keys, firsts, alphas)
-    for r, (course, c) in enumerate(moving):
-        course.theta[:] = theta[offsets[r]:offsets[r + 1]]
-        course.finished(c)
+def _run_compiled(courses: list[_Course]) -> None:
+    """The rounds of an ensemble: chunk ``i`` of every run that has one, the runs spread
+    over a pool of ``numba.get_num_threads()`` threads. Each run calls the compiled
+    kernel of a single run (it releases the GIL), so it is its single run, bit for bit."""
+    workers = min(numba.get_num_threads(), len(courses))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for round_ in range(max(len(course.plan) for course in courses)):
+            active = [(course, course.plan[round_]) for course in courses if round_ < len(course.plan)]
+            moving = [(course, c) for course, c in active if c.steps > 0]
+            if workers == 1:
+                for course, c in moving:
+                    course.advance(c)
+            else:
+                for done in [pool.submit(course.advance, c) for course, c in moving]:
+                    done.result()  # a run's FloatingPointError surfaces here
+            for course, c in active:
+                if c.record:
+                    course.record()

@@ -44,7 +44,7 @@ Target = Callable[[Array], ArrayLike]
 _BLOCK = 256  # centres per block of the compiled passes: a block's scratch rows stay in L1
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy")  # error_model: no division branches in the loops
+@numba.njit(cache=True, fastmath=True, error_model="numpy", nogil=True)  # error_model: no division branches
 def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Array, key: np.uint64, first: int,
                power: int, constant: float, delta: float, normals: Array, offsets: Array, center: Array,
                inradius: float, reflect: bool, drift: float = DRIFT) -> None:  # pragma: no cover - compiled
@@ -186,24 +186,6 @@ def _move_near_faces(ct: Array, i: int, point: Array, rest: Array, normals: Arra
     confine_inplace(point, rest, normals, offsets, center, inradius, reflect)
     for d in range(dim):
         ct[d, i] = point[d]
-
-
-@numba.njit(cache=True, parallel=True)
-def _sgd_all(centers: Array, units: NDArray[np.int64], xs: Array, ys: Array, steps: Array, counts: NDArray[np.int64],
-             noise_std: Array, keys: NDArray[np.uint64], firsts: NDArray[np.int64], power: int, constant: float,
-             delta: float, normals: Array, offsets: Array, center: Array, inradius: float,
-             reflect: bool) -> None:  # pragma: no cover - compiled
-    """Every run of an ensemble, one thread per run: run ``r`` owns centres
-    ``units[r]:units[r + 1]`` of ``centers``, takes ``counts[r]`` steps of
-    :func:`_sgd_chunk` on ``xs[r]``, ``ys[r]`` and draws its noise from stream
-    ``keys[r]`` from normal ``firsts[r]``."""
-    for r in numba.prange(counts.shape[0]):
-        lo, hi, m = units[r], units[r + 1], counts[r]
-        if m > 0:
-            block = centers[lo:hi].copy()
-            _sgd_chunk(block, xs[r, :m], ys[r, :m], steps[r, :m], noise_std[r, :m], keys[r], firsts[r], power,
-                       constant, delta, normals, offsets, center, inradius, reflect)
-            centers[lo:hi] = block
 
 
 @dataclass(frozen=True)

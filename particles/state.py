@@ -98,7 +98,7 @@ def save_state(path: str | Path, state: State, identity: RunIdentity) -> Path:
 
 def load_state(path: str | Path, identity: RunIdentity, noisy: bool) -> State:
     """The state saved at ``path`` by a run of ``identity`` (else a ValueError naming the difference)."""
-    fields, dims = read_archive(path, KIND, VERSION, _SPEC)
+    fields, dims = read_archive(path, KIND, VERSION, _SPEC, what="checkpoint")
     where = f"checkpoint {path}"
     if int(fields["data_block"]) != DATA_BLOCK:
         raise ValueError(f"{where} drew its data in blocks of {int(fields['data_block'])} steps, this fempde in "

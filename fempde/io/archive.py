@@ -74,62 +74,63 @@ def write_archive(path: str | Path, kind: str, version: int, fields: Mapping[str
             raise ValueError(f"field {name!r} holds Python objects: an archive holds numbers and strings only")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = {KIND: np.array(kind), FORMAT: np.array(int(version), dtype=np.int64)}
+    contents = {KIND: np.array(kind), FORMAT: np.array(int(version), dtype=np.int64), **arrays}
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as file:
-            np.savez(file, **header, **arrays)
+            np.savez(file, **contents)  # type: ignore[arg-type]  # numpy's stub reads ** as allow_pickle
 
     return atomic_write(path, write)
 
 
-def read_archive(path: str | Path, kind: str, version: int,
-                 spec: Mapping[str, Field]) -> tuple[dict[str, NDArray[Any]], dict[str, int]]:
+def read_archive(path: str | Path, kind: str, version: int, spec: Mapping[str, Field],
+                 what: str = "archive") -> tuple[dict[str, NDArray[Any]], dict[str, int]]:
     """The fields of ``spec`` from the archive at ``path``, each checked (module
     docstring), and the lengths of the named dimensions. Fields the archive holds
-    beyond ``spec`` are ignored."""
+    beyond ``spec`` are ignored. ``what`` names the file in messages ("checkpoint")."""
     path = Path(path)
+    where = f"{what} {path}"
     if not path.is_file():
-        raise FileNotFoundError(f"no archive at {path}")
+        raise FileNotFoundError(f"no {what} at {path}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = set(archive.files)
             raw = {name: archive[name] for name in names}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise ValueError(f"{path} is damaged, truncated or not an archive ({type(err).__name__}: {err}); "
+        raise ValueError(f"{where} is damaged or truncated, or not an archive ({type(err).__name__}: {err}); "
                          f"delete it, or run without resume") from None
-    _check_header(path, raw, kind, version)
+    _check_header(where, raw, kind, version)
     dims: dict[str, int] = {}
     out: dict[str, NDArray[Any]] = {}
     for name, field in spec.items():
         if name not in raw:
             if field.optional:
                 continue
-            raise ValueError(f"{path} lacks the field {name!r}: not a complete {kind} archive; delete it, or run "
+            raise ValueError(f"{where} lacks the field {name!r}: not a complete {kind} archive; delete it, or run "
                              f"without resume")
-        out[name] = _checked(path, name, raw[name], field, dims)
+        out[name] = _checked(where, name, raw[name], field, dims)
     return out, dims
 
 
-def _check_header(path: Path, raw: Mapping[str, NDArray[Any]], kind: str, version: int) -> None:
+def _check_header(where: str, raw: Mapping[str, NDArray[Any]], kind: str, version: int) -> None:
     if KIND not in raw or FORMAT not in raw:
-        raise ValueError(f"{path} has no fempde archive header (kind, format): not a file fempde wrote (or one "
+        raise ValueError(f"{where} has no fempde archive header (kind, format): not a file fempde wrote (or one "
                          f"written before the archive format); delete it, or run without resume")
     found_kind, found_format = raw[KIND], raw[FORMAT]
     if found_kind.shape != () or found_kind.dtype.kind != "U" or found_format.shape != () \
             or found_format.dtype.kind not in "iu":
-        raise ValueError(f"{path} has a malformed archive header; delete it, or run without resume")
+        raise ValueError(f"{where} has a malformed archive header; delete it, or run without resume")
     if str(found_kind) != kind:
-        raise ValueError(f"{path} holds a {str(found_kind)!r} archive, not a {kind!r} one: give the right file")
+        raise ValueError(f"{where} holds a {str(found_kind)!r} archive, not a {kind!r} one: give the right file")
     if int(found_format) != version:
-        raise ValueError(f"{path} is a {kind} archive of format {int(found_format)}, this fempde reads format "
+        raise ValueError(f"{where} is a {kind} archive of format {int(found_format)}, this fempde reads format "
                          f"{version}: run again without resume")
 
 
-def _checked(path: Path, name: str, value: NDArray[Any], field: Field,
+def _checked(what: str, name: str, value: NDArray[Any], field: Field,
              dims: dict[str, int]) -> NDArray[Any]:
     """``value`` if it is what ``field`` says (named dimensions recorded in ``dims``)."""
-    where = f"{path}: field {name!r}"
+    where = f"{what}: field {name!r}"
     if value.dtype.kind not in DTYPES[field.dtype]:
         raise ValueError(f"{where} has dtype {value.dtype}, expected {field.dtype}")
     if value.ndim != len(field.shape):

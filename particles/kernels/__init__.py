@@ -76,11 +76,6 @@ class Stepper(Protocol):
                 key: int, first: int, alpha: float) -> None:
         """``len(steps)`` steps of one run, ``theta`` ``(N, D)`` in place."""
 
-    def advance_all(self, theta: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, weights: Array,
-                    stride: int, counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
-                    firsts: NDArray[np.int64], alphas: Array) -> None:
-        """The runs of an ensemble, run ``r`` on rows ``offsets[r]:offsets[r + 1]`` of ``theta``."""
-
 
 @dataclass
 class _Common:
@@ -91,11 +86,13 @@ class _Common:
     kappa: float = field(init=False)
     shrink_rate: float = field(init=False)
     mask: NDArray[np.bool_] = field(init=False)
+    faces: tuple[Array, Array, Array, float] = field(init=False)
 
     def __post_init__(self) -> None:
         self.kappa = self.model.gain()
         self.shrink_rate = DRIFT * self.model.lam
         self.mask = np.ascontiguousarray(self.model.mask)
+        self.faces = self.walls.arrays(self.model.dim)
 
 
 class GenericStepper(_Common):
@@ -103,32 +100,28 @@ class GenericStepper(_Common):
 
     name = "generic"
 
-    def _unit(self) -> tuple[Any, ...]:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         forward, backward, params, scratch = self.model.unit.kernels
-        return forward, backward, np.ascontiguousarray(params, dtype=np.float64), int(scratch)
+        self.unit = forward, backward, np.ascontiguousarray(params, dtype=np.float64), int(scratch)
 
     def advance(self, theta: Array, xs: Array, ys: Array, weights: Array, stride: int, steps: Array, stds: Array,
                 key: int, first: int, alpha: float) -> None:
-        forward, backward, params, scratch = self._unit()
-        normals, offsets, center, inradius = self.walls.arrays(theta.shape[1])
+        forward, backward, params, scratch = self.unit
+        normals, offsets, center, inradius = self.faces
         generic.advance(forward, backward, params, scratch, theta, xs, ys, weights, stride, len(steps), steps, stds,
                         np.uint64(key), first, alpha, self.kappa, self.shrink_rate, self.mask, self.walls.mode, normals,
                         offsets, center, inradius)
-
-    def advance_all(self, theta: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, weights: Array,
-                    stride: int, counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
-                    firsts: NDArray[np.int64], alphas: Array) -> None:
-        forward, backward, params, scratch = self._unit()
-        normals, faces, center, inradius = self.walls.arrays(theta.shape[1])
-        generic.advance_all(forward, backward, params, scratch, theta, offsets, xs, ys, weights, stride, counts, steps,
-                            stds, keys, firsts, alphas, self.kappa, self.shrink_rate, self.mask, self.walls.mode,
-                            normals, faces, center, inradius)
 
 
 class RidgeStepper(_Common):
     """:mod:`.ridge`: the fused pass over the weights of ridge units."""
 
     name = "ridge"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.activation = self._activation()
 
     def _activation(self) -> tuple[Any, Array, bool, tuple[float, ...], tuple[float, ...], float, float]:
         unit = self.model.unit
@@ -160,20 +153,10 @@ class RidgeStepper(_Common):
     def advance(self, theta: Array, xs: Array, ys: Array, weights: Array, stride: int, steps: Array, stds: Array,
                 key: int, first: int, alpha: float) -> None:
         wt, a, b, fit_a, fit_b = self._split(theta)
-        evaluate, params, hinge, knots, jumps, c0, c1 = self._activation()
+        evaluate, params, hinge, knots, jumps, c0, c1 = self.activation
         ridge.advance(evaluate, params, hinge, knots, jumps, c0, c1, wt, a, b, fit_a, fit_b,
                       np.ascontiguousarray(xs[:, 0, :]), np.ascontiguousarray(ys[:, 0]), steps, len(steps),
                       self.shrink_rate, stds, np.uint64(key), first, alpha, self.kappa)
-        self._join(theta, wt, a, b, fit_a, fit_b)
-
-    def advance_all(self, theta: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, weights: Array,
-                    stride: int, counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
-                    firsts: NDArray[np.int64], alphas: Array) -> None:
-        wt, a, b, fit_a, fit_b = self._split(theta)
-        evaluate, params, hinge, knots, jumps, c0, c1 = self._activation()
-        ridge.advance_all(evaluate, params, hinge, knots, jumps, c0, c1, wt, a, b, fit_a, fit_b, offsets,
-                          np.ascontiguousarray(xs[:, :, 0, :]), np.ascontiguousarray(ys[:, :, 0]), steps, counts,
-                          self.shrink_rate, stds, keys, firsts, alphas, self.kappa)
         self._join(theta, wt, a, b, fit_a, fit_b)
 
 
@@ -187,14 +170,6 @@ class HomogeneousStepper(_Common):
         a, b = theta[:, 0].copy(), np.ascontiguousarray(theta[:, 1:].T)
         homogeneous.advance(a, b, xs, ys, weights, stride, len(steps), steps, stds, np.uint64(key), first, alpha,
                             self.kappa, self.shrink_rate)
-        theta[:, 0], theta[:, 1:] = a, b.T
-
-    def advance_all(self, theta: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, weights: Array,
-                    stride: int, counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
-                    firsts: NDArray[np.int64], alphas: Array) -> None:
-        a, b = theta[:, 0].copy(), np.ascontiguousarray(theta[:, 1:].T)
-        homogeneous.advance_all(a, b, offsets, xs, ys, weights, stride, counts, steps, stds, keys, firsts, alphas,
-                                self.kappa, self.shrink_rate)
         theta[:, 0], theta[:, 1:] = a, b.T
 
 
@@ -220,18 +195,6 @@ class BumpStepper(_Common):
         rbf._sgd_chunk(theta, np.ascontiguousarray(xs[:, 0, :]), np.ascontiguousarray(ys[:, 0]), steps, stds,
                        np.uint64(key), first, power, constant, delta, domain.normals, domain.offsets, domain.center,
                        domain.inradius, self.walls.reflect)
-
-    def advance_all(self, theta: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, weights: Array,
-                    stride: int, counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
-                    firsts: NDArray[np.int64], alphas: Array) -> None:
-        from .. import rbf
-
-        domain = self.walls.domain
-        assert domain is not None
-        power, constant, delta = self._bump()
-        rbf._sgd_all(theta, offsets, np.ascontiguousarray(xs[:, :, 0, :]), np.ascontiguousarray(ys[:, :, 0]), steps,
-                     counts, stds, keys, firsts, power, constant, delta, domain.normals, domain.offsets,
-                     domain.center, domain.inradius, self.walls.reflect)
 
 
 def _why_not(name: str, model: MeanFieldModel, batch: Batch, walls: Walls) -> str | None:

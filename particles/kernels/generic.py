@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from ..domain import confine_inplace, first_crossing
 from ..noise import fill_normals
 
-__all__ = ["STORE_LIMIT", "advance", "advance_all"]
+__all__ = ["STORE_LIMIT", "advance"]
 
 Array = NDArray[np.float64]
 
@@ -46,7 +46,7 @@ FREE, REFLECT, PROJECT = 0, 1, 2
 """What happens at the θ-domain's walls: no domain, reflection, projection along the move."""
 
 
-@numba.njit(fastmath=True, error_model="numpy")
+@numba.njit(fastmath=True, error_model="numpy", nogil=True)
 def advance(forward: Any, backward: Any, params: Array, scratch_size: int, theta: Array, xs: Array, ys: Array,
             ws: Array, stride: int, count: int, steps: Array, stds: Array, key: np.uint64, first: int, alpha: float,
             kappa: float, shrink_rate: float, mask: NDArray[np.bool_], walls: int, normals: Array, offsets: Array,
@@ -114,24 +114,3 @@ def _confined_move(unit: Array, move: Array, point: Array, normals: Array, offse
     confine_inplace(point, move, normals, offsets, center, inradius, reflect)
     for j in range(dim):
         unit[j] = point[j]
-
-
-@numba.njit(parallel=True)
-def advance_all(forward: Any, backward: Any, params: Array, scratch_size: int, theta: Array,
-                offsets_units: NDArray[np.int64], xs: Array, ys: Array, ws: Array, stride: int,
-                counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
-                firsts: NDArray[np.int64], alphas: Array, kappa: float, shrink_rate: float, mask: NDArray[np.bool_],
-                walls: int, normals: Array, offsets: Array, center: Array,
-                inradius: float) -> None:  # pragma: no cover - compiled
-    """Every run of an ensemble, one thread per run: run ``r`` owns rows
-    ``offsets_units[r]:offsets_units[r + 1]`` of ``theta``, takes ``counts[r]`` steps
-    on ``xs[r]``, ``ys[r]`` with ``steps[r]``, ``stds[r]``, output scale ``alphas[r]``
-    and draws its noise from stream ``keys[r]`` from normal ``firsts[r]``."""
-    for r in numba.prange(counts.shape[0]):
-        lo, hi = offsets_units[r], offsets_units[r + 1]
-        if counts[r] > 0:
-            block = theta[lo:hi].copy()
-            advance(forward, backward, params, scratch_size, block, xs[r], ys[r], ws, stride, counts[r], steps[r],
-                    stds[r], keys[r], firsts[r], alphas[r], kappa, shrink_rate, mask, walls, normals, offsets,
-                    center, inradius)
-            theta[lo:hi] = block

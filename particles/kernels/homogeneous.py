@@ -21,12 +21,12 @@ from numpy.typing import NDArray
 
 from ..noise import fill_normals
 
-__all__ = ["advance", "advance_all"]
+__all__ = ["advance"]
 
 Array = NDArray[np.float64]
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
 def advance(a: Array, b: Array, xs: Array, ys: Array, ws: Array, stride: int, count: int, steps: Array,
             stds: Array, key: np.uint64, first: int, alpha: float, kappa: float,
             shrink_rate: float) -> None:  # pragma: no cover - compiled
@@ -83,19 +83,3 @@ def advance(a: Array, b: Array, xs: Array, ys: Array, ws: Array, stride: int, co
             for j in range(d):
                 for i in range(n):
                     b[j, i] += std * noise[j + 1, i]
-
-
-@numba.njit(cache=True, parallel=True)
-def advance_all(a: Array, b: Array, offsets: NDArray[np.int64], xs: Array, ys: Array, ws: Array, stride: int,
-                counts: NDArray[np.int64], steps: Array, stds: Array, keys: NDArray[np.uint64],
-                firsts: NDArray[np.int64], alphas: Array, kappa: float,
-                shrink_rate: float) -> None:  # pragma: no cover - compiled
-    """Every run of an ensemble, one thread per run: run ``r`` owns units
-    ``offsets[r]:offsets[r + 1]`` and takes ``counts[r]`` steps on ``xs[r]``, ``ys[r]``."""
-    for r in numba.prange(counts.shape[0]):
-        lo, hi = offsets[r], offsets[r + 1]
-        if counts[r] > 0:
-            ar, br = a[lo:hi].copy(), np.ascontiguousarray(b[:, lo:hi])
-            advance(ar, br, xs[r], ys[r], ws, stride, counts[r], steps[r], stds[r], keys[r], firsts[r], alphas[r],
-                    kappa, shrink_rate)
-            a[lo:hi], b[:, lo:hi] = ar, br

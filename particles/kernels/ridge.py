@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from ..noise import fill_normals
 
-__all__ = ["advance", "advance_all"]
+__all__ = ["advance"]
 
 Array = NDArray[np.float64]
 Knots = tuple[float, ...]
@@ -117,7 +117,7 @@ def _rows8(wt: Array, j: int, g: Array, z: Array, x: Array, x_next: Array, shrin
             z[i] += (w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3) + (w4 * v4 + w5 * v5 + w6 * v6 + w7 * v7)
 
 
-@numba.njit(fastmath=True, error_model="numpy")
+@numba.njit(fastmath=True, error_model="numpy", nogil=True)
 def advance(evaluate: Any, params: Array, hinge: bool, knots: Knots, jumps: Knots, c0: float, c1: float, wt: Array,
             a: Array, b: Array, fit_a: bool, fit_b: bool, xs: Array, ys: Array, steps: Array, count: int,
             shrink_rate: float, stds: Array, key: np.uint64, first: int, alpha: float,
@@ -178,22 +178,3 @@ def advance(evaluate: Any, params: Array, hinge: bool, knots: Knots, jumps: Knot
                 row[i] = w
                 z_next[i] += w * vj
         z, z_next = z_next, z
-
-
-@numba.njit(parallel=True)
-def advance_all(evaluate: Any, params: Array, hinge: bool, knots: Knots, jumps: Knots, c0: float, c1: float,
-                wt: Array, a: Array, b: Array, fit_a: bool, fit_b: bool, offsets: NDArray[np.int64], xs: Array,
-                ys: Array, steps: Array, counts: NDArray[np.int64], shrink_rate: float, stds: Array,
-                keys: NDArray[np.uint64], firsts: NDArray[np.int64], alphas: Array,
-                kappa: float) -> None:  # pragma: no cover - compiled
-    """Every run of an ensemble, one thread per run: run ``r`` owns units
-    ``offsets[r]:offsets[r + 1]`` (copied out and back: contiguous rows for
-    :func:`advance`), takes ``counts[r]`` steps and draws its noise from
-    stream ``keys[r]`` from normal ``firsts[r]``."""
-    for r in numba.prange(counts.shape[0]):
-        lo, hi = offsets[r], offsets[r + 1]
-        if counts[r] > 0:
-            w, ar, br = np.ascontiguousarray(wt[:, lo:hi]), a[lo:hi].copy(), b[lo:hi].copy()
-            advance(evaluate, params, hinge, knots, jumps, c0, c1, w, ar, br, fit_a, fit_b, xs[r], ys[r], steps[r],
-                    counts[r], shrink_rate, stds[r], keys[r], firsts[r], alphas[r], kappa)
-            wt[:, lo:hi], a[lo:hi], b[lo:hi] = w, ar, br
