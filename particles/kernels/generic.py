@@ -62,10 +62,13 @@ def advance(forward: Any, backward: Any, params: Array, scratch_size: int, theta
     batch = ws.shape[0]
     store = batch * n * scratch_size <= STORE_LIMIT
     scratch = np.empty((batch if store else 1, n, max(scratch_size, 1)))
-    coef, grads = np.empty(batch), np.empty((n, dim))
-    move, point = np.empty(dim), np.empty(dim)
+    coef, grads, moves = np.empty(batch), np.empty((n, dim)), np.empty((n, dim))
+    trained = np.empty(dim)
+    for j in range(dim):
+        trained[j] = 1.0 if mask[j] else 0.0
+    point = np.empty(dim)
     noisy = stds.shape[0] > 0
-    noise = np.empty(dim * n if noisy else 0)
+    noise = np.empty((dim if noisy else 0, n))
     for k in range(count):
         row = k * stride
         for q in range(batch):
@@ -83,27 +86,28 @@ def advance(forward: Any, backward: Any, params: Array, scratch_size: int, theta
                 backward(x, theta[i], params, held[i], c, grads[i])
         gain = kappa * steps[k] / alpha
         shrink = shrink_rate * steps[k]
-        std = stds[k] if noisy else 0.0
-        if noisy:
-            fill_normals(key, first + k * dim * n, noise)
         for i in range(n):
-            unit = theta[i]
             for j in range(dim):
-                step = gain * grads[i, j] - shrink * unit[j]
-                if noisy:
-                    step += std * noise[j * n + i]
-                move[j] = step if mask[j] else 0.0
-            if walls == FREE:
+                moves[i, j] = (gain * grads[i, j] - shrink * theta[i, j]) * trained[j]
+        if noisy:
+            fill_normals(key, first + k * dim * n, noise.reshape(dim * n))
+            std = stds[k]
+            for j in range(dim):
+                for i in range(n):
+                    moves[i, j] += std * noise[j, i] * trained[j]
+        if walls == FREE:
+            for i in range(n):
                 for j in range(dim):
-                    unit[j] += move[j]
-            else:
-                _confined_move(unit, move, point, normals, offsets, center, inradius, walls == REFLECT)
+                    theta[i, j] += moves[i, j]
+        else:
+            for i in range(n):
+                _confined_move(theta[i], moves[i], point, normals, offsets, center, inradius, walls == REFLECT)
 
 
 @numba.njit(inline="always")
 def _confined_move(unit: Array, move: Array, point: Array, normals: Array, offsets: Array, center: Array,
                    inradius: float, reflect: bool) -> None:  # pragma: no cover - compiled
-    """``unit += move``, reflected (or stopped) at the walls it crosses."""
+    """``unit += move``, reflected (or stopped) at the walls it crosses (``move`` is scratch)."""
     dim = unit.shape[0]
     for j in range(dim):
         point[j] = unit[j]

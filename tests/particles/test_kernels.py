@@ -147,3 +147,28 @@ def test_a_users_compiled_tanh_gives_the_builtin_tanhs_numbers(rng, kernel):
     a, b = (particles.sgd(m, theta0, m.axis(1e-3), [0.5], rng=copy.deepcopy(seed), kernel=kernel).theta
             for m in (builtin, user))
     np.testing.assert_allclose(b, a, rtol=1e-14, atol=1e-14)
+
+
+@numba.njit
+def _passes(forward, backward, params, scratch_size, x, theta):  # pragma: no cover - compiled
+    values, grads = np.empty((len(x), len(theta))), np.zeros((len(x), len(theta), theta.shape[1]))
+    scratch = np.empty(max(scratch_size, 1))
+    for q in range(len(x)):
+        for i in range(len(theta)):
+            values[q, i] = forward(x[q], theta[i], params, scratch)
+            backward(x[q], theta[i], params, scratch, 1.0, grads[q, i])
+    return values, grads
+
+
+@pytest.mark.parametrize("unit", [
+    Ridge("tanh", 3, output=TRAINED, bias=TRAINED), Ridge("piecewise-linear", 2, output=1.5, bias=0.2),
+    Ridge("relu", 2, output=TRAINED), Bump("triweight", 2, 0.7), Bump("epanechnikov", 1, 0.5), Homogeneous(2),
+], ids=lambda unit: type(unit).__name__)
+def test_a_units_compiled_passes_are_its_numpy_forms(rng, unit):
+    """forward = σ*(x; θ) and backward = ∇_θσ*(x; θ) (the kernels' passes) against the
+    unit's numpy __call__ and gradient at random points, to 1e-13."""
+    x, theta = rng.standard_normal((7, unit.input_dim)) * 0.6, rng.standard_normal((5, unit.dim)) * 0.6
+    forward, backward, params, scratch = unit.kernels
+    values, grads = _passes(forward, backward, np.asarray(params, dtype=np.float64), scratch, x, theta)
+    np.testing.assert_allclose(values, unit(x, theta), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(grads, unit.gradient(x, theta), rtol=1e-13, atol=1e-13)
