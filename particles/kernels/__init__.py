@@ -11,6 +11,9 @@ differ by round-off only (tested on the same seeds):
 * :mod:`.ridge` — ridge units ``a σ(⟨w, x⟩ + b)`` on one sample a step, every
   coordinate trained, no θ-domain: the fused pass over the weights, any
   activation (the hinges unrolled, others through their compiled σ, σ');
+* :mod:`.batched` — ridge units on a batch (``B > 1`` or the data quadrature),
+  every coordinate trained, no θ-domain: the step as matrix products (BLAS)
+  and σ in numpy's vectorised functions;
 * :mod:`.homogeneous` — 2-homogeneous units ``a ReLU(⟨b, x⟩)`` on any batch
   (the teacher's students, SGD and full-batch gradient descent), every
   coordinate trained, no θ-domain: the units as columns, every pass vectorised;
@@ -36,13 +39,13 @@ from fempde.problems.neurons import Hinges
 
 from ..batch import Batch
 from ..domain import ConvexDomain
-from . import generic, homogeneous, ridge
+from . import batched, generic, homogeneous, ridge
 
 __all__ = ["KERNELS", "Stepper", "Walls", "stepper"]
 
 Array = NDArray[np.float64]
 
-KERNELS = ("auto", "generic", "ridge", "homogeneous", "bump")
+KERNELS = ("auto", "generic", "ridge", "batched", "homogeneous", "bump")
 """The values of :func:`particles.sgd`'s ``kernel``: the fastest that applies, or one by name."""
 
 
@@ -160,6 +163,17 @@ class RidgeStepper(_Common):
         self._join(theta, wt, a, b, fit_a, fit_b)
 
 
+class BatchedStepper(_Common):
+    """:mod:`.batched`: ridge units on a batch, in matrix products."""
+
+    name = "batched"
+
+    def advance(self, theta: Array, xs: Array, ys: Array, weights: Array, stride: int, steps: Array, stds: Array,
+                key: int, first: int, alpha: float) -> None:
+        batched.advance(self.model, theta, xs, ys, weights, stride, steps, stds, key, first, alpha, self.kappa,
+                        self.shrink_rate)
+
+
 class HomogeneousStepper(_Common):
     """:mod:`.homogeneous`: the units as columns ``a`` ``(N,)``, ``b`` ``(d, N)``."""
 
@@ -204,6 +218,10 @@ def _why_not(name: str, model: MeanFieldModel, batch: Batch, walls: Walls) -> st
         reasons = [(isinstance(model.unit, Ridge), "the unit is not a Ridge"),
                    (batch.size == 1, "it takes one sample a step only"),
                    (walls.domain is None, "it has no θ-domain"), (everything, "it trains every coordinate")]
+    elif name == "batched":
+        reasons = [(isinstance(model.unit, Ridge), "the unit is not a Ridge"),
+                   (batch.size != 1, "it takes batches (B > 1 or 'full') only"),
+                   (walls.domain is None, "it has no θ-domain"), (everything, "it trains every coordinate")]
     elif name == "homogeneous":
         reasons = [(isinstance(model.unit, Homogeneous), "the unit is not a Homogeneous"),
                    (walls.domain is None, "it has no θ-domain"), (everything, "it trains every coordinate")]
@@ -224,11 +242,11 @@ def stepper(model: MeanFieldModel, batch: Batch, walls: Walls, kernel: str = "au
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
     if kernel == "auto":
-        specialised = ("bump", "ridge", "homogeneous")
+        specialised = ("bump", "ridge", "batched", "homogeneous")
         kernel = next((name for name in specialised if _why_not(name, model, batch, walls) is None), "generic")
     why = _why_not(kernel, model, batch, walls)
     if why is not None:
         raise ValueError(f"the {kernel} kernel does not apply to this run ({why}): use kernel='auto' or 'generic'")
-    kinds: dict[str, type[_Common]] = {"generic": GenericStepper, "ridge": RidgeStepper,
+    kinds: dict[str, type[_Common]] = {"generic": GenericStepper, "ridge": RidgeStepper, "batched": BatchedStepper,
                                        "homogeneous": HomogeneousStepper, "bump": BumpStepper}
     return kinds[kernel](model, walls)  # type: ignore[return-value]

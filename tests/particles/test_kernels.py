@@ -112,6 +112,8 @@ SPECIALISED = {
     "ridge, tanh with a and b, noisy": (lambda: _ridge(beta=500.0), 1),
     "homogeneous, SGD, noisy": (lambda: _teacher(beta=1e4), 1),
     "homogeneous, full batch": (_teacher, "full"),
+    "batched ridge, 16 samples a step, noisy": (lambda: _ridge(beta=500.0, lam=0.1), 16),
+    "batched ridge, full batch": (lambda: _ridge(lam=0.1), ("full", 6)),
     "bump, noisy, reflected": (lambda: _rbf(beta=100.0), 1),
 }
 
