@@ -10,7 +10,8 @@ compiled steps, the records) on a warm process, the best of short repeats
 timing. A ratio above 1 means the first is faster.
 
 * **specialised against generic**: the fused ridge kernel on Mei–Montanari–Nguyen's
-  network (d = 40, N = 800, the paper's piecewise-linear σ); the 2-homogeneous
+  network (d = 40, N = 800, the paper's piecewise-linear σ); the batched ridge
+  kernel on the lazy network (tanh, m = 1000, gradient descent on 50 points); the 2-homogeneous
   kernel on Chizat–Bach's students (m = 1000: full-batch gradient descent on the
   256-point circle rule, and SGD); the RBF kernel (triweight bumps, d = 1,
   N = 200 and d = 2, N = 2000);
@@ -107,6 +108,10 @@ def specialised_against_generic():
     model = mmn()
     compare("ridge: MMN d=40 N=800, piecewise-linear", model, model.sample_initial(800, np.random.default_rng(1)),
             1e-4, 20_000, beta=100.0)
+    data = particles.TrainingSet.sphere(50, 5, np.random.default_rng(6))
+    lazy = fempde.model.lazy_network(fempde.model.FiniteData(data.x, data.y))
+    compare("batched: lazy tanh m=1000, GD on 50 points", lazy, lazy.sample_initial(1000, np.random.default_rng(7)),
+            1.0, 200, batch="full", beta=1e4)
     teacher = fempde.model.chizat_bach()
     theta0 = teacher.sample_initial(1000, np.random.default_rng(2))
     compare("homogeneous: Chizat-Bach m=1000, GD 256 pts", teacher, theta0, 0.02, 100, batch="full", beta=1e4)
