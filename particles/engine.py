@@ -35,6 +35,7 @@ when the first step is past it; a run whose θ stops being finite raises
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ from .domain import ConvexDomain
 from .kernels import Stepper, Walls, stepper
 from .noise import draw_key
 from .plan import Chunk, chunk_plan, record_steps
-from .stability import check_step_size
+from .stability import StepSizeWarning, check_step_size
 from .state import RunIdentity, Saver, State, load_state
 
 __all__ = ["Member", "Observer", "Run", "ensemble", "sgd"]
@@ -268,7 +269,7 @@ def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[f
     chunk = _settings(chunk, observe, keep_theta)
     if len(members) == 0:
         raise ValueError("an ensemble needs at least one member")
-    courses = []
+    courses, unstable = [], []
     for r, member in enumerate(members):
         if not isinstance(member, Member):
             raise TypeError(f"members[{r}] must be a particles.Member(theta0, axis, rng), got {type(member).__name__}")
@@ -276,9 +277,17 @@ def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[f
         theta = setup.start(member.theta0, f"members[{r}].theta0")
         axis = setup.check_axis(member.axis, f"members[{r}].axis")
         marks = record_steps(axis, times)
-        check_step_size(model, theta, axis, setup.batch)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StepSizeWarning)
+            check_step_size(model, theta, axis, setup.batch)
+        unstable += [(r, w) for w in caught if issubclass(w.category, StepSizeWarning)]
         key = draw_key(rng) if model.tau > 0 else 0
         courses.append(_Course(setup, theta, axis, marks, rng, key, chunk, observe, keep_theta))
+    if unstable:  # one warning for the ensemble, not one per member
+        which = sorted({r for r, _ in unstable})
+        where = "" if len(members) == 1 else f"members {which[:10]}{' ...' if len(which) > 10 else ''} of " \
+                                             f"{len(members)}: "
+        warnings.warn(f"{where}{unstable[0][1].message}", StepSizeWarning, stacklevel=2)
     if device is not None:
         from .kernels.tensors import run_on_device
 

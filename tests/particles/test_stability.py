@@ -86,3 +86,15 @@ def test_the_estimate_draws_nothing_from_the_run_and_the_ridge_warns(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error", StepSizeWarning)
         check_step_size(model, theta, model.axis(1e-3), Batch(1))
+
+
+def test_an_ensemble_warns_once_naming_its_unstable_members(rng):
+    model = _linear()
+    axis = model.axis(1.0)  # past the limit for any start (K̄ = κ E|x|² ≈ 4)
+    members = [particles.Member(model.sample_initial(3, g), axis if r != 1 else model.axis(1e-3), g)
+               for r, g in enumerate(rng.spawn(3))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        particles.ensemble(model, members, [2.0])
+    assert len(caught) == 1 and issubclass(caught[0].category, StepSizeWarning)
+    assert str(caught[0].message).startswith("members [0, 2] of 3: the first step s_0 = 1 ")
