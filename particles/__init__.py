@@ -1,21 +1,32 @@
-"""The SGD side of fempde: the RBF network of Javanmard–Mondelli–Montanari
-trained by (noisy) SGD on a meshed convex domain, its population risk, and the
-domain geometry the particles need; the SGD of the two-layer networks of
-Mei–Montanari–Nguyen (:mod:`.dd`), the students of Chizat–Bach's teacher
-(:mod:`.teacher`), and lazy against mean-field training (:mod:`.lazy`). It
-may import :mod:`fempde`, never the other way round; the shared constants live
-in :mod:`fempde.meanfield`.
+"""The SGD side of fempde.
+
+* :func:`sgd` and :func:`ensemble` (:mod:`.engine`): one SGD engine for every
+  :class:`fempde.model.MeanFieldModel` — compiled kernels (:mod:`.kernels`),
+  batches (:mod:`.batch`), exact resume (:mod:`.state`), the step-size
+  estimate (:mod:`.stability`, :class:`StepSizeWarning`);
+* the networks of the papers through their interfaces from before the engine,
+  now thin wrappers over it: the RBF network of Javanmard–Mondelli–Montanari
+  (:mod:`.rbf`), the two-layer networks of Mei–Montanari–Nguyen (:mod:`.dd`,
+  :mod:`.reduced`, :mod:`.gpu`), the students of Chizat–Bach's teacher
+  (:mod:`.teacher`), lazy against mean-field training (:mod:`.lazy`);
+* their population risks, the domain geometry the particles need, and the
+  cross-check of the RBF network against its PDE.
+
+It may import :mod:`fempde`, never the other way round; the shared constants
+live in :mod:`fempde.meanfield`.
 """
 
 from .crosscheck import PDE_ERROR_FRACTION, CrossCheck, RBFProblem, Reference, convergence_in_n, crosscheck, reference
-from .dd import DDRun, GaussianClasses, Member, Network, dd_ensemble, dd_sgd, population_risk, sample_isotropic
+from .dd import DDRun, GaussianClasses, Network, dd_ensemble, dd_sgd, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
+from .engine import Member, Run, ensemble, sgd
 from .lazy import GDRun, KernelFlow, TrainingSet, TwoLayer, gradient_descent, learning_rate, output_scale
 from .measures import deposit, l1_gap, wasserstein
 from .noise import draw_key, normals
 from .rbf import SGDRun, rbf_sgd
 from .reduced import Comparison, ReducedSGD, compare, marginal_w1, reduced_sgd, reduced_variables
 from .risk import PopulationRisk
+from .stability import StepSizeWarning
 from .teacher import (
                       RECOVERY_THRESHOLD,
                       Recovery,
@@ -45,7 +56,9 @@ __all__ = [
     "Recovery",
     "ReducedSGD",
     "Reference",
+    "Run",
     "SGDRun",
+    "StepSizeWarning",
     "TeacherRun",
     "TrainingSet",
     "TwoLayer",
@@ -58,6 +71,7 @@ __all__ = [
     "dd_sgd",
     "deposit",
     "draw_key",
+    "ensemble",
     "gradient_descent",
     "l1_gap",
     "learning_rate",
@@ -74,6 +88,7 @@ __all__ = [
     "reference",
     "sample_density",
     "sample_isotropic",
+    "sgd",
     "student_gd",
     "student_sgd",
     "wasserstein",

@@ -45,18 +45,22 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fempde.checks import finite_array, generator, integer, number
-from fempde.meanfield import DRIFT, TimeAxis
+from fempde.meanfield import DRIFT, Constant, Schedule, TimeAxis
+from fempde.model import FiniteData, MeanFieldModel, lazy_network
+
+from .batch import FULL
+from .engine import sgd
 
 __all__ = [
-    "DIVERGENCE", "SMOOTH_ACTIVATIONS", "GDRun", "KernelFlow", "Regime", "TrainingSet", "TwoLayer", "drift",
-    "gradient_descent", "learning_rate", "loss", "loss_rate", "output_scale", "smooth_target",
+    "DIVERGENCE", "SMOOTH_ACTIVATIONS", "GDRun", "KernelFlow", "Regime", "TrainingSet", "TwoLayer", "declaration",
+    "drift", "gradient_descent", "learning_rate", "loss", "loss_rate", "output_scale", "smooth_target",
 ]
 
 Array = NDArray[np.float64]
@@ -327,10 +331,11 @@ def gradient_descent(net: TwoLayer, data: TrainingSet, regime: Regime, axis: Tim
                      records: int = 50) -> GDRun:
     """Full-batch GD ``θ ← θ − s_k η ∇_θ L`` from ``net`` up to ``t_end`` (``η`` of
     :func:`learning_rate`), with the loss at every step and the largest unit
-    displacement at ``records`` evenly spaced steps. ``n × m`` matrices: one step
-    costs three products of ``(n, m)`` with ``(m, d)`` or ``(n, d)`` and one σ.
-    Raises ``FloatingPointError`` when the loss exceeds :data:`DIVERGENCE` ``· L(0)``
-    or is not finite (the step is past the stability limit ``2n/(κ λ_max)``: lower ε)."""
+    displacement at ``records`` evenly spaced steps: the SGD engine's full-batch
+    run (:func:`particles.sgd`, ``batch="full"``) of :func:`declaration`, observed at
+    every step. Raises ``FloatingPointError`` when the loss exceeds :data:`DIVERGENCE`
+    ``· L(0)`` or is not finite (the step is past the stability limit ``2n/(κ λ_max)``:
+    lower ε)."""
     regime = _regime(regime)
     if not isinstance(net, TwoLayer) or not isinstance(data, TrainingSet):
         raise TypeError(f"net must be a TwoLayer and data a TrainingSet, got {type(net)} and {type(data)}")
@@ -344,45 +349,55 @@ def gradient_descent(net: TwoLayer, data: TrainingSet, regime: Regime, axis: Tim
     steps_total = axis.steps_until(t_end)
     if steps_total < 1:
         raise ValueError(f"t_end = {t_end} is less than one step epsilon = {axis.epsilon}: give a larger t_end")
-    sizes = axis.step_sizes(0, steps_total) * learning_rate(regime, net.m)
     record = np.unique(np.linspace(0, steps_total, records + 1).round().astype(np.int64))
-
-    x, y, n, m = data.x, data.y, data.n, net.m
-    a, w = net.a.copy(), net.w.copy()
-    a0, w0 = net.a, net.w
-    scale = alpha / m
+    model = declaration(net, data, regime, axis.schedule)
     started = time.perf_counter()
-    s, ds = _features(net.activation, x, w)
-    r = scale * (s @ a) - y
-    gram0 = _gram(s, ds, a, x)
-    residual0 = r.copy()
-    losses = np.empty(steps_total + 1)
-    displacement = np.empty(record.size)
-    residuals = np.empty((n, record.size))
-    q = 0
-    for k in range(steps_total + 1):
-        losses[k] = loss(r)
-        if not losses[k] <= DIVERGENCE * losses[0]:  # NaN too
-            raise FloatingPointError(
-                f"GD diverged: the loss {losses[k]:.3g} at t = {axis.time(k):.6g} (step {k}) exceeds "
-                f"{DIVERGENCE:g} × L(0) = {DIVERGENCE * losses[0]:.3g}: lower epsilon (now {axis.epsilon:g})")
-        if q < record.size and record[q] == k:
-            displacement[q] = math.sqrt(float(np.max((a - a0) ** 2 + np.sum((w - w0) ** 2, axis=1))))
-            residuals[:, q] = r
-            q += 1
-        if k == steps_total:
-            break
-        c = sizes[k] * scale / n  # ∇_{a_i} L = (α/m)(1/n) Σ_j r_j σ_ij, ∇_{w_i} L = (α/m)(1/n) a_i Σ_j r_j σ'_ij x_j
-        grad_a = s.T @ r
-        grad_w = ((ds * r[:, None]).T @ x) * a[:, None]
-        a -= c * grad_a
-        w -= c * grad_w
-        s, ds = _features(net.activation, x, w)
-        r = scale * (s @ a) - y
+    s, ds = _features(net.activation, data.x, net.w)
+    gram0, residual0 = _gram(s, ds, net.a, data.x), net.output(data.x) - data.y
+    watch = _Watch(net, data, axis)
+    run = sgd(model, np.column_stack([net.w, net.a]), axis, axis.time(np.arange(steps_total + 1)).tolist(),
+              rng=np.random.default_rng(0), batch=FULL, observe=watch, keep_theta=False)  # GD: draws nothing
+    assert run.observed is not None
+    residuals, displacement = run.observed[:, :-1], run.observed[:, -1]
     wall = time.perf_counter() - started
-    return GDRun(regime=regime, axis=axis, loss=losses, record=record, displacement=displacement,
-                 residual=residuals, gram0=gram0, residual0=residual0,
-                 net=TwoLayer(a, w, net.alpha, net.activation), wall_s=wall)
+    return GDRun(regime=regime, axis=axis, loss=loss(residuals.T), record=record, displacement=displacement[record],
+                 residual=residuals[record].T.copy(), gram0=gram0, residual0=residual0,
+                 net=TwoLayer(watch.last[:, -1].copy(), watch.last[:, :-1].copy(), net.alpha, net.activation),
+                 wall_s=wall)
+
+
+def declaration(net: TwoLayer, data: TrainingSet, regime: Regime, schedule: Schedule | None = None) -> MeanFieldModel:
+    """The network as a :class:`fempde.model.MeanFieldModel`: :func:`fempde.model.lazy_network`,
+    ``θ_i = (w_i, a_i)``, on ``data`` with ``regime``'s scaling (its initial law a
+    placeholder: the runs here start from ``net``)."""
+    model = lazy_network(FiniteData(data.x, data.y), activation=net.activation, regime=regime)
+    return replace(model, schedule=schedule or Constant())
+
+
+class _Watch:
+    """The observer of :func:`gradient_descent`: ``u − y`` at the training points and the
+    largest displacement ``max_i ‖θ_i − θ_i(0)‖`` at every step; stops a diverging run."""
+
+    def __init__(self, net: TwoLayer, data: TrainingSet, axis: TimeAxis) -> None:
+        self.net, self.data, self.axis = net, data, axis
+        self.start = np.column_stack([net.w, net.a])
+        self.last = self.start
+        self.step, self.loss0 = 0, math.nan
+
+    def __call__(self, theta: Array) -> Array:
+        net, data = self.net, self.data
+        residual = TwoLayer(theta[:, -1], theta[:, :-1], net.alpha, net.activation).output(data.x) - data.y
+        value = float(loss(residual))
+        if self.step == 0:
+            self.loss0 = value
+        if not value <= DIVERGENCE * self.loss0:  # NaN too
+            raise FloatingPointError(
+                f"GD diverged: the loss {value:.3g} at t = {self.axis.time(self.step):.6g} (step {self.step}) exceeds "
+                f"{DIVERGENCE:g} × L(0) = {DIVERGENCE * self.loss0:.3g}: lower epsilon (now {self.axis.epsilon:g})")
+        self.step += 1
+        self.last = theta
+        shift = math.sqrt(float(np.max(np.sum((theta - self.start) ** 2, axis=1))))
+        return np.append(residual, shift)
 
 
 def loss_rate(times: Array, losses: Array, t0: float, t1: float) -> float:

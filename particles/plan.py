@@ -1,8 +1,8 @@
 """The plan of an SGD run: the steps that record, the chunks between them, and
 the data draws, which depend on neither.
 
-Every SGD path (:mod:`particles.rbf`, :mod:`particles.dd` and its GPU twin
-:mod:`particles.gpu`) runs one chunk of steps at a time (:func:`chunk_plan`:
+The SGD engine (:mod:`particles.engine`, on the CPU and on a device) runs one
+chunk of steps at a time (:func:`chunk_plan`:
 at most ``chunk`` steps, ending on every recording step) and records the
 state at the end of a chunk. What a run draws does not depend on that cut:
 its noise is keyed on the step counter (:mod:`particles.noise`), and its data

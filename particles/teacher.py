@@ -15,8 +15,9 @@ particles follow the characteristics of the PDE that fempde solves,
 
 over the whole circle rule of :meth:`~fempde.problems.homogeneous.Teacher.data_law`
 (:func:`student_gd`, full batch: the PDE's quadrature) or over one fresh sample
-``x ~ N(0, I_2)`` per step (:func:`student_sgd`, ``w = 1``). Both run the same
-compiled loop; ``∇_a Φ = ReLU(⟨b, x⟩)``, ``∇_b Φ = a 1{⟨b, x⟩ > 0} x``.
+``x ~ N(0, I_2)`` per step (:func:`student_sgd`, ``w = 1``). Both are the SGD
+engine's runs (:func:`particles.sgd`) of :func:`declaration`, kept for their
+callers; ``∇_a Φ = ReLU(⟨b, x⟩)``, ``∇_b Φ = a 1{⟨b, x⟩ > 0} x``.
 Along the flow ``a_i² − ‖b_i‖²`` is conserved (2-homogeneity), which the tests use.
 
 **Teacher recovery.** A unit contributes ``a‖b‖ ReLU(⟨b̂, x⟩)``, so what the
@@ -42,18 +43,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fempde.checks import finite_array, generator, integer, number
-from fempde.meanfield import DRIFT, TimeAxis
-from fempde.problems.homogeneous import CIRCLE_POINTS, SphereLaw, Teacher, direction_measure, units
+from fempde.meanfield import Constant, Schedule, TimeAxis
+from fempde.model import Homogeneous, MeanFieldModel, TeacherData
+from fempde.problems.homogeneous import CIRCLE_POINTS, DIM, SphereLaw, Teacher, direction_measure, units
 
-from .plan import chunk_plan
+from .batch import FULL
+from .engine import sgd
 
-__all__ = ["RECOVERY_THRESHOLD", "Recovery", "TeacherRun", "circle_w1", "recovery_fraction", "recovery_mass",
-           "recovery_w1", "student_gd", "student_sgd"]
+__all__ = ["RECOVERY_THRESHOLD", "Recovery", "TeacherRun", "circle_w1", "declaration", "recovery_fraction",
+           "recovery_mass", "recovery_w1", "student_gd", "student_sgd"]
 
 Array = NDArray[np.float64]
 
@@ -89,45 +91,6 @@ def grid_steps(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
     return np.array(marks, dtype=np.int64)
 
 
-@numba.njit(cache=True, fastmath=True)
-def _advance(a: Array, b: Array, x: Array, y: Array, w: Array, steps: Array, count: int,
-             stride: int, drift: float) -> None:  # pragma: no cover - compiled
-    """``count`` steps; step ``k`` uses the rows ``k·stride ... k·stride + len(w)`` of
-    ``x``, ``y`` with weights ``w`` (``stride = 0``: the same batch every step, GD).
-    ``b`` is ``(2, m)``: the passes over the units run along contiguous rows."""
-    m, batch = a.shape[0], w.shape[0]
-    z = np.empty((batch, m))
-    coef = np.empty(batch)
-    ga, gb0, gb1 = np.empty(m), np.empty(m), np.empty(m)
-    for k in range(count):
-        row = k * stride
-        for q in range(batch):
-            x0, x1 = x[row + q, 0], x[row + q, 1]
-            h = 0.0
-            for i in range(m):
-                zi = b[0, i] * x0 + b[1, i] * x1
-                z[q, i] = zi
-                if zi > 0.0:
-                    h += a[i] * zi
-            coef[q] = w[q] * (y[row + q] - h / m)
-        for i in range(m):
-            ga[i], gb0[i], gb1[i] = 0.0, 0.0, 0.0
-        for q in range(batch):
-            x0, x1, c = x[row + q, 0], x[row + q, 1], coef[q]
-            for i in range(m):
-                zi = z[q, i]
-                on = c if zi > 0.0 else 0.0
-                ga[i] += on * zi
-                gb0[i] += on * x0
-                gb1[i] += on * x1
-        step = drift * steps[k]
-        for i in range(m):
-            ai = a[i]
-            a[i] = ai + step * ga[i]
-            b[0, i] += step * ai * gb0[i]
-            b[1, i] += step * ai * gb1[i]
-
-
 @dataclass(frozen=True)
 class TeacherRun:
     """The student at the recorded ``times`` ``(n_times,)`` (on the grid ``t = kε``):
@@ -145,50 +108,44 @@ class TeacherRun:
         return np.array([recovery_w1(teacher, w) for w in self.theta])
 
 
-def _run(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], draw: object,
-         batch: tuple[Array, Array, Array] | None, chunk: int) -> TeacherRun:
+def declaration(teacher: Teacher, schedule: Schedule | None = None) -> MeanFieldModel:
+    """The students as a :class:`fempde.model.MeanFieldModel`: :func:`fempde.model.chizat_bach`
+    of ``teacher`` on the time axis's ``schedule`` (its initial law a placeholder: the runs
+    here start from given units)."""
+    return MeanFieldModel(Homogeneous(DIM), TeacherData(teacher), SphereLaw(0.5, 0.2), schedule=schedule or Constant(),
+                          name="chizat-bach")
+
+
+def _run(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], rng: np.random.Generator,
+         batch: int | tuple[str, int], chunk: int) -> TeacherRun:
     if not isinstance(axis, TimeAxis):
         raise TypeError(f"axis must be a fempde TimeAxis (epsilon and schedule), got {type(axis).__name__}")
     start = units(theta0, "theta0")
     if len(start) < 1:
         raise ValueError("theta0 has zero units: the student needs m >= 1 rows (a, b1, b2)")
     chunk = integer("chunk", chunk)
-    a, b = start[:, 0].copy(), np.ascontiguousarray(start[:, 1:].T)
     marks = grid_steps(axis, times)
-    record: list[Array] = []
-    for k0, count, recorded in chunk_plan(marks, chunk):
-        if count:
-            steps = axis.step_sizes(k0, k0 + count)
-            if batch is not None:  # full batch: the same rule every step
-                x, y, w = batch
-                _advance(a, b, x, y, w, steps, count, 0, DRIFT)
-            else:
-                assert isinstance(draw, np.random.Generator)
-                x, y = teacher.sample(count, draw)
-                _advance(a, b, x, y, np.ones(1), steps, count, 1, DRIFT)
-            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-                raise FloatingPointError(f"the student diverged by t = {axis.time(k0 + count):.6g}: "
-                                         f"lower epsilon (now {axis.epsilon:g})")
-        if recorded:
-            record.append(np.column_stack([a, b.T]))
-    return TeacherRun(axis.time(marks), np.array(record))
+    run = sgd(declaration(teacher, axis.schedule), start, axis, axis.time(marks).tolist(), rng=rng, batch=batch,
+              chunk=chunk)
+    assert run.theta is not None
+    return TeacherRun(run.times, run.theta)
 
 
 def student_gd(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], *,
                points: int = CIRCLE_POINTS, chunk: int = 4096) -> TeacherRun:
     """Full-batch gradient descent from ``theta0`` ``(m, 3)`` on the circle rule of
     ``points`` nodes (the PDE's data quadrature), recorded at ``times``: grid times
-    ``kε`` of ``axis``, increasing (module docstring; others are refused)."""
-    law = teacher.data_law(points)
-    return _run(teacher, theta0, axis, times, None, (law.points, law.y_mean, law.weights), chunk)
+    ``kε`` of ``axis``, increasing (module docstring; others are refused). The
+    engine's run with ``batch=("full", points)``; it draws nothing."""
+    return _run(teacher, theta0, axis, times, np.random.default_rng(0), (FULL, integer("points", points)), chunk)
 
 
 def student_sgd(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], *,
                 rng: np.random.Generator, chunk: int = 4096) -> TeacherRun:
     """SGD from ``theta0`` ``(m, 3)`` with one fresh sample ``x ~ N(0, I_2)``,
-    ``y = h*(x)`` per step (drawn from ``rng``, ``chunk`` at a time), recorded at ``times``:
-    grid times ``kε`` of ``axis``, increasing (module docstring; others are refused)."""
-    return _run(teacher, theta0, axis, times, generator("rng", rng), None, chunk)
+    ``y = h*(x)`` per step (drawn from ``rng`` in the engine's blocks), recorded at
+    ``times``: grid times ``kε`` of ``axis``, increasing (module docstring; others are refused)."""
+    return _run(teacher, theta0, axis, times, generator("rng", rng), 1, chunk)
 
 
 def _atoms(angles_name: str, angles: ArrayLike, weights_name: str, weights: ArrayLike) -> tuple[Array, Array]:

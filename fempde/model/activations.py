@@ -142,6 +142,10 @@ class Smooth:
     def derivative(self, z: ArrayLike) -> Array:
         return _SMOOTH[self.name][0](np.asarray(z, dtype=np.float64))[1]
 
+    def pair(self, z: ArrayLike) -> tuple[Array, Array]:
+        """``(σ(z), σ'(z))`` from one evaluation (the batched SGD kernel's form)."""
+        return _SMOOTH[self.name][0](np.asarray(z, dtype=np.float64))
+
     @property
     def compiled(self) -> tuple[Callable[..., tuple[float, float]], Array]:
         return _SMOOTH[self.name][1], np.zeros(0)
@@ -239,6 +243,10 @@ class Compiled:
 
     def derivative(self, z: ArrayLike) -> Array:
         return self._pair(z)[1]
+
+    def pair(self, z: ArrayLike) -> tuple[Array, Array]:
+        """``(σ(z), σ'(z))`` from one compiled pass (the batched SGD kernel's form)."""
+        return self._pair(z)
 
     @property
     def compiled(self) -> tuple[Callable[..., tuple[float, float]], Array]:

@@ -167,24 +167,27 @@ class Ridge:
 
 
 def _ridge_kernels(unit: Ridge) -> UnitKernels:
-    """The compiled passes of ``unit``: one pair per (activation kind, layout), the
-    activation's parameters and the fixed ``a``, ``b`` in ``params``
-    (``[a, b, σ's params...]``)."""
+    """The compiled passes of ``unit``: one pair per (activation kind, layout, fixed ``a``
+    and ``b``), the activation's parameters as ``params``."""
     evaluate, act_params = unit.sigma.compiled
     d, has_a, has_b = unit.input_dim, unit.trains_output, unit.trains_bias
-    return UnitKernels(*_ridge_passes(evaluate, d, has_a, has_b),
-                       np.concatenate([[0.0 if has_a else float(unit.output),  # type: ignore[arg-type]
-                                        0.0 if has_b else float(unit.bias)],  # type: ignore[arg-type]
-                                       act_params]), 2)
+    fixed_a = 0.0 if has_a else float(unit.output)  # type: ignore[arg-type]
+    fixed_b = 0.0 if has_b else float(unit.bias)  # type: ignore[arg-type]
+    return UnitKernels(*_ridge_passes(evaluate, d, has_a, has_b, fixed_a, fixed_b),
+                       np.ascontiguousarray(act_params, dtype=np.float64), 2)
 
 
-_RIDGE_PASSES: dict[tuple[Any, int, bool, bool], tuple[Callable[..., float], Callable[..., None]]] = {}
+_RIDGE_PASSES: dict[tuple[Any, int, bool, bool, float, float],
+                    tuple[Callable[..., float], Callable[..., None]]] = {}
 
 
-def _ridge_passes(evaluate: Any, d: int, has_a: bool, has_b: bool) -> tuple[Callable[..., float],
-                                                                               Callable[..., None]]:
-    """Compiled forward and backward passes for one activation kind and layout (made once per process)."""
-    key = (evaluate, d, has_a, has_b)
+def _ridge_passes(evaluate: Any, d: int, has_a: bool, has_b: bool, fixed_a: float,
+                  fixed_b: float) -> tuple[Callable[..., float], Callable[..., None]]:
+    """Compiled forward and backward passes for one activation kind and layout, made once
+    per process: ``d`` and the fixed ``a``, ``b`` are compile-time constants, and the
+    activation gets ``params`` whole (a slice of it, made per unit and sample, would cost
+    the generic SGD kernel more than the arithmetic)."""
+    key = (evaluate, d, has_a, has_b, fixed_a, fixed_b)
     if key in _RIDGE_PASSES:
         return _RIDGE_PASSES[key]
     col_a = d if has_a else -1
@@ -192,18 +195,18 @@ def _ridge_passes(evaluate: Any, d: int, has_a: bool, has_b: bool) -> tuple[Call
 
     @numba.njit(inline="always", fastmath=True)
     def forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
-        z = params[1] if col_b < 0 else theta[col_b]
+        z = fixed_b if col_b < 0 else theta[col_b]
         for j in range(d):
             z += theta[j] * x[j]
-        s, ds = evaluate(z, params[2:])
+        s, ds = evaluate(z, params)
         scratch[0], scratch[1] = s, ds
-        a = params[0] if col_a < 0 else theta[col_a]
+        a = fixed_a if col_a < 0 else theta[col_a]
         return a * s
 
     @numba.njit(inline="always", fastmath=True)
     def backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
                  grad: Array) -> None:  # pragma: no cover - compiled
-        a = params[0] if col_a < 0 else theta[col_a]
+        a = fixed_a if col_a < 0 else theta[col_a]
         g = coef * a * scratch[1]
         for j in range(d):
             grad[j] += g * x[j]
@@ -218,33 +221,42 @@ def _ridge_passes(evaluate: Any, d: int, has_a: bool, has_b: bool) -> tuple[Call
 
 # -- RBF bumps K^δ(x − w) ------------------------------------------------------------------------------------------
 
-@numba.njit(cache=True, inline="always", fastmath=True)
-def bump_forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
-    """``K^δ(x − w) = c (1 − |x − w|²/δ²)_+^p``; ``params = [p, c, 1/δ²]``; keeps ``(1 − s)^{p−1}``."""
-    s = 0.0
-    for j in range(x.shape[0]):
-        s += (x[j] - theta[j]) ** 2
-    level = 1.0 - s * params[2]
-    if level <= 0.0:
-        scratch[0] = 0.0
-        return 0.0
-    power = int(params[0])
-    base = 1.0
-    for _ in range(power - 1):
-        base *= level
-    scratch[0] = base
-    return params[1] * base * level
+_BUMP_PASSES: dict[tuple[int, int], tuple[Callable[..., float], Callable[..., None]]] = {}
 
 
-@numba.njit(cache=True, inline="always", fastmath=True)
-def bump_backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
-                  grad: Array) -> None:  # pragma: no cover - compiled
-    """``∇_w K^δ(x − w) = 2p c (1 − s)^{p−1} (x − w)/δ²``."""
-    if scratch[0] == 0.0:
-        return
-    g = coef * 2.0 * params[0] * params[1] * params[2] * scratch[0]
-    for j in range(x.shape[0]):
-        grad[j] += g * (x[j] - theta[j])
+def bump_passes(d: int, power: int) -> tuple[Callable[..., float], Callable[..., None]]:
+    """The compiled passes of ``K^δ(x − w) = c (1 − |x − w|²/δ²)_+^p`` in ``d`` dimensions
+    (``params = [p, c, 1/δ²]``), made once per ``(d, p)`` and process: the loops over the
+    coordinates and the power have compile-time lengths, so they unroll (a loop of
+    run-time length here costs the generic SGD kernel several times its arithmetic)."""
+    key = (d, power)
+    if key in _BUMP_PASSES:
+        return _BUMP_PASSES[key]
+
+    @numba.njit(inline="always", fastmath=True)
+    def forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
+        """``K^δ(x − w)``; keeps ``(1 − s)_+^{p−1}`` (0 off the support)."""
+        s = 0.0
+        for j in range(d):
+            s += (x[j] - theta[j]) ** 2
+        level = 1.0 - s * params[2]
+        level = level if level > 0.0 else 0.0
+        base = 1.0 if level > 0.0 else 0.0
+        for _ in range(power - 1):
+            base *= level
+        scratch[0] = base
+        return params[1] * base * level
+
+    @numba.njit(inline="always", fastmath=True)
+    def backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
+                 grad: Array) -> None:  # pragma: no cover - compiled
+        """``∇_w K^δ(x − w) = 2p c (1 − s)^{p−1} (x − w)/δ²``."""
+        g = coef * 2.0 * params[0] * params[1] * params[2] * scratch[0]
+        for j in range(d):
+            grad[j] += g * (x[j] - theta[j])
+
+    _BUMP_PASSES[key] = (forward, backward)
+    return forward, backward
 
 
 @dataclass(frozen=True)
@@ -287,34 +299,43 @@ class Bump:
     @property
     def kernels(self) -> UnitKernels:
         kernel = self.bump
-        return UnitKernels(bump_forward, bump_backward,
+        return UnitKernels(*bump_passes(self.input_dim, kernel.power),
                            np.array([float(kernel.power), kernel.constant, 1.0 / self.delta**2]), 1)
 
 
 # -- 2-homogeneous units a ReLU(⟨b, x⟩) ----------------------------------------------------------------------------
 
-@numba.njit(cache=True, inline="always", fastmath=True)
-def homogeneous_forward(x: Array, theta: Array, params: Array,
-                        scratch: Array) -> float:  # pragma: no cover - compiled
-    """``a ReLU(⟨b, x⟩)``, ``θ = (a, b)``; keeps ``ReLU(⟨b, x⟩)``."""
-    z = 0.0
-    for j in range(x.shape[0]):
-        z += theta[j + 1] * x[j]
-    z = z if z > 0.0 else 0.0
-    scratch[0] = z
-    return theta[0] * z
+_HOMOGENEOUS_PASSES: dict[int, tuple[Callable[..., float], Callable[..., None]]] = {}
 
 
-@numba.njit(cache=True, inline="always", fastmath=True)
-def homogeneous_backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
-                         grad: Array) -> None:  # pragma: no cover - compiled
-    """``∇_a = ReLU(⟨b, x⟩)``, ``∇_b = a 1{⟨b, x⟩ > 0} x``."""
-    z = scratch[0]
-    grad[0] += coef * z
-    if z > 0.0:
-        g = coef * theta[0]
-        for j in range(x.shape[0]):
+def homogeneous_passes(d: int) -> tuple[Callable[..., float], Callable[..., None]]:
+    """The compiled passes of ``a ReLU(⟨b, x⟩)``, ``θ = (a, b)``, for ``x`` in R^d, made once
+    per ``d`` and process (compile-time loop lengths, branch-free: as :func:`bump_passes`)."""
+    if d in _HOMOGENEOUS_PASSES:
+        return _HOMOGENEOUS_PASSES[d]
+
+    @numba.njit(inline="always", fastmath=True)
+    def forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
+        """``a ReLU(⟨b, x⟩)``; keeps ``ReLU(⟨b, x⟩)``."""
+        z = 0.0
+        for j in range(d):
+            z += theta[j + 1] * x[j]
+        z = z if z > 0.0 else 0.0
+        scratch[0] = z
+        return theta[0] * z
+
+    @numba.njit(inline="always", fastmath=True)
+    def backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
+                 grad: Array) -> None:  # pragma: no cover - compiled
+        """``∇_a = ReLU(⟨b, x⟩)``, ``∇_b = a 1{⟨b, x⟩ > 0} x``."""
+        z = scratch[0]
+        grad[0] += coef * z
+        g = coef * theta[0] if z > 0.0 else 0.0
+        for j in range(d):
             grad[j + 1] += g * x[j]
+
+    _HOMOGENEOUS_PASSES[d] = (forward, backward)
+    return forward, backward
 
 
 @dataclass(frozen=True)
@@ -346,4 +367,4 @@ class Homogeneous:
 
     @property
     def kernels(self) -> UnitKernels:
-        return UnitKernels(homogeneous_forward, homogeneous_backward, np.zeros(0), 1)
+        return UnitKernels(*homogeneous_passes(self.input_dim), np.zeros(0), 1)

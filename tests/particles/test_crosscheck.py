@@ -13,6 +13,7 @@ import particles
 from fempde.io.vtk import read_pvd
 from fempde.scenario import ScenarioError
 from particles.crosscheck import RBFProblem, convergence_in_n, crosscheck
+from particles.kernels import bump as bump_kernel
 
 
 def target(x):
@@ -180,7 +181,7 @@ def test_interrupted_crosscheck_resumes_bit_for_bit(tmp_path, monkeypatch):
     """Ctrl-C during the second seed: the first seed's finished checkpoint is
     reused (not run again), the second continues, and every number equals an
     unbroken run's."""
-    module, rbf = importlib.import_module("particles.crosscheck"), importlib.import_module("particles.rbf")
+    module = importlib.import_module("particles.crosscheck")
     problem = RBFProblem(meshes.interval(0, 1, 0.02), target, delta=0.1, tau=0.05)
     args = (problem, 50, 1e-4, 0.05)
     whole = crosscheck(*args, n_times=4, seeds=(0, 1))
@@ -189,7 +190,7 @@ def test_interrupted_crosscheck_resumes_bit_for_bit(tmp_path, monkeypatch):
     def interrupted(*a, **k):
         calls.append(k["resume"])
         if len(calls) == 2:  # Ctrl-C after the second seed's first chunks
-            monkeypatch.setattr(rbf, "_sgd_chunk", _interrupt_after(rbf._sgd_chunk, 2))
+            monkeypatch.setattr(bump_kernel, "_sgd_chunk", _interrupt_after(bump_kernel._sgd_chunk, 2))
         return original(*a, **k)
 
     monkeypatch.setattr(module, "rbf_sgd", interrupted)
@@ -197,8 +198,8 @@ def test_interrupted_crosscheck_resumes_bit_for_bit(tmp_path, monkeypatch):
         crosscheck(*args, n_times=4, seeds=(0, 1), checkpoints=tmp_path, checkpoint_every=0.0)
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["sgd_N50_seed0.npz", "sgd_N50_seed1.npz"]
-    counted = _interrupt_after(rbf._sgd_chunk, 10**9)
-    monkeypatch.setattr(rbf, "_sgd_chunk", counted)
+    counted = _interrupt_after(bump_kernel._sgd_chunk, 10**9)
+    monkeypatch.setattr(bump_kernel, "_sgd_chunk", counted)
     resumed = crosscheck(*args, n_times=4, seeds=(0, 1), checkpoints=tmp_path, resume=True)
     assert counted.count[0] == 2  # seed 0 finished before; seed 1 had 2 of its 4 chunks left
     np.testing.assert_array_equal(resumed.sgd_risk, whole.sgd_risk)

@@ -62,3 +62,38 @@ def test_torch_bad_input_is_named(rng):
     with pytest.raises(ValueError, match="trains w only"):
         dd_ensemble_torch(Network(GaussianClasses(0.5, 4), "relu", fit_output=True), np.zeros((1, 5, 4)),
                           fempde.TimeAxis(1e-3), [0.1], rngs)
+
+
+def test_engine_ensemble_on_the_device_is_the_compiled_one_noisy_too(rng):
+    """particles.ensemble(device="cpu"): ridge units a tanh(⟨w, x⟩ + b) with a and b
+    trained, ridge λ and noise: each run equals its compiled run to round-off (1e-11),
+    the noise being the engine's counter-based normals computed on the device."""
+    import particles
+    from fempde.model import TRAINED, Gaussian, MeanFieldModel, Ridge, gaussian_classes
+
+    unit = Ridge("tanh", 4, output=TRAINED, bias=TRAINED)
+    model = MeanFieldModel(unit, gaussian_classes(0.6, 4), Gaussian(np.zeros(6), 0.5), lam=0.02, beta=300.0)
+    members = [particles.Member(model.sample_initial(15, g), model.axis(1e-3), g) for g in rng.spawn(3)]
+    times = [0.0, 0.2, 0.5]
+    on_device = particles.ensemble(model, copy.deepcopy(members), times, device="cpu", chunk=100)
+    compiled = particles.ensemble(model, members, times, chunk=100)
+    for a, b in zip(on_device, compiled, strict=True):
+        np.testing.assert_allclose(a.theta, b.theta, rtol=0, atol=1e-11)
+    assert np.abs(compiled[0].theta[-1] - compiled[0].theta[0]).max() > 0.01
+
+
+def test_device_ensembles_refuse_what_they_do_not_run(rng):
+    import numba
+
+    import particles
+    from fempde.model import Compiled, Gaussian, MeanFieldModel, Ridge, gaussian_classes
+
+    sigma = Compiled(numba.njit(lambda z: z), numba.njit(lambda z: 1.0))
+    model = MeanFieldModel(Ridge(sigma, 2), gaussian_classes(0.5, 2), Gaussian(np.zeros(2), 0.5))
+    member = particles.Member(np.zeros((4, 2)), model.axis(1e-3), rng)
+    with pytest.raises(ValueError, match="is compiled for the CPU .*run this one with device=None"):
+        particles.ensemble(model, [member], [0.1], device="cpu")
+    model = MeanFieldModel(Ridge("relu", 2), gaussian_classes(0.5, 2), Gaussian(np.zeros(2), 0.5))
+    other = particles.Member(np.zeros((5, 2)), model.axis(1e-3), rng)
+    with pytest.raises(ValueError, match=r"members\[1\] has another N or time axis than members\[0\]"):
+        particles.ensemble(model, [member, other], [0.1], device="cpu")

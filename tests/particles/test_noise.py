@@ -108,3 +108,16 @@ def test_fill_normals_refuses_a_2d_out_and_a_negative_start():
     np.testing.assert_array_equal(block, normals(7, 0, 6).reshape(2, 3))
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
         draw_key(5)  # type: ignore[arg-type]
+
+
+def test_the_device_transcription_gives_the_compiled_normals():
+    """particles.kernels.tensors.counter_normals (what an ensemble on a device draws,
+    in 64-bit signed integers) run on numpy arrays: the compiled stream to 3e-15
+    (the sine and cosine are libm's, not the compiled polynomials)."""
+    from particles.kernels.tensors import counter_normals
+
+    for key in (0, 1, 2**63, 2**64 - 1, 0x0123456789ABCDEF):
+        signed = np.array([key], dtype=np.uint64).astype(np.int64)
+        index = np.arange(7, 4008, dtype=np.int64)
+        drawn = counter_normals(signed[:, None], index[None, :], lambda v: v.astype(np.float64), np)[0]
+        np.testing.assert_allclose(drawn, normals(key, 7, 4001), rtol=0, atol=3e-15)

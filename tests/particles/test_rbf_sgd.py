@@ -11,7 +11,8 @@ import meshes
 import particles
 from fempde.fem.kernels import Kernel
 from fempde.meanfield.axis import TimeAxis, noise_scale
-from particles.rbf import _sgd_chunk
+from particles.kernels import bump as bump_kernel
+from particles.kernels.bump import _sgd_chunk
 
 
 def target(x):
@@ -121,7 +122,6 @@ def test_bad_sgd_input(rng, interval):
 
 
 def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatch):
-    import particles.rbf as rbf
 
     kernel = Kernel("triweight", 1, 0.1)
     times = [0.0, 0.05, 0.1, 0.2]
@@ -134,7 +134,7 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
                                  rng=generator, chunk=300, **kwargs)
 
     whole = run()
-    compiled, calls = rbf._sgd_chunk, [0]
+    compiled, calls = bump_kernel._sgd_chunk, [0]
 
     def interrupt_on_the_fifth_chunk(*args, **kwargs):
         calls[0] += 1
@@ -143,12 +143,12 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
             raise KeyboardInterrupt
         return compiled(*args, **kwargs)
 
-    monkeypatch.setattr(rbf, "_sgd_chunk", interrupt_on_the_fifth_chunk)
+    monkeypatch.setattr(bump_kernel, "_sgd_chunk", interrupt_on_the_fifth_chunk)
     path = tmp_path / "sgd.npz"
     with pytest.raises(KeyboardInterrupt):
         run(checkpoint=path, checkpoint_every=1e9)  # ... the checkpoint holds the state before that chunk
-    monkeypatch.setattr(rbf, "_sgd_chunk", compiled)
-    assert int(np.load(path)["k"]) == 1000  # chunks [0,300) [300,500) [500,800) [800,1000): they stop at marks
+    monkeypatch.setattr(bump_kernel, "_sgd_chunk", compiled)
+    assert int(np.load(path)["step"]) == 1000  # chunks [0,300) [300,500) [500,800) [800,1000): they stop at marks
     resumed = run(checkpoint=path, resume=True)
     np.testing.assert_array_equal(resumed.centers, whole.centers)
     np.testing.assert_array_equal(resumed.steps, whole.steps)
@@ -227,9 +227,9 @@ def test_same_seed_same_run_whatever_the_record_times_and_chunks(rng, interval):
 
 def test_checkpoint_keys_and_data_blocks(rng, tmp_path, interval, monkeypatch):
     """A noiseless run stopped at step 1500 (inside the second data block) resumes
-    bit for bit from a checkpoint without a noise key (it is unused); one written
-    before the data came in blocks (no ``data_block``) is refused by name."""
-    import particles.rbf as rbf
+    bit for bit from its checkpoint (fempde's archive, :mod:`particles.state`); a
+    noisy run refuses it (no noise key), and a checkpoint of other data blocks or
+    of the old format is refused by name."""
 
     kernel = Kernel("triweight", 1, 0.1)
     seed, path = rng.spawn(1)[0], tmp_path / "sgd.npz"
@@ -240,7 +240,7 @@ def test_checkpoint_keys_and_data_blocks(rng, tmp_path, interval, monkeypatch):
                                  rng=copy.deepcopy(seed), chunk=700, checkpoint=path, checkpoint_every=0.0, **kwargs)
 
     whole = run()
-    compiled, calls = rbf._sgd_chunk, [0]
+    compiled, calls = bump_kernel._sgd_chunk, [0]
 
     def stop_on_the_fourth_chunk(*args, **kwargs):  # chunks [0,700) [700,1400) [1400,1500) [1500,2000)
         calls[0] += 1
@@ -248,23 +248,23 @@ def test_checkpoint_keys_and_data_blocks(rng, tmp_path, interval, monkeypatch):
             raise KeyboardInterrupt
         return compiled(*args, **kwargs)
 
-    monkeypatch.setattr(rbf, "_sgd_chunk", stop_on_the_fourth_chunk)
+    monkeypatch.setattr(bump_kernel, "_sgd_chunk", stop_on_the_fourth_chunk)
     with pytest.raises(KeyboardInterrupt):
         run()
-    monkeypatch.setattr(rbf, "_sgd_chunk", compiled)
+    monkeypatch.setattr(bump_kernel, "_sgd_chunk", compiled)
     data = dict(np.load(path))
-    assert int(data["k"]) == 1500
-    del data["noise_key"]
-    np.savez(path, **data)
+    assert int(data["step"]) == 1500 and str(data["__kind__"]) == "sgd-state"
     np.testing.assert_array_equal(run(resume=True).centers, whole.centers)
-    del data["data_block"]
     np.savez(path, **data)
-    with pytest.raises(ValueError, match=r"drew the data per chunk \(this one draws them in blocks of 1024 steps\)"):
-        run(resume=True)
-    data["data_block"] = 1024
-    np.savez(path, **data)
-    with pytest.raises(ValueError, match=r"has no noise key, and this run is noisy \(tau = 0.01\)"):
+    with pytest.raises(ValueError, match=r"was written by a noiseless run \(no noise key\), and this run is noisy"):
         run(resume=True, tau=0.01)
+    np.savez(path, **{**data, "data_block": np.int64(512)})
+    with pytest.raises(ValueError, match=r"drew its data in blocks of 512 steps, this fempde in blocks of 1024"):
+        run(resume=True)
+    old = {name: value for name, value in data.items() if not name.startswith("__")}
+    np.savez(path, **old)
+    with pytest.raises(ValueError, match=r"has no fempde archive header"):
+        run(resume=True)
 
 
 def test_noise_does_not_depend_on_the_chunks(rng, interval):
