@@ -7,6 +7,14 @@ centres kept in Ω by reflection (or projection). Its mean increment is
 ``−2 s_k ∇Ψ^δ(w_i; ρ̂)`` with ``Ψ^δ(w; ρ) = (1/|Ω|) ∫ K^δ(x − w)(K^δ∗ρ − f) dx``, and
 the constants (time axis, ``s_k``, the noise) come from :mod:`fempde.meanfield`.
 
+``boundary="reflected"`` replaces ``K^δ(x − w)`` by the reflected kernel
+``Σ_g K^δ(g x − w)`` of :mod:`fempde.fem.kernels` (a box only): the sample ``x``
+is replaced by its mirror images :func:`~fempde.fem.kernels.mirror_images`
+(``x`` alone unless it is within δ of a wall), the prediction is the sum of
+the bumps at every image, and every image moves the centres as ``x`` does,
+with the same residual — the gradient of the reflected kernel, since it
+depends on ``w`` only through ``g x − w``.
+
 A noisy run first draws one key from its ``numpy.random.Generator``, and the
 compiled loop computes the Gaussian increments from that key
 (:mod:`particles.noise`: normal ``(k dim + j) N + i`` of the stream is the
@@ -33,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fempde.atomic import atomic_write
 from fempde.checks import finite_array, generator, integer, number
-from fempde.fem.kernels import Kernel
+from fempde.fem.kernels import BoxWalls, Kernel, check_boundary, mirror_images
 from fempde.meanfield.axis import DRIFT, TimeAxis, noise_scale
 
 from .domain import ConvexDomain, confine_inplace, first_crossing
@@ -51,10 +59,12 @@ _BLOCK = 256  # centres per block of the compiled passes: a block's scratch rows
 @numba.njit(cache=True, fastmath=True, error_model="numpy")  # error_model: no division branches in the loops
 def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Array, key: np.uint64, first: int,
                power: int, constant: float, delta: float, normals: Array, offsets: Array, center: Array,
-               inradius: float, reflect: bool, drift: float = DRIFT) -> None:  # pragma: no cover - compiled
+               inradius: float, reflect: bool, drift: float = DRIFT, lower: Array | None = None,
+               upper: Array | None = None) -> None:  # pragma: no cover - compiled
     """The steps of one chunk; ``noise_std`` (one per step, empty: noiseless) scales
     normal ``first + (k dim + j) N + i`` of the stream ``key`` (step ``k``,
-    coordinate ``j``, centre ``i``).
+    coordinate ``j``, centre ``i``). ``lower``, ``upper``: the box of the reflected
+    kernel (None: the kernel restricted to Ω).
 
     The centres are held transposed, ``(dim, N)``, so that every pass runs along
     the units and vectorises: the distances, the kernel's powers, and for noisy
@@ -64,7 +74,8 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
     n, dim = centers.shape
     ct = np.ascontiguousarray(centers.T)
     inv_delta2 = 1.0 / (delta * delta)
-    level, weights, span = np.empty(_BLOCK), np.empty(n), np.empty(_BLOCK)
+    images = np.empty((2**dim, dim))  # the sample and its mirror images (boundary="reflected")
+    level, weights, span = np.empty(_BLOCK), np.empty((images.shape[0], n)), np.empty(_BLOCK)
     noisy = noise_std.shape[0] > 0
     clearance = np.empty(n if noisy else 0)
     for i in range(clearance.shape[0]):
@@ -72,25 +83,36 @@ def _sgd_chunk(centers: Array, xs: Array, ys: Array, steps: Array, noise_std: Ar
     noise, move = np.empty((dim, _BLOCK)), np.empty((dim, _BLOCK))
     point, rest = np.empty(dim), np.empty(dim)
     for k in range(xs.shape[0]):
-        x = xs[k]
+        n_images = 1
+        if lower is not None and upper is not None:  # (numba drops this branch when they are None)
+            n_images = mirror_images(xs[k], lower, upper, delta, images)
+        else:
+            images[0] = xs[k]
         prediction = 0.0
-        for lo in range(0, n, _BLOCK):
-            prediction += _kernel_block(ct, lo, min(_BLOCK, n - lo), x, inv_delta2, power, level, weights)
+        for g in range(n_images):
+            for lo in range(0, n, _BLOCK):
+                prediction += _kernel_block(ct, lo, min(_BLOCK, n - lo), images[g], inv_delta2, power, level,
+                                            weights[g])
         prediction *= constant / n
         # ∇_w K^δ(x − w) = 2p c (1 − |x − w|²/δ²)^{p−1} (x − w)/δ²
         scale = drift * steps[k] * (ys[k] - prediction) * 2.0 * power * constant * inv_delta2
         if noisy:
             for lo in range(0, n, _BLOCK):  # a block of centres at a time: its passes stay in L1
-                _noisy_block(ct, lo, min(_BLOCK, n - lo), x, scale, noise_std[k], weights, clearance, key,
-                             first + k * dim * n, noise, move, span, point, rest, normals, offsets, center,
-                             inradius, reflect)
+                _noisy_block(ct, lo, min(_BLOCK, n - lo), images[:n_images], scale, noise_std[k], weights,
+                             clearance, key, first + k * dim * n, noise, move, span, point, rest, normals, offsets,
+                             center, inradius, reflect)
         else:
             for i in range(n):
-                if weights[i] == 0.0:  # off the kernel's support: no move
-                    continue
+                seen = False
                 for d in range(dim):
-                    rest[d] = scale * weights[i] * (x[d] - ct[d, i])
-                _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
+                    rest[d] = 0.0
+                for g in range(n_images):
+                    if weights[g, i] != 0.0:  # off the kernel's support: no move
+                        seen = True
+                        for d in range(dim):
+                            rest[d] += scale * weights[g, i] * (images[g, d] - ct[d, i])
+                if seen:
+                    _move_near_faces(ct, i, point, rest, normals, offsets, center, inradius, reflect)
     centers[:] = ct.T
 
 
@@ -122,12 +144,14 @@ def _kernel_block(ct: Array, lo: int, m: int, x: Array, inv_delta2: float, power
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
-def _noisy_block(ct: Array, lo: int, m: int, x: Array, scale: float, std: float, weights: Array, clearance: Array,
-                 key: np.uint64, first: int, noise: Array, move: Array, span: Array, point: Array, rest: Array,
-                 normals: Array, offsets: Array, center: Array, inradius: float,
+def _noisy_block(ct: Array, lo: int, m: int, images: Array, scale: float, std: float, weights: Array,
+                 clearance: Array, key: np.uint64, first: int, noise: Array, move: Array, span: Array, point: Array,
+                 rest: Array, normals: Array, offsets: Array, center: Array, inradius: float,
                  reflect: bool) -> None:  # pragma: no cover - compiled
     """The noisy moves of centres ``lo:lo+m`` of ``ct`` (``(dim, N)``), whose
-    increments are normals ``first + j N + lo + i`` of the stream ``key``.
+    increments are normals ``first + j N + lo + i`` of the stream ``key``; the
+    sample's images (``images[g]``, the sample itself first) pull them with
+    the weights ``weights[g]``.
 
     Centre ``i`` carries a lower bound ``clearance[i]`` on its distance to ∂Ω,
     less the length of every move since it was computed: a move no longer than
@@ -136,17 +160,21 @@ def _noisy_block(ct: Array, lo: int, m: int, x: Array, scale: float, std: float,
     ``span``: scratch.) The slices start at 0, so the loops vectorise without
     index checks."""
     dim, n = ct.shape
-    w, clear, total = weights[lo:lo + m], clearance[lo:lo + m], span[:m]
+    clear, total = clearance[lo:lo + m], span[:m]
     for d in range(dim):
         fill_normals(key, first + d * n + lo, noise[d, :m])
     for i in range(m):
         total[i] = 0.0
     for d in range(dim):
-        xd, row, moved, g = x[d], ct[d, lo:lo + m], move[d, :m], noise[d, :m]
+        row, moved, g = ct[d, lo:lo + m], move[d, :m], noise[d, :m]
         for i in range(m):
-            step = scale * w[i] * (xd - row[i]) + std * g[i]
-            moved[i] = step
-            total[i] += step * step
+            moved[i] = std * g[i]
+        for image in range(images.shape[0]):
+            xd, w = images[image, d], weights[image, lo:lo + m]
+            for i in range(m):
+                moved[i] += scale * w[i] * (xd - row[i])
+        for i in range(m):
+            total[i] += moved[i] * moved[i]
     for i in range(m):
         clear[i] -= np.sqrt(total[i]) * (1.0 + 1e-9) + 1e-15  # (the margin covers round-off)
     for d in range(dim):
@@ -212,6 +240,7 @@ def rbf_sgd(
     tau: float = 0.0,
     label_noise: float = 0.0,
     reflect: bool = True,
+    boundary: str = "restricted",
     rng: np.random.Generator,
     chunk: int = 4096,
     checkpoint: str | Path | None = None,
@@ -222,7 +251,11 @@ def rbf_sgd(
     centres at ``times`` (rounded to the SGD grid ``t = kε``; 0 allowed).
 
     ``target`` is ``f(x)`` with ``x`` of shape ``(dim, n)``; labels are
-    ``y = f(x) + label_noise · N(0, 1)``.
+    ``y = f(x) + label_noise · N(0, 1)``. ``reflect``: centres that cross ∂Ω are
+    reflected back (False: projected). ``boundary``: the network's bumps are
+    ``"restricted"`` to Ω or ``"reflected"`` at its walls (module docstring; an
+    axis-aligned box, δ at most half its shortest side), as in
+    :class:`fempde.FiniteDeltaPorousMedium`.
 
     With ``checkpoint`` (an ``.npz`` path), the state at a chunk boundary —
     centres, step ``k``, the Generator's state, the records so far — is written
@@ -242,6 +275,10 @@ def rbf_sgd(
     chunk = integer("chunk (SGD steps per compiled call)", chunk)
     checkpoint_every = number("checkpoint_every (seconds)", checkpoint_every, minimum=0)
     generator("rng", rng)
+    walls = None
+    if check_boundary(boundary) == "reflected":
+        walls = BoxWalls.from_mesh(domain.mesh)
+        walls.check_width(kernel.delta)
     marks = record_steps(axis, times)
     recorded: list[Array] = []
     k = 0
@@ -266,7 +303,7 @@ def rbf_sgd(
     draws = BlockDraws(draw, rng, start=k)
     saver = _Saver(Path(checkpoint), checkpoint_every, key) if checkpoint is not None else None
     try:
-        _advance(kernel, axis, centers, marks, k, recorded, tau, domain, reflect, draws, chunk, key, saver)
+        _advance(kernel, walls, axis, centers, marks, k, recorded, tau, domain, reflect, draws, chunk, key, saver)
     except KeyboardInterrupt:
         if saver is not None:
             saver.write_boundary()
@@ -334,11 +371,12 @@ def _load(path: Path, rng: np.random.Generator, marks: NDArray[np.int64],
     return int(data["k"]), np.array(data["centers"]), list(np.array(data["recorded"])), key
 
 
-def _advance(kernel: Kernel, axis: TimeAxis, centers: Array, marks: NDArray[np.int64], k: int,
+def _advance(kernel: Kernel, walls: BoxWalls | None, axis: TimeAxis, centers: Array, marks: NDArray[np.int64], k: int,
              recorded: list[Array], tau: float, domain: ConvexDomain, reflect: bool, draws: BlockDraws, chunk: int,
              key: int, saver: _Saver | None) -> None:
     """The chunk loop from step ``k`` (the marks before it are in ``recorded``): take
     a chunk of data, run the compiled steps, record at the marks."""
+    lower, upper = (walls.lower, walls.upper) if walls is not None else (None, None)
     for start, m, record in chunk_plan(marks[len(recorded):], chunk, start=k):
         if m > 0:
             if saver is not None:
@@ -348,7 +386,7 @@ def _advance(kernel: Kernel, axis: TimeAxis, centers: Array, marks: NDArray[np.i
             stds = noise_scale(steps, tau) if tau > 0 else np.empty(0)
             _sgd_chunk(centers, xs, ys, steps, stds, np.uint64(key), start * centers.size, kernel.power,
                        kernel.constant, kernel.delta, domain.normals, domain.offsets, domain.center, domain.inradius,
-                       reflect)
+                       reflect, lower=lower, upper=upper)
             k = start + m
         if record:
             recorded.append(centers.copy())
