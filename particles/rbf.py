@@ -376,7 +376,7 @@ def _advance(kernel: Kernel, walls: BoxWalls | None, axis: TimeAxis, centers: Ar
              key: int, saver: _Saver | None) -> None:
     """The chunk loop from step ``k`` (the marks before it are in ``recorded``): take
     a chunk of data, run the compiled steps, record at the marks."""
-    lower, upper = (walls.lower, walls.upper) if walls is not None else (None, None)
+    box: dict[str, Any] = {} if walls is None else {"lower": walls.lower, "upper": walls.upper}  # restricted: as before
     for start, m, record in chunk_plan(marks[len(recorded):], chunk, start=k):
         if m > 0:
             if saver is not None:
@@ -386,7 +386,7 @@ def _advance(kernel: Kernel, walls: BoxWalls | None, axis: TimeAxis, centers: Ar
             stds = noise_scale(steps, tau) if tau > 0 else np.empty(0)
             _sgd_chunk(centers, xs, ys, steps, stds, np.uint64(key), start * centers.size, kernel.power,
                        kernel.constant, kernel.delta, domain.normals, domain.offsets, domain.center, domain.inradius,
-                       reflect, lower=lower, upper=upper)
+                       reflect, **box)
             k = start + m
         if record:
             recorded.append(centers.copy())
