@@ -67,7 +67,7 @@ def main() -> None:
     for h in args.h:
         space = space_for(args.mesh, h)
         problem = fempde.PorousMedium(target=lambda x: 1.2 * (1 - (x**2).sum(axis=0)), tau=0.01)
-        rho = fempde.solve(problem, space, "uniform", 0.05, dt0=0.05, dt_max=0.05).rho
+        rho = fempde.solve(problem, space, "uniform", 0.05, options=fempde.StepOptions(dt0=0.05, dt_max=0.05)).rho
         residual, jacobian = problem.discretise(space).linearise(rho, rho, 0.05, 0.10)
         x = np.random.default_rng(0).random(space.n)
         reps = max(3, int(2e8 / jacobian.nnz))

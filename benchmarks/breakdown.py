@@ -54,7 +54,7 @@ def measure(domain: str, nodes: float) -> None:
             timed(fempde.solvers.linalg.LinearSolver, "_gmres", clock, "solve", krylov),
             timed(PorousMediumSystem, "linearise", clock, "assembly")]
     start = time.perf_counter()
-    result = fempde.solve(problem, space, "uniform", STEPS * DT, dt0=DT, dt_max=DT)
+    result = fempde.solve(problem, space, "uniform", STEPS * DT, options=fempde.StepOptions(dt0=DT, dt_max=DT))
     total = time.perf_counter() - start
     for restore in undo:
         restore()

@@ -115,14 +115,16 @@ def run_fempde(n: int, dt: float | None, steady: bool = False, rtol: float | Non
     space = fempde.Space(meshes.rectangle(h=1.0 / n))
     problem = fempde.PorousMedium(lambda x: target(x[0], x[1]), TAU, fempde.Constant(0.5))
     if steady:
-        stepping = dict(dt0=dt, dt_max=dt, scheme="euler") if dt else dict(dt0=1e-3, dt_max=5.0)
-        result = fempde.solve(problem, space, "uniform", 100.0, [fempde.SteadyState(STEADY_TOL)], rtol=None,
-                              **stepping)  # type: ignore[arg-type]
+        options = (fempde.StepOptions(rtol=None, dt0=dt, dt_max=dt, scheme="euler") if dt
+                   else fempde.StepOptions(rtol=None, dt0=1e-3, dt_max=5.0))
+        result = fempde.solve(problem, space, "uniform", 100.0, [fempde.SteadyState(STEADY_TOL)], options=options)
     elif rtol is not None:
-        result = fempde.solve(problem, space, "uniform", T_END, rtol=rtol, dt0=1e-3, scheme="bdf2")
+        result = fempde.solve(problem, space, "uniform", T_END,
+                              options=fempde.StepOptions(rtol=rtol, dt0=1e-3, scheme="bdf2"))
     else:
         assert dt is not None
-        result = fempde.solve(problem, space, "uniform", T_END, rtol=None, dt0=dt, dt_max=dt, scheme="bdf2")
+        result = fempde.solve(problem, space, "uniform", T_END,
+                              options=fempde.StepOptions(rtol=None, dt0=dt, dt_max=dt, scheme="bdf2"))
     wall = time.perf_counter() - start
     history = result.history
     return Run("fempde", n, dt or 0.0, wall, len(history["t"]) - 1, int(history["newton_iterations"].sum()),

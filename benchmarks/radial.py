@@ -29,7 +29,8 @@ from timing import MAX_RUNS, best_of
 
 import fempde
 import meshes
-from fempde.solvers.stepping import StepOptions, steps
+from fempde.problems.radial import RadialSystem
+from fempde.solvers import StepOptions, steps
 from particles.slopes import fit_slope
 
 R_MIN, R_MAX, DELTA = 0.05, 4.0, 0.8
@@ -41,7 +42,7 @@ def start(space: fempde.Space) -> np.ndarray:
     return np.asarray(values / space.integrate(values))
 
 
-def run_steps(system: fempde.RadialSystem, rho0: np.ndarray, dt: float, count: int) -> tuple[int, int]:
+def run_steps(system: RadialSystem, rho0: np.ndarray, dt: float, count: int) -> tuple[int, int]:
     """Steps of size ``dt`` (or less, after a rejection) to ``t = count · dt``: how many
     were accepted and the Newton iterations they took."""
     options = StepOptions(rtol=None, dt0=dt, dt_max=dt)

@@ -34,6 +34,7 @@ from timing import best_rate, profile_parts
 import fempde
 import meshes
 import particles
+from fempde.meanfield import noise_scale
 from particles.rbf import _sgd_chunk
 
 
@@ -71,7 +72,7 @@ def measure(dim: int, n: int, steps: int, tau: float) -> float:
                                                 tau=tau, rng=rng), steps)
     xs, ys = domain.sample(steps, rng), np.ones(steps)
     s = np.full(steps, axis.epsilon)
-    stds = fempde.noise_scale(s, tau) if tau > 0 else np.empty(0)
+    stds = noise_scale(s, tau) if tau > 0 else np.empty(0)
 
     def update() -> None:
         _sgd_chunk(centers0.copy(), xs, ys, s, stds, np.uint64(12345), 0, kernel.power, kernel.constant,

@@ -52,7 +52,8 @@ def risks(problem: fempde.PorousMedium, space: fempde.Space | Mesh, t_end: float
     walls = []
     for _ in range(2):
         start = time.perf_counter()
-        result = fempde.solve(problem, space, "uniform", t_end, times=tuple(times), **options)  # type: ignore[arg-type]
+        result = fempde.solve(problem, space, "uniform", t_end, times=tuple(times),
+                              options=fempde.StepOptions(**options))  # type: ignore[arg-type]
         walls.append(time.perf_counter() - start)
     t = result.history["t"]
     return (np.array([result.history["risk"][np.flatnonzero(t == s)[0]] for s in times]), min(walls),
@@ -87,14 +88,14 @@ def space_study(name: str, quick: bool) -> list[tuple[str, float, float, int]]:
     fine = mesh(h)
     for _ in range(3 if one_d else 2):
         fine = meshes.orient(fine.refined())
-    reference, _, _ = risks(problem, fempde.Space(fine, force=True), t_end, times, rtol=1e-8)
+    reference, _, _ = risks(problem, fempde.Space(fine, force=True, transmissibility="p1"), t_end, times, rtol=1e-8)
     rows = []
     for flux in ("upwind", "limited"):
         for level in levels:
             current = mesh(h)
             for _ in range(int(np.log2(level))):
                 current = meshes.orient(current.refined())
-            space = fempde.Space(current, force=True)
+            space = fempde.Space(current, force=True, transmissibility="p1")  # the P1 scheme at every level
             risk, wall, n = risks(problem, space, t_end, times, flux=flux)
             shown = reference >= 1e-4 * reference.max()
             rows.append((f"{flux}, h/{level}", float(np.abs(risk[shown] / reference[shown] - 1).max()), wall, n))

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from fempde.atomic import write_csv
-from fempde.cli.scenario import ScenarioError, out_option, writable_directory
 from fempde.io.plots import save_figure
 from fempde.meanfield import TimeAxis
+from fempde.scenario import ScenarioError, out_option, writable_directory
 from particles.lazy import GDRun, Regime, TrainingSet, TwoLayer, gradient_descent, loss, loss_rate
 from particles.slopes import fit_slope
 
@@ -100,7 +100,7 @@ def _slope(rows: list[dict[str, Any]], regime: str, column: str, widths: tuple[i
 def main(out: str = OUT, quick: bool = False) -> dict[str, Any]:
     """Run both regimes, write the CSVs and the figure into ``out``; returns the rows,
     the slopes ``{name: (slope, low, high)}`` and the paths. An ``out`` that is a file
-    or not writable raises :class:`~fempde.cli.scenario.ScenarioError` before any run."""
+    or not writable raises :class:`~fempde.scenario.ScenarioError` before any run."""
     setting = QUICK if quick else FULL
     folder = writable_directory(out_option(out))
     data = TrainingSet.sphere(N_POINTS, DIM, np.random.default_rng(20261123))

@@ -51,6 +51,7 @@ import fempde
 import particles
 from fempde.atomic import write_csv
 from fempde.io.plots import save_figure
+from fempde.solvers.characteristics import quantiles_of
 
 
 def _initial(d: int, kappa: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,7 +60,7 @@ def _initial(d: int, kappa: float, n: int, rng: np.random.Generator) -> np.ndarr
 
 def _flow(model, kappa, times, r_max, quantiles=4000):
     law = chi(model.d, scale=kappa / math.sqrt(model.d))
-    return fempde.quantile_flow(fempde.RadialDD(model), fempde.quantiles_of(law.ppf, quantiles), times, r_max=r_max,
+    return fempde.quantile_flow(fempde.RadialDD(model), quantiles_of(law.ppf, quantiles), times, r_max=r_max,
                                 table=161)
 
 

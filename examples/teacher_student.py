@@ -63,11 +63,12 @@ import fempde
 import meshes
 from fempde.atomic import write_csv
 from fempde.checks import integer, number
-from fempde.cli.scenario import ScenarioError, writable_directory
 from fempde.io.plots import save_figure
 from fempde.io.vtk import PVDSeries
 from fempde.meanfield import TimeAxis
+from fempde.problems.distributional import DistributionalSystem
 from fempde.problems.homogeneous import CIRCLE_POINTS, SphereLaw, Teacher, homogeneous_unit
+from fempde.scenario import ScenarioError, writable_directory
 from particles.teacher import (
     RECOVERY_THRESHOLD,
     TeacherRun,
@@ -138,7 +139,7 @@ def main(out: str = "out/teacher_student", quick: bool = False, h: float | None 
     pde = fempde.solve(problem, space, rho0, t_end, observers, times=times[1:].tolist())
     pde_seconds = time.perf_counter() - clock
     system = pde.system
-    assert isinstance(system, fempde.DistributionalSystem)
+    assert isinstance(system, DistributionalSystem)
     wall = meshes.boundary_nodes(space.mesh)
     states = [rho0] + [pde.snapshots[float(t)] for t in times[1:]]
 

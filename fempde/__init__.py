@@ -1,44 +1,52 @@
 """fempde: finite elements for the mean-field PDEs of two-layer neural networks.
 
-Subpackages, one concept each (their docstrings list what is inside):
+``import fempde`` gives what a user calls; everything else stays in its
+subpackage, one concept each (their docstrings list what is inside):
 :mod:`fempde.meanfield` (what the PDE and the SGD share), :mod:`fempde.fem`
-(space, fluxes, kernels), :mod:`fempde.problems` (the PDEs), :mod:`fempde.solvers`
-(stepping, the run loop and its record, linear algebra), :mod:`fempde.io`
-(observers that write files), :mod:`fempde.cli` (commands, scenarios). The
-names below are re-exported from them.
+(space, fluxes, kernels), :mod:`fempde.problems` (the PDEs and their
+discretised systems), :mod:`fempde.solvers` (the stepper, the run loop and its
+record, linear algebra), :mod:`fempde.io` (observers that write files),
+:mod:`fempde.scenario` (scenario files), :mod:`fempde.cli` (the command line),
+:mod:`fempde.checks` (the parameter checks).
 
-Problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`,
-:class:`DistributionalDynamics`, :class:`RadialDD`, Fig. 3's reduced
-:class:`AnisotropicGaussians`, Chizat–Bach's :class:`Teacher` and
-:func:`homogeneous_unit`; activations :class:`Hinges` and units
-:func:`ridge_unit`, :func:`relu_unit`), the characteristics solvers
-(:func:`quantile_flow`, :func:`point_flow`), the
-bumps ``K^δ`` (:class:`Kernel`), the time axis shared with the SGD
-(:class:`TimeAxis`), schedules (:class:`Constant`,
-:class:`PowerLaw`), the P1 :class:`Space`, the run loop :func:`solve` and its
-observers (:class:`ProgressBar`, :class:`SteadyState`, :class:`CSVWriter`,
-:class:`VTKWriter`, :class:`PlotWriter`), and exact steady states.
+Here: the problems (:class:`PorousMedium`, :class:`FiniteDeltaPorousMedium`,
+:class:`DistributionalDynamics` with its :class:`DataLaw`, :class:`RadialDD`
+on :class:`IsotropicGaussians`, Fig. 3's :class:`AnisotropicGaussians` with
+its :class:`InitialLaw`, Chizat–Bach's :class:`Teacher`, :class:`SphereLaw`
+and :func:`homogeneous_unit`; activations :class:`Hinges`, :func:`activation`
+and units :func:`ridge_unit`, :func:`relu_unit`), the bumps ``K^δ``
+(:class:`Kernel`), the time axis shared with the SGD (:class:`TimeAxis`,
+:func:`temperature`), schedules (:class:`Constant`, :class:`PowerLaw`), the P1
+:class:`Space`, the run (:func:`solve`, :func:`steps`, :class:`StepOptions`,
+:class:`Tolerances`, :class:`Result`), its observers (:class:`ProgressBar`,
+:class:`SteadyState`, :class:`CSVWriter`, :class:`VTKWriter`,
+:class:`PlotWriter`, :class:`Checkpointer`), the characteristics solvers
+(:func:`quantile_flow`, :func:`point_flow`) and the exact steady states
+(:func:`steady_state`, :func:`gibbs_fixed_point`).
+
+Names that were exported here before and are internals now (every
+``*System``, ``Checkpoint``, ``tensor_rule``, ``quantiles_of``, ...) still
+import from here, with a ``DeprecationWarning`` that names their module.
 """
 
-from .fem import KERNELS, MOBILITIES, Kernel, Space, kernel
-from .io import Checkpoint, Checkpointer, CSVWriter, PlotWriter, VTKWriter, load_checkpoint
-from .meanfield import Constant, GaussianClasses, PowerLaw, Schedule, TimeAxis, noise_scale, temperature
+import importlib
+import warnings
+from typing import Any
+
+from .fem import KERNELS, MOBILITIES, Kernel, Space
+from .io import Checkpointer, CSVWriter, PlotWriter, VTKWriter, load_checkpoint
+from .meanfield import Constant, PowerLaw, Schedule, TimeAxis, temperature
 from .problems import (
     ACTIVATIONS,
     AnisotropicGaussians,
     DataLaw,
     DistributionalDynamics,
-    DistributionalSystem,
-    EdgeFluxSystem,
     FiniteDeltaPorousMedium,
-    FiniteDeltaSystem,
     Hinges,
     InitialLaw,
     IsotropicGaussians,
     PorousMedium,
-    PorousMediumSystem,
     RadialDD,
-    RadialSystem,
     SphereLaw,
     Teacher,
     activation,
@@ -51,16 +59,12 @@ from .problems import (
 )
 from .solvers import (
     DEFAULT_RTOL,
-    Certificates,
     ConvergenceError,
     Observer,
     OutputError,
-    PointFlow,
     ProgressBar,
-    QuantileFlow,
     Result,
     RunInfo,
-    SpaceError,
     SteadyState,
     Step,
     StepOptions,
@@ -68,10 +72,8 @@ from .solvers import (
     initial_density,
     point_flow,
     quantile_flow,
-    quantiles_of,
     solve,
     steps,
-    tensor_rule,
 )
 
 __all__ = [
@@ -81,18 +83,12 @@ __all__ = [
     "MOBILITIES",
     "AnisotropicGaussians",
     "CSVWriter",
-    "Certificates",
-    "Checkpoint",
     "Checkpointer",
     "Constant",
     "ConvergenceError",
     "DataLaw",
     "DistributionalDynamics",
-    "DistributionalSystem",
-    "EdgeFluxSystem",
     "FiniteDeltaPorousMedium",
-    "FiniteDeltaSystem",
-    "GaussianClasses",
     "Hinges",
     "InitialLaw",
     "IsotropicGaussians",
@@ -100,19 +96,14 @@ __all__ = [
     "Observer",
     "OutputError",
     "PlotWriter",
-    "PointFlow",
     "PorousMedium",
-    "PorousMediumSystem",
     "PowerLaw",
     "ProgressBar",
-    "QuantileFlow",
     "RadialDD",
-    "RadialSystem",
     "Result",
     "RunInfo",
     "Schedule",
     "Space",
-    "SpaceError",
     "SphereLaw",
     "SteadyState",
     "Step",
@@ -126,18 +117,41 @@ __all__ = [
     "homogeneous_unit",
     "initial_density",
     "initial_marginals",
-    "kernel",
     "load_checkpoint",
-    "noise_scale",
     "point_flow",
     "quantile_flow",
-    "quantiles_of",
     "relu_unit",
     "ridge_unit",
     "solve",
     "steady_state",
     "steps",
     "temperature",
-    "tensor_rule",
 ]
 __version__ = "0.1.0"
+
+MOVED = {
+    "Certificates": "fempde.solvers.result",
+    "Checkpoint": "fempde.solvers.resume",
+    "DistributionalSystem": "fempde.problems.distributional",
+    "EdgeFluxSystem": "fempde.problems.base",
+    "FiniteDeltaSystem": "fempde.problems.finite_delta",
+    "GaussianClasses": "fempde.meanfield",
+    "PointFlow": "fempde.solvers.point_flow",
+    "PorousMediumSystem": "fempde.problems.porous_medium",
+    "QuantileFlow": "fempde.solvers.characteristics",
+    "RadialSystem": "fempde.problems.radial",
+    "SpaceError": "fempde.solvers.result",
+    "kernel": "fempde.fem.kernels",
+    "noise_scale": "fempde.meanfield",
+    "quantiles_of": "fempde.solvers.characteristics",
+    "tensor_rule": "fempde.solvers.point_flow",
+}
+"""Names once exported here, and the module each lives in now."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in MOVED:
+        warnings.warn(f"fempde.{name} is an internal now: import it from {MOVED[name]}", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(MOVED[name]), name)
+    raise AttributeError(f"module 'fempde' has no attribute {name!r}")

@@ -1,15 +1,27 @@
 """Mesh validation: element orientation, convexity of the domain, and the sign
-condition on the P1 transmissibilities that the edge-flux scheme needs."""
+condition on the transmissibilities that the edge-flux scheme needs.
+
+The transmissibilities are the P1 stiffness's (``T_ij = −K_ij``) where they are
+all non-negative; on a Delaunay mesh where they are not (3-D wall layers), the
+Voronoi dual's (:mod:`meshes.voronoi`), which are non-negative by construction.
+:func:`check_and_transmissibilities` makes that choice, once, for
+:func:`check` and for ``fempde.Space``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 from skfem import Mesh
 
+from .simplices import MeshError, signed_volumes
+
 __all__ = [
+    "TRANSMISSIBILITIES",
+    "Checked",
     "MeshError",
     "MeshReport",
     "boundary_nodes",
@@ -21,18 +33,25 @@ __all__ = [
 ]
 
 
-class MeshError(ValueError):
-    """A mesh that fempde cannot use; the message says what is wrong and how to fix it."""
+TRANSMISSIBILITIES = ("auto", "p1", "voronoi")
+"""The edge weights a mesh can give the scheme: ``"p1"``, the P1 stiffness's;
+``"voronoi"``, the Voronoi dual's (a Delaunay mesh only); ``"auto"``, P1 where
+all its ``T_ij >= 0``, else the Voronoi dual where the mesh is Delaunay, else
+P1 with its negative ones (which ``fempde.Space`` refuses unless forced)."""
 
 
 @dataclass(frozen=True)
 class MeshReport:
     """What :func:`check` found.
 
-    ``n_bad_edges`` counts the edges whose transmissibility ``T_ij = -K_ij`` of
-    the P1 stiffness matrix is negative: on such an edge the two-point fluxes
-    lose their monotonicity (positivity and the energy estimate), so the
-    solver refuses the mesh unless asked to ``force`` it.
+    ``n_bad_edges`` counts the edges whose transmissibility is negative: on
+    such an edge the two-point fluxes lose their monotonicity (positivity and
+    the energy estimate), so the solver refuses the mesh unless asked to
+    ``force`` it. ``transmissibility`` says whose they are (``"p1"``: the P1
+    stiffness's ``T_ij = -K_ij``; ``"voronoi"``: the Voronoi dual's, never
+    negative, with ``p1_bad_edges`` of the P1 stiffness's negative instead);
+    ``delaunay`` whether the mesh passed the empty-sphere test (None: not
+    tested, as where P1 needs no replacement).
     """
 
     dim: int
@@ -43,6 +62,9 @@ class MeshReport:
     h_max: float
     n_bad_edges: int
     min_transmissibility: float
+    transmissibility: str = "p1"
+    p1_bad_edges: int | None = None
+    delaunay: bool | None = None
 
     @property
     def admissible(self) -> bool:
@@ -55,6 +77,9 @@ class MeshReport:
             else f"{self.n_bad_edges} of {self.n_edges} edges have negative transmissibility "
             f"(min {self.min_transmissibility:.3g})"
         )
+        if self.transmissibility == "voronoi":
+            status = (f"Voronoi-dual transmissibilities, all >= 0 (the P1 stiffness has {self.p1_bad_edges} "
+                      "negative ones)")
         return (
             f"{self.dim}-D mesh, {self.n_nodes} nodes, {self.n_elements} elements, "
             f"volume {self.volume:.6g}, h_max {self.h_max:.3g}: {status}"
@@ -96,16 +121,6 @@ def _one_cell_facets(t: NDArray[np.int64], n: int) -> tuple[NDArray[np.int64], N
     return facets[:, alone], opposite[alone]
 
 
-def signed_volumes(p: NDArray[np.float64], t: NDArray[np.integer]) -> NDArray[np.float64]:
-    """Signed volumes of the simplices ``t`` (shape ``(dim + 1, nelems)``) over
-    the points ``p`` (shape ``(dim, nverts)``); positive means positively oriented."""
-    dim = p.shape[0]
-    edges = np.stack([p[:, t[k]] - p[:, t[0]] for k in range(1, dim + 1)], axis=-1)
-    # edges has shape (dim, nelems, dim): move elements to the front for det.
-    det = np.linalg.det(np.moveaxis(edges, 1, 0))
-    return det / float(np.prod(np.arange(1, dim + 1)))
-
-
 def transmissibilities(mesh: Mesh) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Edges ``(2, n_edges)`` with ``i < j`` and their transmissibilities
     ``T_ij = -K_ij``, ``K`` the P1 stiffness matrix assembled by scikit-fem."""
@@ -126,22 +141,52 @@ def p1_element(mesh: Mesh):  # type: ignore[no-untyped-def]
     return {1: ElementLineP1, 2: ElementTriP1, 3: ElementTetP1}[mesh.dim()]()
 
 
-def check(mesh: Mesh) -> MeshReport:
-    """Validate a simplicial mesh of a convex domain.
+def check(mesh: Mesh, transmissibility: str = "auto") -> MeshReport:
+    """Validate a simplicial mesh of a convex domain, and report on the
+    transmissibilities the scheme would use (:data:`TRANSMISSIBILITIES`).
 
     Raises
     ------
     MeshError
         If a coordinate is not finite, a vertex belongs to no element, an
-        element is degenerate or inverted, or the domain is not convex.
+        element is degenerate or inverted, the domain is not convex, or
+        ``transmissibility="voronoi"`` and the mesh is not Delaunay.
     """
-    return check_and_transmissibilities(mesh)[0]
+    return check_and_transmissibilities(mesh, transmissibility).report
 
 
-def check_and_transmissibilities(
-    mesh: Mesh,
-) -> tuple[MeshReport, NDArray[np.int64], NDArray[np.float64]]:
-    """:func:`check`, also returning the :func:`transmissibilities` it computed."""
+class Checked(NamedTuple):
+    """A checked mesh's report, its edges ``(2, n_edges)`` and their transmissibilities, and
+    the node masses that go with them (None: the lumped P1 masses, left to the caller)."""
+
+    report: MeshReport
+    edges: NDArray[np.int64]
+    T: NDArray[np.float64]
+    masses: NDArray[np.float64] | None
+
+
+def check_and_transmissibilities(mesh: Mesh, transmissibility: str = "auto") -> Checked:
+    """:func:`check`, also returning the transmissibilities (and masses) it chose."""
+    if not isinstance(transmissibility, str) or transmissibility not in TRANSMISSIBILITIES:
+        raise ValueError(f"unknown transmissibility {transmissibility!r}: choose 'auto' (P1 where all its T_ij >= 0, "
+                         "else the Voronoi dual of a Delaunay mesh), 'p1' or 'voronoi'")
+    report, edges, trans = _check_p1(mesh)
+    if transmissibility == "p1" or (transmissibility == "auto" and report.admissible):
+        return Checked(report, edges, trans, None)
+    from .voronoi import check_delaunay, delaunay_violations, voronoi_dual
+
+    if transmissibility == "auto" and delaunay_violations(mesh).any():
+        return Checked(replace(report, delaunay=False), edges, trans, None)
+    if transmissibility == "voronoi":
+        check_delaunay(mesh)
+    dual = voronoi_dual(mesh, check=False)
+    report = replace(report, n_edges=dual.edges.shape[1], n_bad_edges=0, min_transmissibility=float(dual.T.min()),
+                     transmissibility="voronoi", p1_bad_edges=report.n_bad_edges, delaunay=True)
+    return Checked(report, dual.edges, dual.T, dual.masses)
+
+
+def _check_p1(mesh: Mesh) -> tuple[MeshReport, NDArray[np.int64], NDArray[np.float64]]:
+    """The validation, and the report on the P1 :func:`transmissibilities`."""
     p, t = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t)
     dim = p.shape[0]
     if t.shape[0] != dim + 1:

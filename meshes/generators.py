@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skfem import Mesh, MeshLine1, MeshTet1, MeshTri1
 
-from .checks import MeshError, signed_volumes
+from .simplices import MeshError, signed_volumes
 
 __all__ = ["MAX_NODES", "ball", "box", "disk", "interval", "orient", "polygon", "rectangle"]
 
@@ -240,10 +240,12 @@ def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0
     inside, nodes on a Fibonacci spiral on the sphere.
 
     The BCC lattice tetrahedra have no obtuse dihedral angle, so every interior
-    transmissibility is non-negative; in the layer next to the sphere a few are
-    not (about 7 % of the edges, all within ``h`` of the wall). 3-D has no
-    Delaunay guarantee; :func:`meshes.check` counts those edges and the solver
-    asks for ``force=True`` to use such a mesh. The layer also holds slivers,
+    P1 transmissibility is non-negative; in the layer next to the sphere a few
+    are not (about 7 % of the edges at ``h = 0.1``, all within ``2h`` of the
+    wall): 3-D has no Delaunay guarantee for P1. The mesh is Delaunay, so
+    ``fempde.Space`` takes the Voronoi-dual transmissibilities instead
+    (:mod:`meshes.voronoi`, non-negative by construction; ``meshes.check(mesh,
+    transmissibility="p1")`` still counts the P1 ones). The layer also holds slivers,
     which get flatter as ``h`` falls (the worst tetrahedron has 7.5e-3, 5.0e-3
     and 1.1e-3 of a regular one's volume at 1.6e4, 1.3e5 and 5e5 nodes), and
     the largest negative transmissibility grows with them, from 20 to 31 and

@@ -26,8 +26,8 @@ import numpy as np
 
 import meshes
 from fempde.atomic import atomic_write, write_csv
-from fempde.cli.scenario import Scenario, ScenarioError, out_option, writable_directory
 from fempde.io.plots import save_figure
+from fempde.scenario import Scenario, ScenarioError, out_option, writable_directory
 from fempde.solvers import ConvergenceError
 
 from .crosscheck import RBFProblem, convergence_in_n, crosscheck, unresolved

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from fempde.checks import finite_array, generator, integer
 from fempde.meanfield import DRIFT, GaussianClasses, TimeAxis, check_lam_beta, noise_scale, temperature
-from fempde.problems import Hinges, IsotropicGaussians, activation, gaussian_nodes
+from fempde.problems import Hinges, IsotropicGaussians, activation
 
 from .noise import draw_key, fill_normals
 from .plan import BlockDraws, chunk_plan, record_steps
@@ -340,30 +340,16 @@ def _per_unit(values: Array | None, default: float, n: int, name: str) -> Array:
 
 def population_risk(model: Network | IsotropicGaussians, weights: Array, output: Array | None = None,
                     offset: Array | None = None, nodes: int = 32) -> float:
-    """``R_N = E y² + (2/N) Σ V(θ_i) + (1/N²) Σ_ij U(θ_i, θ_j)``, exactly (no sampling).
+    """``R_N = E y² − (2/N) Σ E[y σ*_i] + (1/N²) Σ_ij U(θ_i, θ_j)`` of units ``a σ(⟨w_i, x⟩ + b_i)``
+    (``output``, ``offset``: default 1 and 0), exactly: :func:`fempde.model.risk.population_risk`'s
+    method for ridge units on Gaussian classes (``nodes`` is no longer used)."""
+    from fempde.model import TRAINED, Ridge, gaussian_classes
+    from fempde.model.gaussian_risk import ridge_gaussian_moments
 
-    In class ``y`` the pre-activations ``⟨w_i, x⟩ + b_i`` are jointly Gaussian
-    with covariance ``W Σ_y Wᵀ``: ``V`` is the closed-form Gaussian mean of σ
-    and each ``U`` pair is Gauss–Legendre in the first pre-activation (split at
-    σ's kinks) and closed form in the second given the first."""
     net = as_network(model)
-    sigma = net.activation
-    w = np.asarray(weights, dtype=np.float64)
+    w = finite_array("weights", weights, (None, net.data.d))
     n = len(w)
     a, b = _per_unit(output, 1.0, n, "output"), _per_unit(offset, 0.0, n, "offset")
-    linear, pair = 0.0, 0.0
-    for y in (-1.0, 1.0):
-        scaled = w * net.data.std(y)
-        cov = scaled @ scaled.T
-        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        cosines = np.clip(cov / np.maximum(np.outer(sd, sd), 1e-300), -1.0, 1.0)
-        mean_response = sigma.gaussian_mean(b, sd)
-        linear += -0.5 * y * float(a @ mean_response)  # V(θ_i) = −E[y a_i σ(z_i)]
-        for i in range(n):
-            z, wz = gaussian_nodes(sigma, sd[i], nodes, shift=b[i])
-            c, s = cosines[i, i:], sd[i:]
-            inner = sigma.gaussian_mean(b[i:, None] + (s * c)[:, None] * z[None, :],
-                                        (s * np.sqrt(1 - c**2))[:, None])
-            values = a[i] * a[i:] * (inner @ (wz * sigma(b[i] + sd[i] * z)))
-            pair += 0.5 * (values[0] + 2.0 * values[1:].sum())
-    return 1.0 + 2.0 * linear / n + pair / n**2
+    unit = Ridge(net.activation, net.data.d, output=TRAINED, bias=TRAINED)
+    data = gaussian_classes(net.data.delta, net.data.d, net.data.relevant)
+    return ridge_gaussian_moments(unit, data, np.column_stack([w, a, b]), np.full(n, 1.0 / n)).risk().value

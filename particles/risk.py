@@ -1,6 +1,12 @@
 """Population risk of the RBF network by quadrature on a mesh (never a mini-batch):
-``R_N(w) = (1/|Ω|) ∫_Ω (f − f̂)² dx`` with ``f̂ = (1/N) Σ K^δ(· − w_i)``, the bumps
-restricted to Ω or reflected at its walls (:mod:`fempde.fem.kernels`), as in the SGD."""
+``R_N(w) = (1/|Ω|) ∫_Ω (f − f̂)² dx`` with ``f̂ = (1/N) Σ K^δ(· − w_i)``, by
+:func:`fempde.model.risk.rule_moments` (the RBF network's method of
+:func:`fempde.model.risk.population_risk`, which also states its error).
+
+With ``boundary="reflected"`` the bumps are reflected at the walls of a box
+(:mod:`fempde.fem.kernels`), as in the SGD; :class:`fempde.model.Bump` has no
+walls yet, so that risk takes the same quadrature rule through
+:func:`~fempde.fem.convolution.kernel_matrix` with the walls."""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ from skfem import Mesh
 from fempde.fem.convolution import kernel_matrix
 from fempde.fem.kernels import BoxWalls, Kernel, check_boundary
 from fempde.fem.space import quadrature
+from fempde.model import Bump
+from fempde.model.risk import rule_moments
+from fempde.problems.distributional import DataLaw
 
 from .rbf import Target
 
@@ -30,6 +39,9 @@ class PopulationRisk:
         self.f = np.asarray(target(self.points.T), dtype=np.float64).reshape(-1)
         self.kernel = kernel
         self.walls = BoxWalls.from_mesh(mesh) if check_boundary(boundary) == "reflected" else None
+        self._unit = Bump(kernel.name, kernel.dim, kernel.delta)
+        normalised = self.weights / self.volume
+        self._rule = DataLaw(self.points, normalised, self.f, float(normalised @ self.f**2))
 
     def prediction(self, centers: NDArray[np.float64]) -> NDArray[np.float64]:
         """``f̂`` at the quadrature points."""
@@ -37,4 +49,9 @@ class PopulationRisk:
         return np.asarray(matrix.sum(axis=1)).ravel() / len(centers)
 
     def __call__(self, centers: NDArray[np.float64]) -> float:
-        return float(self.weights @ (self.f - self.prediction(centers)) ** 2) / self.volume
+        centers = np.asarray(centers, dtype=np.float64)
+        if self.walls is not None:
+            return float(self.weights @ (self.f - self.prediction(centers)) ** 2) / self.volume
+        second, linear, _, quadratic = rule_moments(self._unit, self._rule, centers, np.full(len(centers),
+                                                                                               1.0 / len(centers)))
+        return second - 2 * float(linear.sum()) / len(centers) + quadratic

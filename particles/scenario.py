@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import fempde
-from fempde.cli.scenario import Scenario, ScenarioError, integer, located, number, parse_scenario
 from fempde.fem.kernels import BOUNDARIES, BoxWalls
+from fempde.scenario import Scenario, ScenarioError, integer, located, number, parse_scenario
+from fempde.scenario.schema import choice
 
 from .crosscheck import RBFProblem
 
@@ -61,10 +62,11 @@ def _from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem
         raise ScenarioError(f"{where} has no [crosscheck] table (keys: {keys})")
     extra = sorted(set(table) - CROSSCHECK_KEYS)
     if extra:
-        raise ScenarioError(f"unknown key {extra[0]!r} in [crosscheck]; valid keys: {keys}")
+        raise ScenarioError(f"unknown key {extra[0]!r} in [crosscheck]; valid keys: {keys}", section="crosscheck",
+                            key=extra[0])
     for key in ("N", "delta", "epsilon"):
         if key not in table:
-            raise ScenarioError(f"[crosscheck] needs {key}")
+            raise ScenarioError(f"[crosscheck] needs {key}", section="crosscheck", key=key)
     scenario = parse_scenario(data, name=name, base=base)
     target = scenario.problem.target
     assert callable(target)  # scenario formulas compile to callables
@@ -76,7 +78,8 @@ def _from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem
         try:
             BoxWalls.from_mesh(scenario.mesh).check_width(table["delta"])
         except ValueError as err:
-            raise ScenarioError(f"[crosscheck] boundary = 'reflected': {err}") from None
+            raise ScenarioError(f"[crosscheck] boundary = 'reflected': {err}", section="crosscheck", key="boundary",
+                                value="reflected") from None
     problem = RBFProblem(mesh=scenario.mesh, target=target, delta=table["delta"], tau=scenario.problem.tau,
                          kernel=table["kernel"], boundary=table["boundary"], schedule=scenario.problem.schedule,
                          label_noise=table["label_noise"], rho0=rho0, options=scenario.options, flux=scenario.flux)
@@ -91,16 +94,15 @@ def _settings(table: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
         ns = [integer(section, "N", v, maximum=MAX_PARTICLES) for v in raw]
         if len(set(ns)) < 2:
             raise ScenarioError(f"[crosscheck] N = {raw!r}: a convergence study in N needs at least two distinct N "
-                                f"(three for a confidence interval); give one integer for a single cross-check")
+                                f"(three for a confidence interval); give one integer for a single cross-check",
+                                section=section, key="N", value=raw)
     else:
         ns = [integer(section, "N", raw, maximum=MAX_PARTICLES)]
     kernel = table.get("kernel", "triweight")
     if not isinstance(kernel, str):
-        raise ScenarioError(f"[crosscheck] kernel must be a kernel name (a string), got {kernel!r}")
-    boundary = table.get("boundary", "restricted")
-    if boundary not in BOUNDARIES:
-        raise ScenarioError(f"[crosscheck] boundary must be one of {', '.join(map(repr, BOUNDARIES))}, "
-                            f"got {boundary!r}")
+        raise ScenarioError(f"[crosscheck] kernel must be a kernel name (a string), got {kernel!r}", section=section,
+                            key="kernel", value=kernel)
+    boundary = choice(section, "boundary", table.get("boundary", "restricted"), BOUNDARIES)
     out: dict[str, Any] = {
         "N": ns if isinstance(raw, list) else ns[0],
         "delta": number(section, "delta", table["delta"], positive=True),
@@ -114,17 +116,21 @@ def _settings(table: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
     steps = scenario.t_end / out["epsilon"]
     if steps < 1:
         raise ScenarioError(f"[crosscheck] epsilon = {out['epsilon']!r} is larger than [run] t_end = "
-                            f"{scenario.t_end!r}: SGD would take no step; lower epsilon")
+                            f"{scenario.t_end!r}: SGD would take no step; lower epsilon", section=section,
+                            key="epsilon", value=out["epsilon"])
     if steps > MAX_SGD_STEPS:
         raise ScenarioError(f"[crosscheck] epsilon = {out['epsilon']!r} needs t_end / epsilon = {steps:.3g} SGD steps "
-                            f"per seed, more than {MAX_SGD_STEPS:.0e}; raise epsilon or lower t_end")
+                            f"per seed, more than {MAX_SGD_STEPS:.0e}; raise epsilon or lower t_end",
+                            section=section, key="epsilon", value=out["epsilon"])
     if out["label_noise"] > MAX_LABEL_NOISE:
         raise ScenarioError(f"[crosscheck] label_noise = {out['label_noise']!r} (the standard deviation of the label "
-                            f"noise) is more than the {MAX_LABEL_NOISE:g} allowed")
+                            f"noise) is more than the {MAX_LABEL_NOISE:g} allowed", section=section,
+                            key="label_noise", value=out["label_noise"])
     dim = scenario.mesh.p.shape[0]
     record = max(ns) * dim * 8 * (len(scenario.times) + 1) * out["seeds"]
     if record > MAX_RECORD_BYTES:
         raise ScenarioError(f"[crosscheck] N = {max(ns):,} with {out['seeds']} seeds and {len(scenario.times)} outputs "
                             f"would record {record / 2**30:.1f} GiB of centres, more than "
-                            f"{MAX_RECORD_BYTES / 2**30:.0f} GiB; lower N, seeds or [run] outputs")
+                            f"{MAX_RECORD_BYTES / 2**30:.0f} GiB; lower N, seeds or [run] outputs",
+                            section=section, key="N", value=raw)
     return out

@@ -92,6 +92,29 @@ class CosineField:
         return out
 
 
+@dataclass(frozen=True)
+class BallField:
+    """``c0 + a (r² − r⁴/2) + (b·x)(3 − r²)`` on the unit ball (``b`` a 3-vector): both
+    parts have zero normal derivative on the sphere (``∂_r(r² − r⁴/2) = 2r − 2r³``,
+    ``∂_r(r cos θ (3 − r²)) = cos θ (3 − 3r²)``). Value, gradient ``(3, n)``, Laplacian."""
+
+    c0: float
+    a: float
+    b: tuple[float, float, float]
+
+    def value(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        r2 = np.sum(x**2, axis=0)
+        return self.c0 + self.a * (r2 - r2**2 / 2) + (np.asarray(self.b) @ x) * (3 - r2)
+
+    def grad(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        r2, b = np.sum(x**2, axis=0), np.asarray(self.b)
+        return self.a * (2 - 2 * r2) * x + b[:, None] * (3 - r2) - 2 * x * (b @ x)
+
+    def laplacian(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        # Δ(r² − r⁴/2) = 6 − 10 r² and Δ((b·x)(3 − r²)) = −10 b·x in 3-D
+        return self.a * (6 - 10 * np.sum(x**2, axis=0)) - 10 * (np.asarray(self.b) @ x)
+
+
 def porous_medium_source(rho: CosineField, f: CosineField, tau: float, volume: float):
     """``S`` such that ``rho`` is a steady state of
     ``∂_t ρ = 2[(1/|Ω|) ∇·(ρ∇(ρ − f)) + τΔρ] + S`` (ξ = 1)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fempde.cli.scenario import ScenarioError
+from fempde.scenario import ScenarioError
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "lazy_vs_meanfield.py"
 

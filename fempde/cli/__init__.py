@@ -1,11 +1,22 @@
-"""The command line and its data: ``fempde demo | run | resume | check-mesh``.
+"""The command line: ``fempde demo | run | resume | check-mesh`` (:mod:`.commands`).
 
-* :mod:`.commands` — the commands (:func:`main`) and :func:`run_scenario`;
-* :mod:`.scenario` — the TOML scenario schema (:func:`load_scenario`);
-* :mod:`.expressions` — formulas from files, parsed into a whitelisted tree.
+The scenario files it reads are :mod:`fempde.scenario`'s.
 """
 
-from .commands import demo_scenario, main, run_scenario
-from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+import warnings
+from typing import Any
 
-__all__ = ["Scenario", "ScenarioError", "demo_scenario", "load_scenario", "main", "parse_scenario", "run_scenario"]
+from .commands import demo_scenario, main, run_scenario
+
+__all__ = ["demo_scenario", "main", "run_scenario"]
+
+_MOVED = ("Scenario", "ScenarioError", "load_scenario", "parse_scenario")  # to fempde.scenario
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from .. import scenario
+
+        warnings.warn(f"fempde.cli.{name} moved to fempde.scenario.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(scenario, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from dataclasses import replace
 from importlib import resources
@@ -27,16 +26,17 @@ import numpy as np
 import meshes
 
 from ..atomic import atomic_write
+from ..checks import ParameterError, number, text
 from ..fem.space import Space
 from ..io import Checkpointer, CSVWriter, PlotWriter, VTKWriter
+from ..scenario import Scenario, ScenarioError, load_scenario, out_option, writable_directory
 from ..solvers import ConvergenceError, Observer, ProgressBar, Result, SteadyState, initial_density, solve
-from .scenario import Scenario, ScenarioError, load_scenario, out_option, writable_directory
 
 __all__ = ["demo_scenario", "main", "run_scenario"]
 
 CHECKPOINT = "checkpoint.npz"
 RUN_FILE = "run.json"
-_RUN_KEYS = {"scenario": str, "sha256": str, "t_end": float}  # what run.json holds
+_RUN_KEYS = ("scenario", "sha256", "t_end")  # what run.json holds
 
 
 def demo_scenario() -> Path:
@@ -80,14 +80,17 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
     if out is not None:
         scenario = replace(scenario, directory=out_option(out))
     if t_end is not None:
-        if not (math.isfinite(t_end) and t_end > 0):
-            raise ScenarioError(f"--t-end must be a positive finite number, got {t_end}")
+        try:
+            t_end = number("--t-end", t_end, positive=True)
+        except ParameterError as err:
+            raise ScenarioError(str(err), key="--t-end", value=t_end) from None
         times = tuple(t for t in scenario.times if t < t_end) + (t_end,)
         scenario = replace(scenario, t_end=t_end, times=times)
     try:
         space = Space(scenario.mesh, force=scenario.force)
     except meshes.MeshError as err:
-        raise ScenarioError(f"[mesh] {err} (set force = true in [mesh] of {path} to solve anyway)") from None
+        raise ScenarioError(f"[mesh] {err} (set force = true in [mesh] of {path} to solve anyway)",
+                            section="mesh") from None
     print(f"fempde: {scenario.name}: {space.report.describe()}", file=sys.stderr)
     d = writable_directory(scenario.directory)
     # what `fempde resume DIR` needs: the scenario as run, its stamp, and the overrides
@@ -136,16 +139,19 @@ def _run_record(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{path} cannot be read as JSON ({err}); start the run afresh with `fempde run`") from None
     if not isinstance(run, dict):
         raise ScenarioError(f"{path} must hold a JSON object with keys {', '.join(_RUN_KEYS)}, got {run!r}")
-    for key, kind in _RUN_KEYS.items():
+    for key in _RUN_KEYS:
         if key not in run:
             raise ScenarioError(f"{path} has no {key!r} (written by an older fempde, or edited); "
-                                "start the run afresh with `fempde run`")
-        value = run[key]
-        wrong = isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind)
-        if wrong or (kind is float and not (math.isfinite(value) and value > 0)):
-            raise ScenarioError(f"{path}: {key} must be {'a positive number' if kind is float else 'a string'}, "
-                                f"got {value!r}")
-    return {key: kind(run[key]) for key, kind in _RUN_KEYS.items()}
+                                "start the run afresh with `fempde run`", key=key)
+
+    def checked(key: str, check: Any, **rules: Any) -> Any:
+        try:
+            return check(f"{path}: {key}", run[key], **rules)
+        except ParameterError as err:
+            raise ScenarioError(str(err), key=key, value=run[key]) from None
+
+    return {"scenario": checked("scenario", text), "sha256": checked("sha256", text),
+            "t_end": checked("t_end", number, positive=True)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from ..checks import choice
+
 __all__ = [
     "DEFAULT_FLUX", "MOBILITIES", "EdgeFlux", "assemble", "bernoulli", "bernoulli_derivative", "edge_flux",
     "mobility_code",
@@ -43,8 +45,7 @@ DEFAULT_FLUX = MOBILITIES[0]
 
 def mobility_code(name: str) -> int:
     """The compiled code's number for a mobility name (its index in :data:`MOBILITIES`)."""
-    if name not in MOBILITIES:
-        raise ValueError(f"unknown flux {name!r}: choose one of {', '.join(map(repr, MOBILITIES))}")
+    choice("flux", name, MOBILITIES)
     return MOBILITIES.index(name)
 
 Array = NDArray[np.float64]
@@ -54,8 +55,8 @@ _SMALL = 1e-3  # below this, B and B' from their Taylor series (no cancellation)
 
 # One scalar implementation of the flux, compiled: the vectorised wrappers and the
 # assembly loop below all call it. A fused loop over the edges allocates nothing
-# per edge; the numpy version it replaced made a dozen edge-sized temporaries per
-# Newton iteration, each page-faulted in afresh: a quarter of a step at 5·10^5 nodes.
+# per edge, where a numpy version makes a dozen edge-sized temporaries per Newton
+# iteration, each page-faulted in afresh (benchmarks/results/README.md).
 
 
 @numba.njit(cache=True)

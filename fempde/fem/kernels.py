@@ -44,6 +44,8 @@ import numpy as np
 from numpy.typing import NDArray
 from skfem import Mesh
 
+from ..checks import ParameterError, choice, integer, number
+
 __all__ = ["BOUNDARIES", "KERNELS", "BoxWalls", "Kernel", "check_boundary", "kernel", "mirror_images"]
 
 Array = NDArray[np.float64]
@@ -63,12 +65,9 @@ class Kernel:
     delta: float
 
     def __post_init__(self) -> None:
-        if self.name not in KERNELS:
-            raise ValueError(f"unknown kernel {self.name!r}; choose one of {', '.join(KERNELS)}")
-        if self.dim not in (1, 2, 3):
-            raise ValueError(f"kernel dimension must be 1, 2 or 3, got {self.dim!r}")
-        if not (isinstance(self.delta, (int, float)) and math.isfinite(self.delta) and self.delta > 0):
-            raise ValueError(f"kernel width delta must be a positive number, got {self.delta!r}")
+        choice("kernel", self.name, tuple(KERNELS))
+        integer("kernel dimension", self.dim, maximum=3)
+        number("delta (the bump width)", self.delta, positive=True)
 
     @property
     def power(self) -> int:
@@ -100,12 +99,12 @@ def kernel(name: str, dim: int, delta: float) -> Kernel:
     return Kernel(name, dim, delta)
 
 
+_BOUNDARY = "boundary (how a bump meets the wall)"
+
+
 def check_boundary(boundary: object) -> str:
-    """``boundary`` if it is one of :data:`BOUNDARIES`, else a ValueError naming it."""
-    if not isinstance(boundary, str) or boundary not in BOUNDARIES:
-        raise ValueError(f"boundary must be one of {', '.join(map(repr, BOUNDARIES))} (how a bump meets the "
-                         f"wall), got {boundary!r}")
-    return boundary
+    """``boundary`` if it is one of :data:`BOUNDARIES`, else a :class:`~fempde.checks.ParameterError` naming it."""
+    return choice(_BOUNDARY, boundary, BOUNDARIES)
 
 
 @numba.njit(cache=True)
@@ -171,12 +170,11 @@ class BoxWalls:
         box_volume = float(np.prod(upper - lower))
         volume = float(np.abs(meshes.signed_volumes(p, np.asarray(mesh.t))).sum())
         if not abs(volume - box_volume) <= 1e-9 * box_volume:
-            raise ValueError(
+            raise ParameterError(
                 f"boundary='reflected' needs Ω to be an axis-aligned interval, rectangle or box, but this mesh fills "
                 f"{volume / box_volume:.4%} of its bounding box: mirror images complete a bump exactly only there "
                 f"(the reflections of a corner of angle α tile the plane only for α = π/k); use "
-                f"boundary='restricted' on this domain"
-            )
+                f"boundary='restricted' on this domain", _BOUNDARY, "reflected")
         return cls(lower, upper)
 
     @property
@@ -188,8 +186,9 @@ class BoxWalls:
         opposite walls, and the images would not be the mirrors across the nearest ones."""
         shortest = float(np.min(self.upper - self.lower))
         if delta > shortest / 2:
-            raise ValueError(f"boundary='reflected' needs delta <= half the box's shortest side ({shortest / 2:g}), "
-                             f"got delta={delta!r}: lower delta, or use boundary='restricted'")
+            raise ParameterError(f"boundary='reflected' needs delta <= half the box's shortest side "
+                                 f"({shortest / 2:g}), got delta={delta!r}: lower delta, or use boundary='restricted'",
+                                 "delta (the bump width)", delta)
 
     def images(self, points: Array, delta: float) -> tuple[Array, NDArray[np.int64]]:
         """The images (:func:`mirror_images`) of every point of ``points`` (``(n, dim)``):

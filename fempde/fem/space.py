@@ -1,4 +1,13 @@
-"""The P1 space with lumped mass and the edge transmissibilities of its stiffness matrix."""
+"""The P1 space with lumped mass and the edge transmissibilities of its stiffness matrix.
+
+Where the P1 stiffness has negative transmissibilities on a Delaunay mesh (the
+3-D ball's wall layer), the space takes the Voronoi dual's instead: the
+two-point finite-volume scheme on the nodes' Voronoi cells clipped to the
+domain, ``T_ij = |V_i ∩ V_j ∩ Ω|/|x_i − x_j| ≥ 0`` and masses ``m_i = |V_i ∩ Ω|``
+(:mod:`meshes.voronoi`). Everything the solvers read (``m``, ``edges``, ``T``)
+then comes from the cells; the mesh's elements still carry the P1 functions
+that quadrature, interpolation and output use.
+"""
 
 from __future__ import annotations
 
@@ -31,35 +40,50 @@ class Space:
     x
         Node coordinates, shape ``(dim, n)``.
     m
-        Lumped masses (row sums of the P1 mass matrix), shape ``(n,)``.
+        Node masses, shape ``(n,)``: the lumped P1 masses (row sums of the
+        P1 mass matrix), or the Voronoi cells' volumes.
     volume
         ``|Ω|``.
     edges, T
-        Edges ``(2, n_edges)`` and transmissibilities ``T_ij = −K_ij``.
+        Edges ``(2, n_edges)`` and transmissibilities ``T_ij``: ``−K_ij`` of
+        the P1 stiffness, or the Voronoi dual's.
+    transmissibility
+        Which: ``"p1"`` or ``"voronoi"`` (also in :attr:`report`).
 
     Parameters
     ----------
     force
         Accept a mesh with negative transmissibilities (it breaks the
         positivity and energy guarantees; a warning says how many edges).
+    transmissibility
+        ``"auto"`` (default): P1 where all its ``T_ij >= 0``, else the Voronoi
+        dual where the mesh is Delaunay (say, :func:`meshes.ball`), else P1,
+        refused unless forced; ``"p1"``; ``"voronoi"`` (a Delaunay mesh only).
     """
 
-    def __init__(self, mesh: Mesh, *, force: bool = False) -> None:
+    def __init__(self, mesh: Mesh, *, force: bool = False, transmissibility: str = "auto") -> None:
         if not isinstance(force, (bool, np.bool_)):  # "no" would count as True
             raise TypeError(f"force must be True or False, got {force!r}")
-        self.report, self.edges, self.T = meshes.checks.check_and_transmissibilities(mesh)
+        checked = meshes.checks.check_and_transmissibilities(mesh, transmissibility)
+        self.report, self.edges, self.T = checked.report, checked.edges, checked.T
         if not self.report.admissible:
             message = (
                 f"{self.report.n_bad_edges} of {self.report.n_edges} mesh edges have a negative "
                 f"transmissibility (min {self.report.min_transmissibility:.3g}): the scheme's positivity "
-                "and free-energy guarantees need T_ij >= 0 (a Delaunay mesh in 2-D, non-obtuse in 3-D)"
+                "and free-energy guarantees need T_ij >= 0"
             )
+            if self.report.delaunay is False:
+                message += ("; the mesh is not Delaunay, so the Voronoi-dual transmissibilities (>= 0) "
+                            "cannot replace them: remesh (a Delaunay mesh)")
+            else:
+                message += "; remesh, or on a Delaunay mesh pass transmissibility='auto' (the Voronoi dual's)"
             if not force:
-                raise meshes.MeshError(message + "; remesh, or pass force=True to solve anyway")
+                raise meshes.MeshError(message + ", or pass force=True to solve anyway")
             warnings.warn(message + "; solving anyway because force=True", stacklevel=2)
+        self.transmissibility = self.report.transmissibility
         self.mesh = mesh
         self.x: Array = np.asarray(mesh.p, dtype=np.float64)
-        self.m: Array = lumped_masses(mesh)
+        self.m: Array = lumped_masses(mesh) if checked.masses is None else checked.masses
         self.volume = float(self.m.sum())
         self.dim = mesh.dim()
 

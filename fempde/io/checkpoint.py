@@ -2,7 +2,8 @@
 
 It saves the run's record and state (:func:`fempde.solvers.resume.save_checkpoint`)
 every ``every`` seconds of wall time and at the end of the run — also when it
-ends by Ctrl-C — so that ``solve(..., resume=path)`` can continue it.
+ends by Ctrl-C — so that ``solve(..., resume=path)`` (or ``resume=load_checkpoint(path)``)
+can continue it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import number
 from ..solvers.observers import Observer, RunInfo
-from ..solvers.record import Result, RunRecord
+from ..solvers.record import RunRecord
+from ..solvers.result import Result
 from ..solvers.resume import Checkpoint, load_checkpoint, save_checkpoint
-from ..solvers.stepping import Step
+from ..solvers.step import Step
 
 __all__ = ["Checkpoint", "Checkpointer", "load_checkpoint"]
 
@@ -24,10 +27,8 @@ class Checkpointer(Observer):
     """Write ``path`` (``.npz``) every ``every`` seconds of wall time (0: every step) and at the end."""
 
     def __init__(self, path: str | Path, every: float = 60.0) -> None:
-        if isinstance(every, bool) or not isinstance(every, (int, float)) or not every >= 0:
-            raise ValueError(f"checkpoint interval must be >= 0 seconds, got {every!r}")
         self.path = Path(path)
-        self.every = every
+        self.every = number("every (the checkpoint interval, seconds)", every, minimum=0.0)
         self._record: RunRecord | None = None
         self._written_at = -np.inf
 

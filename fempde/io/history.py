@@ -12,8 +12,9 @@ from typing import IO, Any
 
 from ..atomic import csv_cell, write_csv
 from ..solvers.observers import Observer, RunInfo
-from ..solvers.record import HISTORY_COLUMNS, Result, RunRecord, history_row
-from ..solvers.stepping import Step
+from ..solvers.record import HISTORY_COLUMNS, RunRecord, history_row
+from ..solvers.result import Result
+from ..solvers.step import Step
 
 __all__ = ["COLUMNS", "CSVWriter"]
 

@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 
 from ..atomic import atomic_write
 from ..fem.space import Space
-from ..solvers.accuracy import SpaceError
 from ..solvers.observers import Observer, RunInfo
-from ..solvers.record import Result
-from ..solvers.stepping import GradientFlowSystem, Step
+from ..solvers.result import Result, SpaceError
+from ..solvers.step import Step
+from ..solvers.system import GradientFlowSystem
 
 __all__ = ["PlotWriter", "plot_densities", "plot_history", "save_figure"]
 

@@ -17,9 +17,10 @@ from numpy.typing import NDArray
 from ..atomic import atomic_write
 from ..checks import file_name
 from ..solvers.observers import Observer, RunInfo
-from ..solvers.record import Result
+from ..solvers.result import Result
 from ..solvers.resume import ResumePoint
-from ..solvers.stepping import GradientFlowSystem, Step
+from ..solvers.step import Step
+from ..solvers.system import GradientFlowSystem
 
 __all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd"]
 

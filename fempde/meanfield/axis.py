@@ -32,8 +32,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.checks import number
-
+from ..checks import number
 from .schedule import Constant, Schedule
 
 __all__ = ["DRIFT", "TimeAxis", "check_lam_beta", "noise_scale", "temperature"]
@@ -52,16 +51,14 @@ def noise_scale(step: NDArray[np.float64] | float, tau: float) -> NDArray[np.flo
 def temperature(beta: float) -> float:
     """``τ = β⁻¹``, the diffusion coefficient of noisy DD (0 for ``β = ∞``, noiseless);
     a ``beta`` that is not a number > 0 raises ``ValueError``."""
-    if isinstance(beta, bool) or not (isinstance(beta, (int, float)) and beta > 0):
-        raise ValueError(f"beta (the inverse temperature) must be > 0 (math.inf: no noise), got {beta!r}")
+    beta = number("beta (the inverse temperature)", beta, positive=True, infinite=True)
     return 0.0 if math.isinf(beta) else 1.0 / beta
 
 
 def check_lam_beta(lam: float, beta: float, schedule: Schedule) -> None:
     """Validate the ridge penalty, the inverse temperature and the schedule of a DD
     problem or of its SGD (both sides call this, so their messages agree)."""
-    if isinstance(lam, bool) or not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam (the ridge penalty λ) must be a finite number >= 0, got {lam!r}")
+    number("lam (the ridge penalty λ)", lam, minimum=0.0)
     temperature(beta)  # checks beta
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must have xi(t) and integral(t0, t1), got {schedule!r}")

@@ -70,7 +70,7 @@ from numpy.typing import NDArray
 from scipy.special import binom, factorial, ndtr, ndtri
 from scipy.stats import chi
 
-from ..checks import finite_array, generator, integer, number
+from ..checks import finite_array, generator, integer, number, weighted_points
 from ..meanfield.data import class_spreads
 from .neurons import ACTIVATIONS, activation, cosine_rule, direction_moments, gaussian_nodes, hermite_functions
 
@@ -217,10 +217,7 @@ class AnisotropicGaussians:
         return p  # ψ is even in r1 and r2: a radius pushed below 0 by round-off is its mirror image
 
     def _check_law(self, points: Array, weights: Array) -> tuple[Array, Array]:
-        from ..solvers.point_flow import check_points
-
-        p = self._check(points)
-        return check_points(p, weights)
+        return weighted_points(self._check(points), weights)
 
     def _spread(self, r1: Array, r2: Array, tau: float) -> Array:
         # s_y > 0 except at w = 0, where z is a point mass: floored (see _MIN_SPREAD)

@@ -47,7 +47,8 @@ class EdgeFluxSystem:
         The mobility of the τ = 0 flux: ``"limited"`` (second order where ρ is
         smooth and positive, upwind near ρ = 0; the default) or ``"upwind"``
         (first order); see :data:`fempde.fem.flux.MOBILITIES`. τ > 0 always
-        uses Scharfetter–Gummel.
+        uses Scharfetter–Gummel, and another ``flux`` than the default is then
+        refused (``ValueError``), not ignored.
     """
 
     has_source = False
@@ -60,6 +61,9 @@ class EdgeFluxSystem:
         self.tau = float(tau)
         self.flux = flux
         self._mobility = mobility_code(flux)
+        if flux != DEFAULT_FLUX and self.tau > 0:
+            raise ValueError(f"flux={flux!r} chooses the mobility of tau = 0, but tau = {self.tau!r} > 0 uses the "
+                             f"Scharfetter–Gummel flux: leave flux at its default {DEFAULT_FLUX!r}")
 
     @property
     def schedule(self) -> Schedule:

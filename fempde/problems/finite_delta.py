@@ -29,13 +29,13 @@ within 2δ) and ``C`` the edge–node incidence.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ..checks import choice, number
 from ..fem.convolution import kernel_matrix
 from ..fem.flux import DEFAULT_FLUX
 from ..fem.kernels import KERNELS, BoxWalls, Kernel, check_boundary
@@ -62,11 +62,8 @@ class FiniteDeltaPorousMedium(PorousMedium):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {self.kernel!r}; choose one of {', '.join(KERNELS)}")
-        if isinstance(self.delta, bool) or not isinstance(self.delta, (int, float)) \
-                or not math.isfinite(self.delta) or self.delta <= 0:
-            raise ValueError(f"delta (the bump width) must be a positive number, got {self.delta!r}")
+        choice("kernel", self.kernel, tuple(KERNELS))
+        number("delta (the bump width)", self.delta, positive=True)
         check_boundary(self.boundary)
 
     def discretise(self, space: Space, *, flux: str = DEFAULT_FLUX) -> FiniteDeltaSystem:

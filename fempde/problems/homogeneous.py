@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
+from scipy.special import ndtr, roots_legendre
 
 from ..checks import finite_array, generator, integer, number
 from .distributional import DataLaw, Unit
@@ -236,6 +236,39 @@ class SphereLaw:
         normaliser = self.normaliser()
         r = np.linalg.norm(finite_array("x (points of R^3 as columns)", x, (1 + DIM, None)), axis=0)
         return np.asarray(np.exp(-0.5 * ((r - self.radius) / self.width) ** 2) / normaliser)
+
+    @property
+    def dim(self) -> int:
+        return 1 + DIM
+
+    @property
+    def default_level(self) -> int:
+        return 16  # the radius of the paper's shell needs about 16 Legendre nodes (mean radius to 1e-7)
+
+    def refined(self, level: int) -> int:
+        return 2 * level
+
+    def quadrature(self, level: int | None = None) -> tuple[Array, Array]:
+        """Weighted points ``(P, 3)``, ``(P,)`` of the law: ``level`` Gauss–Legendre nodes
+        in the radius on ``[max(0, r0 − 8s), r0 + 8s]`` (weights ``∝ r² N(r; r0, s²)``;
+        the radius itself when ``width = 0``), times ``level`` Gauss–Legendre nodes in
+        ``cos ϑ`` and ``2 level`` equispaced angles ``φ`` (exact for spherical
+        polynomials of degree ``< 2 level``): ``2 level³`` points (``2 level²`` on the sphere)."""
+        level = self.default_level if level is None else integer("level (nodes per direction)", level)
+        if self.width == 0:
+            r, wr = np.array([self.radius]), np.ones(1)
+        else:
+            lo, hi = max(0.0, self.radius - 8 * self.width), self.radius + 8 * self.width
+            x, w = roots_legendre(level)
+            r = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
+            wr = w * r**2 * np.exp(-0.5 * ((r - self.radius) / self.width) ** 2)
+        c, wc = roots_legendre(level)
+        phi = (np.arange(2 * level) + 0.5) * math.pi / level
+        radius, cos, angle = (g.ravel() for g in np.meshgrid(r, c, phi, indexing="ij"))
+        weights = np.einsum("i,j,k->ijk", wr, wc, np.ones(2 * level)).ravel()
+        sin = np.sqrt(1.0 - cos**2)
+        points = radius[:, None] * np.column_stack([cos, sin * np.cos(angle), sin * np.sin(angle)])
+        return points, weights / weights.sum()
 
     def sample(self, m: int, rng: np.random.Generator) -> Array:
         """``m`` i.i.d. units ``(m, 3)``. The shell's radius has density

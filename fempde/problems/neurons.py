@@ -20,12 +20,13 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr, roots_jacobi, roots_legendre
 
 __all__ = ["ACTIVATIONS", "Hinges", "activation", "cosine_rule", "direction_moments", "gaussian_nodes",
-           "hermite_functions", "normal_pdf", "relu_unit", "ridge_unit"]
+           "hermite_functions", "hinge_evaluate", "hinge_parameters", "normal_pdf", "relu_unit", "ridge_unit"]
 
 Array = NDArray[np.float64]
 
@@ -72,6 +73,26 @@ def cosine_rule(n: float, angles: int) -> tuple[Array, Array]:
     alpha = (n - 3) / 2
     c, w = roots_jacobi(angles, alpha, alpha)
     return np.asarray(c, dtype=np.float64), np.asarray(w / w.sum(), dtype=np.float64)
+
+
+@numba.njit(cache=True, inline="always")
+def hinge_evaluate(z: float, params: Array) -> tuple[float, float]:  # pragma: no cover - compiled
+    """``(σ(z), σ'(z))`` of the hinge sum whose :func:`hinge_parameters` are ``params``:
+    ``[c0, c1, t_1, a_1, t_2, a_2, ...]`` (right derivative at a knot). The SGD
+    engine's compiled loops call it (:mod:`fempde.model.activations`)."""
+    value, slope = params[0] + params[1] * z, params[1]
+    for q in range(2, params.shape[0], 2):
+        h = z - params[q]
+        if h > 0.0:
+            value += params[q + 1] * h
+            slope += params[q + 1]
+    return value, slope
+
+
+def hinge_parameters(sigma: Hinges) -> Array:
+    """The ``params`` of :func:`hinge_evaluate` for ``sigma``."""
+    pairs = [v for pair in zip(sigma.knots, sigma.jumps, strict=True) for v in pair]
+    return np.array([sigma.offset, sigma.slope, *pairs], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -137,6 +158,23 @@ class Hinges:
             hinge = np.where(sd > 0, gap * ndtr(z) + safe * normal_pdf(z), np.maximum(gap, 0.0))
             out = out + jump * hinge
         return np.asarray(out)
+
+    @property
+    def compiled(self) -> tuple[Callable[..., tuple[float, float]], Array]:
+        """The SGD engine's form of σ: :func:`hinge_evaluate` and its parameters."""
+        return hinge_evaluate, hinge_parameters(self)
+
+    @property
+    def kinks(self) -> tuple[float, ...]:
+        return self.knots
+
+    @property
+    def name(self) -> str:
+        """Its name in :data:`ACTIVATIONS`, or how many knots it has."""
+        for name, known in ACTIVATIONS.items():
+            if known == self:
+                return name
+        return f"hinges({len(self.knots)} knots)"
 
     def Q(self, s: Array) -> Array:  # noqa: N802 - the paper's name
         """``Q(s) = E σ(s G)``."""

@@ -15,13 +15,13 @@ of ``μ_i − μ_j``. Implicit Euler then gives, by convexity of ``F_h``,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..checks import number
 from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import NodalFunction, Space
 from ..meanfield import Constant, Schedule
@@ -55,9 +55,7 @@ class PorousMedium:
     source: Source | None = None
 
     def __post_init__(self) -> None:
-        tau = self.tau
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau < 0:
-            raise ValueError(f"tau must be a finite number >= 0 (the viscosity), got {tau!r}")
+        number("tau (the viscosity)", self.tau, minimum=0.0)
         if not isinstance(self.schedule, Schedule):
             raise TypeError(
                 f"schedule must have xi(t) and integral(t0, t1) (e.g. fempde.Constant()), got {self.schedule!r}"

@@ -26,21 +26,47 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicSpline
 
-from ..meanfield import DRIFT
+from ..meanfield import DRIFT, Schedule
 
-if TYPE_CHECKING:
-    from ..problems.radial import RadialDD
-
-__all__ = ["QuantileFlow", "quantile_flow", "quantiles_of"]
+__all__ = ["QuantileFlow", "RadialFlow", "quantile_flow", "quantiles_of"]
 
 Array = NDArray[np.float64]
+
+
+class _Factor(Protocol):
+    @property
+    def columns(self) -> Array: ...
+
+
+class _RadialModel(Protocol):
+    def v(self, r: Array) -> Array: ...
+
+    def factor(self, r: Array) -> _Factor: ...
+
+
+class RadialFlow(Protocol):
+    """What :func:`quantile_flow` needs from a radial problem (e.g. :class:`fempde.RadialDD`):
+    its inverse temperature, ridge penalty and schedule, and a model with ``v(r)`` and
+    the low-rank factor ``factor(r).columns`` of ``u_d`` (:class:`fempde.IsotropicGaussians`)."""
+
+    @property
+    def beta(self) -> float: ...
+
+    @property
+    def lam(self) -> float: ...
+
+    @property
+    def schedule(self) -> Schedule: ...
+
+    @property
+    def model(self) -> _RadialModel: ...
 
 
 def quantiles_of(ppf: object, m: int) -> Array:
@@ -70,7 +96,7 @@ class QuantileFlow:
         return counts / (self.positions.shape[1] * np.diff(edges))
 
 
-def quantile_flow(problem: RadialDD, r0: Array, times: Sequence[float], *, r_max: float,
+def quantile_flow(problem: RadialFlow, r0: Array, times: Sequence[float], *, r_max: float,
                   table: int = 201, rtol: float = 1e-7) -> QuantileFlow:
     """Solve the noiseless :class:`RadialDD` from the quantiles ``r0`` (equal masses)
     on ``[0, r_max]`` (no-flux walls) and record at ``times`` (the first may be 0)."""

@@ -10,9 +10,9 @@ edge fluxes). pyamg builds the hierarchy — classical Ruge–Stüben in 2-D, pl
 Jacobian with a dense non-local part (:class:`MatrixFreeJacobian`) is solved by
 GMRES preconditioned by its sparse local part. Newton only needs inexact solves
 (``rtol`` 1e-6 at most, looser while it is far off: see the forcing terms in
-:mod:`fempde.solvers.stepping`): the mass is restored after each solve. The
-measured choices (solver per dimension, sweeps, hierarchy reuse) are in
-``benchmarks/results/`` and the comments below.
+:mod:`fempde.solvers.newton`): the mass is restored after each solve. The
+choices (solver per dimension, sweeps, hierarchy reuse) are explained in the
+comments below; the measurements behind them are in ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from ..checks import choice
 from ..fem.jacobian import MatrixFreeJacobian
 from .multigrid import Hierarchy, Workspace, fgmres
 from .pattern_lu import PatternLU
@@ -43,9 +44,8 @@ matrix that needs pivoting), ``"amg"``."""
 
 
 def choose_solver(kind: str, n: int, dim: int) -> str:
-    if kind not in LINEAR_SOLVERS:
-        raise ValueError(f"linear_solver must be 'auto', 'direct' or 'amg', got {kind!r}")
-    if kind != "auto":
+    """The solver for ``n`` unknowns in ``dim`` dimensions: ``kind``, or for ``"auto"`` the faster one."""
+    if choice("linear_solver", kind, LINEAR_SOLVERS) != "auto":
         return kind
     return "direct" if n <= _DIRECT_LIMIT[dim] else "amg"
 
@@ -53,24 +53,19 @@ def choose_solver(kind: str, n: int, dim: int) -> str:
 # When to rebuild a reused AMG hierarchy: once the Krylov iterations (cycles) it
 # has cost beyond its first tight solve's count (per decade of reduction) add up
 # to about what building a new one costs ("rent or buy": at most twice the work
-# of the best schedule in hindsight).
-# In 2-D (Ruge–Stüben) any threshold from 7 to 30 iterations gave the same run
-# time within 10 % (1.7e4 and 6.6e4 nodes), against 1.3-1.8x for rebuilding every
-# step. In 3-D the count climbs by about 5 per step with an old hierarchy, and
-# reuse lost 6-18 % (1.3e5 nodes, thresholds 8-30): 3-D rebuilds every step.
+# of the best schedule in hindsight). In 2-D (Ruge–Stüben) the run time hardly
+# depends on the threshold; in 3-D the count climbs fast with an old hierarchy,
+# and reuse loses: 3-D rebuilds every step (measurements in benchmarks/results/README.md).
 _SETUP_COST = {1: 7, 2: 7, 3: 0}
 _TIGHT_DECADES = 3.0  # solves to rtol <= 1e-3 count towards a hierarchy's age
-# Gauss–Seidel sweeps on each side on the finest level (one on the others). In 3-D
-# (the ball) a forward-backward pair took 8, 10, 13 iterations at 1.6e4, 1.3e5,
-# 5e5 nodes against 13, 15, 22 for one sweep, and 0.54 s against 0.74 s at 5e5;
-# on the box and in 2-D one sweep was as fast or faster (benchmarks/amg.py).
+# Gauss–Seidel sweeps on each side on the finest level (one on the others): on the
+# ball a forward-backward pair saves more iterations than it costs; on the box and
+# in 2-D one sweep is as fast (benchmarks/amg.py; figures in benchmarks/results/README.md).
 _FINE_SWEEPS = {1: 1, 2: 1, 3: 2}
 # K-cycle (Krylov-accelerated coarse solves) or plain V-cycle. Plain aggregation
 # (3-D) needs the K-cycle to scale; Ruge–Stüben (1-D, 2-D) does not, and there the
 # K-cycle's repeated visits to the first coarse level, which outgrows the caches
-# first, cost more than its saved iterations: on the disk, one solve (rtol 1e-6)
-# took 462 / 875 / 988 ns per node with the K-cycle and 433 / 698 / 861 with the
-# V-cycle at 1.5e4 / 2.3e5 / 9.1e5 nodes (9 / 10 / 10 against 9 / 12 / 14 iterations).
+# first, cost more than its saved iterations (figures in benchmarks/results/README.md).
 _KCYCLE = {1: False, 2: False, 3: True}
 _RESTART = 30  # FGMRES keeps 2 x 31 vectors: 0.5 GB at 10^6 nodes
 
@@ -189,9 +184,8 @@ class LinearSolver:
             # strength, symmetric with θ = 0, keeps every entry, explicit zeros too,
             # and the aggregation reads only the pattern), and the restriction is the
             # prolongator's transpose. pyamg's "nonsymmetric" setup builds Aᴴ on every
-            # level and a restriction from its own candidates; on the ball and the box
-            # that gave the same Krylov iterations per step and took 1.6-2x the setup
-            # time: a step was 5-12 % slower at 1.6e4-1e6 nodes (scaling.py's flow).
+            # level and a restriction from its own candidates: on the ball and the box
+            # the same Krylov iterations for a longer setup (benchmarks/results/README.md).
             return pyamg.smoothed_aggregation_solver(matrix, symmetry="symmetric", strength=None, smooth=None,
                                                      **smoothers)
         return pyamg.ruge_stuben_solver(matrix, **smoothers)

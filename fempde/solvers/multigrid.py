@@ -37,6 +37,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ..checks import integer
+
 __all__ = ["KRYLOV_RATIO", "Hierarchy", "Workspace", "fgmres"]
 
 Array = NDArray[np.float64]
@@ -58,9 +60,8 @@ def _gauss_seidel(ptr: Indices, idx: Indices, data: Values, diag: Indices, dinv:
     ones from the farthest to the nearest (``diag[i]`` is where row ``i``'s diagonal
     sits; columns are sorted). On a mesh ``x_{i∓1}`` is nearly always a neighbour,
     so the sweep is one long dependency chain through consecutive rows; ending each
-    row's sum on that term keeps the chain short: a fine-level sweep took 0.69
-    against 1.06 ns per non-zero at 1.5e4 disk nodes, 1.0 against 1.2 at 9e5 (a
-    whole V-cycle gained about 3 %). ``from_zero`` skips the entries that still
+    row's sum on that term keeps the chain short (timings in
+    ``benchmarks/results/README.md``). ``from_zero`` skips the entries that still
     multiply the zero start."""
     n = b.shape[0]
     for t in range(n):
@@ -317,7 +318,7 @@ def _fgmres(ptr: Indices, idx: Indices, data: Array, b: Array, x: Array, levels:
 
 def _index_type(size: int) -> type[np.unsignedinteger[Any]]:
     """Unsigned indices: numba then drops its negative-index wrap-around test, which
-    made a Gauss–Seidel sweep 1.4x slower (0.95 against 0.69 ns per non-zero at 1.3e5 nodes)."""
+    slows a Gauss–Seidel sweep down (timings in ``benchmarks/results/README.md``)."""
     return np.uint32 if size < 2**32 else np.uint64
 
 
@@ -396,11 +397,10 @@ class Hierarchy:
         vectors, diagonals and the coarsest solve stay double). It changes only the
         preconditioner: FGMRES applies the caller's double-precision matrix, so the
         solution meets its tolerance all the same. A cycle then streams 8 bytes per
-        entry instead of 12; on the disk a V-cycle solve was 9-13 % faster at
-        2.3e5-9e5 nodes and 1-10 % at 1.5e4, in the same iteration count."""
+        entry instead of 12, in the same iteration count (timings in
+        ``benchmarks/results/README.md``)."""
         levels = solver.levels
-        if int(fine_sweeps) < 1:
-            raise ValueError(f"fine_sweeps must be a positive integer, got {fine_sweeps!r}")
+        integer("fine_sweeps", fine_sweeps)
         sweeps = np.ones(len(levels), dtype=np.int64)
         sweeps[0] = int(fine_sweeps)
         sizes = np.array([level.A.shape[0] for level in levels], dtype=np.int64)

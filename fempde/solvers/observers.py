@@ -1,6 +1,6 @@
 """Observers attached to a run: the base class, progress, steady-state stop.
 
-An observer sees every accepted :class:`~fempde.solvers.stepping.Step`, after
+An observer sees every accepted :class:`~fempde.solvers.step.Step`, after
 the run's :class:`~fempde.solvers.record.RunRecord` has; returning ``True``
 from :meth:`Observer.observe` stops the run cleanly. Writers of files live in
 :mod:`fempde.io`, never in the solver.
@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .record import Result, RunRecord
+from ..checks import number
+from .record import RunRecord
+from .result import Result
 from .resume import ResumePoint
-from .stepping import GradientFlowSystem, Step
+from .step import Step
+from .system import GradientFlowSystem
 
 __all__ = ["Observer", "ProgressBar", "RunInfo", "SteadyState"]
 
@@ -31,16 +34,6 @@ class RunInfo:
     """The run's record: history and certificate flags, the current step's included."""
     resumed_from: ResumePoint | None = None
     """Where a resumed run continues (None for a new run)."""
-
-    @property
-    def start_index(self) -> int:
-        """The index of the last step already done: 0 for a new run, more when resuming."""
-        return 0 if self.resumed_from is None else self.resumed_from.index
-
-    @property
-    def t_start(self) -> float:
-        """The time the run starts (or resumes) from."""
-        return 0.0 if self.resumed_from is None else self.resumed_from.t
 
 
 class Observer:
@@ -86,9 +79,7 @@ class SteadyState(Observer):
     """
 
     def __init__(self, tol: float = 1e-10) -> None:
-        if not tol > 0:
-            raise ValueError(f"SteadyState tol must be positive, got {tol!r}")
-        self.tol = tol
+        self.tol = number("SteadyState tol", tol, positive=True)
         self._previous: np.ndarray | None = None
         self.reached_at: float | None = None
 

@@ -5,9 +5,9 @@ An edge-flux Jacobian of a local problem keeps its sparsity pattern for the whol
 M-matrix: diagonal dominant by columns (its columns sum to the lumped masses, its off-diagonal
 entries are <= 0). Gaussian elimination then needs no pivoting (it would interchange no rows), so
 the ordering and the structure of the factors are found once per pattern and each Newton
-iteration only does the arithmetic. SuperLU redid the ordering, its symbolic analysis and the
-CSR-to-CSC copy on every call: 2.1 ms of the 2.2 ms a 1089-node factorisation took (n = 32 of
-benchmarks/peers.py). Matrices that are not diagonally dominant by columns go to SuperLU.
+iteration only does the arithmetic, where SuperLU redoes the ordering, its symbolic analysis and
+the CSR-to-CSC copy on every call (most of a small factorisation's time: benchmarks/results/README.md).
+Matrices that are not diagonally dominant by columns go to SuperLU.
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 
-from ..checks import number
+from ..checks import choice, number
+from ..checks import weighted_points as check_points
 from ..meanfield import DRIFT, Schedule, TimeAxis
 
 __all__ = ["METHODS", "PointField", "PointFlow", "check_points", "point_flow", "tensor_rule"]
@@ -49,28 +50,6 @@ class PointField(Protocol):
     def risk(self, points: Array, weights: Array) -> float:
         """``R(Σ_j w_j δ_{X_j})``."""
         ...
-
-
-def check_points(points: Array, weights: Array) -> tuple[Array, Array]:
-    """Validated copies: ``points`` finite ``(M, D)``, ``weights`` ``(M,)`` finite,
-    ``>= 0`` and of total mass 1 (to 1e-12)."""
-    x = np.array(points, dtype=np.float64)
-    w = np.array(weights, dtype=np.float64)
-    if x.ndim != 2 or len(x) < 1:
-        raise ValueError(f"points must have shape (M >= 1, D), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        bad = int(np.argwhere(~np.isfinite(x))[0, 0])
-        raise ValueError(f"points must be finite; point {bad} is {x[bad].tolist()}")
-    if w.ndim == 0:
-        raise ValueError(f"weights must hold M = {len(x)} finite numbers, got the scalar {float(w)!r}")
-    if w.shape != (len(x),) or not np.all(np.isfinite(w)):
-        raise ValueError(f"weights must hold M = {len(x)} finite numbers, got shape {w.shape}")
-    if np.any(w < 0):
-        bad = int(np.argmin(w))
-        raise ValueError(f"weights must be >= 0 (a law), got weights[{bad}] = {float(w[bad])!r}")
-    if abs(w.sum() - 1.0) > 1e-12:
-        raise ValueError(f"weights must sum to 1 (a probability law), got {float(w.sum())!r}: divide by their sum")
-    return x, w
 
 
 def tensor_rule(marginals: Sequence[tuple[Array, Array]]) -> tuple[Array, Array]:
@@ -130,8 +109,7 @@ def point_flow(field: PointField, points0: Array, weights: Array, times: Sequenc
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a fempde.meanfield Schedule (Constant(), PowerLaw(), ...) or a TimeAxis, "
                         f"got {type(schedule).__name__} {schedule!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    choice("method", method, METHODS)
     x0, w = check_points(points0, weights)
     if np.ndim(times) != 1:
         raise ValueError(f"times must be a sequence of output times (e.g. [0.0, {times!r}]), got {times!r}")

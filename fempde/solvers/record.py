@@ -1,34 +1,30 @@
-"""The record of one run: its history, its certificates, and where it resumed from.
+"""The record of one run: its history, its certificates, and the snapshots it keeps.
 
 :class:`RunRecord` is the only owner of a run's history. The run loop
-(:func:`fempde.solve`) adds each accepted step to it before any observer sees
-the step; the CSV writer reads the step's certificate flags from it, the
-checkpointer saves it, a resumed run restores it, and :class:`Result` is built
-from it. The certificate tolerances (:class:`Tolerances`) and the test of a
-step against them (:func:`certificate_flags`) are defined here and nowhere else.
-Saving and restoring it for a resumed run is :mod:`fempde.solvers.resume`'s.
+(:mod:`fempde.solvers.loop`) adds each accepted step to it before any observer
+sees the step; the CSV writer reads the step's certificate flags from it, the
+checkpointer saves it, a resumed run restores it, and the
+:class:`~fempde.solvers.result.Result` is built from it. The certificate
+tolerances (:class:`Tolerances`) and the test of a step against them
+(:func:`certificate_flags`) are defined here and nowhere else. Saving and
+restoring it for a resumed run is :mod:`fempde.solvers.resume`'s.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .stepping import Step, StepperState
+from ..checks import number
+from .result import Certificates, Result
+from .step import Step, StepperState
+from .system import GradientFlowSystem
 
-if TYPE_CHECKING:
-    from ..fem.space import Space
-    from .accuracy import SpaceError
-    from .stepping import GradientFlowSystem
-
-__all__ = [
-    "HISTORY_COLUMNS", "Certificates", "Result", "RunRecord", "Tolerances", "certificate_flags", "history_row",
-]
+__all__ = ["HISTORY_COLUMNS", "RunRecord", "Tolerances", "certificate_flags", "history_row"]
 
 Array = NDArray[np.float64]
 
@@ -54,12 +50,8 @@ class Tolerances:
     energy: float = 1e-11
 
     def __post_init__(self) -> None:
-        for name in ("mass", "energy"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
-                                                                                     and value > 0):
-                raise ValueError(f"the {name} tolerance of the certificates must be a positive number, "
-                                 f"got {value!r}")
+        number("Tolerances.mass", self.mass, positive=True)
+        number("Tolerances.energy", self.energy, positive=True)
 
 
 def certificate_flags(step: Step, check_energy: bool, tolerances: Tolerances) -> tuple[str, ...]:
@@ -74,29 +66,6 @@ def certificate_flags(step: Step, check_energy: bool, tolerances: Tolerances) ->
     if check_energy and not step.energy_increase <= energy_bound:  # NaN fails
         flags.append("energy")
     return tuple(flags)
-
-
-@dataclass(frozen=True)
-class Certificates:
-    """What every run proves about itself (DESIGN.md §2)."""
-
-    max_mass_drift: float
-    min_rho: float
-    max_energy_increase: float
-    energy_checked: bool
-    failed: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def describe(self) -> str:
-        energy = (
-            f"max free-energy increase {self.max_energy_increase:.2e}"
-            if self.energy_checked else "free energy not checked (source term)"
-        )
-        verdict = "all certificates hold" if self.ok else "FAILED: " + ", ".join(self.failed)
-        return f"mass drift {self.max_mass_drift:.2e}, min rho {self.min_rho:.3g}, {energy}: {verdict}"
 
 
 class RunRecord:
@@ -146,58 +115,15 @@ class RunRecord:
             failed=tuple(sorted(self.failed)),
         )
 
+    def result(self, system: GradientFlowSystem, stop_reason: str) -> Result:
+        """The :class:`~fempde.solvers.result.Result` of the run so far."""
+        if self.last is None:
+            raise RuntimeError("the run recorded no step")
+        return Result(space=system.space, system=system, rho=np.array(self.last.rho), t=self.last.t,
+                      history=self.columns(), certificates=self.certificates(), stop_reason=stop_reason,
+                      snapshots=self.snapshots)
+
     def last_state(self) -> StepperState:
         if self.last is None:
             raise RuntimeError("the run recorded no step")
         return self.last.state()
-
-
-@dataclass
-class Result:
-    """The outcome of :func:`fempde.solve`.
-
-    ``history`` maps :data:`HISTORY_COLUMNS` to arrays (one entry per accepted
-    step). ``stop_reason`` is ``"t_end"``, ``"observer"`` (e.g. steady state),
-    ``"interrupted"`` or ``"failed"``. ``risk_time_error`` is the largest
-    estimated error of the risk curve from the time stepping (per step: the
-    history's ``risk_time_error``); ``space_error`` (present
-    when the run was asked for it) holds the spatial estimates per output time
-    (:mod:`fempde.solvers.accuracy`).
-    """
-
-    space: Space
-    system: GradientFlowSystem
-    rho: Array
-    t: float
-    history: dict[str, Array]
-    certificates: Certificates
-    stop_reason: str
-    snapshots: dict[float, Array] = field(default_factory=dict)
-    space_error: SpaceError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.certificates.ok
-
-    @property
-    def risk_time_error(self) -> float:
-        """The largest estimated error of the risk curve from the time stepping (the
-        history's ``risk_time_error``; its ``time_error`` is the L1 error of ρ)."""
-        return float(self.history["risk_time_error"].max())
-
-    @property
-    def relative_risk_time_error(self) -> float:
-        """The largest estimated relative error of the risk curve from the time stepping."""
-        risk, error = np.abs(self.history["risk"]), self.history["risk_time_error"]
-        return float(np.max(error / np.maximum(risk, 1e-300)))
-
-    def describe_accuracy(self) -> str:
-        """One line: how accurate the risk curve is (what the CLI prints)."""
-        text = (f"risk curve accurate to about ±{self.risk_time_error:.1e} in time "
-                f"(at most {self.relative_risk_time_error:.1e} relative)")
-        if self.space_error is not None:
-            estimate = self.space_error
-            relative = float(np.max(estimate.risk_error / np.maximum(np.abs(estimate.risk), 1e-300)))
-            text += (f", ±{estimate.max_risk_error:.1e} in space (at most {relative:.1e} relative; "
-                     "refined-mesh estimate)")
-        return text

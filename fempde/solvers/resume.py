@@ -6,8 +6,12 @@ stepper's state (density, time, next step size, the past states BDF2 and the
 error estimate use, the mass and error bookkeeping); :func:`load_checkpoint`
 reads it back, refusing a malformed or foreign file; :func:`check_resume`
 refuses one that cannot continue the run at hand (a time beyond its end, a
-step index its history contradicts, a density of another mass); :class:`ResumePoint` says
-which rows and frames of an interrupted run's files a resumed run keeps. The
+step index its history contradicts, a density of another mass). The
+:class:`Checkpoint` read is the start state the run loop (:mod:`.loop`) is
+handed: the file is read before the loop, never inside it.
+:func:`restored_step` rebuilds its last step for the record;
+:class:`ResumePoint` says which rows and frames of an interrupted run's files
+a resumed run keeps. The
 steps after a resume are those of the uninterrupted run (to round-off with the
 direct solver; the 2-D AMG hierarchy, reused across steps, is rebuilt on resume).
 """
@@ -25,9 +29,10 @@ from numpy.typing import NDArray
 
 from ..atomic import atomic_write
 from .record import HISTORY_COLUMNS, RunRecord
-from .stepping import StepperState
+from .step import Step, StepperState
+from .system import GradientFlowSystem
 
-__all__ = ["Checkpoint", "ResumePoint", "check_resume", "load_checkpoint", "save_checkpoint"]
+__all__ = ["Checkpoint", "ResumePoint", "check_resume", "load_checkpoint", "restored_step", "save_checkpoint"]
 
 _FORMAT = 2  # checkpoints of an older layout are refused, not misread
 MASS_TOL = 1e-9  # a checkpointed density's mass may differ this much (relative) from the run's
@@ -174,3 +179,14 @@ def check_resume(checkpoint: Checkpoint, path: str | Path, t_end: float, mass: f
     if not abs(mass - reference) <= MASS_TOL * reference:
         raise refuse("rho", f"a density of mass {mass:.12g}", f"differs from the run's mass {reference:.12g} by more "
                      f"than {MASS_TOL:g}")
+
+
+def restored_step(state: StepperState, system: GradientFlowSystem) -> Step:
+    """The checkpointed step, rebuilt: what a resumed run's record holds as its last step."""
+    rho = state.rho.copy()
+    rho.flags.writeable = False
+    return Step(index=state.index, t=state.t, dt=state.past_dt[0] if state.past_dt else 0.0, rho=rho,
+                free_energy=state.free_energy, risk=system.risk(rho), mass=system.space.integrate(rho),
+                expected_mass=state.expected_mass, dt_next=state.dt_next, wall_mass=system.space.wall_mass(rho),
+                past=state.past, past_dt=state.past_dt, global_error=state.global_error,
+                error_ratio=state.error_ratio)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fempde.cli.scenario import Scenario, ScenarioError, integer, number
 from fempde.problems import IsotropicGaussians
+from fempde.scenario import Scenario, ScenarioError, integer, number
 
 from ..crosscheck import RBFProblem
 from ..scenario import MAX_PARTICLES, MAX_SEEDS, MAX_SGD_STEPS, problem_from_text

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from fempde.cli.scenario import Scenario
 from fempde.meanfield import TimeAxis
 from fempde.problems import IsotropicGaussians, RadialDD
+from fempde.scenario import Scenario
 from fempde.solvers.characteristics import QuantileFlow, quantile_flow, quantiles_of
 
 from ..crosscheck import RBFProblem, Reference, reference

@@ -10,8 +10,8 @@ import pytest
 import fempde
 import meshes
 import particles
-from fempde.cli.scenario import ScenarioError
 from fempde.io.vtk import read_pvd
+from fempde.scenario import ScenarioError
 from particles.crosscheck import RBFProblem, convergence_in_n, crosscheck
 
 
@@ -42,7 +42,8 @@ def test_noisy_sgd_has_the_stationary_law_of_the_pde(rng):
 
     def steady(viscosity):
         problem = fempde.FiniteDeltaPorousMedium(target, tau=viscosity, delta=delta)
-        return fempde.solve(problem, space, "uniform", 200.0, [fempde.SteadyState(1e-10)], dt_max=10.0).rho
+        return fempde.solve(problem, space, "uniform", 200.0, [fempde.SteadyState(1e-10)],
+                            options=fempde.StepOptions(dt_max=10.0)).rho
 
     kernel = fempde.Kernel("triweight", 1, delta)
     times = np.linspace(1.5, 3.0, 41)
@@ -262,10 +263,10 @@ def _small_scenario(tmp_path):
 
 
 def test_ctrl_c_during_the_pde_phase_exits_130_with_the_resume_hint(tmp_path, capsys, monkeypatch):
-    from fempde.solvers import run
+    from fempde.solvers import record
     from particles.cli import main
 
-    original, calls = run.RunRecord.add, [0]
+    original, calls = record.RunRecord.add, [0]
 
     def add(self, step):
         calls[0] += 1
@@ -273,7 +274,7 @@ def test_ctrl_c_during_the_pde_phase_exits_130_with_the_resume_hint(tmp_path, ca
             raise KeyboardInterrupt
         return original(self, step)
 
-    monkeypatch.setattr(run.RunRecord, "add", add)
+    monkeypatch.setattr(record.RunRecord, "add", add)
     scenario = _small_scenario(tmp_path)
     assert main([str(scenario), "--out", str(tmp_path / "out")]) == 130
     err = capsys.readouterr().err

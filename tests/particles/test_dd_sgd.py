@@ -156,8 +156,9 @@ def test_dd_bad_input_is_named(rng):
                rng=rng)
     with pytest.raises(ValueError, match=r"beta \(the inverse temperature\) must be > 0.*got -1"):
         dd_sgd(net, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1e-3], beta=-1.0, rng=rng)
-    with pytest.raises(ValueError, match=r"lam \(the ridge penalty λ\) must be a finite number >= 0, got -0.1"):
+    with pytest.raises(ValueError) as refused:
         dd_sgd(net, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1e-3], lam=-0.1, rng=rng)
+    assert refused.value.name.startswith("lam") and refused.value.value == -0.1
 
 
 def test_ensemble_members_equal_their_single_runs(rng):

@@ -1,0 +1,349 @@
+"""Units ``σ*(x; θ)`` of a two-layer network ``ŷ(x) = (1/N) Σ_i σ*(x; θ_i)``, one
+object per kind for both sides: the PDE's quadratures call them on arrays, the
+SGD engine's compiled loop calls their compiled forward and backward passes.
+
+* :class:`Ridge` ``a σ(⟨w, x⟩ + b)`` with any activation
+  (:mod:`fempde.model.activations`); ``θ = (w, a, b)`` holds ``w`` and those of
+  ``a`` and ``b`` that are trained (``output="trained"``, ``bias="trained"``),
+  the others are constants of the unit (default ``a = 1``, ``b = 0``: the
+  networks of Mei–Montanari–Nguyen's Figs. 1, 2 and 4);
+* :class:`Bump` ``K^δ(x − w)``, ``θ = w`` in the data's domain
+  (Javanmard–Mondelli–Montanari's RBF network);
+* :class:`Homogeneous` ``a ReLU(⟨b, x⟩)``, ``θ = (a, b)``: 2-homogeneous
+  (Chizat–Bach's teacher–student problem).
+
+The compiled interface (:class:`UnitKernels`): ``forward(x, theta, params,
+scratch) -> σ*(x; θ)`` for one unit and one input, keeping in ``scratch`` what
+the backward pass needs; ``backward(x, theta, params, scratch, coef, grad)``
+adds ``coef · ∇_θ σ*(x; θ)`` to ``grad``. ``x`` ``(d,)``, ``theta`` and ``grad``
+``(D,)``, ``scratch`` ``(scratch_size,)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..checks import finite_array, integer, number
+from ..fem.kernels import KERNELS, Kernel
+from .activations import Activation, as_activation
+
+__all__ = ["TRAINED", "Bump", "Homogeneous", "Ridge", "Unit", "UnitKernels"]
+
+Array = NDArray[np.float64]
+
+TRAINED = "trained"
+"""The value of :class:`Ridge`'s ``output`` or ``bias`` that makes it a coordinate of θ."""
+
+
+class UnitKernels(NamedTuple):
+    """A unit's compiled passes and their constant parameters (module docstring)."""
+
+    forward: Callable[..., float]
+    backward: Callable[..., None]
+    params: Array
+    scratch_size: int
+
+
+@runtime_checkable
+class Unit(Protocol):
+    """``σ*(x; θ)``: ``input_dim`` = d (the data's dimension), ``dim`` = D (θ's)."""
+
+    @property
+    def input_dim(self) -> int: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def coordinates(self) -> tuple[str, ...]: ...
+
+    def __call__(self, x: ArrayLike, theta: ArrayLike) -> Array: ...
+
+    def gradient(self, x: ArrayLike, theta: ArrayLike) -> Array: ...
+
+    @property
+    def kernels(self) -> UnitKernels: ...
+
+
+def _inputs(unit: Unit, x: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
+    """``x`` ``(M, d)`` and ``θ`` ``(n, D)`` as float arrays of the unit's dimensions."""
+    points = finite_array("x (data points, one per row)", x, (None, unit.input_dim))
+    units = finite_array("theta (units, one per row)", theta, (None, unit.dim))
+    return points, units
+
+
+# -- ridge units a σ(⟨w, x⟩ + b) -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Ridge:
+    """``a σ(⟨w, x⟩ + b)`` on data of dimension ``input_dim``; ``output`` and
+    ``bias``: a fixed number, or :data:`TRAINED` (then a coordinate of θ, after w)."""
+
+    activation: Any
+    input_dim: int
+    output: float | str = 1.0
+    bias: float | str = 0.0
+    _kernels: UnitKernels | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "activation", as_activation(self.activation))
+        integer("input_dim (the dimension d of the data)", self.input_dim)
+        for name in ("output", "bias"):
+            value = getattr(self, name)
+            if value != TRAINED:
+                object.__setattr__(self, name, number(f"{name} (a fixed number or 'trained')", value))
+
+    @property
+    def sigma(self) -> Activation:
+        return self.activation  # type: ignore[no-any-return]
+
+    @property
+    def trains_output(self) -> bool:
+        return self.output == TRAINED
+
+    @property
+    def trains_bias(self) -> bool:
+        return self.bias == TRAINED
+
+    @property
+    def dim(self) -> int:
+        return self.input_dim + int(self.trains_output) + int(self.trains_bias)
+
+    @property
+    def coordinates(self) -> tuple[str, ...]:
+        names = tuple(f"w{j + 1}" for j in range(self.input_dim))
+        return names + (("a",) if self.trains_output else ()) + (("b",) if self.trains_bias else ())
+
+    def split(self, theta: ArrayLike) -> tuple[Array, Array, Array]:
+        """``(w (n, d), a (n,), b (n,))`` of units ``θ`` ``(n, D)``, fixed values filled in."""
+        units = np.asarray(theta, dtype=np.float64)
+        d, n = self.input_dim, units.shape[0]
+        w = units[:, :d]
+        column = d
+        if self.trains_output:
+            a, column = units[:, column], column + 1
+        else:
+            a = np.full(n, float(self.output))  # type: ignore[arg-type]
+        b = units[:, column] if self.trains_bias else np.full(n, float(self.bias))  # type: ignore[arg-type]
+        return w, a, b
+
+    def preactivation(self, x: ArrayLike, theta: ArrayLike) -> Array:
+        """``⟨w_i, x_m⟩ + b_i``, shape ``(M, n)``."""
+        points, units = _inputs(self, x, theta)
+        w, _, b = self.split(units)
+        return np.asarray(points @ w.T + b[None, :])
+
+    def __call__(self, x: ArrayLike, theta: ArrayLike) -> Array:
+        """``σ*(x_m; θ_i)``, shape ``(M, n)``."""
+        _, units = _inputs(self, x, theta)
+        _, a, _ = self.split(units)
+        return np.asarray(a[None, :] * self.sigma(self.preactivation(x, theta)))
+
+    def gradient(self, x: ArrayLike, theta: ArrayLike) -> Array:
+        """``∇_θ σ*(x_m; θ_i)``, shape ``(M, n, D)``."""
+        points, units = _inputs(self, x, theta)
+        _, a, _ = self.split(units)
+        z = self.preactivation(points, units)
+        slope = a[None, :] * self.sigma.derivative(z)
+        parts = [slope[:, :, None] * points[:, None, :]]
+        if self.trains_output:
+            parts.append(self.sigma(z)[:, :, None])
+        if self.trains_bias:
+            parts.append(slope[:, :, None])
+        return np.concatenate(parts, axis=2)
+
+    @property
+    def kernels(self) -> UnitKernels:
+        if self._kernels is None:
+            object.__setattr__(self, "_kernels", _ridge_kernels(self))
+        assert self._kernels is not None
+        return self._kernels
+
+
+def _ridge_kernels(unit: Ridge) -> UnitKernels:
+    """The compiled passes of ``unit``: one pair per (activation kind, layout), the
+    activation's parameters and the fixed ``a``, ``b`` in ``params``
+    (``[a, b, σ's params...]``)."""
+    evaluate, act_params = unit.sigma.compiled
+    d, has_a, has_b = unit.input_dim, unit.trains_output, unit.trains_bias
+    return UnitKernels(*_ridge_passes(evaluate, d, has_a, has_b),
+                       np.concatenate([[0.0 if has_a else float(unit.output),  # type: ignore[arg-type]
+                                        0.0 if has_b else float(unit.bias)],  # type: ignore[arg-type]
+                                       act_params]), 2)
+
+
+_RIDGE_PASSES: dict[tuple[Any, int, bool, bool], tuple[Callable[..., float], Callable[..., None]]] = {}
+
+
+def _ridge_passes(evaluate: Any, d: int, has_a: bool, has_b: bool) -> tuple[Callable[..., float],
+                                                                               Callable[..., None]]:
+    """Compiled forward and backward passes for one activation kind and layout (made once per process)."""
+    key = (evaluate, d, has_a, has_b)
+    if key in _RIDGE_PASSES:
+        return _RIDGE_PASSES[key]
+    col_a = d if has_a else -1
+    col_b = d + int(has_a) if has_b else -1
+
+    @numba.njit(inline="always", fastmath=True)
+    def forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
+        z = params[1] if col_b < 0 else theta[col_b]
+        for j in range(d):
+            z += theta[j] * x[j]
+        s, ds = evaluate(z, params[2:])
+        scratch[0], scratch[1] = s, ds
+        a = params[0] if col_a < 0 else theta[col_a]
+        return a * s
+
+    @numba.njit(inline="always", fastmath=True)
+    def backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
+                 grad: Array) -> None:  # pragma: no cover - compiled
+        a = params[0] if col_a < 0 else theta[col_a]
+        g = coef * a * scratch[1]
+        for j in range(d):
+            grad[j] += g * x[j]
+        if col_a >= 0:
+            grad[col_a] += coef * scratch[0]
+        if col_b >= 0:
+            grad[col_b] += g
+
+    _RIDGE_PASSES[key] = (forward, backward)
+    return forward, backward
+
+
+# -- RBF bumps K^δ(x − w) ------------------------------------------------------------------------------------------
+
+@numba.njit(cache=True, inline="always", fastmath=True)
+def bump_forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
+    """``K^δ(x − w) = c (1 − |x − w|²/δ²)_+^p``; ``params = [p, c, 1/δ²]``; keeps ``(1 − s)^{p−1}``."""
+    s = 0.0
+    for j in range(x.shape[0]):
+        s += (x[j] - theta[j]) ** 2
+    level = 1.0 - s * params[2]
+    if level <= 0.0:
+        scratch[0] = 0.0
+        return 0.0
+    power = int(params[0])
+    base = 1.0
+    for _ in range(power - 1):
+        base *= level
+    scratch[0] = base
+    return params[1] * base * level
+
+
+@numba.njit(cache=True, inline="always", fastmath=True)
+def bump_backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
+                  grad: Array) -> None:  # pragma: no cover - compiled
+    """``∇_w K^δ(x − w) = 2p c (1 − s)^{p−1} (x − w)/δ²``."""
+    if scratch[0] == 0.0:
+        return
+    g = coef * 2.0 * params[0] * params[1] * params[2] * scratch[0]
+    for j in range(x.shape[0]):
+        grad[j] += g * (x[j] - theta[j])
+
+
+@dataclass(frozen=True)
+class Bump:
+    """``K^δ(x − w)`` (:class:`fempde.Kernel`: ``kernel`` name, ``input_dim`` = the domain's
+    dimension, width ``delta``); ``θ = w``."""
+
+    kernel: str
+    input_dim: int
+    delta: float
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {self.kernel!r}; choose one of {', '.join(KERNELS)}")
+        Kernel(self.kernel, self.input_dim, self.delta)  # checks dim and delta
+
+    @property
+    def bump(self) -> Kernel:
+        return Kernel(self.kernel, self.input_dim, self.delta)
+
+    @property
+    def dim(self) -> int:
+        return self.input_dim
+
+    @property
+    def coordinates(self) -> tuple[str, ...]:
+        return tuple("xyz"[j] for j in range(self.input_dim))
+
+    def __call__(self, x: ArrayLike, theta: ArrayLike) -> Array:
+        points, units = _inputs(self, x, theta)
+        difference = points[:, None, :] - units[None, :, :]  # (M, n, d)
+        return np.asarray(self.bump(difference.reshape(-1, self.dim).T).reshape(len(points), len(units)))
+
+    def gradient(self, x: ArrayLike, theta: ArrayLike) -> Array:
+        """``∇_w K^δ(x − w) = −∇K^δ(x − w)``, shape ``(M, n, D)``."""
+        points, units = _inputs(self, x, theta)
+        difference = (points[:, None, :] - units[None, :, :]).reshape(-1, self.dim)
+        return np.asarray(-self.bump.gradient(difference.T).T.reshape(len(points), len(units), self.dim))
+
+    @property
+    def kernels(self) -> UnitKernels:
+        kernel = self.bump
+        return UnitKernels(bump_forward, bump_backward,
+                           np.array([float(kernel.power), kernel.constant, 1.0 / self.delta**2]), 1)
+
+
+# -- 2-homogeneous units a ReLU(⟨b, x⟩) ----------------------------------------------------------------------------
+
+@numba.njit(cache=True, inline="always", fastmath=True)
+def homogeneous_forward(x: Array, theta: Array, params: Array,
+                        scratch: Array) -> float:  # pragma: no cover - compiled
+    """``a ReLU(⟨b, x⟩)``, ``θ = (a, b)``; keeps ``ReLU(⟨b, x⟩)``."""
+    z = 0.0
+    for j in range(x.shape[0]):
+        z += theta[j + 1] * x[j]
+    z = z if z > 0.0 else 0.0
+    scratch[0] = z
+    return theta[0] * z
+
+
+@numba.njit(cache=True, inline="always", fastmath=True)
+def homogeneous_backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
+                         grad: Array) -> None:  # pragma: no cover - compiled
+    """``∇_a = ReLU(⟨b, x⟩)``, ``∇_b = a 1{⟨b, x⟩ > 0} x``."""
+    z = scratch[0]
+    grad[0] += coef * z
+    if z > 0.0:
+        g = coef * theta[0]
+        for j in range(x.shape[0]):
+            grad[j + 1] += g * x[j]
+
+
+@dataclass(frozen=True)
+class Homogeneous:
+    """``a ReLU(⟨b, x⟩)``, ``θ = (a, b) ∈ R^{1+d}`` (Chizat–Bach; ``input_dim = 2`` there)."""
+
+    input_dim: int = 2
+
+    def __post_init__(self) -> None:
+        integer("input_dim (the dimension d of the data)", self.input_dim)
+
+    @property
+    def dim(self) -> int:
+        return 1 + self.input_dim
+
+    @property
+    def coordinates(self) -> tuple[str, ...]:
+        return ("a", *(f"b{j + 1}" for j in range(self.input_dim)))
+
+    def __call__(self, x: ArrayLike, theta: ArrayLike) -> Array:
+        points, units = _inputs(self, x, theta)
+        return np.asarray(units[None, :, 0] * np.maximum(points @ units[:, 1:].T, 0.0))
+
+    def gradient(self, x: ArrayLike, theta: ArrayLike) -> Array:
+        points, units = _inputs(self, x, theta)
+        z = points @ units[:, 1:].T
+        on = (z > 0.0) * units[None, :, 0]
+        return np.concatenate([np.maximum(z, 0.0)[:, :, None], on[:, :, None] * points[:, None, :]], axis=2)
+
+    @property
+    def kernels(self) -> UnitKernels:
+        return UnitKernels(homogeneous_forward, homogeneous_backward, np.zeros(0), 1)
