@@ -77,12 +77,19 @@ class RBFProblem:
     """How the PDEs are stepped (a scenario's ``[run]`` settings); :func:`reference`
     may tighten its ``rtol``."""
     flux: str = fempde.fem.DEFAULT_FLUX
+    boundary: str = "restricted"
+    """How a bump meets the wall, on both sides (:data:`fempde.fem.BOUNDARIES`)."""
 
     def pde(self, finite: bool = True) -> fempde.PorousMedium:
         if finite:
             return fempde.FiniteDeltaPorousMedium(self.target, self.tau, self.schedule, kernel=self.kernel,
-                                                  delta=self.delta)
+                                                  delta=self.delta, boundary=self.boundary)
         return fempde.PorousMedium(self.target, self.tau, self.schedule)
+
+    def population_risk(self, dim: int) -> PopulationRisk:
+        """``R_N`` with this problem's kernel and boundary treatment."""
+        return PopulationRisk(self.mesh, self.target, fempde.Kernel(self.kernel, dim, self.delta),
+                              boundary=self.boundary)
 
 
 @dataclass
@@ -303,7 +310,7 @@ def _sgd(problem: RBFProblem, solved: Reference, n_particles: int, epsilon: floa
          checkpoints: str | Path | None, checkpoint_every: float, resume: bool) -> _Runs:
     domain = ConvexDomain.from_mesh(problem.mesh)
     kernel = fempde.Kernel(problem.kernel, solved.space.dim, problem.delta)
-    risk = PopulationRisk(problem.mesh, problem.target, kernel)
+    risk = problem.population_risk(solved.space.dim)
     axis = fempde.TimeAxis.of(problem, epsilon)
     centers, risks = [], []
     for seed in seeds:
@@ -311,7 +318,8 @@ def _sgd(problem: RBFProblem, solved: Reference, n_particles: int, epsilon: floa
         centers0 = sample_density(domain, solved.rho0, n_particles, rng)
         path = None if checkpoints is None else Path(checkpoints) / f"sgd_N{n_particles}_seed{seed}.npz"
         run = rbf_sgd(domain, problem.target, kernel, centers0, axis, solved.times.tolist(), tau=problem.tau,
-                      label_noise=problem.label_noise, rng=rng, checkpoint=path, checkpoint_every=checkpoint_every,
+                      label_noise=problem.label_noise, boundary=problem.boundary, rng=rng, checkpoint=path,
+                      checkpoint_every=checkpoint_every,
                       resume=resume and path is not None and path.is_file())
         centers.append(run.centers)
         risks.append([risk(c) for c in run.centers])
@@ -322,9 +330,8 @@ def _compare(problem: RBFProblem, runs: _Runs, solved: Reference) -> CrossCheck:
     """The gaps between the SGD runs and the reference."""
     space, times, pde, local = solved.space, solved.times, solved.pde, solved.local
     snapshots = [pde.snapshots[float(t)] for t in times]
-    kernel = fempde.Kernel(problem.kernel, space.dim, problem.delta)
-    risk = PopulationRisk(problem.mesh, problem.target, kernel)
-    smoothing = kernel_matrix(kernel, risk.points, space.x.T) @ sp.diags(space.m)  # ρ (nodal) -> K^δ∗ρ
+    risk = problem.population_risk(space.dim)
+    smoothing = kernel_matrix(risk.kernel, risk.points, space.x.T, risk.walls) @ sp.diags(space.m)  # ρ -> K^δ∗ρ
     l1, w, out_l1, out_l2 = [], [], [], []
     for seed_centers in runs.centers:
         l1.append([l1_gap(space, c, r) for c, r in zip(seed_centers, snapshots, strict=True)])

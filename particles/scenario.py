@@ -9,6 +9,7 @@ so that neither imports the other. The table::
     N = 200              # particles (a list runs the convergence study in N)
     delta = 0.1          # bump width
     kernel = "triweight"
+    boundary = "restricted"  # or "reflected": the bumps' mirror images at the walls (a box only)
     epsilon = 1e-5       # SGD time step: t = k epsilon
     seeds = 3
     label_noise = 0.0
@@ -22,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import fempde
+from fempde.fem.kernels import BOUNDARIES, BoxWalls
 from fempde.scenario import Scenario, ScenarioError, integer, located, number, parse_scenario
+from fempde.scenario.schema import choice
 
 from .crosscheck import RBFProblem
 
 __all__ = ["CROSSCHECK_KEYS", "MAX_LABEL_NOISE", "MAX_PARTICLES", "MAX_RECORD_BYTES", "MAX_SEEDS", "MAX_SGD_STEPS",
            "problem_from_text"]
 
-CROSSCHECK_KEYS = frozenset({"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_every"})
+CROSSCHECK_KEYS = frozenset({"N", "delta", "kernel", "boundary", "epsilon", "seeds", "label_noise",
+                             "checkpoint_every"})
 MAX_PARTICLES = 10**7  # centres of one SGD run
 MAX_SGD_STEPS = 10**9  # t_end / epsilon: at ~10^5 steps/s, hours per seed
 MAX_RECORD_BYTES = 8 * 2**30  # the centres recorded at the output times, all seeds of one N
@@ -70,8 +74,14 @@ def _from_text(text: str, name: str, base: Path, where: str) -> tuple[RBFProblem
     if scenario.normalize:  # to mass 1 on the nodes, as fempde's scenarios do
         rho0 = fempde.initial_density(fempde.Space(scenario.mesh), rho0, normalize=True)
     table = _settings(table, scenario)
+    if table["boundary"] == "reflected":  # refused on load, not after the first solve
+        try:
+            BoxWalls.from_mesh(scenario.mesh).check_width(table["delta"])
+        except ValueError as err:
+            raise ScenarioError(f"[crosscheck] boundary = 'reflected': {err}", section="crosscheck", key="boundary",
+                                value="reflected") from None
     problem = RBFProblem(mesh=scenario.mesh, target=target, delta=table["delta"], tau=scenario.problem.tau,
-                         kernel=table["kernel"], schedule=scenario.problem.schedule,
+                         kernel=table["kernel"], boundary=table["boundary"], schedule=scenario.problem.schedule,
                          label_noise=table["label_noise"], rho0=rho0, options=scenario.options, flux=scenario.flux)
     return problem, table, scenario
 
@@ -92,12 +102,14 @@ def _settings(table: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
     if not isinstance(kernel, str):
         raise ScenarioError(f"[crosscheck] kernel must be a kernel name (a string), got {kernel!r}", section=section,
                             key="kernel", value=kernel)
+    boundary = choice(section, "boundary", table.get("boundary", "restricted"), BOUNDARIES)
     out: dict[str, Any] = {
         "N": ns if isinstance(raw, list) else ns[0],
         "delta": number(section, "delta", table["delta"], positive=True),
         "epsilon": number(section, "epsilon", table["epsilon"], positive=True),
         "seeds": integer(section, "seeds", table.get("seeds", 3), maximum=MAX_SEEDS),
         "kernel": kernel,
+        "boundary": boundary,
         "label_noise": number(section, "label_noise", table.get("label_noise", 0.0), minimum=0.0),
         "checkpoint_every": number(section, "checkpoint_every", table.get("checkpoint_every", 60.0), minimum=0.0),
     }

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..checks import finite_array, integer, number
-from ..fem.kernels import KERNELS, Kernel
+from ..fem.kernels import BoxWalls, Kernel, check_boundary
 from .activations import Activation, as_activation
 
 __all__ = ["TRAINED", "Bump", "Homogeneous", "Ridge", "Unit", "UnitKernels"]
@@ -262,16 +262,26 @@ def bump_passes(d: int, power: int) -> tuple[Callable[..., float], Callable[...,
 @dataclass(frozen=True)
 class Bump:
     """``K^δ(x − w)`` (:class:`fempde.Kernel`: ``kernel`` name, ``input_dim`` = the domain's
-    dimension, width ``delta``); ``θ = w``."""
+    dimension, width ``delta``); ``θ = w``. ``boundary="reflected"`` (with ``walls``, the
+    box Ω fills: :class:`fempde.fem.kernels.BoxWalls`) completes a bump near a wall by its
+    mirror images, ``Σ_g K^δ(g x − w)``, so that it keeps its whole mass in Ω
+    (:data:`fempde.fem.kernels.BOUNDARIES`; README, "Walls at finite δ")."""
 
     kernel: str
     input_dim: int
     delta: float
+    boundary: str = "restricted"
+    walls: BoxWalls | None = None
 
     def __post_init__(self) -> None:
-        if self.kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {self.kernel!r}; choose one of {', '.join(KERNELS)}")
-        Kernel(self.kernel, self.input_dim, self.delta)  # checks dim and delta
+        Kernel(self.kernel, self.input_dim, self.delta)  # checks the name, dim and delta
+        if check_boundary(self.boundary) == "reflected":
+            if not isinstance(self.walls, BoxWalls) or self.walls.dim != self.input_dim:
+                raise ValueError("boundary='reflected' needs the walls of the box (walls=BoxWalls.from_mesh(mesh)), "
+                                 f"of dimension {self.input_dim}")
+            self.walls.check_width(self.delta)
+        elif self.walls is not None:
+            raise ValueError("walls are the reflected kernel's: give boundary='reflected', or no walls")
 
     @property
     def bump(self) -> Kernel:
@@ -285,19 +295,36 @@ class Bump:
     def coordinates(self) -> tuple[str, ...]:
         return tuple("xyz"[j] for j in range(self.input_dim))
 
+    def _images(self, points: Array) -> tuple[Array, NDArray[np.int64]]:
+        """The sample points and, reflected, their mirror images, with the point each comes from."""
+        if self.walls is None:
+            return points, np.arange(len(points))
+        return self.walls.images(points, self.delta)
+
     def __call__(self, x: ArrayLike, theta: ArrayLike) -> Array:
         points, units = _inputs(self, x, theta)
-        difference = points[:, None, :] - units[None, :, :]  # (M, n, d)
-        return np.asarray(self.bump(difference.reshape(-1, self.dim).T).reshape(len(points), len(units)))
+        images, source = self._images(points)
+        difference = images[:, None, :] - units[None, :, :]  # (M', n, d)
+        values = self.bump(difference.reshape(-1, self.dim).T).reshape(len(images), len(units))
+        out = np.zeros((len(points), len(units)))
+        np.add.at(out, source, values)
+        return out
 
     def gradient(self, x: ArrayLike, theta: ArrayLike) -> Array:
-        """``∇_w K^δ(x − w) = −∇K^δ(x − w)``, shape ``(M, n, D)``."""
+        """``∇_w K^δ(x − w) = −∇K^δ(x − w)`` (summed over the images), shape ``(M, n, D)``."""
         points, units = _inputs(self, x, theta)
-        difference = (points[:, None, :] - units[None, :, :]).reshape(-1, self.dim)
-        return np.asarray(-self.bump.gradient(difference.T).T.reshape(len(points), len(units), self.dim))
+        images, source = self._images(points)
+        difference = (images[:, None, :] - units[None, :, :]).reshape(-1, self.dim)
+        values = -self.bump.gradient(difference.T).T.reshape(len(images), len(units), self.dim)
+        out = np.zeros((len(points), len(units), self.dim))
+        np.add.at(out, source, values)
+        return out
 
     @property
     def kernels(self) -> UnitKernels:
+        if self.walls is not None:
+            raise ValueError("reflected bumps run on the RBF network's own kernel (one sample a step on their "
+                             "domain: batch=1, kernel='auto' or 'bump'); the generic kernel has restricted bumps only")
         kernel = self.bump
         return UnitKernels(*bump_passes(self.input_dim, kernel.power),
                            np.array([float(kernel.power), kernel.constant, 1.0 / self.delta**2]), 1)

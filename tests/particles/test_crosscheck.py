@@ -171,6 +171,23 @@ def test_crosscheck_scenario_normalizes_rho0(tmp_path):
     assert space.integrate(problem.rho0) == pytest.approx(1.0, abs=1e-14)
 
 
+def test_crosscheck_scenario_boundary(tmp_path):
+    """``boundary`` reaches both sides; a disk is refused on load, with the key named."""
+    from particles.cli import _problem
+
+    scenario = tmp_path / "check.toml"
+    text = ('[mesh]\ndomain = "interval"\nh = 0.05\n[problem]\ntarget = "1"\n[run]\nt_end = 0.1\n'
+            '[crosscheck]\nN = 10\ndelta = 0.2\nepsilon = 1e-3\nboundary = "reflected"\n')
+    scenario.write_text(text)
+    problem, _, _ = _problem(scenario)
+    assert problem.boundary == "reflected" and problem.pde().boundary == "reflected"
+    assert problem.population_risk(1).walls is not None
+    scenario.write_text(text.replace('domain = "interval"\nh = 0.05', 'domain = "disk"\nh = 0.2'))
+    with pytest.raises(ScenarioError, match=r"\[crosscheck\] boundary = 'reflected': boundary='reflected' needs Ω "
+                                            r"to be an axis-aligned interval, rectangle or box"):
+        _problem(scenario)
+
+
 def test_crosscheck_needs_at_least_one_particle():
     problem = RBFProblem(meshes.interval(0, 1, 0.1), target, delta=0.2)
     with pytest.raises(ValueError, match="the number of particles N must be >= 1, got 0"):
@@ -301,6 +318,11 @@ def test_crosscheck_output_directory_is_checked_before_the_run(tmp_path, capsys,
     (("seeds = 4", "seeds = 4\nkernel = 3"), r"\[crosscheck\] kernel must be a kernel name \(a string\), got 3"),
     (("seeds = 4", "seeds = 4\nlabel_noise = 1e300"), r"label_noise = 1e\+300 .* is more than the 1e\+06 allowed"),
     (("epsilon = 2e-6", "epsilon = 1e3"), r"epsilon = 1000.0 is larger than \[run\] t_end = 0.3: SGD would take"),
+    (("seeds = 4", 'seeds = 4\nboundary = "mirror"'),
+     r"\[crosscheck\] boundary must be one of 'restricted', 'reflected', got 'mirror'"),
+    (("delta = 0.1", 'delta = 0.6\nboundary = "reflected"'),
+     r"boundary = 'reflected': boundary='reflected' needs delta <= half the box's shortest side \(0.5\), got "
+     r"delta=0.6"),
 ])
 def test_bad_crosscheck_tables_are_named_with_their_line(change, message):
     from particles.scenario import problem_from_text
