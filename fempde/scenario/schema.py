@@ -203,8 +203,9 @@ def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
             arguments[key] = number("mesh", key, value)
     try:
         return generator(**arguments), force
-    except meshes.MeshError as err:
-        raise ScenarioError(f"[mesh] {err}", section="mesh") from None
+    except meshes.MeshError as err:  # the generator names the parameter it refused: that key's line
+        key = err.parameter if err.parameter in table else None
+        raise ScenarioError(f"[mesh] {err}", section="mesh", key=key, value=table.get(key) if key else None) from None
 
 
 def _formula(section: str, key: str, value: Any, mesh: Mesh, *, density: bool = False) -> Formula:
