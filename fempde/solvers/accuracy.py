@@ -31,10 +31,11 @@ each times ``1/(1 − r^{−p})``, which for a scheme of order ``p = 2``
 (:data:`ORDER`: the τ = 0 flux where ρ is smooth and positive, and
 Scharfetter–Gummel) turns the difference into the estimate of the run's own
 error; ``r`` is the ratio of the mesh sizes, ``(n_fine/n)^{1/dim}`` (``r = 2``:
-4/3). Measured against runs on meshes 8 times finer
-(tests/fempde/solvers/test_space_estimate.py) the estimate is within a factor
-0.6–1.6 of the true error on the interval, the rectangle, a polygon, the disk
-and the ball.
+4/3). Measured against runs on meshes 4 to 8 times finer
+(tests/fempde/solvers/test_space_estimate.py, which lists the figures) the
+estimate is 0.8–1.2 times the true error on the interval, the rectangle, a
+polygon (also at a τ = 0 front), the disk (h = 0.1 and 0.03), the ball and a
+loaded mesh.
 
 It sits above the run loop (:mod:`fempde.solvers.loop`), which it calls for
 the second run; :func:`fempde.solve` calls :func:`second_mesh` before its run
