@@ -140,7 +140,8 @@ def manufactured_errors_3d(domain: str, tau: float, transmissibility: str = "aut
         mean = space.integrate(source(space.x)) / space.volume
         problem = fempde.PorousMedium(target=f.value, tau=tau,
                                       source=lambda x, t, source=source, mean=mean: source(x) - mean)
-        result = fempde.solve(problem, space, "uniform", 1e3, [fempde.SteadyState(1e-11)], dt_max=100.0, rtol=None)
+        result = fempde.solve(problem, space, "uniform", 1e3, [fempde.SteadyState(1e-11)],
+                              options=fempde.StepOptions(dt_max=100.0, rtol=None))
         assert result.stop_reason == "observer" and result.certificates.ok
         errors.append(np.sqrt(space.m @ (result.rho - rho.value(space.x)) ** 2))
     return hs, errors
