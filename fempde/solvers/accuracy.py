@@ -62,7 +62,7 @@ from .options import StepOptions
 from .result import Result, SpaceError
 from .system import Problem
 
-__all__ = ["ORDER", "SecondMesh", "SpaceError", "check_estimable", "second_mesh", "space_error"]
+__all__ = ["ORDER", "SecondMesh", "SpaceError", "second_mesh", "space_error"]
 
 Array = NDArray[np.float64]
 
@@ -110,11 +110,6 @@ def second_mesh(space: Space, estimate: bool | Mesh | Space = True) -> SecondMes
     except meshes.MeshError as err:
         raise ValueError(f"estimate_space_error: {why}, and the mesh at h/2 cannot be made: {err}") from None
     return _checked(space, fine_mesh, "remeshed", recipe.describe().replace(f"h={recipe.h!r}", f"h={recipe.h / 2!r}"))
-
-
-def check_estimable(space: Space) -> None:
-    """Raise the ``ValueError`` of :func:`second_mesh` where no estimate can be made."""
-    second_mesh(space)
 
 
 def _refined(space: Space) -> tuple[Space | None, str]:
