@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from skfem import Mesh
 
 import meshes
 
@@ -51,7 +52,7 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
     already prepared; ``resume``: continue from the checkpoint there)."""
     if space is None:
         space = Space(scenario.mesh, force=scenario.force)
-    rho0 = initial_density(space, scenario.rho0, normalize=scenario.normalize)
+    rho0 = _start(space, scenario)
     out = scenario.directory
     observers: list[Observer] = [
         CSVWriter(out / "history.csv"),
@@ -63,9 +64,24 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
         observers.append(SteadyState(scenario.steady_tol))
     if progress:
         observers.append(ProgressBar(scenario.name))
+    estimate: bool | Mesh = scenario.estimate_space_error and not resume  # needs a whole run
+    if estimate and scenario.fine_mesh is not None:
+        estimate = scenario.fine_mesh
     return solve(scenario.problem, space, rho0, scenario.t_end, observers, times=scenario.times,
                  resume=out / CHECKPOINT if resume else None, options=scenario.options, flux=scenario.flux,
-                 estimate_space_error=scenario.estimate_space_error and not resume)  # needs a whole run
+                 estimate_space_error=estimate)
+
+
+def _start(space: Space, scenario: Scenario) -> Any:
+    """ρ0 as :func:`solve` takes it: ``"uniform"``, or the scenario's formula scaled to mass 1
+    on ``space`` (checked by :func:`initial_density`), so that a second mesh of the spatial
+    estimate evaluates the formula rather than interpolating this mesh's values."""
+    if isinstance(scenario.rho0, str):
+        return scenario.rho0
+    rho0 = scenario.rho0
+    mass = space.integrate(space.interpolate(rho0, "rho0"))
+    initial_density(space, rho0, normalize=scenario.normalize)  # a negative or empty ρ0 refused here, by name
+    return lambda x: rho0(x) / mass
 
 
 def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False,

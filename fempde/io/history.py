@@ -28,7 +28,7 @@ class CSVWriter(Observer):
     run leaves a valid file; numbers round-trip exactly). ``flag`` is ``ok`` or
     names the failed certificate; ``time_error`` and ``risk_time_error`` are the
     estimated global errors of ρ (L1) and of the risk from the time stepping. A run with ``estimate_space_error``
-    also gets :attr:`space_error_path`, the refined-mesh estimate per output time."""
+    also gets :attr:`space_error_path`, the spatial estimate per output time."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -69,7 +69,7 @@ def plot_history(history: Mapping[str, Array], path: str | Path, title: str = ""
             ax.fill_between(t, np.maximum(values - error, values * 1e-3), values + error, alpha=0.3)
         if space_error is not None and key in ("risk_time_error", "time_error"):
             estimate = space_error.risk_error if key == "risk_time_error" else space_error.rho_l1
-            ax.plot(space_error.times, estimate, "s", ms=4, label="space (refined mesh)")
+            ax.plot(space_error.times, estimate, "s", ms=4, label="space (second mesh)")
         if key.endswith("error"):
             ax.legend(fontsize=8)
         if scale == "log" and np.all(values[shown] > 0):

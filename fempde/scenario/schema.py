@@ -5,6 +5,8 @@
 domain = "disk"          # interval | rectangle | disk | polygon | ball | box | file
 radius = 1.0
 h = 0.05                 # meshes of more than meshes.MAX_NODES nodes also need allow_large = true
+# domain = "file" reads file = "mesh.msh"; fine_file = "fine.msh" (the same domain at about h/2)
+# is the second mesh of estimate_space_error, which a generated mesh makes itself
 
 [problem]
 target = "0.95 * (1 - x**2 - y**2)"   # a formula in x, y, z, r
@@ -21,7 +23,7 @@ steady_tol = 1e-9        # stop at a steady state (0: never)
 scheme = "bdf2"          # the default, second order in time; or "euler" (implicit Euler)
 rtol = 3e-6              # local time-error tolerance (the default); smaller is more accurate
 flux = "limited"         # the τ = 0 mobility: "limited" (default, second order) or "upwind"
-estimate_space_error = false   # true: also solve on the refined mesh and report the spatial error
+estimate_space_error = false   # true: also solve on a mesh twice as fine and report the spatial error
 checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)
 
 [output]
@@ -82,7 +84,7 @@ _DOMAINS: dict[str, Callable[..., Mesh]] = {
     "box": meshes.box,
 }
 _SECTIONS = {
-    "mesh": {"domain", "force", "file"},  # plus the generator's own parameters (numbers, coordinates, allow_large)
+    "mesh": {"domain", "force", "file", "fine_file"},  # and a generator's parameters (numbers, lists, allow_large)
     "problem": {"target", "tau", "schedule"},
     "initial": {"rho0", "normalize"},
     "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "scheme", "linear_solver", "checkpoint_every",
@@ -112,6 +114,7 @@ class Scenario:
     directory: Path
     output_name: str
     source_sha256: str = ""  # of the scenario file's text (:func:`load_scenario`); "" when parsed from a table
+    fine_mesh: Mesh | None = None  # [mesh] fine_file: the second mesh of the spatial estimate, for a loaded mesh
 
 
 # -- one key's value, by fempde.checks, refused as a ScenarioError naming its section and key ---------------------
@@ -177,19 +180,32 @@ def _coordinates(key: str, value: Any, like: Any) -> list[Any]:
 # -- the tables ------------------------------------------------------------------------------------------------
 
 
-def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
+def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool, Mesh | None]:
+    """The mesh, ``force``, and the second mesh of the spatial estimate (``fine_file``) if given."""
     table = dict(table)
     domain = table.pop("domain", None)
     force = flag("mesh", "force", table.pop("force", False))
     if domain == "file":
-        unknown_keys("mesh", table, {"file"})
+        unknown_keys("mesh", table, {"file", "fine_file"})
         if "file" not in table:
             raise ScenarioError("[mesh] domain = 'file' needs file = 'path/to/mesh'", section="mesh", key="domain")
-        try:
-            return meshes.load(base / text("mesh", "file", table["file"])), force
-        except meshes.MeshError as err:
-            raise ScenarioError(f"[mesh] file = {table['file']!r}: {err}", section="mesh", key="file",
-                                value=table["file"]) from None
+        fine = _loaded(base, "fine_file", table["fine_file"]) if "fine_file" in table else None
+        return _loaded(base, "file", table["file"]), force, fine
+    if "fine_file" in table:
+        raise ScenarioError("[mesh] fine_file is the second mesh of a loaded mesh (domain = 'file'); a generated "
+                            "mesh makes its own at h/2: remove fine_file", section="mesh", key="fine_file",
+                            value=table["fine_file"])
+    return _generated(domain, table), force, None
+
+
+def _loaded(base: Path, key: str, value: Any) -> Mesh:
+    try:
+        return meshes.load(base / text("mesh", key, value))
+    except meshes.MeshError as err:
+        raise ScenarioError(f"[mesh] {key} = {value!r}: {err}", section="mesh", key=key, value=value) from None
+
+
+def _generated(domain: Any, table: dict[str, Any]) -> Mesh:
     generator = _DOMAINS[choice("mesh", "domain", domain, [*_DOMAINS, "file"])]
     parameters = inspect.signature(generator).parameters
     unknown_keys("mesh", table, set(parameters))
@@ -202,9 +218,11 @@ def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
         else:
             arguments[key] = number("mesh", key, value)
     try:
-        return generator(**arguments), force
-    except meshes.MeshError as err:
-        raise ScenarioError(f"[mesh] {err}", section="mesh") from None
+        return generator(**arguments)
+    except meshes.MeshError as err:  # the generator names the parameter it refused: that key's line
+        named = err.parameter if err.parameter in table else None
+        raise ScenarioError(f"[mesh] {err}", section="mesh", key=named,
+                            value=table[named] if named is not None else None) from None
 
 
 def _formula(section: str, key: str, value: Any, mesh: Mesh, *, density: bool = False) -> Formula:
@@ -300,7 +318,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     for required in ("mesh", "problem", "run"):
         if required not in data:
             raise ScenarioError(f"scenario {name} has no [{required}] section", key=required)
-    mesh, force = _mesh(data["mesh"], base)
+    mesh, force, fine_mesh = _mesh(data["mesh"], base)
     problem = _problem(data["problem"], mesh)
 
     initial = data.get("initial", {})
@@ -342,6 +360,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
         estimate_space_error=estimate,
         directory=Path(directory),
         output_name=str(_checked(checks.file_name, "output", "name", output.get("name", "rho"))),
+        fine_mesh=fine_mesh,
     )
 
 

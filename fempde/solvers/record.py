@@ -29,16 +29,19 @@ __all__ = ["HISTORY_COLUMNS", "RunRecord", "Tolerances", "certificate_flags", "h
 Array = NDArray[np.float64]
 
 HISTORY_COLUMNS = ("t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
-                   "newton_iterations", "rejected_steps", "wall_mass", "time_error", "risk_time_error")
+                   "newton_iterations", "rejected_steps", "wall_mass", "time_error", "risk_time_error", "cleared")
 """The scalars of every accepted step, in this order (``Result.history``, checkpoints,
 CSV). ``time_error`` and ``risk_time_error`` are the estimated global errors of ρ
-(mass-weighted L1) and of the risk from the time stepping, at the step."""
+(mass-weighted L1) and of the risk from the time stepping, at the step; ``cleared``
+the depth of the round-off negatives Newton set to 0 with the mass kept (at most
+``newton_tol · max(1, max ρ)``, :mod:`fempde.solvers.newton`)."""
 
 
 def history_row(step: Step) -> tuple[float, ...]:
     """The scalars of one step, in the order of :data:`HISTORY_COLUMNS`."""
     return (step.t, step.dt, step.free_energy, step.risk, step.mass, step.mass_drift, step.min_rho,
-            step.newton_iterations, step.rejected, step.wall_mass, step.time_error, step.risk_time_error)
+            step.newton_iterations, step.rejected, step.wall_mass, step.time_error, step.risk_time_error,
+            step.cleared)
 
 
 @dataclass(frozen=True)
