@@ -259,6 +259,73 @@ def bump_passes(d: int, power: int) -> tuple[Callable[..., float], Callable[...,
     return forward, backward
 
 
+_REFLECTED_PASSES: dict[tuple[int, int], tuple[Callable[..., float], Callable[..., None]]] = {}
+
+
+def reflected_bump_passes(d: int, power: int) -> tuple[Callable[..., float], Callable[..., None]]:
+    """The compiled passes of the reflected bump ``Σ_g K^δ(g x − w)`` in ``d`` dimensions
+    (``params = [p, c, 1/δ², δ, lower_1..d, upper_1..d]``): the images of ``x`` are those of
+    :func:`fempde.fem.kernels.mirror_images` (``x`` and its mirrors across the walls within δ),
+    each a plain bump; ``scratch`` keeps ``(1 − s)_+^{p−1}`` per image (``2^d`` entries)."""
+    key = (d, power)
+    if key in _REFLECTED_PASSES:
+        return _REFLECTED_PASSES[key]
+    images = 2**d
+
+    @numba.njit(inline="always", fastmath=True)
+    def image(x: Array, params: Array, g: int, out: Array) -> bool:  # pragma: no cover - compiled
+        """Image ``g`` (its bits: which walls it is mirrored across) of ``x`` into ``out``; False when
+        one of its walls is not within δ of ``x`` (the image is not one of ``x``'s)."""
+        delta = params[3]
+        for j in range(d):
+            out[j] = x[j]
+            if (g >> j) & 1:
+                lower, upper = params[4 + j], params[4 + d + j]
+                if x[j] - lower < delta:
+                    out[j] = 2.0 * lower - x[j]
+                elif upper - x[j] < delta:
+                    out[j] = 2.0 * upper - x[j]
+                else:
+                    return False
+        return True
+
+    @numba.njit(inline="always", fastmath=True)
+    def forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
+        total = 0.0
+        point = np.empty(d)
+        for g in range(images):
+            scratch[g] = 0.0
+            if not image(x, params, g, point):
+                continue
+            s = 0.0
+            for j in range(d):
+                s += (point[j] - theta[j]) ** 2
+            level = 1.0 - s * params[2]
+            if level <= 0.0:
+                continue
+            base = 1.0
+            for _ in range(power - 1):
+                base *= level
+            scratch[g] = base
+            total += params[1] * base * level
+        return total
+
+    @numba.njit(inline="always", fastmath=True)
+    def backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
+                 grad: Array) -> None:  # pragma: no cover - compiled
+        point = np.empty(d)
+        for g in range(images):
+            if scratch[g] == 0.0:
+                continue
+            image(x, params, g, point)
+            factor = coef * 2.0 * params[0] * params[1] * params[2] * scratch[g]
+            for j in range(d):
+                grad[j] += factor * (point[j] - theta[j])
+
+    _REFLECTED_PASSES[key] = (forward, backward)
+    return forward, backward
+
+
 @dataclass(frozen=True)
 class Bump:
     """``K^δ(x − w)`` (:class:`fempde.Kernel`: ``kernel`` name, ``input_dim`` = the domain's
@@ -322,12 +389,13 @@ class Bump:
 
     @property
     def kernels(self) -> UnitKernels:
-        if self.walls is not None:
-            raise ValueError("reflected bumps run on the RBF network's own kernel (one sample a step on their "
-                             "domain: batch=1, kernel='auto' or 'bump'); the generic kernel has restricted bumps only")
         kernel = self.bump
-        return UnitKernels(*bump_passes(self.input_dim, kernel.power),
-                           np.array([float(kernel.power), kernel.constant, 1.0 / self.delta**2]), 1)
+        params = np.array([float(kernel.power), kernel.constant, 1.0 / self.delta**2])
+        if self.walls is None:
+            return UnitKernels(*bump_passes(self.input_dim, kernel.power), params, 1)
+        box = np.concatenate([[self.delta], self.walls.lower, self.walls.upper])
+        return UnitKernels(*reflected_bump_passes(self.input_dim, kernel.power), np.concatenate([params, box]),
+                           2**self.input_dim)
 
 
 # -- 2-homogeneous units a ReLU(⟨b, x⟩) ----------------------------------------------------------------------------
