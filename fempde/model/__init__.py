@@ -16,13 +16,14 @@ from .activations import ACTIVATION_NAMES, Activation, Compiled, Smooth, as_acti
 from .data import Data, FiniteData, GaussianMixture, TeacherData, UniformData, gaussian_classes
 from .declaration import SCALINGS, SYMMETRIES, MeanFieldModel
 from .initial import Gaussian, InitialLaw, MeshDensity, Product, SphereLaw
+from .limits import Limit, limit
 from .papers import chizat_bach, jmm_rbf, lazy_network, mmn_anisotropic, mmn_isotropic
 from .sampling import MeshSampler
 from .units import TRAINED, Bump, Homogeneous, Ridge, Unit, UnitKernels
 
 __all__ = [
     "ACTIVATION_NAMES", "SCALINGS", "SYMMETRIES", "TRAINED", "Activation", "Bump", "Compiled", "Data", "FiniteData",
-    "Gaussian", "GaussianMixture", "Homogeneous", "InitialLaw", "MeanFieldModel", "MeshDensity", "MeshSampler",
+    "Gaussian", "GaussianMixture", "Homogeneous", "InitialLaw", "Limit", "MeanFieldModel", "MeshDensity", "MeshSampler",
     "Product", "Ridge", "Smooth", "SphereLaw", "TeacherData", "UniformData", "Unit", "UnitKernels", "as_activation",
-    "chizat_bach", "gaussian_classes", "jmm_rbf", "lazy_network", "mmn_anisotropic", "mmn_isotropic",
+    "chizat_bach", "gaussian_classes", "jmm_rbf", "lazy_network", "limit", "mmn_anisotropic", "mmn_isotropic",
 ]
