@@ -38,7 +38,7 @@ from ..data import FiniteData, TeacherData
 from ..declaration import MeanFieldModel
 from ..initial import Gaussian
 from ..units import Homogeneous, Ridge
-from .homogeneous import CircleField, expand, hold_at_zero, rays
+from .homogeneous import DEAD_ZONE, CircleField, expand, hold_at_zero, rays
 from .refine import Trial
 from .result import PointLaw
 
@@ -55,15 +55,16 @@ class ModelField:
     """A model's :class:`~fempde.solvers.point_flow.PointField` on the data rule of ``level``
     (prepared once); 2-homogeneous units wait at ``b = 0`` (:func:`.homogeneous.hold_at_zero`)."""
 
-    def __init__(self, model: MeanFieldModel, level: int | None) -> None:
+    def __init__(self, model: MeanFieldModel, level: int | None, dead_zone: float = DEAD_ZONE) -> None:
         self.model = model
+        self.dead_zone = dead_zone
         self.rule = model.quadrature(level)
         self.homogeneous = isinstance(model.unit, Homogeneous)
 
     def gradient(self, points: Array, weights: Array) -> Array:
         grad = self.model.gradient(points, weights, rule=self.rule)
         if self.homogeneous:
-            hold_at_zero(np.asarray(points), grad)
+            hold_at_zero(np.asarray(points), grad, self.dead_zone)
         return grad
 
     def risk(self, points: Array, weights: Array) -> float:
@@ -77,12 +78,14 @@ def exact_data(model: MeanFieldModel) -> bool:
         isinstance(model.unit, Homogeneous) and model.unit.input_dim == 2 and isinstance(model.data, TeacherData))
 
 
-def flow_field(model: MeanFieldModel, level: int | None) -> PointField:
-    """The field the ``"points"`` method carries the points by (module docstring)."""
+def flow_field(model: MeanFieldModel, level: int | None, dead_zone: float = DEAD_ZONE) -> PointField:
+    """The field the ``"points"`` method carries the points by (module docstring); ``dead_zone``:
+    the cone of :func:`.homogeneous.hold_at_zero`."""
     if isinstance(model.unit, Homogeneous) and model.unit.input_dim == 2 and isinstance(model.data, TeacherData):
         teacher = model.data.teacher
-        return CircleField(teacher.output, teacher.directions, lam=model.lam, mask=model.mask)
-    return ModelField(model, level)
+        return CircleField(teacher.output, teacher.directions, lam=model.lam, mask=model.mask,
+                           dead_zone=dead_zone)
+    return ModelField(model, level, dead_zone)
 
 
 def law_change(scale: Array) -> Any:
@@ -106,8 +109,9 @@ def _smooth(model: MeanFieldModel) -> bool:
 
 
 def point_trial(model: MeanFieldModel, times: Array, levels: dict[str, Any]) -> Trial:
-    """The ``"points"`` flow at ``levels`` (``"data"``, ``"initial"``, ``"rtol"``)."""
-    field = flow_field(model, levels["data"])
+    """The ``"points"`` flow at ``levels`` (``"data"``, ``"initial"``, ``"rtol"``; ``"dead_zone"``
+    of 2-homogeneous units, default :data:`.homogeneous.DEAD_ZONE`)."""
+    field = flow_field(model, levels["data"], levels.get("dead_zone", DEAD_ZONE))
     points, weights = model.initial.quadrature(levels["initial"])
     rtol = float(levels["rtol"])
     method = "DOP853" if _smooth(model) else "RK45"  # kinks make the field C¹ at best: a lower order pays
