@@ -43,8 +43,8 @@ METHODS = ("fem", "porous-medium", "points", "radial", "reduced", "kernel")
 PART_SHARE = 1.0 / 3.0
 """The share of the accuracy each refined part may take (three parts at most add up to it)."""
 
-REDUCED_NODES = 12
-"""Gauss–Hermite nodes per radius Fig. 3's reduced flow starts from."""
+REDUCED_NODES = 32
+"""Quantiles per radius Fig. 3's reduced flow starts from (:data:`.flows.REDUCED_RULE`)."""
 
 QUANTILES = 256
 """Quantiles the radial flow starts from; its table of ``v`` and ``u_d`` starts at :data:`TABLE`."""
@@ -228,7 +228,7 @@ def _flow(model: MeanFieldModel, t: Array, method: str, why: str, options: _Opti
     elif method == "reduced":
         run = lambda levels: reduced_trial(model, t, levels)  # noqa: E731
         levels = {"initial": options.initial_level or REDUCED_NODES, "rtol": rtol}
-        knobs.append(Knob("initial quadrature", "initial", lambda n: 2 * n, _say("Gauss–Hermite nodes per radius"),
+        knobs.append(Knob("initial quadrature", "initial", lambda n: 2 * n, _say("quantiles per radius"),
                           options.initial_level is not None))
     else:  # radial, noiseless: the quantile flow
         run = lambda levels: quantile_trial(model, t, levels)  # noqa: E731
@@ -352,4 +352,5 @@ def _limit(method: str, why: str, t: Array, base: Trial, errors: list[ErrorPart]
     order = {name: k for k, name in enumerate(PARTS)}
     errors.sort(key=lambda part: order[part.name])
     return Limit(method=method, why=why, times=t, risk=base.risk, law=base.law, errors=tuple(errors),
-                 accuracy=options.accuracy, choices=tuple(choices), beside=beside or {}, solution=base.solution)
+                 accuracy=options.accuracy, levels=dict(base.levels), choices=tuple(choices), beside=beside or {},
+                 solution=base.solution)

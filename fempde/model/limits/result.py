@@ -132,8 +132,9 @@ class Limit:
 
     ``method``: the solver used (:data:`fempde.model.limits.METHODS`) and ``why`` it was
     chosen; ``risk`` ``(T,)`` at ``times``; ``law`` the law there; ``errors`` one
-    :class:`ErrorPart` per discretisation; ``choices`` what the call chose (levels, mesh
-    sizes) and on what estimate; ``beside`` other curves worth plotting with it (the
+    :class:`ErrorPart` per discretisation; ``levels`` the discretisation of the computation
+    returned (``"data"``, ``"initial"``, ``"rtol"``, ``"h"``, ...) and ``choices`` what the call
+    chose and on what estimate; ``beside`` other curves worth plotting with it (the
     δ → 0 risk beside the RBF network's); ``solution`` the solver's own output
     (:class:`fempde.Result`, :class:`fempde.PointFlow`, ...)."""
 
@@ -144,6 +145,7 @@ class Limit:
     law: MeshLaw | PointLaw | KernelLaw
     errors: tuple[ErrorPart, ...]
     accuracy: float
+    levels: dict[str, Any] = field(default_factory=dict)
     choices: tuple[str, ...] = ()
     beside: dict[str, Array] = field(default_factory=dict)
     solution: Any = None
