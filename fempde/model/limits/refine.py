@@ -4,7 +4,9 @@ A limit solver is a function of its discretisation levels (the data rule, the
 initial rule, a mesh size, ...) that returns a :class:`Trial`: the risk curve at
 the output times and the law. :func:`converge` runs it at the starting levels
 and, for every part that can be refined, once more with that part alone
-refined; the change of the curve is that part's estimated error. While a part's
+refined; the change of the curve is that part's estimated error (or, for a part
+whose error falls at a known rate, once more with it coarsened, the change
+scaled to the finer level's error, at a fraction of the cost). While a part's
 change exceeds its share of the accuracy (relative to :func:`risk_scale`; for a
 law, relative to the scale the law states), the worst part is refined and the
 estimates are made again from there, up to ``max_refinements`` times a part.
@@ -55,23 +57,30 @@ class Knob:
     """A discretisation part that can be refined: its name (one of
     :data:`~fempde.model.limits.result.PARTS`), the level key in :attr:`Trial.levels`,
     ``refined(level)``, how to say a level (``"48 nodes per coordinate"``), and whether
-    it is ``fixed`` (given by the caller: estimated, never changed)."""
+    it is ``fixed`` (given by the caller: estimated, never changed).
+
+    With ``coarsened`` the part is estimated from the coarser level instead of the finer
+    one: the change times ``factor`` (the error of the finer level when the error falls by
+    a known rate: ``1/(2^d − 1)`` for an error ``∝ 1/M`` and ``2^d`` times fewer points);
+    refining then costs one run, and the old level is the new one's comparison."""
 
     part: str
     key: str
     refined: Callable[[Any], Any]
     say: Callable[[Any], str]
     fixed: bool = False
+    coarsened: Callable[[Any], Any] | None = None
+    factor: float = 1.0
 
 
 @dataclass(frozen=True)
 class Estimate:
     """What :func:`converge` found for one part: the change of the risk ``(T,)`` and of
-    the law ``(T,)`` or None, the finer level that measured it, and the choice made."""
+    the law ``(T,)`` or None, the level it was compared with, and the choice made."""
 
     risk: Array
     law: Array | None
-    finer: Any
+    compared: Any
     choice: str
 
 
@@ -87,35 +96,44 @@ def converge(run: Callable[[dict[str, Any]], Trial], levels: dict[str, Any], kno
              ) -> tuple[Trial, dict[str, Estimate]]:
     """Refine the parts of ``knobs`` until each one's change is within ``share · accuracy``
     (module docstring). Returns the computation at the chosen levels and each part's estimate."""
+    cache: dict[tuple[tuple[str, Any], ...], Trial] = {}
+
+    def trial(at: dict[str, Any]) -> Trial:
+        key = tuple(sorted(at.items()))
+        if key not in cache:
+            cache[key] = run(at)
+        return cache[key]
+
     levels = dict(levels)
-    base = run(levels)
+    base = trial(levels)
     refinements = {knob.part: 0 for knob in knobs}
     history: dict[str, list[str]] = {knob.part: [] for knob in knobs}
     while True:
         changes: dict[str, tuple[Array, Array | None, Any]] = {}
         for knob in knobs:
-            finer_levels = {**levels, knob.key: knob.refined(levels[knob.key])}
-            finer = run(finer_levels)
-            risk_change, law_change = base.change(finer)
-            changes[knob.part] = (risk_change, law_change, finer)
+            step = knob.coarsened if knob.coarsened is not None else knob.refined
+            other = trial({**levels, knob.key: step(levels[knob.key])})
+            risk_change, law_change = base.change(other)
+            scale = knob.factor
+            changes[knob.part] = (scale * risk_change, None if law_change is None else scale * law_change, other)
         ratios = {part: _ratio(r, law, base.risk, share * accuracy) for part, (r, law, _) in changes.items()}
         movable = [k for k in knobs if not k.fixed and ratios[k.part] > 1 and refinements[k.part] < max_refinements]
         if not movable:
             break
         worst = max(movable, key=lambda k: ratios[k.part])
-        history[worst.part].append(f"{worst.say(levels[worst.key])} changed it by {ratios[worst.part]:.3g}× "
-                                   f"its share")
+        history[worst.part].append(f"{worst.say(levels[worst.key])} had {ratios[worst.part]:.3g}× its share")
         levels[worst.key] = worst.refined(levels[worst.key])
-        base = changes[worst.part][2]
+        base = trial(levels)
         refinements[worst.part] += 1
     estimates = {}
     for knob in knobs:
-        risk_change, law_change, finer = changes[knob.part]
+        risk_change, law_change, other = changes[knob.part]
         verdict = "within" if ratios[knob.part] <= 1 else "NOT within"
         how = "given" if knob.fixed else "chosen"
         steps = "; ".join(history[knob.part])
-        choice = (f"{knob.part}: {knob.say(levels[knob.key])} ({how}; the change to "
-                  f"{knob.say(finer.levels[knob.key])} is {verdict} its share {share * accuracy:.1e}"
-                  + (f"; before: {steps}" if steps else "") + ")")
-        estimates[knob.part] = Estimate(risk_change, law_change, finer.levels[knob.key], choice)
+        compared = f"the change to {knob.say(other.levels[knob.key])}" if knob.coarsened is None else \
+            f"{knob.factor:.3g} × the change from {knob.say(other.levels[knob.key])}"
+        choice = (f"{knob.part}: {knob.say(levels[knob.key])} ({how}; its estimate, {compared}, is {verdict} "
+                  f"its share {share * accuracy:.1e}" + (f"; before: {steps}" if steps else "") + ")")
+        estimates[knob.part] = Estimate(risk_change, law_change, other.levels[knob.key], choice)
     return base, estimates
