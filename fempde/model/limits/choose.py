@@ -40,8 +40,9 @@ Array = NDArray[np.float64]
 METHODS = ("fem", "porous-medium", "points", "radial", "reduced", "kernel")
 """The limit solvers :func:`limit` can use (``method="auto"`` picks one, :func:`choose_method`)."""
 
-PART_SHARE = 1.0 / 3.0
-"""The share of the accuracy each refined part may take (three parts at most add up to it)."""
+PART_SHARE = 0.8
+"""The share of the accuracy the refined parts take together; the rest is left to the time
+stepping (whose default tolerances put it orders of magnitude lower) and the space of a given mesh."""
 
 REDUCED_NODES = 32
 """Quantiles per radius Fig. 3's reduced flow starts from (:data:`.flows.REDUCED_RULE`)."""
@@ -121,8 +122,9 @@ def limit(model: MeanFieldModel, times: Sequence[float] | Array, *, method: str 
         ``"auto"`` (:func:`choose_method`) or one of :data:`METHODS`.
     accuracy
         The relative accuracy of the risk curve to reach (relative to
-        :func:`~fempde.model.limits.result.risk_scale`); each refinable part is refined
-        until its estimate is within :data:`PART_SHARE` of it.
+        :func:`~fempde.model.limits.result.risk_scale`): the refinable parts are refined,
+        the largest first, until together they are within :data:`PART_SHARE` of it (for point
+        laws, the means of the coordinates too).
     estimate
         Estimate every part by a second computation (refined levels, a looser ODE
         tolerance, the refined mesh). False: one computation at the starting levels,
