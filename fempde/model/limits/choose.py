@@ -44,6 +44,10 @@ PART_SHARE = 0.8
 """The share of the accuracy the refined parts take together; the rest is left to the time
 stepping (whose default tolerances put it orders of magnitude lower) and the space of a given mesh."""
 
+FIRST_ORDER = 2.0
+"""The midpoint quantile rules are first order: the error of n quantiles is about twice the
+change to 2n (the estimate reported for them)."""
+
 REDUCED_NODES = 32
 """Quantiles per radius Fig. 3's reduced flow starts from (:data:`.flows.REDUCED_RULE`)."""
 
@@ -220,7 +224,7 @@ def _flow(model: MeanFieldModel, t: Array, method: str, why: str, options: _Opti
     if method == "points":
         run = lambda levels: point_trial(model, t, levels)  # noqa: E731
         initial = options.initial_level or model.initial.default_level
-        data = options.data_level or model.data.default_level
+        data = None if exact_data(model) else options.data_level or model.data.default_level
         levels: dict[str, Any] = {"data": data, "initial": initial, "rtol": rtol}
         knobs.append(Knob("initial quadrature", "initial", model.initial.refined, _say("(initial rule level)"),
                           options.initial_level is not None))
@@ -231,13 +235,13 @@ def _flow(model: MeanFieldModel, t: Array, method: str, why: str, options: _Opti
         run = lambda levels: reduced_trial(model, t, levels)  # noqa: E731
         levels = {"initial": options.initial_level or REDUCED_NODES, "rtol": rtol}
         knobs.append(Knob("initial quadrature", "initial", lambda n: 2 * n, _say("quantiles per radius"),
-                          options.initial_level is not None))
+                          options.initial_level is not None, factor=FIRST_ORDER))
     else:  # radial, noiseless: the quantile flow
         run = lambda levels: quantile_trial(model, t, levels)  # noqa: E731
         levels = {"initial": options.initial_level or QUANTILES, "table": TABLE, "rtol": rtol,
                   "r_max": _r_max(model, r_max)}
         knobs.append(Knob("initial quadrature", "initial", lambda n: 2 * n, _say("quantiles"),
-                          options.initial_level is not None))
+                          options.initial_level is not None, factor=FIRST_ORDER))
         knobs.append(Knob("space", "table", lambda n: 2 * n - 1, _say("table nodes on [0, r_max]")))
     base, estimates = _converge(run, levels, knobs, options)
     choices += [e.choice for e in estimates.values()]
@@ -259,7 +263,9 @@ def _flow(model: MeanFieldModel, t: Array, method: str, why: str, options: _Opti
             errors.append(_exact("data quadrature", exact, shape))
         else:
             errors.append(_part("data quadrature", estimates, "the change on the refined data rule", shape))
-    errors.append(_part("initial quadrature", estimates, "the change from the refined initial rule", shape))
+    how = "twice the change to twice the quantiles (a first-order rule)" if method != "points" else \
+        "the change from the refined initial rule"
+    errors.append(_part("initial quadrature", estimates, how, shape))
     return _limit(method, why, t, base, errors, options, choices)
 
 
