@@ -48,6 +48,10 @@ FIRST_ORDER = 2.0
 """The midpoint quantile rules are first order: the error of n quantiles is about twice the
 change to 2n (the estimate reported for them)."""
 
+SECOND_ORDER = 4.0 / 3.0
+"""The noisy radial mesh is second order (Scharfetter–Gummel fluxes, a smooth positive density):
+the error of h is about 4/3 of the change to h/2 (measured: 1.05e-2 against a change of 7.9e-3)."""
+
 REDUCED_NODES = 32
 """Quantiles per radius Fig. 3's reduced flow starts from (:data:`.flows.REDUCED_RULE`)."""
 
@@ -347,11 +351,11 @@ def _radial_mesh(model: MeanFieldModel, t: Array, why: str, options: _Options, h
     run = lambda levels: radial_mesh_trial(model, t, levels)  # noqa: E731
     levels = {"h": number("h", h, positive=True) if h is not None else top / RADIAL_CELLS, "r_max": top,
               "rtol": options.rtol}
-    knobs = [Knob("space", "h", lambda size: size / 2, _say("(mesh size h)"), h is not None)]
+    knobs = [Knob("space", "h", lambda size: size / 2, _say("(mesh size h)"), h is not None, factor=SECOND_ORDER)]
     base, estimates = _converge(run, levels, knobs, options)
     result = base.solution
     errors = [ErrorPart("time", risk_at(result, t, "risk_time_error"), "the run's own estimate (global, propagated)"),
-              _part("space", estimates, "the change on the mesh of h/2", shape),
+              _part("space", estimates, "4/3 of the change on the mesh of h/2 (second order)", shape),
               _series_bound(model, base, shape),
               _exact("initial quadrature", "none: the start is interpolated on the mesh (a space error)", shape)]
     return _limit("radial", why, t, base, errors, options, [e.choice for e in estimates.values()])

@@ -141,8 +141,8 @@ def converge(run: Callable[[dict[str, Any]], Trial], levels: dict[str, Any], kno
         risk_change, law_change, other = changes[knob.part]
         how = "given" if knob.fixed else "chosen"
         steps = "; ".join(history[knob.part])
-        compared = f"the change to {knob.say(other.levels[knob.key])}" if knob.coarsened is None else \
-            f"{knob.factor:.3g} × the change from {knob.say(other.levels[knob.key])}"
+        scaled = "" if knob.factor == 1 else f"{knob.factor:.3g} × "
+        compared = f"{scaled}the change {'to' if knob.coarsened is None else 'from'} {knob.say(other.levels[knob.key])}"
         choice = (f"{knob.part}: {knob.say(levels[knob.key])} ({how}; estimate {worst_of[knob.part]:.2g} relative, "
                   f"{compared}; the refined parts together {total:.2g}, {verdict} {budget:.1e}"
                   + (f"; refined from {steps}" if steps else "") + ")")
