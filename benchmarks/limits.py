@@ -15,8 +15,9 @@ beside the default's own estimate.
   24, 48, 96 Gauss–Hermite nodes and 32, 64, 128 midpoint quantiles per radius:
   risk and the means of (a, b, r1, r2).
 * ``radial``: the noiseless radial flow (Δ = 0.8, d = 40, t ≤ 4, the narrow law
-  0.8 χ_40/√40): the default limit against quantiles and tables 16× finer;
-  and ``RadialDD`` on a mesh at the old default h = 0.02.
+  0.8 χ_40/√40): the default limit against quantiles and tables 16× finer, and
+  ``RadialDD`` on a mesh at the old default h = 0.02; with noise (β = 100) the
+  default mesh against one of h0/64 (h0 = r_max/200, the starting size).
 * ``dd``: the noisy 2-D problem of ``examples/dd_disk.py`` (Δ = 0.5, λ = 0.2,
   β = 30) on a coarser disk (h = 0.36: the data rule's error does not depend
   on the mesh), data rules of 48, 96, 192 Gauss–Hermite nodes per
@@ -145,6 +146,16 @@ def radial(quick: bool) -> None:
     print(f"reference: 4096 quantiles, table 3201; its change from 2048, 1601: "
           f"{_relative(fine[0].risk, fine[1].risk):.2e}")
     print(f"default against the reference: {_relative(default.risk, fine[1].risk):.2e} relative")
+    noisy = mmn_isotropic(0.8, 40, beta=100.0)
+    start = time.perf_counter()
+    default = limit(noisy, times)
+    print(f"with noise, beta = 100: default limit ({time.perf_counter() - start:.0f} s):\n{default.describe()}")
+    top, h0 = default.levels["r_max"], default.levels["r_max"] / 200
+    fine = [radial_mesh_trial(noisy, times, {"h": h0 / k, "r_max": top, "rtol": 3e-8}) for k in (32, 64)]
+    print(f"reference: h = {h0 / 64:.3g}; its change from h = {h0 / 32:.3g}: "
+          f"{_relative(fine[0].risk, fine[1].risk):.2e}")
+    print(f"default (h = {default.levels['h']:.3g}) against the reference: "
+          f"{_relative(default.risk, fine[1].risk):.2e}")
     if not quick:
         start = time.perf_counter()
         old = radial_mesh_trial(model, times, {"h": 0.02, "r_max": 8.0, "rtol": None})
