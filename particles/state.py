@@ -6,7 +6,7 @@ Generator must have to draw what the unbroken run draws from step ``k`` on
 (:meth:`particles.plan.BlockDraws.resume_state`: the data come in fixed blocks
 of steps), its noise key (:mod:`particles.noise`) and the records made so far.
 :class:`Saver` keeps that state at every chunk boundary and writes it, in
-fempde's one checkpoint container (:mod:`fempde.io.archive`, kind
+fempde's one checkpoint container (:mod:`fempde.archive`, kind
 :data:`KIND`), every ``every`` seconds, at the end of the run and on Ctrl-C;
 :func:`load_state` reads it back, refusing a file of another run (other
 recording steps, ε, number or dimension of units, batch or data blocks).
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.io.archive import Field, read_archive, write_archive
+from fempde.archive import Field, read_archive, write_archive
 
 from .plan import DATA_BLOCK
 
@@ -78,7 +78,7 @@ class RunIdentity:
 
 
 def save_state(path: str | Path, state: State, identity: RunIdentity) -> Path:
-    """Write ``state`` to ``path`` (atomically, :mod:`fempde.io.archive`)."""
+    """Write ``state`` to ``path`` (atomically, :mod:`fempde.archive`)."""
     n, dim = state.theta.shape
     records = np.array(state.records, dtype=np.float64).reshape(len(state.records), n, dim)
     if state.observed is None:

@@ -1,7 +1,8 @@
 """Everything a run writes, as observers, and the one way files are written.
 
 * :func:`atomic_write`, :func:`write_csv` — from :mod:`fempde.atomic`, re-exported;
-* :mod:`.archive` — :func:`write_archive`, :func:`read_archive`: the one checkpoint container;
+* :func:`write_archive`, :func:`read_archive` — from :mod:`fempde.archive`, the one checkpoint container;
+* :mod:`.directory` — :class:`OutputDirectory`, a run's output directory, owned and locked;
 * :mod:`.history` — :class:`CSVWriter`, the scalar history;
 * :mod:`.vtk` — :class:`VTKWriter` and :class:`PVDSeries`, ParaView time series;
 * :mod:`.checkpoint` — :class:`Checkpointer` and :func:`load_checkpoint`;
@@ -9,8 +10,8 @@
   :func:`save_figure`, the one way a figure is saved (atomically).
 """
 
+from ..archive import Field, read_archive, write_archive
 from ..atomic import atomic_write, write_csv
-from .archive import Field, read_archive, write_archive
 from .checkpoint import Checkpoint, Checkpointer, load_checkpoint
 from .history import CSVWriter
 from .plots import PlotWriter, plot_densities, plot_history, save_figure

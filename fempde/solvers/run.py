@@ -120,7 +120,7 @@ def solve(
 def start_state(resume: str | Path | Checkpoint, system: GradientFlowSystem, t_end: float) -> Checkpoint:
     """The checkpoint ``resume`` (read from its file if a path), checked against the
     run of ``system`` to ``t_end`` (:func:`~fempde.solvers.resume.check_resume`)."""
-    checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume)
+    checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, system.space.n)
     where = "passed as resume" if isinstance(resume, Checkpoint) else resume
     state, space = checkpoint.state, system.space
     if state.rho.shape != (space.n,):
