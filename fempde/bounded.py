@@ -56,7 +56,7 @@ def read_bytes(path: str | Path, what: str, limit: int, *, follow: bool = True) 
     """The contents of the regular file ``path``, if at most ``limit`` bytes; with
     ``follow=False`` a symbolic link is refused (a file of a run's own directory)."""
     path = Path(path)
-    flags = os.O_RDONLY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)  # a FIFO does not block
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -65,14 +65,15 @@ def read_bytes(path: str | Path, what: str, limit: int, *, follow: bool = True) 
         if err.errno == errno.ELOOP:
             raise FileFormatError(path, what, "is a symbolic link; a run reads only its own files") from None
         raise FileFormatError(path, what, f"cannot be read ({err.strerror or err})") from None
+    status = os.fstat(fd)
+    problem = ("is a directory, not a file" if stat.S_ISDIR(status.st_mode)
+               else "is not a regular file" if not stat.S_ISREG(status.st_mode)
+               else f"has {status.st_size:,} bytes, more than the {limit:,} it may have" if status.st_size > limit
+               else None)
+    if problem is not None:
+        os.close(fd)
+        raise FileFormatError(path, what, problem)
     with os.fdopen(fd, "rb") as file:
-        status = os.fstat(fd)
-        if stat.S_ISDIR(status.st_mode):
-            raise FileFormatError(path, what, "is a directory, not a file")
-        if not stat.S_ISREG(status.st_mode):
-            raise FileFormatError(path, what, "is not a regular file")
-        if status.st_size > limit:
-            raise FileFormatError(path, what, f"has {status.st_size:,} bytes, more than the {limit:,} it may have")
         try:
             data = file.read(limit + 1)
         except OSError as err:

@@ -13,12 +13,14 @@
 from ..archive import Field, read_archive, write_archive
 from ..atomic import atomic_write, write_csv
 from .checkpoint import Checkpoint, Checkpointer, load_checkpoint
+from .directory import DirectoryBusy, DirectoryError, EarlierRun, OutputDirectory, RunStamp
 from .history import CSVWriter
 from .plots import PlotWriter, plot_densities, plot_history, save_figure
 from .vtk import PVDSeries, VTKWriter, mesh_cells, read_pvd
 
 __all__ = [
-    "CSVWriter", "Checkpoint", "Checkpointer", "Field", "PVDSeries", "PlotWriter", "VTKWriter", "atomic_write",
+    "CSVWriter", "Checkpoint", "Checkpointer", "DirectoryBusy", "DirectoryError", "EarlierRun", "Field",
+    "OutputDirectory", "RunStamp", "PVDSeries", "PlotWriter", "VTKWriter", "atomic_write",
     "load_checkpoint", "mesh_cells", "plot_densities", "plot_history", "read_archive", "read_pvd", "save_figure",
     "write_archive", "write_csv",
 ]

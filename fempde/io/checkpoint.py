@@ -28,6 +28,7 @@ class Checkpointer(Observer):
 
     def __init__(self, path: str | Path, every: float = 60.0) -> None:
         self.path = Path(path)
+        self.files = (self.path.name,)
         self.every = number("every (the checkpoint interval, seconds)", every, minimum=0.0)
         self._record: RunRecord | None = None
         self._written_at = -np.inf

@@ -185,6 +185,7 @@ class PlotWriter(Observer):
 
     def __init__(self, directory: str | Path, panels: int = 4, title: str = "") -> None:
         self.directory = Path(directory)
+        self.files = ("rho.png", "history.png")
         self.panels = panels
         self.title = title
         self._snapshots: dict[float, Array] = {}
@@ -207,5 +208,6 @@ class PlotWriter(Observer):
         self._snapshots[result.t] = result.rho
         target = getattr(self._system, "f", None)  # the porous-medium problems' target
         extra = {"f": target} if target is not None else {}
-        plot_densities(result.space, self._snapshots, self.directory / "rho.png", extra)
-        plot_history(result.history, self.directory / "history.png", self.title, result.space_error)
+        densities, history = (self.directory / name for name in self.files)
+        plot_densities(result.space, self._snapshots, densities, extra)
+        plot_history(result.history, history, self.title, result.space_error)

@@ -103,6 +103,7 @@ def solve(
     space = mesh if isinstance(mesh, Space) else Space(mesh, force=force)
     system, rho = discretised(problem, space, rho0, flux)
     t_end = number("t_end", t_end, positive=True)
+    options.resolved(t_end)  # its steps refused before any observer starts (writes)
     if estimate_space_error:  # refused before the run, not after it
         check_estimable(space)
     start = None
