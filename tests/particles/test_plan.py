@@ -16,7 +16,7 @@ def _draw(m, rng):
 def test_chunks_end_on_every_recording_step():
     marks = record_steps(TimeAxis(1e-4), [0.2, 0.0, 0.05, 0.1, 0.05])  # sorted, once each
     assert marks.tolist() == [0, 500, 1000, 2000]
-    plan = chunk_plan(marks, 300)
+    plan = list(chunk_plan(marks, 300))
     assert plan == [Chunk(0, 0, True), Chunk(0, 300, False), Chunk(300, 200, True), Chunk(500, 300, False),
                     Chunk(800, 200, True), Chunk(1000, 300, False), Chunk(1300, 300, False),
                     Chunk(1600, 300, False), Chunk(1900, 100, True)]
@@ -28,8 +28,8 @@ def test_chunks_end_on_every_recording_step():
 def test_a_resumed_plan_is_the_tail_of_the_whole_one():
     marks = [0, 500, 1000, 2000]
     whole = chunk_plan(marks, 300)
-    assert chunk_plan(marks[2:], 300, start=800) == whole[4:]
-    assert chunk_plan([], 300, start=2000) == []
+    assert list(chunk_plan(marks[2:], 300, start=800)) == whole[4:]
+    assert list(chunk_plan([], 300, start=2000)) == []
 
 
 def test_bad_plans_are_named():
