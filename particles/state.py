@@ -41,9 +41,9 @@ _SPEC = {
     "rng_state": Field("str"),
     "noise_key": Field("int"),
     "marks": Field("int", ("marks",)),
-    "records": Field("float", (None, "N", "D")),
-    "observed": Field("float", (None, None), finite=False),
-    "observed_shape": Field("int", (None,)),
+    "records": Field("float", ("records", "N", "D")),
+    "observed": Field("float", ("observations", None), finite=False),
+    "observed_shape": Field("int", ("ndim",)),
     "epsilon": Field("float"),
     "batch": Field("str"),
     "data_block": Field("int"),
@@ -97,8 +97,14 @@ def save_state(path: str | Path, state: State, identity: RunIdentity) -> Path:
 
 
 def load_state(path: str | Path, identity: RunIdentity, noisy: bool) -> State:
-    """The state saved at ``path`` by a run of ``identity`` (else a ValueError naming the difference)."""
-    fields, dims = read_archive(path, KIND, VERSION, _SPEC, what="checkpoint")
+    """The state saved at ``path`` by a run of ``identity`` (else a ValueError naming
+    the difference). The run's N, D and recording steps bound every field before it
+    is read (:func:`fempde.archive.read_archive`); that the units lie in the model's
+    θ-domain is the engine's to check."""
+    n, dim = identity.units
+    records = len(identity.marks)
+    fields, dims = read_archive(path, KIND, VERSION, _SPEC, what="checkpoint", sizes={"N": n, "D": dim},
+                                limits={"marks": records, "records": records, "observations": records, "ndim": 32})
     where = f"checkpoint {path}"
     if int(fields["data_block"]) != DATA_BLOCK:
         raise ValueError(f"{where} drew its data in blocks of {int(fields['data_block'])} steps, this fempde in "
