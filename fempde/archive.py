@@ -188,12 +188,13 @@ def _read(where: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, field: Fi
                              f"{stream.tell() + count * dtype.itemsize:,} bytes, its entry declares "
                              f"{info.file_size:,}: damaged; delete it, or run without resume")
         array = np.empty(count, dtype=dtype)
-        view, done = memoryview(array.view(np.uint8)), 0
-        while done < view.nbytes:
-            got = stream.readinto(view[done:])
+        view, done = array.view(np.uint8), 0
+        while done < view.nbytes:  # read in place: no second copy of a large field
+            got = stream.read(min(view.nbytes - done, 1 << 24))
             if not got:
                 raise EOFError(f"field {name!r} ends after {done} of {view.nbytes} bytes")
-            done += got
+            view[done:done + len(got)] = np.frombuffer(got, dtype=np.uint8)
+            done += len(got)
     return array.reshape(shape, order="F" if fortran else "C")
 
 

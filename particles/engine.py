@@ -112,7 +112,11 @@ def sgd(model: MeanFieldModel, theta0: ArrayLike, axis: TimeAxis, times: Sequenc
             raise ValueError("resume=True needs the checkpoint path")
         state = load_state(checkpoint, identity, model.tau > 0)
         _check_inside(setup, state, checkpoint)
-        rng.bit_generator.state = dict(state.rng_state)
+        try:
+            rng.bit_generator.state = dict(state.rng_state)
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"checkpoint {checkpoint} holds a Generator state this rng cannot take ({err}): give "
+                             f"the rng of its run (same bit generator), or run without resume=True") from None
         course = Course(setup, theta, axis, marks, rng, state.noise_key, chunk, observe, keep_theta, state)
     else:
         key = draw_key(rng) if model.tau > 0 else 0  # first the noise key, then the data blocks

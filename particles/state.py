@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fempde.archive import Field, read_archive, write_archive
+from fempde.bounded import FileFormatError, check_nesting
 
 from .plan import DATA_BLOCK
 
@@ -102,9 +103,9 @@ def load_state(path: str | Path, identity: RunIdentity, noisy: bool) -> State:
     is read (:func:`fempde.archive.read_archive`); that the units lie in the model's
     θ-domain is the engine's to check."""
     n, dim = identity.units
-    records = len(identity.marks)
+    count = len(identity.marks)
     fields, dims = read_archive(path, KIND, VERSION, _SPEC, what="checkpoint", sizes={"N": n, "D": dim},
-                                limits={"marks": records, "records": records, "observations": records, "ndim": 32})
+                                limits={"marks": count, "records": count, "observations": count, "ndim": 32})
     where = f"checkpoint {path}"
     if int(fields["data_block"]) != DATA_BLOCK:
         raise ValueError(f"{where} drew its data in blocks of {int(fields['data_block'])} steps, this fempde in "
@@ -122,11 +123,19 @@ def load_state(path: str | Path, identity: RunIdentity, noisy: bool) -> State:
         raise ValueError(f"{where} was written by a noiseless run (no noise key), and this run is noisy: run again "
                          f"without resume=True")
     try:
-        rng_state = json.loads(str(fields["rng_state"]))
-    except json.JSONDecodeError as err:
+        text = str(fields["rng_state"])
+        check_nesting(text, path, "checkpoint", "json")
+        rng_state = json.loads(text)
+    except (json.JSONDecodeError, FileFormatError) as err:
         raise ValueError(f"{where} has a damaged Generator state ({err}): delete it") from None
+    if not isinstance(rng_state, dict) or not isinstance(rng_state.get("bit_generator"), str):
+        raise ValueError(f"{where} has a damaged Generator state (not a numpy bit generator's state): delete it")
     shape = tuple(int(v) for v in fields["observed_shape"])
-    observed = None if shape == (-1,) else [np.array(row).reshape(shape) for row in fields["observed"]]
+    try:
+        observed = None if shape == (-1,) else [np.array(row).reshape(shape) for row in fields["observed"]]
+    except ValueError:
+        raise ValueError(f"{where}: its observations ({fields['observed'].shape[1]} values each) do not have the "
+                         f"shape {shape} it gives them: delete it") from None
     return State(step, np.array(fields["theta"]), rng_state, key, marks, [np.array(r) for r in records], observed)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import owned_file
 from ..checks import number
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.record import RunRecord
@@ -35,6 +36,7 @@ class Checkpointer(Observer):
 
     def start(self, info: RunInfo) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        owned_file(self.path)  # a link at its name is refused before the run, not at its first write
         self._record = info.record
 
     def observe(self, step: Step) -> None:

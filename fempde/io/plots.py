@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, owned_file
 from ..fem.space import Space
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.result import Result, SpaceError
@@ -194,6 +194,9 @@ class PlotWriter(Observer):
 
     def start(self, info: RunInfo) -> None:
         self._system = info.system
+        if self.directory.is_dir():
+            for name in self.files:  # a link at its names is refused before the run, not at its end
+                owned_file(self.directory / name)
         # the initial state, the end, and output times spread in between
         candidates = np.asarray(info.times or (info.t_end,))
         picks = np.unique(np.round(np.geomspace(1, len(candidates), self.panels - 1)).astype(int) - 1)

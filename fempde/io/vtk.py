@@ -143,6 +143,8 @@ class VTKWriter(Observer):
 
     def start(self, info: RunInfo) -> None:
         self._system = info.system
+        if self.series.directory.is_dir():
+            owned_file(self.series.pvd_path)  # a link at the series' name is refused before a frame is written
         if info.resumed_from is not None:
             self.series.restore(info.resumed_from, info.times)
 

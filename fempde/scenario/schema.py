@@ -199,8 +199,8 @@ def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
             arguments[key] = flag("mesh", key, value)
         elif isinstance(value, list):
             arguments[key] = _coordinates(key, value, parameters[key].default)
-        else:
-            arguments[key] = number("mesh", key, value)
+        else:  # a size checked here, so that its key and line are named
+            arguments[key] = number("mesh", key, value, positive=key in ("h", "radius"))
     try:
         return generator(**arguments), force
     except meshes.MeshError as err:

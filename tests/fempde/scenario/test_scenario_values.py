@@ -42,7 +42,7 @@ def _refused(tmp_path, change):
         (("h = 0.3", 'h = "0.3"'), "mesh", "h", 3, "0.3"),
         (("h = 0.3", "h = nan"), "mesh", "h", 3, NAN),
         (("h = 0.3", "h = -inf"), "mesh", "h", 3, -math.inf),
-        (("h = 0.3", "h = 0"), "mesh", None, 1, None),  # refused by the generator: the [mesh] table
+        (("h = 0.3", "h = 0"), "mesh", "h", 3, 0),  # a size: refused with its key
         (("h = 0.3", "h = 1e-7"), "mesh", None, 1, None),
         (("h = 0.3", "h = 0.3\nradius = true"), "mesh", "radius", 4, True),
         (("h = 0.3", "h = 0.3\nradius = 1e300"), "mesh", None, 1, None),
@@ -115,7 +115,7 @@ def test_scenario_errors_carry_section_key_line_and_value(tmp_path, change, sect
 
 
 @pytest.mark.parametrize(("change", "words"), [
-    (("h = 0.3", "h = 0"), ("h", "0.0")),
+    (("h = 0.3", "h = 0"), ("[mesh] h", "> 0", "got 0")),
     (("h = 0.3", "h = 1e-7"), ("disk(radius=1, h=1e-07)", "nodes")),
     (('target = "1"', 'target = "x.real"'), ("attribute",)),
     (('target = "1"', 'target = "1/x"'), ("not finite", "x = [0.0, 0.0]")),
