@@ -181,8 +181,9 @@ def load_xml(path: str | Path, what: str, limit: int, *, follow: bool = False) -
     text = read_text(path, what, limit, follow=follow)
     declared = re.search(r"<!(DOCTYPE|ENTITY)", text)
     if declared:
-        raise FileFormatError(path, what, f"declares a {declared.group(1)} (a run's XML has none; entities are "
-                                          f"not expanded)", text.count("\n", 0, declared.start()) + 1)
+        kind = "a document type (DTD)" if declared.group(1) == "DOCTYPE" else "an entity"
+        raise FileFormatError(path, what, f"declares {kind}, which fempde's XML never has (entities are not "
+                                          f"expanded)", text.count("\n", 0, declared.start()) + 1)
     try:
         return ElementTree.fromstring(text)
     except ElementTree.ParseError as err:

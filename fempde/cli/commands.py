@@ -32,6 +32,7 @@ from ..checks import ParameterError, number, text
 from ..fem.space import Space
 from ..io import Checkpointer, CSVWriter, OutputDirectory, PlotWriter, RunStamp, VTKWriter
 from ..io.directory import RUN_FILE
+from ..io.vtk import read_pvd
 from ..scenario import Scenario, ScenarioError, load_scenario, out_option
 from ..solvers import ConvergenceError, Observer, ProgressBar, Result, SteadyState, initial_density, solve
 
@@ -95,9 +96,11 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
                  flux=scenario.flux, estimate_space_error=scenario.estimate_space_error and not resume)  # a whole run
 
 
-def _prepared(path: Path, out: str | None, t_end: float | None, stamp: str | None = None) -> tuple[Scenario, Space]:
-    """The scenario at ``path`` with the command line's overrides, and its space: all
-    the input checked before any output directory is touched."""
+def _prepared(path: Path, out: str | None, t_end: float | None, stamp: str | None = None,
+              t_end_name: str = "--t-end") -> tuple[Scenario, Space]:
+    """The scenario at ``path`` with the command line's overrides (``t_end``, named
+    ``t_end_name`` in messages), and its space: all the input checked before any
+    output directory is touched."""
     scenario = load_scenario(path)
     if stamp is not None and scenario.source_sha256 != stamp:
         raise ScenarioError(
@@ -109,10 +112,13 @@ def _prepared(path: Path, out: str | None, t_end: float | None, stamp: str | Non
         scenario = replace(scenario, directory=out_option(out))
     if t_end is not None:
         try:
-            t_end = number("--t-end", t_end, positive=True)
+            t_end = number(t_end_name, t_end, positive=True)
+        except ParameterError as err:
+            raise ScenarioError(str(err), key=t_end_name, value=t_end) from None
+        try:
             scenario.options.resolved(t_end)
         except ParameterError as err:
-            raise ScenarioError(str(err), key="--t-end", value=t_end) from None
+            raise ScenarioError(f"{t_end_name} = {t_end!r}: {err}", key=t_end_name, value=t_end) from None
         times = tuple(t for t in scenario.times if t < t_end) + (t_end,)
         scenario = replace(scenario, t_end=t_end, times=times)
     try:
@@ -141,7 +147,14 @@ def _resume(path: Path, quiet: bool) -> int:
         scenario_path = Path(run["scenario"])
         if not scenario_path.is_file():
             raise ScenarioError(f"{path / RUN_FILE}: the run's scenario file {scenario_path} no longer exists")
-        scenario, space = _prepared(scenario_path, str(path), run["t_end"], stamp=run["sha256"])
+        scenario, space = _prepared(scenario_path, str(path), run["t_end"], stamp=run["sha256"],
+                                    t_end_name=f"{path / RUN_FILE}: t_end")
+        series = scenario.directory / f"{scenario.output_name}.pvd"
+        missing = [p.name for p in (scenario.directory / "history.csv", series) if not p.is_file()]
+        if missing:
+            raise ScenarioError(f"{path} lacks the {' and '.join(missing)} of the run to resume (its files up to "
+                                f"the checkpoint would be lost); restore them, or start afresh with --overwrite")
+        read_pvd(series)  # the run's state, all of it checked before any of it is written again
         if scenario.estimate_space_error:
             print("fempde: the spatial estimate (estimate_space_error) needs a whole run: not made on resume",
                   file=sys.stderr)

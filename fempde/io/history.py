@@ -57,19 +57,34 @@ class CSVWriter(Observer):
         self._writer = csv.writer(self._file, lineterminator="\n")
 
     def _kept_rows(self, resumed: ResumePoint) -> list[list[str]]:
-        """The rows of the old history a resumed run keeps, one per step up to the
-        checkpoint (a killed run's partial last row is not one)."""
+        """The rows of the old history a resumed run keeps: one per step up to the
+        checkpoint, in order, and the same numbers as the checkpoint's history (a
+        killed run's partial last row, or rows after the checkpoint, are not kept)."""
+        assert self._record is not None
         kept: list[list[str]] = []
         try:
             with self.path.open(newline="", encoding="utf-8") as old:
                 for row in csv.reader(old):
                     if len(row) == len(COLUMNS) and row[0].isdigit() and resumed.keeps_row(int(row[0])):
+                        if int(row[0]) != len(kept):
+                            raise FileFormatError(self.path, "history", f"has step {row[0]} where step {len(kept)} "
+                                                                        f"should be: edited or mixed with another run")
                         kept.append(row)
-                        if len(kept) > resumed.index + 1:
-                            raise FileFormatError(self.path, "history", f"has more than one row per step up to "
-                                                                        f"step {resumed.index}")
         except (csv.Error, UnicodeDecodeError) as err:
             raise FileFormatError(self.path, "history", f"is not a CSV history ({err})") from None
+        if len(kept) != resumed.index + 1:
+            raise FileFormatError(self.path, "history", f"has rows for {len(kept)} of the {resumed.index + 1} steps up "
+                                                        f"to the checkpoint: truncated or edited; restore it, or start "
+                                                        f"afresh")
+        for row, recorded in zip(kept, self._record.rows, strict=True):
+            try:
+                same = all(float(cell) == value or (cell == "nan" and value != value)
+                           for cell, value in zip(row[1:], recorded, strict=False))
+            except ValueError:
+                same = False
+            if not same:
+                raise FileFormatError(self.path, "history", f"row of step {row[0]} differs from the checkpoint's "
+                                                            f"history: edited, or of another run")
         return kept
 
     def observe(self, step: Step) -> None:
