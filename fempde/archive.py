@@ -116,6 +116,9 @@ def read_archive(path: str | Path, kind: str, version: int, spec: Mapping[str, F
     path = Path(path)
     where = f"{what} {path}"
     if not path.is_file():
+        if path.exists():
+            raise ValueError(f"{where} is {'a directory' if path.is_dir() else 'not a regular file'}, not a file "
+                             f"fempde wrote")
         raise FileNotFoundError(f"no {what} at {path}")
     dims: dict[str, int] = dict(sizes or {})
     bounds = {**dims, **(limits or {})}

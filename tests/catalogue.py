@@ -32,11 +32,15 @@ every run of the suite, in its summary).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,6 +198,53 @@ def _run(case: Case, world: World, command: Callable[[list[str]], int], capsys: 
         new = sorted(set(after) - set(before) - {"out", f"{inside}.fempde.lock"})
         assert new == [], f"left behind: {new}"
     return message
+
+
+def _deflated_zeros(size: int, blocks: int, crc: int) -> tuple[bytes, int]:
+    """A raw deflate stream of ``blocks`` × ``size`` zero bytes (one block compressed,
+    then repeated: a full flush makes each block stand alone), and ``crc`` continued over them."""
+    zeros = bytes(size)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    for _ in range(blocks):
+        crc = zlib.crc32(zeros, crc)
+    return block * blocks, crc
+
+
+def zip_bomb(path: Path, fields: dict[str, Any], bomb: str, tail: tuple[int, ...], mib: int = 3072) -> Path:
+    """A real zip bomb in fempde's archive layout: ``fields`` stored as ``.npy`` entries,
+    and the entry ``bomb.npy``, a float array of shape ``(rows, *tail)`` whose ``mib``
+    MiB of zeros deflate to about a thousandth of that (CRC and sizes true: inflating
+    it would allocate them)."""
+    import numpy as np
+
+    entries = []  # name, stored bytes, CRC-32, size inflated, method (0 stored, 8 deflated)
+    for name, value in fields.items():
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.asarray(value), allow_pickle=False)
+        data = buffer.getvalue()
+        entries.append((f"{name}.npy", data, zlib.crc32(data), len(data), 0))
+    row = 8 * math.prod(tail)
+    rows_per_block = max((64 << 20) // row, 1)
+    blocks = max((mib << 20) // (rows_per_block * row), 1)
+    header = io.BytesIO()
+    shape = (blocks * rows_per_block, *tail)
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    head = header.getvalue()
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    prefix = deflate.compress(head) + deflate.flush(zlib.Z_FULL_FLUSH)
+    body, crc = _deflated_zeros(rows_per_block * row, blocks, zlib.crc32(head))
+    entries.append((f"{bomb}.npy", prefix + body + b"\x03\x00", crc, len(head) + blocks * rows_per_block * row, 8))
+    local, central = b"", b""
+    for name, data, crc, size, method in entries:
+        encoded = name.encode()
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc, len(data), size,
+                               len(encoded), 0, 0, 0, 0, 0, len(local)) + encoded
+        local += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(data), size, len(encoded),
+                             0) + encoded + data
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
+    path.write_bytes(local + central + end)
+    return path
 
 
 def count(paths: Sequence[str] = ("tests",)) -> dict[str, int]:
