@@ -62,7 +62,7 @@ def read_bytes(path: str | Path, what: str, limit: int, *, follow: bool = True) 
     except FileNotFoundError:
         raise FileFormatError(path, what, "does not exist") from None
     except OSError as err:
-        if err.errno == errno.ELOOP:
+        if err.errno == errno.ELOOP and not follow:
             raise FileFormatError(path, what, "is a symbolic link; a run reads only its own files") from None
         raise FileFormatError(path, what, f"cannot be read ({err.strerror or err})") from None
     status = os.fstat(fd)
