@@ -118,10 +118,14 @@ def check_nesting(text: str, path: str | Path, what: str, syntax: str, limit: in
             continue
         if token == "\n":
             line += 1
-            if inside == "\n":
+            if inside in ("\n", '"', "'"):  # a comment ends, a one-line string cannot go on
                 inside = None
         elif inside is not None:
             if token == inside or (len(inside) == 1 and token == 3 * inside):  # "a""" is "a" then ""
+                if len(inside) == 3:  # up to two quotes of the text may come before the closing three
+                    extra = 0
+                    while extra < 2 and text.startswith(inside[0], position):
+                        position, extra = position + 1, extra + 1
                 inside = None
         elif token in opens:
             inside = opens[token]
