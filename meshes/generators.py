@@ -318,15 +318,37 @@ def polygon(vertices: ArrayLike, h: float = 0.05, allow_large: bool = False) -> 
         boundary.append(a[:, None] + e[:, None] * (np.arange(n) / n))
     # Interior nodes on an equilateral lattice, kept away from the walls so that
     # no boundary edge faces an obtuse angle.
+    normals = np.vstack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])
+    offsets = np.sum(normals.T * v, axis=1)
     lo, hi = v.min(axis=0), v.max(axis=0)
     ys = np.arange(lo[1], hi[1] + h, h * np.sqrt(3) / 2)
-    lattice = []
-    for i, y in enumerate(ys):
-        xs = np.arange(lo[0] + 0.5 * h * (i % 2), hi[0] + h, h)
-        lattice.append(np.vstack([xs, np.full_like(xs, y)]))
-    interior = np.hstack(lattice)
-    normals = np.vstack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])
-    # signed distance to each edge line, positive inside
-    dist = -(normals.T @ interior - np.sum(normals.T * v, axis=1)[:, None])
-    inside = np.all(dist >= 0.7 * h, axis=0)
-    return _delaunay(np.hstack(boundary + [interior[:, inside]]))
+    rows = [_lattice_row(lo[0] + 0.5 * h * (i % 2), hi[0] + h, h, y, normals, offsets, 0.7 * h)
+            for i, y in enumerate(ys)]
+    return _delaunay(np.hstack(boundary + rows))
+
+
+def _lattice_row(start: float, stop: float, h: float, y: float, normals: NDArray[np.float64],
+                 offsets: NDArray[np.float64], margin: float) -> NDArray[np.float64]:
+    """The points of the lattice row ``np.arange(start, stop, h)`` at height ``y`` whose
+    distance to every edge line (``normals @ x <= offsets``) is at least ``margin``:
+    only the row's span inside the polygon is built, so the memory is that of the
+    nodes, not of the bounding box (a thin diagonal polygon's box is mostly empty)."""
+    count = max(int(np.ceil((stop - start) / h)), 0)
+    reach = offsets - normals[1] * y - margin  # normals[0] x <= reach for every edge
+    lower, upper = -np.inf, np.inf
+    for nx, r in zip(normals[0], reach, strict=True):
+        if nx > 0:
+            upper = min(upper, r / nx)
+        elif nx < 0:
+            lower = max(lower, r / nx)
+        elif r < 0:
+            return np.empty((2, 0))
+    if not lower <= upper:
+        return np.empty((2, 0))
+    first = max(int(np.floor((lower - start) / h)) - 1, 0)
+    last = min(int(np.ceil((upper - start) / h)) + 2, count)
+    delta = (start + h) - start  # numpy's arange steps by this
+    xs = start + np.arange(first, max(last, first)) * delta
+    points = np.vstack([xs, np.full_like(xs, y)])
+    dist = -(normals.T @ points - offsets[:, None])  # signed distance to each edge line, positive inside
+    return points[:, np.all(dist >= margin, axis=0)]

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,6 +58,7 @@ from skfem import Mesh
 import meshes
 
 from .. import checks
+from ..bounded import FileFormatError, load_toml
 from ..fem.flux import DEFAULT_FLUX, MOBILITIES
 from ..meanfield.schedule import Constant, PowerLaw, Schedule
 from ..problems.porous_medium import PorousMedium
@@ -215,8 +215,8 @@ def _generated(domain: Any, table: dict[str, Any]) -> Mesh:
             arguments[key] = flag("mesh", key, value)
         elif isinstance(value, list):
             arguments[key] = _coordinates(key, value, parameters[key].default)
-        else:
-            arguments[key] = number("mesh", key, value)
+        else:  # a size checked here, so that its key and line are named
+            arguments[key] = number("mesh", key, value, positive=key in ("h", "radius"))
     try:
         return generator(**arguments)
     except meshes.MeshError as err:  # the generator names the parameter it refused: that key's line
@@ -292,11 +292,13 @@ def _options(run: dict[str, Any], t_end: float) -> StepOptions:
         if key in run:
             stepping[key] = choice("run", key, run[key], choices)
     try:
-        return StepOptions(**stepping)
+        options = StepOptions(**stepping)
+        options.resolved(t_end)  # the steps it gives for this t_end: ordered, and not too small
     except checks.ParameterError as err:
         raise ScenarioError(f"[run] {err}", section="run", key=err.name, value=err.value) from None
     except ValueError as err:
         raise ScenarioError(f"[run] {err}", section="run") from None
+    return options
 
 
 def _flux(run: dict[str, Any], problem: PorousMedium) -> str:
@@ -365,25 +367,17 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file."""
+    """Read and check a scenario file: bounded in size and nesting before it is parsed
+    (:func:`fempde.bounded.load_toml`; a UTF-8 byte-order mark is allowed)."""
     path = Path(path)
-    if path.is_dir():
-        raise ScenarioError(f"scenario file {path} is a directory, not a TOML file")
-    if not path.is_file():
-        raise ScenarioError(f"scenario file {path} does not exist")
     try:
-        source = path.read_bytes()
-        content = source.decode("utf-8")
-    except OSError as err:
-        raise ScenarioError(f"scenario file {path} cannot be read: {err.strerror or err}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"scenario file {path} is not a UTF-8 text file") from None
+        file = load_toml(path, "scenario file")
+    except FileFormatError as err:
+        if err.line is None:
+            raise ScenarioError(str(err)) from None
+        raise ScenarioError(f"the scenario file {err.problem}", line=err.line, source=str(path)) from None
     try:
-        data = tomllib.loads(content)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path} is not valid TOML: {err}") from None
-    try:
-        scenario = parse_scenario(data, name=path.stem, base=path.parent)
+        scenario = parse_scenario(file.data, name=path.stem, base=path.parent)
     except ScenarioError as err:
-        raise err.located(content, str(path)) from None
-    return replace(scenario, source_sha256=hashlib.sha256(source).hexdigest())
+        raise err.located(file.text, str(path)) from None
+    return replace(scenario, source_sha256=hashlib.sha256(file.raw).hexdigest())

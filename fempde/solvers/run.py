@@ -107,6 +107,7 @@ def solve(
     space = mesh if isinstance(mesh, Space) else Space(mesh, force=force)
     system, rho = discretised(problem, space, rho0, flux)
     t_end = number("t_end", t_end, positive=True)
+    options.resolved(t_end)  # its steps refused before any observer starts (writes)
     if resume is not None and estimate_space_error is not False:
         raise ValueError("estimate_space_error needs a whole run: it cannot be combined with resume")
     second = second_mesh(space, estimate_space_error) if estimate_space_error is not False else None  # before the run
@@ -122,7 +123,7 @@ def solve(
 def start_state(resume: str | Path | Checkpoint, system: GradientFlowSystem, t_end: float) -> Checkpoint:
     """The checkpoint ``resume`` (read from its file if a path), checked against the
     run of ``system`` to ``t_end`` (:func:`~fempde.solvers.resume.check_resume`)."""
-    checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume)
+    checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, system.space.n)
     where = "passed as resume" if isinstance(resume, Checkpoint) else resume
     state, space = checkpoint.state, system.space
     if state.rho.shape != (space.n,):

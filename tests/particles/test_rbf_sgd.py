@@ -153,7 +153,7 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
     resumed = run(checkpoint=path, resume=True)
     np.testing.assert_array_equal(resumed.centers, whole.centers)
     np.testing.assert_array_equal(resumed.steps, whole.steps)
-    with pytest.raises(ValueError, match="belongs to another run"):
+    with pytest.raises(ValueError, match=r"field .theta. has N = 100 along axis 0, the run has 7"):
         particles.rbf_sgd(interval, target, kernel, interval.sample(7, rng), TimeAxis(1e-4), times, rng=rng,
                           checkpoint=path, resume=True)
 

@@ -118,7 +118,7 @@ def test_scenario_errors_carry_section_key_line_and_value(tmp_path, change, sect
 
 
 @pytest.mark.parametrize(("change", "words"), [
-    (("h = 0.3", "h = 0"), ("h", "0.0")),
+    (("h = 0.3", "h = 0"), ("[mesh] h", "> 0", "got 0")),
     (("h = 0.3", "h = 1e-7"), ("disk(radius=1, h=1e-07)", "nodes")),
     (('target = "1"', 'target = "x.real"'), ("attribute",)),
     (('target = "1"', 'target = "1/x"'), ("not finite", "x = [0.0, 0.0]")),
