@@ -96,8 +96,8 @@ def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | No
     if estimate and scenario.fine_mesh is not None:
         estimate = scenario.fine_mesh
     return solve(scenario.problem, space, rho0, scenario.t_end, observers, times=scenario.times,
-                 resume=scenario.directory / CHECKPOINT if resume else None, options=scenario.options, flux=scenario.flux,
-                 estimate_space_error=estimate)
+                 resume=scenario.directory / CHECKPOINT if resume else None, options=scenario.options,
+                 flux=scenario.flux, estimate_space_error=estimate)
 
 
 def _start(space: Space, scenario: Scenario) -> Any:
