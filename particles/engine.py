@@ -142,16 +142,9 @@ def sgd(model: MeanFieldModel, theta0: ArrayLike, axis: TimeAxis, times: Sequenc
 
 def _check_inside(setup: Setup, state: State, path: str | Path) -> None:
     """Refuse a checkpoint whose units (now or in a record) lie outside the model's θ-domain."""
-    domain = setup.walls.domain
-    if domain is None:
-        return
     for name, units in (("theta", state.theta), *((f"records[{k}]", r) for k, r in enumerate(state.records))):
-        outside = np.flatnonzero(~domain.contains(units))
-        if outside.size:
-            i = int(outside[0])
-            raise ValueError(f"checkpoint {path}: {name} has {outside.size} of its {len(units)} units outside the "
-                             f"model's θ-domain (unit {i} at {units[i].tolist()}): not a state of this run; delete "
-                             f"it, or run without resume=True")
+        setup.check_inside(units, f"checkpoint {path}: {name}",
+                           "not a state of this run; delete it, or run without resume=True")
 
 
 def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[float], *,

@@ -123,6 +123,15 @@ class Case:
     writes: bool = False
 
 
+def resumed(change: Callable[[World], Any]) -> Callable[[World, Path], list[Any]]:
+    """A command case: ``fempde resume out`` on a copy of the finished run, ``change(world)`` made first."""
+    def make(world: World, run: Path) -> list[Any]:
+        world.copy_run(run)
+        change(world)
+        return ["resume", world.out, "--quiet"]
+    return make
+
+
 def cases(kind: str, table: Sequence[Case]) -> list[Any]:
     """``table`` as pytest parameters, each marked ``bad_input(kind)``, with its id."""
     if kind not in KINDS:

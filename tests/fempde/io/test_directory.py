@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from catalogue import Case, cases, check
+from catalogue import Case, cases, check, resumed
 
 import fempde
 import meshes
@@ -63,13 +63,6 @@ def test_a_link_at_any_name_a_run_writes_is_refused(case, tmp_path, capsys, monk
     check(case, tmp_path, main, capsys, monkeypatch)
 
 
-def _resume_with(change):
-    """``fempde resume out`` on a copy of a finished run, ``change(world)`` made first."""
-    def make(world, run):
-        world.copy_run(run)
-        change(world)
-        return ["resume", world.out, "--quiet"]
-    return make
 
 
 def _relink(name):
@@ -81,9 +74,9 @@ def _relink(name):
     return change
 
 
-RESUMED_LINKS = [Case(f"resume-{name}", _resume_with(_relink(name)), 2, (f"{{out}}/{name}", "symbolic link"))
+RESUMED_LINKS = [Case(f"resume-{name}", resumed(_relink(name)), 2, (f"{{out}}/{name}", "symbolic link"))
                  for name in ("history.csv", "rho.pvd", "rho_00002.vtu", "checkpoint.npz", "rho.png", RUN_FILE, LOCK)]
-RESUMED_LINKS += [Case(f"resume-planted-{name}", _resume_with(lambda w, n=name: w.plant(n)), 2,
+RESUMED_LINKS += [Case(f"resume-planted-{name}", resumed(lambda w, n=name: w.plant(n)), 2,
                        (f"{{out}}/{name}", "symbolic link"))
                   for name in (".checkpoint.tmp.npz", ".rho.tmp.pvd", "rho_00009.vtu", ".history.tmp.csv")]
 

@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from catalogue import Case, cases, check, zip_bomb
+from catalogue import Case, cases, check, resumed, zip_bomb
 
 import fempde
 from fempde.archive import MAX_ENTRY_BYTES
@@ -27,13 +27,6 @@ def _fields(world):
         return {name: data[name] for name in data.files}
 
 
-def _resume(change):
-    """``fempde resume out`` on a copy of the finished run, ``change(world)`` made to its checkpoint."""
-    def make(world, run):
-        world.copy_run(run)
-        change(world)
-        return ["resume", world.out, "--quiet"]
-    return make
 
 
 def _edit(**changes):
@@ -93,75 +86,75 @@ def _replace_bytes(data):
 
 
 FILES = [
-    Case("bomb-history-3gib", _resume(_bomb("history", (len(HISTORY_COLUMNS),), 3072)), 2,
+    Case("bomb-history-3gib", resumed(_bomb("history", (len(HISTORY_COLUMNS),), 3072)), 2,
          (CHECKPOINT, "'history.npy' declares 3,221,", f"more than the {MAX_ENTRY_BYTES:,}", "not inflated")),
-    Case("bomb-rho-64mib", _resume(_bomb("rho", (), 64)), 2,
+    Case("bomb-rho-64mib", resumed(_bomb("rho", (), 64)), 2,
          (CHECKPOINT, "field 'rho' declares 67,108,", "its shape allows", "not inflated")),
-    Case("bomb-past-64mib", _resume(_bomb("past", (11,), 64)), 2, (CHECKPOINT, "field 'past' declares")),
-    Case("header-claims-a-billion-nodes", _resume(_crafted({"rho": _npy_header((10**9,)) + bytes(88)})), 2,
+    Case("bomb-past-64mib", resumed(_bomb("past", (11,), 64)), 2, (CHECKPOINT, "field 'past' declares")),
+    Case("header-claims-a-billion-nodes", resumed(_crafted({"rho": _npy_header((10**9,)) + bytes(88)})), 2,
          (CHECKPOINT, "field 'rho' has n = 1000000000 along axis 0, the run has 11")),
-    Case("header-claims-more-than-the-entry", _resume(_crafted({"rho": _npy_header((11,)) + bytes(16)})), 2,
+    Case("header-claims-more-than-the-entry", resumed(_crafted({"rho": _npy_header((11,)) + bytes(16)})), 2,
          (CHECKPOINT, "field 'rho' of shape (11,)", "should take", "declares")),
-    Case("header-not-npy", _resume(_crafted({"rho": b"not an array at all"})), 2,
+    Case("header-not-npy", resumed(_crafted({"rho": b"not an array at all"})), 2,
          (CHECKPOINT, "field 'rho' is not a numpy array")),
-    Case("pickled-field", _resume(_crafted({"t": lambda f: _pickled()})), 2,
+    Case("pickled-field", resumed(_crafted({"t": lambda f: _pickled()})), 2,
          (CHECKPOINT, "field 't' holds Python objects (a pickle): refused unread")),
-    Case("another-kind", _resume(_edit(__kind__="sgd-state")), 2,
+    Case("another-kind", resumed(_edit(__kind__="sgd-state")), 2,
          (CHECKPOINT, "holds a 'sgd-state' archive, not a 'pde-checkpoint' one")),
-    Case("no-header", _resume(_edit(__kind__=None, __format__=None)), 2, (CHECKPOINT, "no fempde archive header")),
-    Case("header-kind-array", _resume(_edit(__kind__=np.array(["a", "b"]))), 2,
+    Case("no-header", resumed(_edit(__kind__=None, __format__=None)), 2, (CHECKPOINT, "no fempde archive header")),
+    Case("header-kind-array", resumed(_edit(__kind__=np.array(["a", "b"]))), 2,
          (CHECKPOINT, "header field '__kind__' has shape (2,)")),
-    Case("future-format", _resume(_edit(__format__=np.int64(2))), 2,
+    Case("future-format", resumed(_edit(__format__=np.int64(2))), 2,
          (CHECKPOINT, "format 2, this fempde reads format 1")),
-    Case("truncated", _resume(_replace_bytes(lambda w: (w.out / "checkpoint.npz").read_bytes()[:700])), 2,
+    Case("truncated", resumed(_replace_bytes(lambda w: (w.out / "checkpoint.npz").read_bytes()[:700])), 2,
          (CHECKPOINT, "damaged or truncated")),
-    Case("random-bytes", _resume(_replace_bytes(np.random.default_rng(5).bytes(4000))), 2,
+    Case("random-bytes", resumed(_replace_bytes(np.random.default_rng(5).bytes(4000))), 2,
          (CHECKPOINT, "damaged or truncated")),
-    Case("empty", _resume(_replace_bytes(b"")), 2, (CHECKPOINT, "damaged or truncated")),
-    Case("too-many-entries", _resume(_crafted({f"x{k}": b"" for k in range(300)})), 2,
+    Case("empty", resumed(_replace_bytes(b"")), 2, (CHECKPOINT, "damaged or truncated")),
+    Case("too-many-entries", resumed(_crafted({f"x{k}": b"" for k in range(300)})), 2,
          (CHECKPOINT, "entries, more than the 256")),
-    Case("missing-field", _resume(_edit(rho=None)), 2, (CHECKPOINT, "lacks the field 'rho'")),
-    Case("rho-nan", _resume(_edit(rho=lambda r: np.where(np.arange(r.size) == 3, np.nan, r))), 2,
+    Case("missing-field", resumed(_edit(rho=None)), 2, (CHECKPOINT, "lacks the field 'rho'")),
+    Case("rho-nan", resumed(_edit(rho=lambda r: np.where(np.arange(r.size) == 3, np.nan, r))), 2,
          (CHECKPOINT, "field 'rho' holds 1 non-finite values")),
-    Case("rho-of-another-mesh", _resume(_edit(rho=np.ones(13))), 2,
+    Case("rho-of-another-mesh", resumed(_edit(rho=np.ones(13))), 2,
          (CHECKPOINT, "field 'rho' has n = 13 along axis 0, the run has 11")),
-    Case("rho-integers", _resume(_edit(rho=lambda r: np.ones(r.size, dtype=np.int64))), 2,
+    Case("rho-integers", resumed(_edit(rho=lambda r: np.ones(r.size, dtype=np.int64))), 2,
          (CHECKPOINT, "field 'rho' has dtype int64, expected float")),
-    Case("rho-mass-3", _resume(_edit(rho=lambda r: 3 * r)), 2, (CHECKPOINT, "rho", "differs from the run's mass")),
-    Case("rho-negative-node", _resume(_edit(rho=lambda r: r - (np.arange(r.size) == 5) * 2 * r[5]
+    Case("rho-mass-3", resumed(_edit(rho=lambda r: 3 * r)), 2, (CHECKPOINT, "rho", "differs from the run's mass")),
+    Case("rho-negative-node", resumed(_edit(rho=lambda r: r - (np.arange(r.size) == 5) * 2 * r[5]
                                             + (np.arange(r.size) == 6) * 2 * r[5])), 2,
          (CHECKPOINT, "min_rho", "in its last row", "differs from its density's minimum")),
-    Case("t-beyond-t-end", _resume(_edit(t=np.float64(5.0))), 2, (CHECKPOINT, "t = 5.0", "beyond the run's t_end")),
-    Case("t-nan", _resume(_edit(t=np.float64(np.nan))), 2, (CHECKPOINT, "field 't' holds 1 non-finite values")),
-    Case("t-array", _resume(_edit(t=np.zeros(3))), 2, (CHECKPOINT, "field 't' has 1 dimensions")),
-    Case("index-contradicts-history", _resume(_edit(index=np.int64(3))), 2,
+    Case("t-beyond-t-end", resumed(_edit(t=np.float64(5.0))), 2, (CHECKPOINT, "t = 5.0", "beyond the run's t_end")),
+    Case("t-nan", resumed(_edit(t=np.float64(np.nan))), 2, (CHECKPOINT, "field 't' holds 1 non-finite values")),
+    Case("t-array", resumed(_edit(t=np.zeros(3))), 2, (CHECKPOINT, "field 't' has 1 dimensions")),
+    Case("index-contradicts-history", resumed(_edit(index=np.int64(3))), 2,
          (CHECKPOINT, "index = 3", "contradicts its history")),
-    Case("dt-next-negative", _resume(_edit(dt_next=np.float64(-1e-3))), 2,
+    Case("dt-next-negative", resumed(_edit(dt_next=np.float64(-1e-3))), 2,
          (CHECKPOINT, "dt_next = -0.001", "not a finite positive step")),
-    Case("three-past-states", _resume(_edit(past=lambda p: np.vstack([p, p[:1], p[:1]])[:3],
+    Case("three-past-states", resumed(_edit(past=lambda p: np.vstack([p, p[:1], p[:1]])[:3],
                                             past_dt=np.array([1e-3, 1e-3, 1e-3]))), 2,
          (CHECKPOINT, "field 'past' has past = 3 along axis 0, at most 2")),
-    Case("error-of-another-mesh", _resume(_edit(global_error=np.zeros((1, 13)))), 2,
+    Case("error-of-another-mesh", resumed(_edit(global_error=np.zeros((1, 13)))), 2,
          (CHECKPOINT, "field 'global_error' has n = 13 along axis 1, the run has 11")),
-    Case("history-a-column-short", _resume(_edit(history=lambda h: h[:, :-1])), 2,
+    Case("history-a-column-short", resumed(_edit(history=lambda h: h[:, :-1])), 2,
          (CHECKPOINT, f"field 'history' has length {len(HISTORY_COLUMNS) - 1} along axis 1, "
                       f"expected {len(HISTORY_COLUMNS)}")),
-    Case("history-plus-inf", _resume(_edit(history=_row(2, FREE_ENERGY, np.inf))), 2,
+    Case("history-plus-inf", resumed(_edit(history=_row(2, FREE_ENERGY, np.inf))), 2,
          (CHECKPOINT, "history holds NaN or +inf")),
-    Case("history-times-backwards", _resume(_edit(history=_row(2, 0, -1.0))), 2,
+    Case("history-times-backwards", resumed(_edit(history=_row(2, 0, -1.0))), 2,
          (CHECKPOINT, "its times", "do not increase")),
-    Case("history-last-row-min-rho", _resume(_edit(history=_row(-1, MIN_RHO, -5.0))), 2,
+    Case("history-last-row-min-rho", resumed(_edit(history=_row(-1, MIN_RHO, -5.0))), 2,
          (CHECKPOINT, "min_rho -5.0 in its last row", "differs from its density's minimum")),
-    Case("history-last-row-energy", _resume(_edit(history=_row(-1, FREE_ENERGY, -1e9))), 2,
+    Case("history-last-row-energy", resumed(_edit(history=_row(-1, FREE_ENERGY, -1e9))), 2,
          (CHECKPOINT, "free_energy -1000000000.0 in its last row")),
-    Case("failed-unknown", _resume(_edit(failed=np.array(["bogus"]))), 2,
+    Case("failed-unknown", resumed(_edit(failed=np.array(["bogus"]))), 2,
          (CHECKPOINT, "failed certificates ['bogus'] are not among")),
-    Case("failed-numbers", _resume(_edit(failed=np.zeros((2, 3)))), 2, (CHECKPOINT, "field 'failed' has dtype")),
-    Case("max-energy-increase-nan", _resume(_edit(max_energy_increase=np.float64(np.nan))), 2,
+    Case("failed-numbers", resumed(_edit(failed=np.zeros((2, 3)))), 2, (CHECKPOINT, "field 'failed' has dtype")),
+    Case("max-energy-increase-nan", resumed(_edit(max_energy_increase=np.float64(np.nan))), 2,
          (CHECKPOINT, "max_energy_increase = nan")),
-    Case("error-ratio-negative", _resume(_edit(error_ratio=np.float64(-1.0))), 2,
+    Case("error-ratio-negative", resumed(_edit(error_ratio=np.float64(-1.0))), 2,
          (CHECKPOINT, "error_ratio = -1.0 is negative")),
-    Case("a-directory", _resume(lambda w: ((w.out / "checkpoint.npz").unlink(), (w.out / "checkpoint.npz").mkdir())),
+    Case("a-directory", resumed(lambda w: ((w.out / "checkpoint.npz").unlink(), (w.out / "checkpoint.npz").mkdir())),
          2, (CHECKPOINT, "is a directory")),
 ]
 
@@ -179,17 +172,17 @@ def _both(row, column, value, **more):
 
 
 CERTIFICATES = [  # the run goes on (exit 1): its certificates recomputed from the checkpoint's history
-    Case("history-min-rho-minus-5", _resume(_both(3, MIN_RHO, -5.0)), 1, ("min rho -5", "FAILED: negative"),
+    Case("history-min-rho-minus-5", resumed(_both(3, MIN_RHO, -5.0)), 1, ("min rho -5", "FAILED: negative"),
          writes=True),
-    Case("history-energy-increase", _resume(_both(3, FREE_ENERGY, 1e3)), 1,
+    Case("history-energy-increase", resumed(_both(3, FREE_ENERGY, 1e3)), 1,
          ("max free-energy increase 1.00e+03", "FAILED: energy"), writes=True),
-    Case("history-mass-drift", _resume(_both(2, HISTORY_COLUMNS.index("mass_drift"), 0.5)), 1,
+    Case("history-mass-drift", resumed(_both(2, HISTORY_COLUMNS.index("mass_drift"), 0.5)), 1,
          ("mass drift 5.00e-01", "FAILED: mass"), writes=True),
-    Case("failed-kept", _resume(_edit(failed=np.array(["negative"]))), 1, ("FAILED: negative",), writes=True),
-    Case("max-energy-increase-not-trusted", _resume(_both(4, FREE_ENERGY, 1e3,
+    Case("failed-kept", resumed(_edit(failed=np.array(["negative"]))), 1, ("FAILED: negative",), writes=True),
+    Case("max-energy-increase-not-trusted", resumed(_both(4, FREE_ENERGY, 1e3,
                                                           max_energy_increase=np.float64(-1e9))), 1,
          ("FAILED: energy",), writes=True),
-    Case("checkpoint-history-differs-from-csv", _resume(_edit(history=_row(3, MIN_RHO, -5.0))), 2,
+    Case("checkpoint-history-differs-from-csv", resumed(_edit(history=_row(3, MIN_RHO, -5.0))), 2,
          ("{out}/history.csv", "row of step 3 differs from the checkpoint's history")),
 ]
 
