@@ -25,7 +25,7 @@ STOP_REASONS = ("t_end", "observer", "interrupted", "failed")
 
 @dataclass(frozen=True)
 class Certificates:
-    """What every run proves about itself (DESIGN.md §2)."""
+    """What every run proves about itself (README, "Numerics")."""
 
     max_mass_drift: float
     min_rho: float
