@@ -25,6 +25,7 @@ from ..solvers.result import Result
 from ..solvers.resume import ResumePoint
 from ..solvers.step import Step
 from ..solvers.system import GradientFlowSystem
+from .paraview import write_view
 
 __all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd", "time_text"]
 
@@ -158,11 +159,14 @@ def read_pvd(path: str | Path) -> list[tuple[float, Path]]:
 
 class VTKWriter(Observer):
     """Writes ``rho``, ``f``, ``mu`` (point fields) and ``flux`` (cell vectors) at
-    the initial state, at the run's output times and at the last step."""
+    the initial state, at the run's output times and at the last step, and with
+    the first frame the ParaView view of the series, ``view.py``
+    (``view_{name}.py`` for another name; :mod:`fempde.io.paraview`)."""
 
     def __init__(self, directory: str | Path, name: str = "rho", every_step: bool = False) -> None:
         self.series = PVDSeries(directory, name)
-        self.files = self.series.files
+        self.view = "view.py" if self.series.name == "rho" else f"view_{self.series.name}.py"
+        self.files = (*self.series.files, self.view)
         self.every_step = every_step
         self._system: GradientFlowSystem | None = None
         self._last: Step | None = None
@@ -190,4 +194,6 @@ class VTKWriter(Observer):
         space = system.space
         self.series.write(step.t, space.x, mesh_cells(space), system.point_fields(step.rho),
                           system.cell_fields(step.rho, step.t))
+        if self._written is None:
+            write_view(self.series.directory, self.series.name, self.view)
         self._written = step
