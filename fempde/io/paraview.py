@@ -46,19 +46,20 @@ GetColorTransferFunction("rho").ApplyPreset("Viridis (matplotlib)", True)
 shown.RescaleTransferFunctionToDataRange(True, False)
 shown.SetScalarBarVisibility(view, True)
 
-# the flux is a cell vector: arrows need points, so Cell Centers first
-centres = CellCenters(registrationName="flux at cell centres", Input=density)
-arrows = Glyph(registrationName="flux arrows", Input=centres, GlyphType="Arrow")
-arrows.OrientationArray = ["POINTS", "flux"]
-arrows.ScaleArray = ["POINTS", "flux"]
-arrows.GlyphMode = "All Points"
-bounds = density.GetDataInformation().GetBounds()
-size = max(bounds[1] - bounds[0], bounds[3] - bounds[2], bounds[5] - bounds[4]) or 1.0
-flux_range = density.CellData["flux"].GetRange(-1) if "flux" in density.CellData.keys() else (0.0, 1.0)
-arrows.ScaleFactor = 0.1 * size / (flux_range[1] or 1.0)
-shown_arrows = Show(arrows, view)
-ColorBy(shown_arrows, None)
-shown_arrows.DiffuseColor = [0.1, 0.1, 0.1]
+if "flux" in density.CellData.keys():
+    # the flux is a cell vector: arrows need points, so Cell Centers first
+    centres = CellCenters(registrationName="flux at cell centres", Input=density)
+    arrows = Glyph(registrationName="flux arrows", Input=centres, GlyphType="Arrow")
+    arrows.OrientationArray = ["POINTS", "flux"]
+    arrows.ScaleArray = ["POINTS", "flux"]
+    arrows.GlyphMode = "All Points"
+    bounds = density.GetDataInformation().GetBounds()
+    size = max(bounds[1] - bounds[0], bounds[3] - bounds[2], bounds[5] - bounds[4]) or 1.0
+    largest = density.CellData["flux"].GetRange(-1)[1]
+    arrows.ScaleFactor = 0.1 * size / (largest or 1.0)  # the largest flux: a tenth of the domain
+    shown_arrows = Show(arrows, view)
+    ColorBy(shown_arrows, None)
+    shown_arrows.DiffuseColor = [0.1, 0.1, 0.1]
 
 for path in sorted(glob.glob(os.path.join(here, "particles*.pvd"))):
     cloud = PVDReader(registrationName=os.path.basename(path)[:-4], FileName=path)

@@ -23,7 +23,7 @@ def _run(out):
                         observers=[fempde.VTKWriter(out)])
 
 
-def _recorded(script, monkeypatch):
+def _recorded(script, monkeypatch, cell_arrays=("flux",)):
     """Run ``script`` against a stand-in ``paraview.simple``; the stand-in's mocks by name."""
     simple = types.ModuleType("paraview.simple")
     names = ["CellCenters", "ColorBy", "GetActiveViewOrCreate", "GetAnimationScene", "GetColorTransferFunction",
@@ -35,7 +35,7 @@ def _recorded(script, monkeypatch):
         proxy = mock.MagicMock(name=registrationName)
         proxy.FileName = FileName
         proxy.GetDataInformation.return_value.GetBounds.return_value = (-1.0, 1.0, -1.0, 1.0, 0.0, 0.0)
-        proxy.CellData.keys.return_value = ["flux"]
+        proxy.CellData.keys.return_value = list(cell_arrays)
         proxy.CellData.__getitem__.return_value.GetRange.return_value = (0.0, 0.5)
         proxy.TimestepValues = [0.0, 0.1, 0.2]
         readers.append(proxy)
@@ -81,6 +81,14 @@ def test_the_view_renders_a_screenshot_when_asked(tmp_path, monkeypatch):
     mocks, _ = _recorded(script, monkeypatch)
     assert mocks["SaveScreenshot"].call_args.args[0] == str(tmp_path / "shot.png")
     assert mocks["GetAnimationScene"].return_value.AnimationTime == 0.2  # the last time
+
+
+def test_a_series_without_flux_gets_no_arrows(tmp_path, monkeypatch):
+    script = write_view(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["view.py"])
+    mocks, readers = _recorded(script, monkeypatch, cell_arrays=())
+    mocks["Glyph"].assert_not_called()
+    assert [call.args[0] for call in mocks["Show"].call_args_list] == readers
 
 
 def test_another_series_gets_its_own_view(tmp_path):
