@@ -79,6 +79,7 @@ def test_docs_snippets_run(path: Path, tmp_path: Path) -> None:
     if path.name == "getting-started.rst":  # what the page says the run writes
         assert (tmp_path / "out" / "disk" / "rho.pvd").is_file()
         assert (tmp_path / "out" / "disk" / "history.csv").is_file()
+        assert (tmp_path / "out" / "disk" / "view.py").is_file()
 
 
 @pytest.mark.slow
