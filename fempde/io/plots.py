@@ -101,14 +101,14 @@ def history_figure(history: Mapping[str, Array], title: str = "", space_error: S
             ax.legend(fontsize=8)
         if scale == "log" and np.all(values[shown] > 0):
             ax.set_yscale("log")
-        elif scale == "symlog":
-            ax.set_yscale("symlog", linthresh=1e-16)
-        elif scale == "symlog-rho":
-            ax.set_yscale("symlog", linthresh=MIN_RHO_LINTHRESH)
+        elif scale.startswith("symlog"):
+            # a wide linear part around 0 and every few decades labelled: labels that do not overlap
+            ax.set_yscale("symlog", linthresh=MIN_RHO_LINTHRESH if scale == "symlog-rho" else 1e-16, linscale=2)
+            ax.yaxis.get_major_locator().set_params(numticks=7)
             ax.axhline(0.0, color="k", lw=0.8)
-            if np.any(values < 0):
-                ax.plot(t[values < 0], values[values < 0], "rv", ms=5, label="negative")
-                ax.legend(fontsize=8)
+        if scale == "symlog-rho" and np.any(values < 0):
+            ax.plot(t[values < 0], values[values < 0], "rv", ms=5, label="negative")
+            ax.legend(fontsize=8)
         ax.set_xlabel("t")
         ax.set_title(label)
         ax.grid(alpha=0.3)

@@ -36,6 +36,9 @@ def test_a_negative_min_rho_is_drawn_away_from_zero() -> None:
     assert zero - negative > 0.1 * height  # four decades of the log part below zero, not a pixel
     low, high = ax.get_ylim()
     assert low < -4.09e-12 and high >= 0.5
+    boxes = sorted((label.get_window_extent() for label in ax.get_yticklabels() if label.get_text()),
+                   key=lambda box: box.y0)
+    assert len(boxes) >= 4 and all(a.y1 <= b.y0 for a, b in zip(boxes, boxes[1:], strict=False))  # no overlap
 
 
 def test_the_title_says_whether_the_certificates_held() -> None:
