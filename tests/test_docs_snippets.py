@@ -93,3 +93,15 @@ def test_examples_page_lists_every_example() -> None:
     page = (ROOT / "docs" / "examples.rst").read_text()
     for script in sorted((ROOT / "examples").glob("*.py")):
         assert f"``examples/{script.name}``" in page, f"docs/examples.rst does not list {script.name}"
+
+
+def test_readme_names_only_files_in_the_repository() -> None:
+    text = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"(?<![\w/.])((?:fempde|particles|meshes|examples|benchmarks|tests|docs)/[\w./*<>-]*)",
+                           text))
+    named |= set(re.findall(r"\]\(([^)#]+)\)", text))  # Markdown links
+    assert len(named) > 40
+    for path in sorted(named):
+        pattern = re.sub(r"<[^>]*>", "*", path.rstrip(".,:;"))
+        assert not Path(pattern).is_absolute() and ".." not in Path(pattern).parts, path
+        assert list(ROOT.glob(pattern.rstrip("/"))), f"README names {path}, which is not in the repository"
