@@ -1,5 +1,8 @@
+"""``python -m fempde``: the ``fempde`` command."""
+
 import sys
 
 from .cli.commands import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,7 +34,7 @@ from .crosscheck import RBFProblem, convergence_in_n, crosscheck, unresolved
 from .scenario import problem_from_text
 from .sweep import SweepError, load_sweep, run_sweep
 
-__all__ = ["main", "problem_from_text", "sweep_main"]
+__all__ = ["convergence_figure", "main", "problem_from_text", "sweep_main"]
 
 
 def _problem(path: Path) -> tuple[RBFProblem, dict[str, Any], Scenario]:
@@ -108,11 +108,6 @@ def _checkpoints(directory: Path, scenario: Path, resume: bool) -> Path:
 
 
 def _write_study(study: dict[str, Any], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "convergence.csv", ["N", "sup_risk_gap", "sup_l1_gap", "sup_output_l2_gap", "pde_risk_error",
                                         "pde_error_explains_gap"],
@@ -120,17 +115,34 @@ def _write_study(study: dict[str, Any], out: Path) -> None:
                 bool(unresolved(study["pde_risk_error"], float(risk))))
                for n, risk, l1, output in zip(study["n"], study["risk_gap"], study["density_gap"],
                                               study["output_gap"], strict=True)])
-    fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
+    save_figure(convergence_figure(study), out / "convergence.png")
+
+
+def convergence_figure(study: dict[str, Any]) -> Any:
+    """The gaps against N on log axes, each N labelled as the integer it is (no minor labels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter, NullLocator
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.8), constrained_layout=True)
     n = study["n"]
     ax.loglog(n, study["risk_gap"], "o-", label=f"sup_t |R_N − R^δ| (slope {study['risk_slope']:.2f})")
     ax.loglog(n, study["density_gap"], "s-", label=f"sup_t L1 gap (slope {study['density_slope']:.2f})")
     ax.loglog(n, study["output_gap"], "^-", label=f"sup_t L2 output gap (slope {study['output_slope']:.2f})")
     ax.axhline(study["pde_risk_error"], color="grey", ls="--", label="PDE risk error (estimate)")
     ax.loglog(n, study["density_gap"][0] * (n / n[0]) ** -0.5, "k:", label="N^(-1/2)")
-    ax.set_xlabel("N")
-    ax.legend()
+    ax.set_xlabel("N (units)")
+    ax.set_ylabel("gap, sup over t")
+    ax.xaxis.set_major_locator(FixedLocator([float(v) for v in n]))
+    ax.xaxis.set_major_formatter(FixedFormatter([f"{int(v)}" for v in n]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_title(f"SGD against the finite-δ PDE: the gaps in N ({len(n)} widths)")
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    save_figure(fig, out / "convergence.png")
+    return fig
 
 
 def sweep_main(argv: list[str] | None = None) -> int:

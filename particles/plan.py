@@ -31,7 +31,7 @@ __all__ = ["DATA_BLOCK", "BlockDraws", "Chunk", "ChunkPlan", "chunk_plan", "reco
 
 DATA_BLOCK = 1024
 """Steps per block of data draws: block ``b`` holds the samples of steps
-``b DATA_BLOCK ... (b + 1) DATA_BLOCK − 1``, drawn at once, blocks in order."""
+``b DATA_BLOCK`` to ``(b + 1) DATA_BLOCK − 1``, drawn at once, blocks in order."""
 
 Draw = Callable[[int, np.random.Generator], Sequence[NDArray[Any]]]
 

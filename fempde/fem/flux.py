@@ -3,7 +3,7 @@
 ``F`` is the flux from node ``i`` to node ``j`` of an edge, to be multiplied by
 the transmissibility ``T_ij``. Both fluxes have the sign of ``μ_i − μ_j`` with
 ``μ = φ + τ log ρ`` (the chemical potential), which is what makes implicit
-Euler dissipate the discrete free energy (DESIGN.md §2):
+Euler dissipate the discrete free energy (README, "Numerics"):
 
 * ``τ = 0``: ``F = M (φ_i − φ_j)`` with a mobility ``M >= 0`` that vanishes
   with the upwind density ``u = ρ_up`` (the node of larger φ), so an empty

@@ -5,6 +5,8 @@
 * :mod:`.directory` — :class:`OutputDirectory`, a run's output directory, owned and locked;
 * :mod:`.history` — :class:`CSVWriter`, the scalar history;
 * :mod:`.vtk` — :class:`VTKWriter` and :class:`PVDSeries`, ParaView time series;
+* :mod:`.paraview` — :func:`write_view`, the ``pvpython`` script that views a series
+  (density, flux arrows, particle clouds);
 * :mod:`.checkpoint` — :class:`Checkpointer` and :func:`load_checkpoint`;
 * :mod:`.plots` — :class:`PlotWriter`, PNGs of ρ and of the histories, and
   :func:`save_figure`, the one way a figure is saved (atomically).
@@ -15,6 +17,7 @@ from ..atomic import atomic_write, write_csv
 from .checkpoint import Checkpoint, Checkpointer, load_checkpoint
 from .directory import DirectoryBusy, DirectoryError, EarlierRun, OutputDirectory, RunStamp
 from .history import CSVWriter
+from .paraview import write_view
 from .plots import PlotWriter, plot_densities, plot_history, save_figure
 from .vtk import PVDSeries, VTKWriter, mesh_cells, read_pvd
 
@@ -22,5 +25,5 @@ __all__ = [
     "CSVWriter", "Checkpoint", "Checkpointer", "DirectoryBusy", "DirectoryError", "EarlierRun", "Field",
     "OutputDirectory", "RunStamp", "PVDSeries", "PlotWriter", "VTKWriter", "atomic_write",
     "load_checkpoint", "mesh_cells", "plot_densities", "plot_history", "read_archive", "read_pvd", "save_figure",
-    "write_archive", "write_csv",
+    "write_archive", "write_csv", "write_view",
 ]

@@ -17,11 +17,11 @@ from numpy.typing import NDArray
 from ..atomic import atomic_write, owned_file
 from ..fem.space import Space
 from ..solvers.observers import Observer, RunInfo
-from ..solvers.result import Result, SpaceError
+from ..solvers.result import Certificates, Result, SpaceError
 from ..solvers.step import Step
 from ..solvers.system import GradientFlowSystem
 
-__all__ = ["PlotWriter", "plot_densities", "plot_history", "save_figure"]
+__all__ = ["PlotWriter", "history_figure", "history_title", "plot_densities", "plot_history", "save_figure"]
 
 Array = NDArray[np.float64]
 
@@ -38,10 +38,37 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
 
 
 def plot_history(history: Mapping[str, Array], path: str | Path, title: str = "",
-                 space_error: SpaceError | None = None) -> Path:
+                 space_error: SpaceError | None = None, certificates: Certificates | None = None) -> Path:
+    """Write :func:`history_figure` to ``path``."""
+    return save_figure(history_figure(history, title, space_error, certificates), path)
+
+
+def history_title(certificates: Certificates | None, title: str = "") -> str:
+    """The verdict of the certificates (held, or which failed, with the numbers), then ``title``."""
+    lines = []
+    if certificates is not None:
+        verdict = "certificates hold" if certificates.ok else "CERTIFICATES FAILED: " + ", ".join(certificates.failed)
+        energy = (f", max free-energy increase {certificates.max_energy_increase:.1e}"
+                  if certificates.energy_checked else "")
+        lines.append(f"{verdict} (mass drift {certificates.max_mass_drift:.1e}, "
+                     f"min ρ {certificates.min_rho:.2g}{energy})")
+    if title:
+        lines.append(title)
+    return "\n".join(lines)
+
+
+MIN_RHO_LINTHRESH = 1e-16
+"""The linear range of min ρ's symmetric-log axis: a negative density of 10⁻¹² (a
+failed positivity certificate) sits four decades below zero, not on it."""
+
+
+def history_figure(history: Mapping[str, Array], title: str = "", space_error: SpaceError | None = None,
+                   certificates: Certificates | None = None) -> Any:
     """Free energy, risk (with its estimated error band), the estimated errors,
-    mass drift, min ρ, Δt and Newton iterations versus t; ``space_error`` (from a
-    run with ``estimate_space_error``) adds the spatial estimate at the output times."""
+    mass drift, min ρ (on a symmetric-log axis, so a negative one shows), Δt and
+    Newton iterations versus t; ``space_error`` (from a run with
+    ``estimate_space_error``) adds the spatial estimate at the output times, and
+    ``certificates`` put their verdict in the title (:func:`history_title`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -54,7 +81,7 @@ def plot_history(history: Mapping[str, Array], path: str | Path, title: str = ""
         ("risk", "risk $R_h$ (band: estimated error)", "log"),
         ("risk_time_error", "estimated risk error", "log"),
         ("mass_drift", "relative mass drift", "symlog"),
-        ("min_rho", r"min $\rho$", "log"),
+        ("min_rho", r"min $\rho$ (symmetric log)", "symlog-rho"),
         ("dt", r"$\Delta t$", "log"),
         ("newton_iterations", "Newton iterations", "linear"),
         ("time_error", r"estimated L1 error of $\rho$ (time)", "log"),
@@ -74,14 +101,22 @@ def plot_history(history: Mapping[str, Array], path: str | Path, title: str = ""
             ax.legend(fontsize=8)
         if scale == "log" and np.all(values[shown] > 0):
             ax.set_yscale("log")
-        elif scale == "symlog":
-            ax.set_yscale("symlog", linthresh=1e-16)
+        elif scale.startswith("symlog"):
+            # a wide linear part around 0 and every few decades labelled: labels that do not overlap
+            ax.set_yscale("symlog", linthresh=MIN_RHO_LINTHRESH if scale == "symlog-rho" else 1e-16, linscale=2)
+            ax.yaxis.get_major_locator().set_params(numticks=7)
+            ax.axhline(0.0, color="k", lw=0.8)
+        if scale == "symlog-rho" and np.any(values < 0):
+            ax.plot(t[values < 0], values[values < 0], "rv", ms=5, label="negative")
+            ax.legend(fontsize=8)
         ax.set_xlabel("t")
         ax.set_title(label)
         ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    return save_figure(fig, path)
+    heading = history_title(certificates, title)
+    if heading:
+        failed = certificates is not None and not certificates.ok
+        fig.suptitle(heading, color="tab:red" if failed else "black")
+    return fig
 
 
 def plot_densities(space: Space, snapshots: Mapping[float, Array], path: str | Path,
@@ -213,4 +248,4 @@ class PlotWriter(Observer):
         extra = {"f": target} if target is not None else {}
         densities, history = (self.directory / name for name in self.files)
         plot_densities(result.space, self._snapshots, densities, extra)
-        plot_history(result.history, history, self.title, result.space_error)
+        plot_history(result.history, history, self.title, result.space_error, result.certificates)

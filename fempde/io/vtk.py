@@ -25,13 +25,39 @@ from ..solvers.result import Result
 from ..solvers.resume import ResumePoint
 from ..solvers.step import Step
 from ..solvers.system import GradientFlowSystem
+from .paraview import write_view
 
-__all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd"]
+__all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd", "time_text"]
 
 _CELL_TYPE = {1: "line", 2: "triangle", 3: "tetra"}
 
 MAX_PVD_BYTES = 64 << 20
 """The largest ``.pvd`` read back (some 800,000 frames)."""
+
+
+TIME_DIGITS_TOLERANCE = 1e-12
+"""A ``.pvd`` time is written with the fewest digits within this of the time, relative."""
+
+
+def time_text(t: float) -> str:
+    """``t`` with the fewest significant digits within :data:`TIME_DIGITS_TOLERANCE` of it,
+    relative: ``0.6`` for ``0.6000000000000001`` (what ParaView shows), ``1e-07``
+    for ``1e-7``, 13 digits for ``0.123456789012345``."""
+    t = float(t)
+    for digits in range(1, 18):
+        text = f"{t:.{digits}g}"
+        if abs(float(text) - t) <= TIME_DIGITS_TOLERANCE * abs(t):
+            return text
+    return repr(t)
+
+
+def _snap(t: float, exact: NDArray[np.float64]) -> float:
+    """The time of ``exact`` (sorted) that ``t``, read back from its shortened text, was written from."""
+    k = int(np.searchsorted(exact, t))
+    for candidate in exact[max(k - 1, 0): k + 1]:
+        if abs(candidate - t) <= 2 * TIME_DIGITS_TOLERANCE * abs(candidate):
+            return float(candidate)
+    return t
 
 
 def _pad3(array: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -53,8 +79,9 @@ class PVDSeries:
         """Take over the frames of an existing ``.pvd`` that a resumed run keeps
         (:meth:`~fempde.solvers.resume.ResumePoint.keeps_frame`)."""
         if owned_file(self.pvd_path):
-            self.entries = [(t, path.name) for t, path in read_pvd(self.pvd_path)
-                            if resumed_from.keeps_frame(t, marks)]
+            exact = np.unique(np.array([resumed_from.t, *marks], dtype=np.float64))
+            frames = [(_snap(t, exact), path.name) for t, path in read_pvd(self.pvd_path)]
+            self.entries = [(t, name) for t, name in frames if resumed_from.keeps_frame(t, marks)]
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -94,7 +121,8 @@ class PVDSeries:
         lines = ['<?xml version="1.0"?>',
                  '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">',
                  "  <Collection>"]
-        lines += [f'    <DataSet timestep="{t!r}" group="" part="0" file={quoteattr(f)}/>' for t, f in self.entries]
+        lines += [f'    <DataSet timestep="{time_text(t)}" group="" part="0" file={quoteattr(f)}/>'
+                  for t, f in self.entries]
         lines += ["  </Collection>", "</VTKFile>", ""]
         path.write_text("\n".join(lines))
 
@@ -131,11 +159,14 @@ def read_pvd(path: str | Path) -> list[tuple[float, Path]]:
 
 class VTKWriter(Observer):
     """Writes ``rho``, ``f``, ``mu`` (point fields) and ``flux`` (cell vectors) at
-    the initial state, at the run's output times and at the last step."""
+    the initial state, at the run's output times and at the last step, and with
+    the first frame the ParaView view of the series, ``view.py``
+    (``view_{name}.py`` for another name; :mod:`fempde.io.paraview`)."""
 
     def __init__(self, directory: str | Path, name: str = "rho", every_step: bool = False) -> None:
         self.series = PVDSeries(directory, name)
-        self.files = self.series.files
+        self.view = "view.py" if self.series.name == "rho" else f"view_{self.series.name}.py"
+        self.files = (*self.series.files, self.view)
         self.every_step = every_step
         self._system: GradientFlowSystem | None = None
         self._last: Step | None = None
@@ -163,4 +194,6 @@ class VTKWriter(Observer):
         space = system.space
         self.series.write(step.t, space.x, mesh_cells(space), system.point_fields(step.rho),
                           system.cell_fields(step.rho, step.t))
+        if self._written is None:
+            write_view(self.series.directory, self.series.name, self.view)
         self._written = step

@@ -13,12 +13,12 @@ and the SGD step (their Eq. 11, noise as the PDE needs it, :mod:`fempde.meanfiel
 
     θ_i ← (1 − DRIFT λ s_k) θ_i + DRIFT s_k (y_k − ŷ(x_k)) ∇_θ σ*(x_k; θ_i) + sqrt(2 DRIFT s_k / β) g_i.
 
-:class:`MeanFieldModel` declares it: the unit (:mod:`.units`), which of θ's
-coordinates train, the data law (:mod:`.data`), λ, β, ξ, the initial law
-(:mod:`.initial`), the θ-domain where a mesh is used (the particles reflect at
+:class:`MeanFieldModel` declares it: the unit (:mod:`fempde.model.units`), which of θ's
+coordinates train, the data law (:mod:`fempde.model.data`), λ, β, ξ, the initial law
+(:mod:`fempde.model.initial`), the θ-domain where a mesh is used (the particles reflect at
 its walls), the declared symmetry, and the scaling (mean-field ``α = 1``, or
 lazy ``α = √N`` with the kernel flow as its limit). The five networks of the
-source papers are instances (:mod:`.papers`); a user's own is declared the same
+source papers are instances (:mod:`fempde.model.papers`); a user's own is declared the same
 way, from Python or from a TOML file (:mod:`fempde.model.toml`).
 
 What is computed from the declaration (``V``, ``U``, ``∇Ψ`` at weighted

@@ -3,13 +3,13 @@ Mehler's series, O(L) a pair after O(L) work per unit.
 
 Under a Gaussian ``x`` the pre-activations ``z_i = ⟨w_i, x⟩ + b_i`` are jointly
 Gaussian, ``z_i = m_i + s_i Z_i`` with standard ``Z_i`` of correlations ``c_ij``.
-Mehler's formula (the Hermite expansion of the bivariate normal density)
+Mehler's formula (the Hermite expansion of the bivariate normal density)::
 
     E[f(Z_i) g(Z_j)] = Σ_n c_ij^n α_n β_n,   α_n = E[f(Z) He_n(Z)] / √n!,
 
 separates a pair into coefficients of each unit, computed once, and a sum of
 ``L`` products per pair. Cauchy–Schwarz and Parseval (``Σ α_n² = E f²``) bound
-what the sum leaves out:
+what the sum leaves out::
 
     |Σ_{n>L} c^n α_n β_n| <= |c|^{L+1} T_f(L) T_g(L),   T_f(L)² = E f² − Σ_{n<=L} α_n²,
 

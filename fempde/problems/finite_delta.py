@@ -1,4 +1,4 @@
-"""The porous-medium flow at finite bump width δ (Javanmard–Mondelli–Montanari 2020):
+"""The porous-medium flow at finite bump width δ (Javanmard–Mondelli–Montanari 2020)::
 
     ∂_t ρ = 2ξ(t) [ ∇·(ρ ∇Ψ^δ(·; ρ)) + τ Δρ ],
     Ψ^δ(w; ρ) = (1/|Ω|) ∫_Ω K^δ(x − w) (K^δ∗ρ(x) − f(x)) dx,
@@ -15,7 +15,7 @@ As δ → 0, ``Ψ^δ → (ρ − f)/|Ω|``: the :class:`~fempde.PorousMedium` fl
 
 Discretely, ρ is the nodal point masses ``m_i ρ_i`` (lumped quadrature), so
 ``(K^δ∗ρ)(x_q) = Σ_i K_qi m_i ρ_i`` at the quadrature points ``x_q`` of the
-mesh, with the sparse ``K_qi = K^δ(x_q − x_i)`` (or its reflected version), and
+mesh, with the sparse ``K_qi = K^δ(x_q − x_i)`` (or its reflected version), and::
 
     F_h(ρ) = (1/2|Ω|) Σ_q w_q (f_q − (K M ρ)_q)² + τ Σ_i m_i ρ_i log ρ_i,
     μ_i = (∂F_h/∂ρ_i)/m_i = φ_i + τ (log ρ_i + 1),  φ = (1/|Ω|) Kᵀ W (K M ρ − f),

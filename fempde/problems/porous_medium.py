@@ -1,10 +1,10 @@
-"""The viscous porous-medium equation (Javanmard–Mondelli–Montanari 2020), δ → 0:
+"""The viscous porous-medium equation (Javanmard–Mondelli–Montanari 2020), δ → 0::
 
     ∂_t ρ = 2ξ(t) [ (1/|Ω|) ∇·(ρ ∇(ρ − f)) + τ Δρ ] (+ source),   no flux on ∂Ω,
 
 the Wasserstein gradient flow ``∂_t ρ = 2ξ ∇·(ρ ∇μ)`` of the free energy
 ``F(ρ) = ½ R(ρ) + τ ∫ ρ log ρ`` with risk ``R(ρ) = (1/|Ω|) ∫ (f − ρ)²`` and
-chemical potential ``μ = (ρ − f)/|Ω| + τ (log ρ + 1)`` (DESIGN.md §1a).
+chemical potential ``μ = (ρ − f)/|Ω| + τ (log ρ + 1)`` (README, "Numerics").
 
 Discretely: ``F_h(ρ) = Σ_i m_i [ (f_i − ρ_i)² / (2|Ω|) + τ ρ_i log ρ_i ]`` with
 lumped masses ``m_i``, so ``μ_i = (∂F_h/∂ρ_i)/m_i`` is the nodal formula above,

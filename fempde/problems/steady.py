@@ -1,4 +1,4 @@
-"""Exact discrete steady states of the porous-medium flow (DESIGN.md §1a).
+"""Exact discrete steady states of the porous-medium flow (README, "Numerics").
 
 A steady state of the scheme has zero flux on every edge, i.e. a constant
 chemical potential on the support: with ``a = τ|Ω|``,

@@ -1,40 +1,41 @@
 """Scenario files (TOML): a mesh, a problem, an initial density, run settings.
 
-```toml
-[mesh]
-domain = "disk"          # interval | rectangle | disk | polygon | ball | box | file
-radius = 1.0
-h = 0.05                 # meshes of more than meshes.MAX_NODES nodes also need allow_large = true
-# domain = "file" reads file = "mesh.msh"; fine_file = "fine.msh" (the same domain at about h/2)
-# is the second mesh of estimate_space_error, which a generated mesh makes itself
+.. code-block:: toml
 
-[problem]
-target = "0.95 * (1 - x**2 - y**2)"   # a formula in x, y, z, r
-tau = 0.01
-schedule = { kind = "constant", xi0 = 1.0 }   # or { kind = "power", xi0, alpha, t0 }
+    [mesh]
+    domain = "disk"          # interval | rectangle | disk | polygon | ball | box | file
+    radius = 1.0
+    h = 0.05                 # meshes of more than meshes.MAX_NODES nodes also need allow_large = true
+    # domain = "file" reads file = "mesh.msh"; fine_file = "fine.msh" (the same domain at about h/2)
+    # is the second mesh of estimate_space_error, which a generated mesh makes itself
 
-[initial]
-rho0 = "uniform"         # or a formula; normalize = true rescales it to mass 1
+    [problem]
+    target = "0.95 * (1 - x**2 - y**2)"   # a formula in x, y, z, r
+    tau = 0.01
+    schedule = { kind = "constant", xi0 = 1.0 }   # or { kind = "power", xi0, alpha, t0 }
 
-[run]
-t_end = 5.0
-outputs = 20             # evenly spaced output times
-steady_tol = 1e-9        # stop at a steady state (0: never)
-scheme = "bdf2"          # the default, second order in time; or "euler" (implicit Euler)
-rtol = 3e-6              # local time-error tolerance (the default); smaller is more accurate
-flux = "limited"         # the τ = 0 mobility: "limited" (default, second order) or "upwind"
-estimate_space_error = false   # true: also solve on a mesh twice as fine and report the spatial error
-checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)
+    [initial]
+    rho0 = "uniform"         # or a formula; normalize = true rescales it to mass 1
 
-[output]
-directory = "out/disk"
-```
+    [run]
+    t_end = 5.0
+    outputs = 20             # evenly spaced output times
+    steady_tol = 1e-9        # stop at a steady state (0: never)
+    scheme = "bdf2"          # the default, second order in time; or "euler" (implicit Euler)
+    rtol = 3e-6              # local time-error tolerance (the default); smaller is more accurate
+    flux = "limited"         # the τ = 0 mobility: "limited" (default, second order) or "upwind"
+    estimate_space_error = false   # true: also solve on a mesh twice as fine and report the spatial error
+    checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)
+
+    [output]
+    directory = "out/disk"
+
 Every key is checked: a misspelt one is an error that lists the valid keys,
 and every value's type (``true`` and ``"1"`` are not numbers, numbers must be
 finite, names must be strings among the listed ones), by :mod:`fempde.checks`;
 every list of choices is read from its constant (:data:`~fempde.solvers.schemes.SCHEMES`,
 :data:`~fempde.solvers.linalg.LINEAR_SOLVERS`, :data:`~fempde.fem.flux.MOBILITIES`).
-Formulas are checked by :mod:`.expressions` and evaluated at the mesh nodes on
+Formulas are checked by :mod:`fempde.scenario.expressions` and evaluated at the mesh nodes on
 load, so a formula that is not finite somewhere (or a negative ``rho0``) is
 reported with its key. Runs that would not fit are refused before they start:
 more than :data:`MAX_OUTPUTS` output times, or more than :data:`MAX_STEPS` steps

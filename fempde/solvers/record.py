@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..checks import number
-from .result import Certificates, Result
+from .result import Certificates, Result, Snapshots
 from .step import Step, StepperState
 from .system import GradientFlowSystem
 
@@ -103,7 +103,7 @@ class RunRecord:
         self.rows: list[tuple[float, ...]] = []
         self.failed: set[str] = set()
         self.max_energy_increase = -math.inf
-        self.snapshots: dict[float, Array] = {}
+        self.snapshots = Snapshots()
         self.last: Step | None = None
         self.last_flags: tuple[str, ...] = ()
 

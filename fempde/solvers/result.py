@@ -15,17 +15,46 @@ from numpy.typing import NDArray
 from ..fem.space import Space
 from .system import GradientFlowSystem
 
-__all__ = ["STOP_REASONS", "Certificates", "Result", "SpaceError"]
+__all__ = ["STOP_REASONS", "TIME_TOLERANCE", "Certificates", "Result", "Snapshots", "SpaceError"]
 
 Array = NDArray[np.float64]
 
 STOP_REASONS = ("t_end", "observer", "interrupted", "failed")
 """Why a run stopped (``Result.stop_reason``)."""
 
+TIME_TOLERANCE = 1e-9
+"""How close, relative to the run's time scale, a time must be to a kept one
+for :class:`Snapshots` to find it."""
+
+
+class Snapshots(dict[float, Array]):
+    """The kept densities by time, looked up tolerantly.
+
+    ``snapshots[0.3]`` finds the density kept at ``0.30000000000000004`` (a time
+    from ``np.linspace``): a key within :data:`TIME_TOLERANCE` of the time scale
+    (the largest kept time in magnitude, at least 1) matches. Any other time
+    raises a ``KeyError`` that names the nearest kept times.
+    """
+
+    def nearest(self, t: float, count: int = 1) -> list[float]:
+        """The ``count`` kept times closest to ``t``, in increasing order."""
+        return sorted(sorted(self, key=lambda key: abs(key - t))[:count])
+
+    def __missing__(self, t: float) -> Array:
+        t = float(t)
+        if self and np.isfinite(t):
+            scale = max(1.0, max(abs(key) for key in self))
+            (closest,) = self.nearest(t)
+            if abs(closest - t) <= TIME_TOLERANCE * scale:
+                return self[closest]
+        near = ", ".join(f"{key:.10g}" for key in self.nearest(t, 3)) if self else "none"
+        raise KeyError(f"no snapshot at t = {t:.10g} (to {TIME_TOLERANCE:g} of the time scale); "
+                       f"the nearest kept times are {near} (all {len(self)}: sorted(result.snapshots))")
+
 
 @dataclass(frozen=True)
 class Certificates:
-    """What every run proves about itself (DESIGN.md §2)."""
+    """What every run proves about itself (README, "Numerics")."""
 
     max_mass_drift: float
     min_rho: float
@@ -82,7 +111,9 @@ class Result:
     """The outcome of :func:`fempde.solve`.
 
     ``history`` maps :data:`~fempde.solvers.record.HISTORY_COLUMNS` to arrays
-    (one entry per accepted step). ``stop_reason`` is one of
+    (one entry per accepted step); ``snapshots`` holds ρ at the initial time and
+    at the output times (:class:`Snapshots`: ``result.snapshots[0.3]`` finds
+    the time ``0.30000000000000004``). ``stop_reason`` is one of
     :data:`STOP_REASONS`: ``"t_end"``, ``"observer"`` (e.g. steady state),
     ``"interrupted"`` or ``"failed"``. ``risk_time_error`` is the largest
     estimated error of the risk curve from the time stepping (per step: the
@@ -97,8 +128,12 @@ class Result:
     history: dict[str, Array]
     certificates: Certificates
     stop_reason: str
-    snapshots: dict[float, Array] = field(default_factory=dict)
+    snapshots: Snapshots = field(default_factory=Snapshots)
     space_error: SpaceError | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.snapshots, Snapshots):  # a plain mapping given: look it up tolerantly too
+            self.snapshots = Snapshots(self.snapshots)
 
     @property
     def ok(self) -> bool:

@@ -3,7 +3,7 @@
 * ``"points"``: the model's own field at weighted points
   (:meth:`~fempde.model.MeanFieldModel.gradient` on the data rule of a level;
   Chizat–Bach's units on their teacher by the exact field of
-  :mod:`.homogeneous`), from the initial law's rule of a level
+  :mod:`fempde.model.limits.homogeneous`), from the initial law's rule of a level
   (:meth:`~fempde.model.initial.InitialLaw.quadrature`), frozen coordinates
   held; 2-homogeneous units by rays.
 * ``"reduced"``: Fig. 3's four variables ``(a, b, r1, r2)``

@@ -12,7 +12,7 @@ exactly by :class:`KernelFlow`. As ``N → ∞`` the initial outputs are Gaussia
 ``u(0) ~ N(0, K)`` with ``K_jk = ∫ σ*(x_j; θ) σ*(x_k; θ) ρ_0(dθ)``, when the initial
 law gives ``∫ σ* dρ_0 = 0`` (units ``a σ(⟨w, x⟩ + b)`` with a trained output weight
 of mean zero, independent of the rest: otherwise ``ŷ(0)`` grows like ``√N`` and
-there is no limit). The limit's risk is the mean over that start,
+there is no limit). The limit's risk is the mean over that start::
 
     R(t) = (1/n) [ |E_t y|² + tr(E_t K E_t) ],   E_t = exp(−κ H Ξ(t)/n),   Ξ(t) = ∫_0^t ξ,
 

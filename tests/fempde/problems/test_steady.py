@@ -1,4 +1,4 @@
-"""Discrete steady states are reproduced at the nodes to round-off (DESIGN.md §1a).
+"""Discrete steady states are reproduced at the nodes to round-off (README, "Numerics").
 
 τ = 0: ρ = (f − c)_+;  τ > 0: ρ + τ|Ω| log ρ = f + c (Wright omega). The run is
 compared with :func:`fempde.steady_state`, and that with the defining relation.
