@@ -43,7 +43,7 @@ density = PVDReader(registrationName="{series}", FileName=os.path.join(here, "{s
 shown = Show(density, view)
 ColorBy(shown, ("POINTS", "rho"))
 GetColorTransferFunction("rho").ApplyPreset("Viridis (matplotlib)", True)
-shown.RescaleTransferFunctionToDataRange(True, False)
+shown.RescaleTransferFunctionToDataRangeOverTime()  # the range of every frame, not the first one
 shown.SetScalarBarVisibility(view, True)
 
 if "flux" in density.CellData.keys():
@@ -52,19 +52,20 @@ if "flux" in density.CellData.keys():
     arrows = Glyph(registrationName="flux arrows", Input=centres, GlyphType="Arrow")
     arrows.OrientationArray = ["POINTS", "flux"]
     arrows.ScaleArray = ["POINTS", "flux"]
-    arrows.GlyphMode = "All Points"
+    arrows.GlyphMode = "Every Nth Point"  # about 500 arrows: one per cell hides the density
+    arrows.Stride = max(1, density.GetDataInformation().GetNumberOfCells() // 500)
     bounds = density.GetDataInformation().GetBounds()
     size = max(bounds[1] - bounds[0], bounds[3] - bounds[2], bounds[5] - bounds[4]) or 1.0
     largest = density.CellData["flux"].GetRange(-1)[1]
     arrows.ScaleFactor = 0.1 * size / (largest or 1.0)  # the largest flux: a tenth of the domain
     shown_arrows = Show(arrows, view)
-    ColorBy(shown_arrows, None)
+    shown_arrows.ColorArrayName = ["POINTS", ""]  # one colour (ColorBy(.., None) fails in ParaView 5.11)
     shown_arrows.DiffuseColor = [0.1, 0.1, 0.1]
 
 for path in sorted(glob.glob(os.path.join(here, "particles*.pvd"))):
     cloud = PVDReader(registrationName=os.path.basename(path)[:-4], FileName=path)
     shown_cloud = Show(cloud, view)
-    ColorBy(shown_cloud, None)
+    shown_cloud.ColorArrayName = ["POINTS", ""]
     shown_cloud.SetRepresentationType("Points")
     shown_cloud.PointSize = 3.0
     shown_cloud.DiffuseColor = shown_cloud.AmbientColor = [1.0, 1.0, 1.0]
