@@ -99,6 +99,11 @@ class Result:
     stop_reason: str
     snapshots: dict[float, Array] = field(default_factory=dict)
     space_error: SpaceError | None = None
+    schemes: dict[str, int] = field(default_factory=dict)
+    """Accepted steps per scheme (``"bdf2"``, ``"euler"``, ``"rkc"``): which ones the run took
+    (under ``scheme="auto"``, what it chose); since the start, or since a resume."""
+    stages: int = 0
+    """Explicit stages (right-hand-side evaluations) of those steps, rejected tries included."""
 
     @property
     def ok(self) -> bool:
