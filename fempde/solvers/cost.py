@@ -9,8 +9,7 @@ explicit stage on one node (one compiled pass of the edge fluxes):
   Jacobian at the step's start, plus the pass for the next step's start:
   ``(s + 1) n + E``;
 * **implicit** (BDF2 + Newton): ``N (c n + C) + I``, with ``N`` the Newton
-  iterations of the run's implicit steps so far (a running mean, 3 before the
-  first), ``c`` the cost of an iteration per node relative to a stage (the
+  iterations of a step (:data:`NEWTON_ITERATIONS`), ``c`` the cost of an iteration per node relative to a stage (the
   assembly and the linear solve: :data:`NEWTON_PER_NODE` for the direct and the
   AMG solvers) and ``C`` its fixed part (Python, the solver's calls).
 
@@ -33,7 +32,7 @@ from __future__ import annotations
 
 from .rkc import MAX_STAGES, stages_for
 
-__all__ = ["NEWTON_PER_NODE", "SchemeChoice"]
+__all__ = ["NEWTON_ITERATIONS", "NEWTON_PER_NODE", "SchemeChoice"]
 
 NEWTON_PER_NODE = {"direct": 14.0, "amg": 40.0}
 """One Newton iteration per node, in explicit stages per node: the Jacobian's assembly
@@ -46,7 +45,10 @@ IMPLICIT_STEP = 3000.0
 solve and the bookkeeping), in node-stages."""
 EXPLICIT_STEP = 1000.0
 """An explicit step's fixed part (the step's bookkeeping), in node-stages."""
-_FIRST_ITERATIONS = 3.0  # Newton iterations per implicit step assumed before any was taken
+NEWTON_ITERATIONS = 3.0
+"""Newton iterations per implicit step (BDF2 on the peers' square: 2.0–2.8). A constant, not the
+run's mean: the choice then depends only on the step and the state, so a resumed run chooses as
+the uninterrupted one did."""
 
 
 class SchemeChoice:
@@ -56,13 +58,6 @@ class SchemeChoice:
     def __init__(self, n: int, solver: str) -> None:
         self.n = n
         self.per_node = NEWTON_PER_NODE.get(solver, NEWTON_PER_NODE["amg"])
-        self._iterations = 0
-        self._implicit_steps = 0
-
-    @property
-    def iterations(self) -> float:
-        """Newton iterations per implicit step: the run's mean so far."""
-        return self._iterations / self._implicit_steps if self._implicit_steps else _FIRST_ITERATIONS
 
     def explicit_cost(self, k: float, bound: float) -> float:
         """The estimated cost of an explicit step of ``k`` where the bound is ``bound`` (inf beyond
@@ -72,13 +67,8 @@ class SchemeChoice:
 
     def implicit_cost(self) -> float:
         """The estimated cost of an implicit step."""
-        return self.iterations * (self.per_node * self.n + NEWTON_FIXED) + IMPLICIT_STEP
+        return NEWTON_ITERATIONS * (self.per_node * self.n + NEWTON_FIXED) + IMPLICIT_STEP
 
     def explicit(self, k: float, bound: float) -> bool:
         """Whether the step of ``k`` is cheaper explicit."""
         return self.explicit_cost(k, bound) < self.implicit_cost()
-
-    def took(self, iterations: int) -> None:
-        """An implicit step took ``iterations`` Newton iterations."""
-        self._iterations += iterations
-        self._implicit_steps += 1

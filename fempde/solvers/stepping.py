@@ -168,8 +168,6 @@ class Stepper:
             if self.controller.rejects(ratio):
                 self.dt = tries.inaccurate(k, ratio, self.controller.retry(k, ratio, solved.scheme.order), rtol)
                 continue
-            if self.choice is not None and solved.scheme.name in IMPLICIT:
-                self.choice.took(solved.iterations)
             return self._accept(solved, t_new, k, solved.error, risk, ratio, tries.count)
 
     def _explicit_step(self, rho: Array, k: float) -> bool:

@@ -116,11 +116,10 @@ def test_cost_model_prefers_explicit_for_few_stages_and_implicit_for_many():
     assert choice.explicit(k=1e-4, bound=1e3)  # kλ = 0.1: two stages
     assert not choice.explicit(k=1.0, bound=1e6)  # kλ = 1e6: over a thousand stages
     assert choice.explicit_cost(1.0, 1e9) == float("inf")  # beyond MAX_STAGES: never
-    # the break-even kλ grows as Newton's iterations do
-    cheap_newton, costly_newton = SchemeChoice(10_000, "direct"), SchemeChoice(10_000, "direct")
-    cheap_newton.took(1)
-    costly_newton.took(8)
-    assert cheap_newton.implicit_cost() < costly_newton.implicit_cost()
+    # the break-even grows with the mesh: an implicit step's cost is ~14 stages a node, an explicit one's
+    # ~(s + 1): the break-even is s ≈ 68 at n = 289, s ≈ 41 at n = 16641
+    small, large = SchemeChoice(289, "direct"), SchemeChoice(16641, "direct")
+    assert small.implicit_cost() / 289 > large.implicit_cost() / 16641
 
 
 def test_rkc_is_refused_where_it_does_not_apply_and_auto_falls_back():
@@ -143,4 +142,29 @@ def test_rkc_run_resumes_exactly(tmp_path, space):
     first = fixed(space, "rkc", 5e-3, observers=[fempde.Checkpointer(tmp_path / "ck.npz", every=1e9), StopAt()])
     assert first.stop_reason == "interrupted"
     resumed = fixed(space, "rkc", 5e-3, resume=tmp_path / "ck.npz")
+    assert np.abs(resumed.rho - full.rho).max() <= 1e-13
+
+
+def test_auto_run_resumes_exactly(tmp_path, space):
+    """Interrupted after its first implicit steps, resumed: the same choices and the same density
+    as the uninterrupted run (the choice depends on the step and the state only)."""
+    options = fempde.StepOptions(rtol=None, dt0=1e-3, dt_max=5.0, scheme="auto")
+
+    def run(**kwargs):
+        return fempde.solve(PROBLEM, space, "uniform", 30.0, options=options, **kwargs)
+
+    full = run()
+    assert set(full.schemes) >= {"rkc", "bdf2"}
+    stop = full.schemes["rkc"] + 3  # the explicit steps come first (the steps grow)
+
+    class StopAt(fempde.Observer):
+        def observe(self, step):
+            if step.index == stop:
+                raise KeyboardInterrupt
+
+    first = run(observers=[fempde.Checkpointer(tmp_path / "ck.npz", every=1e9), StopAt()])
+    assert first.stop_reason == "interrupted" and first.schemes["rkc"] < stop
+    resumed = run(resume=tmp_path / "ck.npz")
+    together = {k: first.schemes.get(k, 0) + resumed.schemes.get(k, 0) for k in full.schemes}
+    assert together == full.schemes
     assert np.abs(resumed.rho - full.rho).max() <= 1e-13
