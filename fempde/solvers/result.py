@@ -103,7 +103,8 @@ class Result:
     """Accepted steps per scheme (``"bdf2"``, ``"euler"``, ``"rkc"``): which ones the run took
     (under ``scheme="auto"``, what it chose); since the start, or since a resume."""
     stages: int = 0
-    """Explicit stages (right-hand-side evaluations) of those steps, rejected tries included."""
+    """Explicit stages (right-hand-side evaluations) of those steps, with those of an explicit
+    try that implicit Euler redid; tries rejected for their error are not counted."""
 
     @property
     def ok(self) -> bool:

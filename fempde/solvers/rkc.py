@@ -21,7 +21,7 @@ What it keeps, and how:
   free energy above the last one's (beyond round-off, as for BDF2) is taken
   again by implicit Euler, for which both are proved
   (:func:`~fempde.solvers.schemes.attempt`); so they hold for every accepted
-  step, and the run's history says which scheme took it;
+  step, and each step says which scheme took it (``Step.scheme``; ``Result.schemes`` counts them);
 * **stability** — the stage count comes from a Gershgorin bound ``λ`` of the
   right-hand side's Jacobian at the step's start (computed in the same pass
   as the right-hand side there, so it costs nothing extra), times
