@@ -24,7 +24,7 @@ from .checks import (
 )
 from .generators import MAX_NODES, ball, box, disk, interval, orient, polygon, rectangle
 from .io import load, save
-from .recipes import Recipe, recipe
+from .recipes import Recipe, fingerprint, recipe
 from .voronoi import check_delaunay, voronoi_dual
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "check",
     "check_delaunay",
     "disk",
+    "fingerprint",
     "interval",
     "load",
     "orient",

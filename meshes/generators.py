@@ -110,7 +110,24 @@ def orient(mesh: Mesh) -> Mesh:
 
 
 def _named(mesh: Mesh) -> Mesh:
-    return mesh.with_boundaries({"wall": mesh.boundary_facets()})
+    return mesh.with_boundaries({"wall": wall_facets(np.asarray(mesh.t), mesh.p.shape[1])})
+
+
+def wall_facets(t: NDArray[np.integer], n: int) -> NDArray[np.int32]:
+    """The indices of the boundary facets in scikit-fem's facet table of the cells ``t`` over
+    ``n`` nodes (what ``mesh.boundary_facets()`` returns). scikit-fem numbers the facets in the
+    lexicographic order of their sorted vertices, which one integer key per facet sorts as
+    well: no facet-to-cell table is built (that was two thirds of making a small mesh)."""
+    t = np.sort(np.asarray(t, dtype=np.int64), axis=0)
+    facets = np.concatenate([np.delete(t, k, axis=0) for k in range(t.shape[0])], axis=1)
+    if float(n) ** facets.shape[0] >= 2.0**62:  # the key would overflow: let scikit-fem number them
+        mesh_type = {1: MeshLine1, 2: MeshTri1, 3: MeshTet1}[t.shape[0] - 1]
+        return np.asarray(mesh_type(np.zeros((t.shape[0] - 1, n)), t, sort_t=False).boundary_facets())
+    key = np.zeros(facets.shape[1], dtype=np.int64)
+    for row in facets:
+        key = key * n + row
+    _, counts = np.unique(key, return_counts=True)
+    return np.flatnonzero(counts == 1).astype(np.int32)
 
 
 @recorded("interval")

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 from skfem import Mesh
 
-__all__ = ["Recipe", "recipe", "recorded"]
+__all__ = ["Recipe", "fingerprint", "recipe", "recorded"]
 
 _GENERATORS: dict[str, Callable[..., Mesh]] = {}
 _ATTRIBUTE = "_meshes_recipe"  # (Recipe, fingerprint) on the skfem mesh
@@ -59,7 +59,8 @@ def _plain(value: Any) -> Any:
     return value.tolist() if isinstance(value, np.ndarray) else value
 
 
-def _fingerprint(mesh: Mesh) -> str:
+def fingerprint(mesh: Mesh) -> str:
+    """A hash of the mesh's nodes and cells (what a recipe and a prepared space are checked against)."""
     digest = hashlib.blake2b(digest_size=16)
     for array in (np.asarray(mesh.p), np.asarray(mesh.t)):
         digest.update(str((array.dtype, array.shape)).encode())
@@ -73,8 +74,8 @@ def recipe(mesh: Mesh) -> Recipe | None:
     stored = getattr(mesh, _ATTRIBUTE, None)
     if stored is None:
         return None
-    made, fingerprint = stored
-    return made if fingerprint == _fingerprint(mesh) else None
+    made, stored_fingerprint = stored
+    return made if stored_fingerprint == fingerprint(mesh) else None
 
 
 def recorded(name: str) -> Callable[[Callable[..., M]], Callable[..., M]]:
@@ -87,7 +88,7 @@ def recorded(name: str) -> Callable[[Callable[..., M]], Callable[..., M]]:
             mesh = generator(*args, **kwargs)
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            setattr(mesh, _ATTRIBUTE, (Recipe(name, dict(bound.arguments)), _fingerprint(mesh)))
+            setattr(mesh, _ATTRIBUTE, (Recipe(name, dict(bound.arguments)), fingerprint(mesh)))
             return mesh
 
         _GENERATORS[name] = generate

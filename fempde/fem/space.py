@@ -11,20 +11,23 @@ that quadrature, interpolation and output use.
 
 from __future__ import annotations
 
-import math
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
-from skfem import Basis, Mesh, asm
-from skfem.models.poisson import mass
+from skfem import Basis, Mesh
 
 import meshes
 
-__all__ = ["NodalFunction", "Space", "quadrature"]
+from ..checks import choice
+from .masses import MASSES, corrected_masses, lumped_masses
+
+__all__ = ["NodalFunction", "Space", "lumped_masses", "quadrature"]
 
 Array = NDArray[np.float64]
 NodalFunction = Callable[[Array], ArrayLike]
@@ -40,8 +43,11 @@ class Space:
     x
         Node coordinates, shape ``(dim, n)``.
     m
-        Node masses, shape ``(n,)``: the lumped P1 masses (row sums of the
-        P1 mass matrix), or the Voronoi cells' volumes.
+        Node masses, shape ``(n,)`` (:mod:`fempde.fem.masses`): the lumped P1
+        masses (row sums of the P1 mass matrix), the same with Gregory's
+        wall correction on a uniform tensor grid, or the Voronoi cells' volumes.
+    masses
+        Which: ``"lumped"``, ``"corrected"`` or ``"voronoi"``.
     volume
         ``|Ω|``.
     edges, T
@@ -59,13 +65,25 @@ class Space:
         ``"auto"`` (default): P1 where all its ``T_ij >= 0``, else the Voronoi
         dual where the mesh is Delaunay (say, :func:`meshes.ball`), else P1,
         refused unless forced; ``"p1"``; ``"voronoi"`` (a Delaunay mesh only).
+    masses
+        One of :data:`~fempde.fem.masses.MASSES`: ``"auto"`` (default) takes
+        the wall-corrected masses where they apply (a uniform tensor grid with
+        P1 transmissibilities: the interval, rectangle and box generators),
+        else the lumped ones; ``"lumped"``; ``"corrected"`` (a ``ValueError``
+        where they do not apply).
+
+    A mesh's checks, edges and masses are kept (read-only) for the last few
+    meshes prepared, keyed by a hash of its nodes and cells: a second space on
+    the same mesh, or on a mesh the same generator made again, costs the hash.
     """
 
-    def __init__(self, mesh: Mesh, *, force: bool = False, transmissibility: str = "auto") -> None:
+    def __init__(self, mesh: Mesh, *, force: bool = False, transmissibility: str = "auto",
+                 masses: str = "auto") -> None:
         if not isinstance(force, (bool, np.bool_)):  # "no" would count as True
             raise TypeError(f"force must be True or False, got {force!r}")
-        checked = meshes.checks.check_and_transmissibilities(mesh, transmissibility)
-        self.report, self.edges, self.T = checked.report, checked.edges, checked.T
+        choice("masses", masses, MASSES)
+        prepared = _prepared(mesh, transmissibility, masses)
+        self.report, self.edges, self.T = prepared.report, prepared.edges, prepared.T
         if not self.report.admissible:
             message = (
                 f"{self.report.n_bad_edges} of {self.report.n_edges} mesh edges have a negative "
@@ -83,7 +101,8 @@ class Space:
         self.transmissibility = self.report.transmissibility
         self.mesh = mesh
         self.x: Array = np.asarray(mesh.p, dtype=np.float64)
-        self.m: Array = lumped_masses(mesh) if checked.masses is None else checked.masses
+        self.m: Array = prepared.m
+        self.masses = prepared.masses
         self.volume = float(self.m.sum())
         self.dim = mesh.dim()
 
@@ -167,19 +186,51 @@ class Space:
         return np.asarray(values[self.mesh.t].mean(axis=0))
 
 
-def lumped_masses(mesh: Mesh) -> Array:
-    """Row sums of the P1 mass matrix: ``m_i = Σ_{K ∋ i} |K|/(d + 1)``, since ``∫_K φ_i = |K|/(d + 1)``
-    (what ``asm(mass, basis).sum(axis=1)`` gives, without assembling the matrix: a third of
-    a small run's setup)."""
-    points, cells = np.asarray(mesh.p, dtype=np.float64), np.asarray(mesh.t)
-    dim = points.shape[0]
-    if dim == 1 or cells.shape[0] != dim + 1:  # 1-D (cheap there) or not simplices: assemble
-        return np.asarray(asm(mass, Basis(mesh, meshes.checks.p1_element(mesh))).sum(axis=1)).ravel()
-    corners = points[:, cells]  # (dim, dim + 1, nelems)
-    edges = (corners[:, 1:, :] - corners[:, :1, :]).transpose(2, 0, 1)  # (nelems, dim, dim)
-    volume = np.abs(np.linalg.det(edges)) / math.factorial(dim)
-    share = np.repeat(volume[None, :] / (dim + 1), dim + 1, axis=0).ravel()
-    return np.bincount(cells.ravel(), weights=share, minlength=points.shape[1]).astype(np.float64)
+class _Prepared(NamedTuple):
+    """What a space takes from its mesh: the checks' report, edges, transmissibilities and masses."""
+
+    report: meshes.MeshReport
+    edges: NDArray[np.int64]
+    T: Array
+    m: Array
+    masses: str
+
+
+_PREPARED: OrderedDict[tuple[str, str, str], _Prepared] = OrderedDict()
+_PREPARED_KEPT = 8  # meshes
+_PREPARED_MAX_NODES = 200_000  # larger meshes are prepared afresh: their setup is small beside their run
+
+
+def _prepared(mesh: Mesh, transmissibility: str, masses: str) -> _Prepared:
+    """The checked mesh's edges, transmissibilities and masses, from the cache or made."""
+    small = mesh.p.shape[1] <= _PREPARED_MAX_NODES
+    key = (meshes.fingerprint(mesh), str(transmissibility), masses) if small else None
+    if key is not None and key in _PREPARED:
+        _PREPARED.move_to_end(key)
+        return _PREPARED[key]
+    checked = meshes.checks.check_and_transmissibilities(mesh, transmissibility)
+    if checked.masses is not None:
+        if masses == "corrected":
+            raise ValueError("masses='corrected' needs P1 transmissibilities on a uniform tensor grid; this mesh "
+                             "takes the Voronoi dual's: use masses='auto'")
+        m, kind = checked.masses, "voronoi"
+    else:
+        m, kind = lumped_masses(mesh), "lumped"
+        if masses != "lumped":
+            corrected = corrected_masses(mesh, m)
+            if corrected is not None:
+                m, kind = corrected, "corrected"
+            elif masses == "corrected":
+                raise ValueError("masses='corrected' needs a uniform tensor grid whose interior lumped masses are "
+                                 "the trapezoid's (meshes.interval, rectangle, box): use masses='auto'")
+    for array in (checked.edges, checked.T, m):
+        array.flags.writeable = False  # shared by every space on this mesh
+    prepared = _Prepared(checked.report, checked.edges, checked.T, m, kind)
+    if key is not None:
+        _PREPARED[key] = prepared
+        while len(_PREPARED) > _PREPARED_KEPT:
+            _PREPARED.popitem(last=False)
+    return prepared
 
 
 def quadrature(mesh: Mesh, intorder: int = 4) -> tuple[Array, Array]:

@@ -15,13 +15,15 @@ or through an operator it applies itself (:meth:`nonlocal_jacobian`).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 from scipy.special import xlogy
 
-from ..fem.flux import DEFAULT_FLUX, assemble, mobility_code
+from ..fem.flux import DEFAULT_FLUX, EdgeForm, assemble, mobility_code
 from ..fem.jacobian import MatrixFreeJacobian
 from ..fem.space import Space
 from ..meanfield import DRIFT, Schedule
@@ -89,6 +91,23 @@ class EdgeFluxSystem:
     def potential_slope(self) -> float | None:
         """``dφ_i/dρ_i`` when ``φ_i`` depends on ``ρ_i`` alone, else None (non-local)."""
         return None
+
+    def potential_affine(self) -> tuple[float, Array] | None:
+        """``(a, b)`` where ``φ = a ρ + b`` node by node (local and affine), else None."""
+        return None
+
+    @cached_property
+    def edge_form(self) -> EdgeForm | None:
+        """The explicit right-hand side ``dρ/dΞ`` as data for the compiled explicit stepper
+        (:class:`~fempde.fem.flux.EdgeForm`), where the potential is local and affine and there
+        is no source; else None (the explicit stepper does not apply). Made once per system."""
+        affine = None if self.has_source else self.potential_affine()
+        if affine is None:
+            return None
+        space = self.space
+        return EdgeForm(i=space.edges[0], j=space.edges[1], weight=DRIFT * space.T, inverse_mass=1.0 / space.m,
+                        tau=self.tau, mobility=self._mobility, slope=float(affine[0]),
+                        offset=np.ascontiguousarray(affine[1], dtype=np.float64))
 
     def nonlocal_jacobian(self, coupling: Array) -> sp.csr_matrix | spla.LinearOperator:
         """The Jacobian's part through a non-local ``φ`` (edge weights ``coupling``):

@@ -103,6 +103,10 @@ class FiniteDeltaSystem(PorousMediumSystem):
     def potential_slope(self) -> None:
         return None
 
+    def potential_affine(self) -> tuple[float, Array] | None:
+        """None: ``φ`` is non-local (so no explicit steps: :mod:`fempde.solvers.rkc`)."""
+        return None
+
     def smoothed(self, rho: Array) -> Array:
         """``K^δ∗ρ`` at the quadrature points."""
         return np.asarray(self.convolution @ rho)

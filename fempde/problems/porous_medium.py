@@ -88,6 +88,10 @@ class PorousMediumSystem(EdgeFluxSystem):
         """``dφ_i/dρ_i = 1/|Ω|``."""
         return 1.0 / self.space.volume
 
+    def potential_affine(self) -> tuple[float, Array] | None:
+        """``φ = ρ/|Ω| − f/|Ω|``."""
+        return 1.0 / self.space.volume, -self.f / self.space.volume
+
     def risk(self, rho: Array) -> float:
         """``R_h = (1/|Ω|) Σ m_i (f_i − ρ_i)²``."""
         return float(self.space.m @ (self.f - rho) ** 2) / self.space.volume

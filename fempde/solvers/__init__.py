@@ -5,7 +5,9 @@ The stepper, one concept per module:
 * :mod:`.stepping` — :class:`Stepper` and :func:`steps`, the generator of immutable steps;
 * :mod:`.options` — :class:`StepOptions`, how it steps;
 * :mod:`.step` — the records it yields (:class:`Step`) and goes on from (:class:`StepperState`);
-* :mod:`.schemes` — implicit Euler and BDF2 (:data:`SCHEMES`), attempting a step;
+* :mod:`.schemes` — implicit Euler, BDF2 and RKC2 (:data:`SCHEMES`), attempting a step;
+* :mod:`.rkc` — the explicit stepper: Runge–Kutta–Chebyshev, compiled over the edge fluxes;
+* :mod:`.cost` — ``scheme="auto"``: RKC2 or BDF2, step by step, by estimated cost;
 * :mod:`.newton` — Newton with inexact linear solves;
 * :mod:`.milne` — the local error estimate (Milne's device);
 * :mod:`.propagation` — the global time error, carried by the linearised scheme;

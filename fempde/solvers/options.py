@@ -53,7 +53,11 @@ class StepOptions:
         One of :data:`~fempde.solvers.linalg.LINEAR_SOLVERS`.
     scheme
         One of :data:`~fempde.solvers.schemes.SCHEMES` (the first, ``"bdf2"``,
-        is the default and second order; ``"euler"`` is implicit Euler).
+        is the default and second order; ``"euler"`` is implicit Euler;
+        ``"rkc"`` the explicit Runge–Kutta–Chebyshev stepper, second order,
+        for flows with a local affine potential and no source;
+        ``"auto"`` takes, step by step, the cheaper of ``"rkc"`` and ``"bdf2"``
+        by estimated cost, and ``"bdf2"`` where ``"rkc"`` does not apply).
     """
 
     rtol: float | None = DEFAULT_RTOL

@@ -106,11 +106,15 @@ class RunRecord:
         self.snapshots = Snapshots()
         self.last: Step | None = None
         self.last_flags: tuple[str, ...] = ()
+        self.schemes: dict[str, int] = {}
+        self.stages = 0
 
     def add(self, step: Step) -> tuple[str, ...]:
         """Record an accepted step; returns the certificates it fails."""
         if step.index:
             self.max_energy_increase = max(self.max_energy_increase, step.energy_increase)
+            self.schemes[step.scheme] = self.schemes.get(step.scheme, 0) + 1
+            self.stages += step.stages
         self.last_flags = certificate_flags(step, self.check_energy, self.tolerances)
         self.failed.update(self.last_flags)
         self.rows.append(history_row(step))
@@ -152,7 +156,7 @@ class RunRecord:
             raise RuntimeError("the run recorded no step")
         return Result(space=system.space, system=system, rho=np.array(self.last.rho), t=self.last.t,
                       history=self.columns(), certificates=self.certificates(), stop_reason=stop_reason,
-                      snapshots=self.snapshots)
+                      snapshots=self.snapshots, schemes=dict(self.schemes), stages=self.stages)
 
     def last_state(self) -> StepperState:
         if self.last is None:

@@ -130,6 +130,12 @@ class Result:
     stop_reason: str
     snapshots: Snapshots = field(default_factory=Snapshots)
     space_error: SpaceError | None = None
+    schemes: dict[str, int] = field(default_factory=dict)
+    """Accepted steps per scheme (``"bdf2"``, ``"euler"``, ``"rkc"``): which ones the run took
+    (under ``scheme="auto"``, what it chose); since the start, or since a resume."""
+    stages: int = 0
+    """Explicit stages (right-hand-side evaluations) of those steps, with those of an explicit
+    try that implicit Euler redid; tries rejected for their error are not counted."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.snapshots, Snapshots):  # a plain mapping given: look it up tolerantly too

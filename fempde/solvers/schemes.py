@@ -17,21 +17,30 @@ there is too little history, or a source term) the step is implicit Euler's,
 so ``ρ ≥ 0`` holds for every step. The free-energy decay is proved for
 implicit Euler only: a BDF2 step that raises the free energy is redone as an
 implicit-Euler step (:func:`attempt`), so it holds for every step too.
+
+**RKC** (:class:`RKC`, :mod:`fempde.solvers.rkc`) is explicit: no Newton
+solve, its own embedded error estimate, and a step whose density is negative
+or whose free energy rises is redone as an implicit-Euler step
+(:func:`attempt_explicit`), so ρ ≥ 0 and the decay hold for its steps too.
+``"auto"`` is not a scheme but a choice among them, step by step
+(:mod:`fempde.solvers.cost`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .milne import milne_factor, predict
+from .milne import local_error, milne_factor, predict
 from .newton import ROUND_OFF, Jacobian, Newton, cleared
+from .rkc import Explicit
 from .system import GradientFlowSystem
 
-__all__ = ["SCHEMES", "Attempt", "BDF2", "ImplicitEuler", "Scheme", "Window", "attempt"]
+__all__ = ["IMPLICIT", "SCHEMES", "Attempt", "BDF2", "ImplicitEuler", "RKC", "Scheme", "Window", "attempt",
+           "attempt_explicit"]
 
 Array = NDArray[np.float64]
 
@@ -50,25 +59,13 @@ class Window:
 
 
 class Scheme(Protocol):
-    """One step's scheme (module docstring)."""
+    """One step's scheme, as the stepper and the error propagation see it (module docstring)."""
 
     name: ClassVar[str]
     order: ClassVar[int]
     """``q``: the local error is ``O(k^q)``, the order of the scheme plus one."""
     proved_dissipative: ClassVar[bool]
     """Whether the free-energy decay is proved for it (else it is checked)."""
-
-    def start(self, system: GradientFlowSystem) -> tuple[Array, float | None, Array | None]:
-        """Newton's ``ρ_old``, its step in Ξ (``None``: ``∫ξ`` over the step) and first guess."""
-        ...
-
-    def predict(self, system: GradientFlowSystem, t_new: float) -> Array:
-        """The predictor of Milne's device at the end of the step."""
-        ...
-
-    def milne_factor(self) -> float:
-        """``C_c / (C_p − C_c)`` on the actual steps (:func:`~fempde.solvers.milne.milne_factor`)."""
-        ...
 
     def carry(self, errors: tuple[Array, ...]) -> Array:
         """The global errors of the past states (newest first) carried into the step's start."""
@@ -148,40 +145,76 @@ class BDF2:
         return ((1 + w) ** 2 * errors[0] - w**2 * errors[1]) / (1 + 2 * w)
 
 
-SCHEMES = ("bdf2", "euler")
-"""The time schemes by name; the first is the default."""
+@dataclass(frozen=True)
+class RKC:
+    """An explicit RKC2 step of ``stages`` stages (:mod:`fempde.solvers.rkc`)."""
+
+    name: ClassVar[str] = "rkc"
+    order: ClassVar[int] = 3
+    proved_dissipative: ClassVar[bool] = False
+    stages: int
+
+    def carry(self, errors: tuple[Array, ...]) -> Array:
+        return errors[0]  # no Jacobian to carry them with: the sum of the local errors (rkc module docstring)
+
+
+SCHEMES = ("bdf2", "euler", "rkc", "auto")
+"""The time schemes by name; the first is the default. ``"auto"`` chooses, step by step, the
+cheaper of ``"rkc"`` and ``"bdf2"`` by their estimated cost (:mod:`fempde.solvers.cost`)."""
+IMPLICIT = ("bdf2", "euler")
+"""The schemes that solve with Newton."""
 _CLASSES: dict[str, type[ImplicitEuler] | type[BDF2]] = {"bdf2": BDF2, "euler": ImplicitEuler}
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """A solved step: the density and its free energy, Newton's iterations and
-    last Jacobian, the scheme that gave them, and the depth of the round-off
-    negatives Newton set to 0 (:class:`~fempde.solvers.newton.Solution`)."""
+    """A solved step: the density and its free energy, its local error estimate,
+    Newton's iterations and last Jacobian, the scheme that gave them, the depth of
+    the round-off negatives Newton set to 0 (:class:`~fempde.solvers.newton.Solution`),
+    and the explicit stages it cost (also those of an explicit try redone implicitly)."""
 
     rho: Array
     free_energy: float
+    error: Array
     iterations: int
     jacobian: Jacobian | None
     scheme: Scheme
     cleared: float = 0.0
+    stages: int = 0
 
 
 def attempt(newton: Newton, window: Window, t_new: float, k: float, scheme: str) -> Attempt:
-    """Solve the step from ``window`` to ``t_new`` (``k`` in Ξ) with ``scheme``, or
+    """Solve the step from ``window`` to ``t_new`` (``k`` in Ξ) with the implicit ``scheme``, or
     with implicit Euler where it does not apply or, unproved, raises the free
     energy. Raises :class:`~fempde.solvers.newton.Rejected` when Newton fails."""
     system = newton.system
-    plan: Scheme = _CLASSES[scheme].plan(window, k, system) or ImplicitEuler(window, k)
+    plan: ImplicitEuler | BDF2 = _CLASSES[scheme].plan(window, k, system) or ImplicitEuler(window, k)
     start, rescaled, guess = plan.start(system)
     solution = newton.solve(start, window.t, t_new, guess, rescaled)
     rho, iterations = solution.rho, solution.iterations
     energy = system.free_energy(rho)
-    before = window.free_energy
-    if not plan.proved_dissipative and energy > before + ROUND_OFF * max(1.0, abs(before)):
+    if not plan.proved_dissipative and _raises(energy, window.free_energy):
         plan = ImplicitEuler(window, k)
         solution = newton.solve(window.rho, window.t, t_new, rho)
         rho, iterations = solution.rho, iterations + solution.iterations
         energy = system.free_energy(rho)
-    return Attempt(rho=rho, free_energy=energy, iterations=iterations, jacobian=solution.jacobian, scheme=plan,
-                   cleared=solution.cleared)
+    return Attempt(rho=rho, free_energy=energy, error=local_error(plan, system, rho, t_new), iterations=iterations,
+                   jacobian=solution.jacobian, scheme=plan, cleared=solution.cleared)
+
+
+def attempt_explicit(explicit: Explicit, newton: Newton, window: Window, t_new: float, k: float) -> Attempt:
+    """The step by RKC2; redone by implicit Euler (:func:`attempt`) where its density is negative
+    or its free energy rises. Raises :class:`~fempde.solvers.newton.Rejected` only from that redo."""
+    system = newton.system
+    step = explicit.step(window.rho, k)
+    energy = system.free_energy(step.rho)
+    if step.rho.min() < 0.0 or _raises(energy, window.free_energy):
+        redone = attempt(newton, window, t_new, k, "euler")
+        return replace(redone, stages=step.stages)
+    return Attempt(rho=step.rho, free_energy=energy, error=step.error, iterations=0, jacobian=None,
+                   scheme=RKC(step.stages), stages=step.stages)
+
+
+def _raises(energy: float, before: float) -> bool:
+    """Whether ``energy`` is above ``before`` beyond round-off (NaN counts as above)."""
+    return not energy <= before + ROUND_OFF * max(1.0, abs(before))

@@ -66,6 +66,9 @@ class Step:
     """The sizes of the steps that led to ``rho`` and to each of ``past``, newest first."""
     scheme: str = "euler"
     """The scheme this step was taken with (a name in :data:`~fempde.solvers.schemes.SCHEMES`)."""
+    stages: int = 0
+    """The explicit stages (right-hand-side evaluations) the step cost, also those of an
+    explicit try that implicit Euler redid (:mod:`fempde.solvers.rkc`)."""
     time_error: float = 0.0
     """Estimated global error of ρ from the time stepping, ``Σ m_i |g_i|``."""
     risk_time_error: float = 0.0

@@ -1,13 +1,19 @@
-"""The stepper: error-controlled implicit Euler or BDF2 + Newton, as a generator of immutable steps.
+"""The stepper: error-controlled BDF2 or implicit Euler + Newton, or explicit RKC2, as a generator of immutable steps.
 
 :class:`Stepper` takes one accepted step at a time from its parts, each in its
 own module and tested on its own:
 
+* choose the scheme — the one asked for, or under ``scheme="auto"`` the
+  cheaper of RKC2 and BDF2 at the proposed step (:mod:`fempde.solvers.cost`);
 * attempt the step — :func:`~fempde.solvers.schemes.attempt`: Newton
-  (:mod:`fempde.solvers.newton`) with the chosen scheme, implicit Euler where
-  it does not apply; a failed solve is retried with half the step;
-* estimate its error — :mod:`fempde.solvers.milne` (Milne's device, and its
-  size against ``rtol``/``atol``);
+  (:mod:`fempde.solvers.newton`) with the implicit scheme, implicit Euler where
+  it does not apply; a failed solve is retried with half the step; or
+  :func:`~fempde.solvers.schemes.attempt_explicit` (:mod:`fempde.solvers.rkc`),
+  its stages chosen for stability, redone by implicit Euler where its density
+  is negative or its free energy rises;
+* estimate its error — :mod:`fempde.solvers.milne` (Milne's device for the
+  implicit schemes, RKC2's embedded estimate, and its size against
+  ``rtol``/``atol``);
 * accept or reject it, and choose the next step — :mod:`fempde.solvers.control`
   (a PI controller, or growth on easy Newton solves without control);
 * propagate the global error — :mod:`fempde.solvers.propagation`;
@@ -31,13 +37,15 @@ from numpy.typing import NDArray
 
 from ..checks import number
 from .control import Controller, NewtonGrowth, PIController, bounded
+from .cost import SchemeChoice
 from .landing import OutputTimes
 from .linalg import LinearSolver, choose_solver
-from .milne import error_ratio, local_error, milne_factor
+from .milne import error_ratio, milne_factor
 from .newton import Newton, Rejected
 from .options import DEFAULT_RTOL, StepOptions
 from .propagation import propagate, risk_error
-from .schemes import SCHEMES, Attempt, Window, attempt
+from .rkc import Explicit, stability_limit
+from .schemes import IMPLICIT, SCHEMES, Attempt, Window, attempt, attempt_explicit
 from .step import Step, StepperState
 from .system import GradientFlowSystem
 
@@ -104,8 +112,10 @@ class Stepper:
         self.t_end = number("t_end", t_end, positive=True)
         self.dt, self.dt_max, self.dt_min = options.resolved(self.t_end)
         space = system.space
-        solver = LinearSolver(choose_solver(options.linear_solver, space.n, space.dim), dim=space.dim)
-        self.newton = Newton(system, solver, options.newton_tol, options.max_newton)
+        solver_kind = choose_solver(options.linear_solver, space.n, space.dim)
+        self.newton = Newton(system, LinearSolver(solver_kind, dim=space.dim), options.newton_tol, options.max_newton)
+        self.explicit, self.choice = _explicit_parts(system, options.scheme, space.n, solver_kind)
+        self.implicit = options.scheme if options.scheme in IMPLICIT else "bdf2"
         if start is None:
             rho = _frozen(np.array(rho0, dtype=np.float64))
             start = StepperState(index=0, t=0.0, rho=rho, dt_next=self.dt, expected_mass=space.integrate(rho),
@@ -140,21 +150,44 @@ class Stepper:
         tries = _Tries(state.t, self.dt_min)
         window = self._window()
         while True:
+            self._within_stability(state)
             t_new = self.outputs.land(state.t, self.dt)
             k = t_new - state.t
+            rescaled = system.schedule.integral(state.t, t_new)
             try:
-                solved = attempt(self.newton, window, t_new, system.schedule.integral(state.t, t_new),
-                                 self.options.scheme)
+                if self._explicit_step(state.rho, rescaled):
+                    assert self.explicit is not None
+                    solved = attempt_explicit(self.explicit, self.newton, window, t_new, rescaled)
+                else:
+                    solved = attempt(self.newton, window, t_new, rescaled, self.implicit)
             except Rejected as why:
                 self.dt = tries.failed(k, why)
                 continue
-            error = local_error(solved.scheme, system, solved.rho, t_new)
             risk = system.risk(solved.rho)
-            ratio = error_ratio(system, solved.rho, risk, error, rtol, self.options.atol)
+            ratio = error_ratio(system, solved.rho, risk, solved.error, rtol, self.options.atol)
             if self.controller.rejects(ratio):
                 self.dt = tries.inaccurate(k, ratio, self.controller.retry(k, ratio, solved.scheme.order), rtol)
                 continue
-            return self._accept(solved, t_new, k, error, risk, ratio, tries.count)
+            return self._accept(solved, t_new, k, solved.error, risk, ratio, tries.count)
+
+    def _explicit_step(self, rho: Array, k: float) -> bool:
+        """Whether the step of ``k`` (in Ξ) from ``rho`` is explicit: always under ``"rkc"``,
+        where it is estimated cheaper under ``"auto"``."""
+        if self.explicit is None:
+            return False
+        if self.choice is None:
+            return True
+        return self.choice.explicit(k, self.explicit.bound(rho))
+
+    def _within_stability(self, state: StepperState) -> None:
+        """Under ``"rkc"``: the proposed step cut to what the most stages keep stable."""
+        if self.explicit is None or self.choice is not None:
+            return
+        schedule = self.system.schedule
+        proposed = schedule.integral(state.t, min(state.t + self.dt, self.t_end))
+        limit = stability_limit(self.explicit.bound(state.rho))
+        if proposed > limit:
+            self.dt = max(self.dt * limit / proposed, self.dt_min)
 
     def _window(self) -> Window:
         """The accepted past, its steps in Ξ."""
@@ -189,9 +222,24 @@ class Stepper:
                     mass=space.integrate(rho), expected_mass=expected, newton_iterations=solved.iterations,
                     rejected=rejected, at_output_time=at_output, energy_increase=new.free_energy - state.free_energy,
                     dt_next=self.dt, wall_mass=space.wall_mass(rho), past=new.past, past_dt=new.past_dt,
-                    scheme=solved.scheme.name, time_error=float(space.m @ np.abs(propagated)),
+                    scheme=solved.scheme.name, stages=solved.stages, time_error=float(space.m @ np.abs(propagated)),
                     risk_time_error=risk_error(system, rho, risk, propagated), error_ratio=ratio,
                     global_error=new.global_error, cleared=solved.cleared)
+
+
+def _explicit_parts(system: GradientFlowSystem, scheme: str, n: int,
+                    solver: str) -> tuple[Explicit | None, SchemeChoice | None]:
+    """The explicit stepper of a run (None where it takes only implicit steps) and, under
+    ``"auto"``, the cost model that chooses (None: no choice to make)."""
+    if scheme in IMPLICIT:
+        return None, None
+    form = system.edge_form
+    if form is None:
+        if scheme == "rkc":
+            raise ValueError("scheme='rkc' needs a flow whose potential is local and affine, without a source "
+                             "(the porous-medium flow): use scheme='auto' or an implicit scheme")
+        return None, None
+    return Explicit(form), SchemeChoice(n, solver) if scheme == "auto" else None
 
 
 def steps(

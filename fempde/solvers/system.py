@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ..fem.flux import EdgeForm
 from ..fem.jacobian import MatrixFreeJacobian
 from ..fem.space import Space
 from ..meanfield import Schedule
@@ -29,6 +30,10 @@ class GradientFlowSystem(Protocol):
 
     space: Space
     has_source: bool
+    @property
+    def edge_form(self) -> EdgeForm | None:
+        """The explicit right-hand side as data for :mod:`fempde.solvers.rkc` (None: only implicit steps)."""
+        ...
 
     @property
     def schedule(self) -> Schedule: ...

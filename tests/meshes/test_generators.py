@@ -240,3 +240,39 @@ def test_degenerate_point_sets_do_not_break_the_flat_tetrahedra_repair():
     assert volumes.sum() == pytest.approx(8.0, rel=1e-14) and volumes.min() > 0
     with pytest.raises(meshes.MeshError, match="belong to one element only"):
         meshes.check(mesh)
+
+
+@pytest.mark.parametrize(
+    "mesh",
+    [meshes.interval(h=0.1), meshes.rectangle(h=0.1), meshes.disk(h=0.2), meshes.box(h=0.25),
+     meshes.ball(radius=1.0, h=0.3)],
+    ids=["interval", "rectangle", "disk", "box", "ball"],
+)
+def test_transmissibilities_are_scikit_fem_stiffness(mesh):
+    """The element-by-element transmissibilities are ``−K_ij`` of scikit-fem's assembled P1
+    stiffness, to round-off; the entries it leaves out are those that sum to 0."""
+    from skfem import Basis, asm
+    from skfem.models.poisson import laplace
+
+    stiffness = asm(laplace, Basis(mesh, meshes.checks.p1_element(mesh))).tocoo()
+    upper = stiffness.row < stiffness.col
+    n = mesh.p.shape[1]
+    reference = np.zeros((n, n))
+    reference[stiffness.row[upper], stiffness.col[upper]] = -stiffness.data[upper]
+    edges, trans = meshes.transmissibilities(mesh)
+    assert np.all(edges[0] < edges[1])
+    ours = np.zeros((n, n))
+    ours[edges[0], edges[1]] = trans
+    scale = np.abs(reference).max()
+    assert np.abs(ours - reference).max() <= 1e-12 * scale
+    assert np.all(np.abs(reference[edges[0], edges[1]]) > 0)  # no edge where scikit-fem has none
+
+
+@pytest.mark.parametrize(
+    "mesh",
+    [meshes.interval(h=0.1), meshes.rectangle(h=0.1), meshes.disk(h=0.1), meshes.box(h=0.25),
+     meshes.ball(radius=1.0, h=0.25)],
+    ids=["interval", "rectangle", "disk", "box", "ball"],
+)
+def test_wall_facets_are_scikit_fem_boundary_facets(mesh):
+    np.testing.assert_array_equal(np.sort(mesh.boundaries["wall"]), np.sort(mesh.boundary_facets()))

@@ -92,7 +92,7 @@ def test_interior_edges_of_a_2d_delaunay_mesh_have_the_p1_weights():
 
 def test_one_dimension_is_p1():
     mesh = meshes.interval(0.0, 1.0, h=0.1)
-    space, voronoi = fempde.Space(mesh), fempde.Space(mesh, transmissibility="voronoi")
+    space, voronoi = fempde.Space(mesh, masses="lumped"), fempde.Space(mesh, transmissibility="voronoi")
     np.testing.assert_array_equal(voronoi.edges, space.edges)
     assert np.abs(voronoi.T - space.T).max() <= 1e-12 * space.T.max()
     assert np.abs(voronoi.m - space.m).max() <= 1e-15

