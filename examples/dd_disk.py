@@ -2,10 +2,15 @@
 cloud beside it, for ParaView.
 
 The model: two centred Gaussians in d = 2 (Δ = 0.5), units σ(⟨w, x⟩) with the
-seed's piecewise-linear σ, ridge λ = 0.2 and noise β = 30. The general solver works on the disk
-|w| <= 4 (no-flux wall; ``wall_mass`` in the history shows the wall is not
-felt), with the data law as a 48² Gauss–Hermite rule per class. Noisy SGD of N
-units runs on the same time axis.
+seed's piecewise-linear σ, ridge λ = 0.2 and noise β = 30, declared once
+(:class:`fempde.model.MeanFieldModel`). Its limit is solved by finite elements on
+the disk |w| <= 4 (no-flux wall; ``wall_mass`` in the history shows the wall is
+not felt) through :func:`fempde.model.limit`, which chooses the Gauss–Hermite
+rule of the data by its estimated error and reports the error of the risk
+curve part by part (time, data quadrature; ``--space-error`` adds the refined
+mesh's): with the old fixed 48² rule the risk at t = 4 was 2.2 % off and ρ
+showed the rule's square pattern. Noisy SGD of N units runs on the same time
+axis.
 
     python examples/dd_disk.py [--out out/dd_disk]
 
@@ -31,22 +36,30 @@ import particles
 from fempde.atomic import write_csv
 from fempde.io.plots import save_figure
 from fempde.io.vtk import PVDSeries
+from fempde.model import Gaussian, MeanFieldModel, Ridge, gaussian_classes, limit
 
 
-def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float = 4.0, points: int = 48,
-         epsilon: float = 1e-3, progress: bool = True) -> dict:
+def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float = 4.0, points: int | None = None,
+         epsilon: float = 1e-3, progress: bool = True, space_error: bool = False) -> dict:
+    """``points``: Gauss–Hermite nodes per coordinate of the data rule (None: chosen by its
+    estimated error); ``space_error``: also estimate the mesh's error (a run on the refined mesh)."""
     delta, lam, beta = 0.5, 0.2, 30.0
     out_dir = Path(out)
-    data = fempde.DataLaw.two_gaussians(delta, 2, points=points)
-    problem = fempde.DistributionalDynamics(fempde.ridge_unit("piecewise-linear"), data, lam=lam, beta=beta)
-    space = fempde.Space(meshes.disk(4.0, h=h))
-    radius = np.linalg.norm(space.x, axis=0)
-    rho0 = np.exp(-0.5 * (radius / 0.3) ** 2)  # w ~ N(0, 0.3² I)
+    mesh = meshes.disk(4.0, h=h)
+    model = MeanFieldModel(Ridge("piecewise-linear", 2), gaussian_classes(delta, 2), Gaussian(np.zeros(2), 0.3),
+                           lam=lam, beta=beta, domain=mesh)  # w ~ N(0, 0.3² I)
     times = np.linspace(0.0, t_end, 21)
+    reference = limit(model, times, method="fem", data_level=points, space_error=space_error)
+    print(reference.describe())
+    # the chosen run again, with the writers attached (the limit's own runs write nothing)
+    space = fempde.Space(mesh)
+    radius = np.linalg.norm(space.x, axis=0)
+    rho0 = fempde.initial_density(space, model.initial_density(), normalize=True)
     observers: list[fempde.Observer] = [fempde.VTKWriter(out_dir), fempde.CSVWriter(out_dir / "history.csv")]
     if progress:
         observers.append(fempde.ProgressBar())
-    pde = fempde.solve(problem, space, rho0 / space.integrate(rho0), t_end, observers, times=times[1:].tolist())
+    pde = fempde.solve(model.problem(reference.levels["data"]), space, rho0, t_end, observers,
+                       times=times[1:].tolist())
 
     net = particles.Network(particles.GaussianClasses(delta, 2))
     rng = np.random.default_rng(0)
@@ -71,7 +84,7 @@ def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float =
     ax.legend()
     ax.grid(alpha=0.3)
     save_figure(fig, out_dir / "risk.png")
-    summary = {"rows": rows, "wall_mass": float(pde.history["wall_mass"].max()), "result": pde}
+    summary = {"rows": rows, "wall_mass": float(pde.history["wall_mass"].max()), "result": pde, "limit": reference}
     print(f"risk at t = {t_end:g}: PDE {rows[-1]['pde_risk']:.4f} (E R_N {rows[-1]['pde_risk_n']:.4f}), "
           f"SGD {rows[-1]['sgd_risk']:.4f}; "
           f"wall mass <= {summary['wall_mass']:.1e}; "
@@ -82,5 +95,6 @@ def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float =
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="out/dd_disk")
+    parser.add_argument("--space-error", action="store_true", help="also estimate the mesh's error (4x the nodes)")
     args = parser.parse_args()
-    main(args.out)
+    main(args.out, space_error=args.space_error)

@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -54,6 +54,7 @@ from numpy.typing import NDArray
 from fempde.checks import finite_array, generator, integer, number
 from fempde.meanfield import DRIFT, Constant, Schedule, TimeAxis
 from fempde.model import FiniteData, MeanFieldModel, lazy_network
+from fempde.model.limits.kernel import KernelFlow
 
 from .batch import FULL
 from .engine import sgd
@@ -217,80 +218,6 @@ class TwoLayer:
         self._check(x)
         s, ds = _features(self.activation, x, self.w)
         return _gram(s, ds, self.a, x)
-
-
-@dataclass(frozen=True)
-class KernelFlow:
-    """``du/dt = −κ ξ(t) (1/n) H (u − y)``, solved exactly by ``H = V Λ Vᵀ`` (``scipy.linalg.eigh``):
-
-        u(t) − y = V exp(−κ Λ Ξ(t)/n) Vᵀ (u(0) − y),   Ξ(t) = ∫_0^t ξ,
-
-    and the step-``ε`` iteration ``u_{k+1} = u_k − κ s_k (1/n) H (u_k − y)``:
-    ``u_k − y = V Π_{l<k}(1 − κ s_l Λ/n) Vᵀ (u_0 − y)``."""
-
-    gram: Array
-    residual0: Array
-    kappa: float = 1.0
-    eigenvalues: Array = field(init=False, repr=False)
-    eigenvectors: Array = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        from scipy.linalg import eigh
-
-        h = finite_array("gram (the tangent Gram matrix H)", self.gram, (None, None))
-        n = h.shape[0]
-        if n < 1 or h.shape[1] != n:
-            raise ValueError(f"gram (the tangent Gram matrix H) must be square (n, n) with n >= 1, got {h.shape}")
-        r0 = finite_array("residual0 (u(0) − y)", self.residual0, (n,))
-        scale = float(np.abs(h).max())
-        asymmetry = float(np.abs(h - h.T).max())
-        if asymmetry > 1e-12 * max(1.0, scale):
-            raise ValueError(f"gram (the tangent Gram matrix H) must be symmetric, got max |H − Hᵀ| = {asymmetry:.3g}")
-        kappa = number("kappa (the drift)", self.kappa, positive=True)
-        lam, v = eigh(h)
-        # a Gram matrix is positive semi-definite; eigh's round-off is O(n ε |H|)
-        if lam[0] < -1e-12 * n * scale:
-            raise ValueError(f"gram (the tangent Gram matrix H) must be positive semi-definite, got the eigenvalue "
-                             f"{lam[0]:.6g} (largest |H_ij| = {scale:.3g}): give a Gram matrix J Jᵀ")
-        object.__setattr__(self, "gram", h)
-        object.__setattr__(self, "residual0", r0)
-        object.__setattr__(self, "kappa", kappa)
-        object.__setattr__(self, "eigenvalues", lam)
-        object.__setattr__(self, "eigenvectors", v)
-
-    @property
-    def n(self) -> int:
-        return int(self.residual0.size)
-
-    @property
-    def lambda_min(self) -> float:
-        return float(self.eigenvalues[0])
-
-    def bound_rate(self) -> float:
-        """``2κ λ_min / n``: the exponential rate of the loss in rescaled time that seed 003 proves."""
-        return 2.0 * self.kappa * self.lambda_min / self.n
-
-    def residual(self, axis: TimeAxis, steps: NDArray[np.int64], *, discrete: bool = False) -> Array:
-        """``u − y`` at steps ``k`` (shape ``(n, len(steps))``), of the flow at ``t = kε``
-        or, ``discrete=True``, of the kernel iteration with the steps ``s_k`` of ``axis``."""
-        values = finite_array("steps", steps, (None,))
-        if np.any(values < 0) or np.any(values != np.round(values)):
-            bad = values[(values < 0) | (values != np.round(values))]
-            raise ValueError(f"steps must be integers k >= 0 (times t = kε), got {bad[:5].tolist()}")
-        steps = values.astype(np.int64)
-        c0 = self.eigenvectors.T @ self.residual0
-        lam = self.eigenvalues[:, None]
-        if discrete:
-            s = axis.step_sizes(0, int(steps.max(initial=0)))
-            factors = 1.0 - self.kappa * s[None, :] * lam / self.n  # (n, K)
-            with np.errstate(divide="ignore"):  # a factor 0 gives log −inf, exp 0: exact
-                logs = np.concatenate([np.zeros((lam.shape[0], 1)), np.cumsum(np.log(np.abs(factors)), 1)], 1)
-            signs = np.concatenate([np.ones((lam.shape[0], 1)), np.cumprod(np.sign(factors), 1)], 1)
-            decay = signs[:, steps] * np.exp(logs[:, steps])
-        else:
-            xi = np.array([axis.schedule.integral(0.0, float(t)) for t in axis.time(steps)])
-            decay = np.exp(-self.kappa * lam * xi[None, :] / self.n)
-        return self.eigenvectors @ (c0[:, None] * decay)
 
 
 @dataclass(frozen=True)

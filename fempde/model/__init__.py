@@ -18,6 +18,7 @@ from .activations import ACTIVATION_NAMES, Activation, Compiled, Smooth, as_acti
 from .data import Data, FiniteData, GaussianMixture, TeacherData, UniformData, gaussian_classes
 from .declaration import SCALINGS, SYMMETRIES, MeanFieldModel
 from .initial import Gaussian, InitialLaw, MeshDensity, Product, SphereLaw
+from .limits import Limit, limit
 from .moments import RiskValue
 from .papers import chizat_bach, jmm_rbf, lazy_network, mmn_anisotropic, mmn_isotropic
 from .risk import expected_risk, population_risk
@@ -26,8 +27,8 @@ from .units import TRAINED, Bump, Homogeneous, Ridge, Unit, UnitKernels
 
 __all__ = [
     "ACTIVATION_NAMES", "SCALINGS", "SYMMETRIES", "TRAINED", "Activation", "Bump", "Compiled", "Data", "FiniteData",
-    "Gaussian", "GaussianMixture", "Homogeneous", "InitialLaw", "MeanFieldModel", "MeshDensity", "MeshSampler",
-    "Product", "Ridge", "RiskValue", "Smooth", "SphereLaw", "TeacherData", "UniformData", "Unit", "UnitKernels",
-    "as_activation", "chizat_bach", "expected_risk", "gaussian_classes", "jmm_rbf", "lazy_network", "mmn_anisotropic",
-    "mmn_isotropic", "population_risk",
+    "Gaussian", "GaussianMixture", "Homogeneous", "InitialLaw", "Limit", "MeanFieldModel", "MeshDensity",
+    "MeshSampler", "Product", "Ridge", "RiskValue", "Smooth", "SphereLaw", "TeacherData", "UniformData", "Unit",
+    "UnitKernels", "as_activation", "chizat_bach", "expected_risk", "gaussian_classes", "jmm_rbf", "lazy_network",
+    "limit", "mmn_anisotropic", "mmn_isotropic", "population_risk",
 ]

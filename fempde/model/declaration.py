@@ -44,7 +44,7 @@ from .data import Data, FiniteData, GaussianMixture, UniformData
 from .initial import Gaussian, InitialLaw, MeshDensity
 from .units import Bump, Ridge, Unit
 
-__all__ = ["SCALINGS", "SYMMETRIES", "MeanFieldModel"]
+__all__ = ["GRADIENT_BLOCK", "SCALINGS", "SYMMETRIES", "MeanFieldModel"]
 
 Array = NDArray[np.float64]
 
@@ -53,6 +53,9 @@ SYMMETRIES = ("radial", "anisotropic")
 an isotropic Gaussian start: the law of ``‖w‖``, :class:`fempde.RadialDD`) and
 ``"anisotropic"`` (classes differing on ``s0`` coordinates, units ``a ReLU(⟨w, x⟩ + b)``
 with ``a, b`` trained: the law of ``(a, b, ‖P_V w‖, ‖P_V⊥ w‖)``, :class:`fempde.AnisotropicGaussians`)."""
+
+GRADIENT_BLOCK = 2**22
+"""The most numbers of ``∇_θ σ*`` :meth:`MeanFieldModel.gradient` holds at once (32 MiB)."""
 
 SCALINGS = ("mean-field", "lazy")
 """``"mean-field"``: ``ŷ = (1/N) Σ σ*``, steps ``DRIFT s_k``; ``"lazy"``: ``ŷ = (1/√N) Σ σ*``
@@ -186,20 +189,30 @@ class MeanFieldModel:
         """``ŷ_ρ(x_m) = ∫ σ*(x_m; θ) ρ(dθ)`` at the rule's points for ``ρ = Σ_j w_j δ_{θ_j}``."""
         return np.asarray(self.unit(rule.points, points) @ np.asarray(weights, dtype=np.float64))
 
-    def risk(self, points: ArrayLike, weights: ArrayLike, level: int | None = None) -> float:
-        """``R(ρ) = E (y − ŷ_ρ(x))²`` of weighted points (``(P, D)``, ``(P,)``) by the data rule."""
-        rule = self.quadrature(level)
+    def risk(self, points: ArrayLike, weights: ArrayLike, level: int | None = None, *,
+             rule: DataLaw | None = None) -> float:
+        """``R(ρ) = E (y − ŷ_ρ(x))²`` of weighted points (``(P, D)``, ``(P,)``) by the data rule
+        of ``level`` (or the prepared ``rule``, :meth:`quadrature`'s)."""
+        rule = self.quadrature(level) if rule is None else rule
         y_hat = self.prediction(points, weights, rule)
         value = rule.y_second - 2 * float((rule.weights * rule.y_mean) @ y_hat) + float(rule.weights @ y_hat**2)
         return max(value, 0.0)
 
-    def gradient(self, points: ArrayLike, weights: ArrayLike, level: int | None = None) -> Array:
+    def gradient(self, points: ArrayLike, weights: ArrayLike, level: int | None = None, *,
+                 rule: DataLaw | None = None) -> Array:
         """``∇_θ Ψ_λ(θ_i; ρ) = −E[(y − ŷ_ρ(x)) ∇_θ σ*(x; θ_i)] + λ θ_i`` at each point, frozen
-        coordinates 0: the velocity field of the noiseless flow is ``−DRIFT ξ`` times it."""
-        rule = self.quadrature(level)
+        coordinates 0: the velocity field of the noiseless flow is ``−DRIFT ξ`` times it. The
+        data rule is that of ``level`` (or the prepared ``rule``); the unit's gradients are
+        formed a block of points at a time (at most :data:`GRADIENT_BLOCK` numbers)."""
+        rule = self.quadrature(level) if rule is None else rule
         theta = np.asarray(points, dtype=np.float64)
         residual = rule.weights * (rule.y_mean - self.prediction(theta, weights, rule))
-        grad = -np.einsum("m,mnd->nd", residual, self.unit.gradient(rule.points, theta)) + self.lam * theta
+        grad = np.empty_like(theta)
+        block = max(1, GRADIENT_BLOCK // max(1, len(residual) * self.dim))
+        for start in range(0, len(theta), block):
+            part = theta[start:start + block]
+            grad[start:start + block] = -np.einsum("m,mnd->nd", residual, self.unit.gradient(rule.points, part))
+        grad += self.lam * theta
         return np.asarray(grad * self.mask[None, :])
 
     def potential(self, theta: ArrayLike, level: int | None = None) -> Array:

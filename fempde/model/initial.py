@@ -30,8 +30,10 @@ __all__ = ["Gaussian", "InitialLaw", "MeshDensity", "Product", "SphereLaw", "ten
 
 Array = NDArray[np.float64]
 
-TENSOR_MAX_POINTS = 200_000
-"""A product rule larger than this is replaced by scrambled Sobol points."""
+TENSOR_MAX_DIM = 4
+"""A Gaussian law with more random coordinates than this is represented by scrambled Sobol
+points (a product rule would need ``level**k`` points); the choice depends on ``k`` only,
+so that a level always means one kind of rule and :meth:`Gaussian.refined` stays in it."""
 
 
 @runtime_checkable
@@ -77,7 +79,8 @@ class Gaussian:
     """Independent coordinates ``θ_j ~ N(mean_j, sd_j²)``; ``sd_j = 0`` fixes ``θ_j = mean_j``
     (e.g. Fig. 3's ``a = b = 1``). ``mean`` and ``sd``: sequences of length D (``sd`` may
     be one number). ``quadrature(level)``: ``level`` Gauss–Hermite nodes per random
-    coordinate, or ``2**level`` Sobol points beyond :data:`TENSOR_MAX_POINTS`."""
+    coordinate (at most :data:`TENSOR_MAX_DIM` random coordinates; refined: twice the nodes), or
+    ``2**level`` Sobol points (refined: ``level + 1``)."""
 
     mean: ArrayLike
     sd: ArrayLike
@@ -107,10 +110,10 @@ class Gaussian:
         return {0: 1, 1: 64, 2: 24, 3: 12, 4: 8}.get(k, 12)
 
     def refined(self, level: int) -> int:
-        return 2 * level if self._tensor(level) else level + 1
+        return 2 * level if self._tensor() else level + 1
 
-    def _tensor(self, level: int) -> bool:
-        return float(level) ** int(self.random.sum()) <= TENSOR_MAX_POINTS
+    def _tensor(self) -> bool:
+        return int(self.random.sum()) <= TENSOR_MAX_DIM
 
     def sample(self, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws ``(n, D)``: ``n × k`` standard normals for the ``k`` random coordinates, row by row."""
@@ -134,7 +137,7 @@ class Gaussian:
         k = int(random.sum())
         if k == 0:
             return np.asarray(self.mean)[None, :].copy(), np.ones(1)
-        if self._tensor(level):
+        if self._tensor():
             g, w = hermite_rule(level)
             normals, weights = tensor_points([(g, w / w.sum())] * k)
         else:
