@@ -15,14 +15,15 @@ beside the default's own estimate.
   24, 48, 96 Gauss–Hermite nodes and 32, 64, 128 midpoint quantiles per radius:
   risk and the means of (a, b, r1, r2).
 * ``radial``: the noiseless radial flow (Δ = 0.8, d = 40, t ≤ 4, the narrow law
-  0.8 χ_40/√40): the default limit against quantiles and tables 16× finer;
-  and ``RadialDD`` on a mesh at the old default h = 0.02.
+  0.8 χ_40/√40): the default limit against quantiles and tables 16× finer, and
+  ``RadialDD`` on a mesh at the old default h = 0.02; with noise (β = 100) the
+  default mesh against one of h0/64 (h0 = r_max/200, the starting size).
 * ``dd``: the noisy 2-D problem of ``examples/dd_disk.py`` (Δ = 0.5, λ = 0.2,
   β = 30) on a coarser disk (h = 0.36: the data rule's error does not depend
   on the mesh), data rules of 48, 96, 192 Gauss–Hermite nodes per
   coordinate.
 
-    python benchmarks/limits.py teacher|fig3|radial|dd [--quick]
+    python benchmarks/limits.py teacher|fig3|radial|dd [--quick] [--limits-only]
 """
 
 from __future__ import annotations
@@ -51,9 +52,16 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / np.abs(b)))
 
 
-def teacher(quick: bool) -> None:
+def teacher(quick: bool, limits_only: bool = False) -> None:
     model = chizat_bach()
     times = np.linspace(0.0, 30.0, 21)
+    if limits_only:
+        for accuracy in (1e-2, 1e-3):
+            start = time.perf_counter()
+            result = limit(model, times, accuracy=accuracy)
+            print(f"limit(chizat_bach(), accuracy={accuracy:g}) ({time.perf_counter() - start:.0f} s), levels "
+                  f"{result.levels}:\n{result.describe()}", flush=True)
+        return
     picks = [int(np.flatnonzero(np.isclose(times, t))[0]) for t in (3.0, 9.0, 30.0)]
     levels = (4, 8, 16) if quick else (8, 16, 32, 64)
     rows = []
@@ -83,17 +91,20 @@ def teacher(quick: bool) -> None:
         trial = point_trial(model, times, {"data": None, "initial": level, "rtol": 1e-8, "dead_zone": zone})
         print(f"level {level}, b = 0 cone {zone:g}: largest relative change against 1e-6: "
               f"{_relative(trial.risk, base):.2e}")
-    start = time.perf_counter()
-    default = limit(model, times)
-    print(f"default limit ({time.perf_counter() - start:.0f} s):\n{default.describe()}")
-    print(f"default against level {rows[-1][0]}: {_relative(default.risk, best):.2e}")
+    for accuracy in (1e-2, 1e-3):
+        start = time.perf_counter()
+        result = limit(model, times, accuracy=accuracy)
+        print(f"limit(chizat_bach(), accuracy={accuracy:g}) ({time.perf_counter() - start:.0f} s), levels "
+              f"{result.levels}:\n{result.describe()}")
+        print(f"against level {rows[-1][0]}: {_relative(result.risk, best):.2e}")
 
 
-def fig3(quick: bool) -> None:
+def fig3(quick: bool, limits_only: bool = False) -> None:
     d, s0, t_end = (40, 10, 30.0) if quick else (320, 60, 100.0)
     model = mmn_anisotropic(0.25, d, s0)
     times = np.concatenate([[0.0], np.geomspace(0.02, t_end, 24)])
-    runs = [("gauss", 6), ("gauss", 12), ("quantiles", 16), ("quantiles", 32)] if quick else \
+    runs = [("quantiles", 32 if quick else 128)] if limits_only else \
+        [("gauss", 6), ("gauss", 12), ("quantiles", 16), ("quantiles", 32)] if quick else \
         [("gauss", 12), ("gauss", 24), ("gauss", 48), ("gauss", 96), ("quantiles", 32), ("quantiles", 64),
          ("quantiles", 128)]
     rows = []
@@ -105,9 +116,10 @@ def fig3(quick: bool) -> None:
               flush=True)
     best = rows[-1][2]
     scale = np.maximum(np.abs(best.law.means()), 0.1 * best.law.root_mean_squares())
-    print(f"reference: {rows[-1][0]} {rows[-1][1]}; its change from {rows[-2][0]} {rows[-2][1]}: risk "
-          f"{_relative(rows[-2][2].risk, best.risk):.2e}, means "
-          f"{float(np.max(np.abs(rows[-2][2].law.means() - best.law.means()) / scale)):.2e}")
+    if len(rows) > 1:
+        print(f"reference: {rows[-1][0]} {rows[-1][1]}; its change from {rows[-2][0]} {rows[-2][1]}: risk "
+              f"{_relative(rows[-2][2].risk, best.risk):.2e}, means "
+              f"{float(np.max(np.abs(rows[-2][2].law.means() - best.law.means()) / scale)):.2e}")
     print("rule       n  mean a(t_end)  risk rel. err  mean err (of max(|mean|, 0.1 rms))  seconds")
     for rule, n, trial, seconds in rows[:-1]:
         mean_error = float(np.max(np.abs(trial.law.means() - best.law.means()) / scale))
@@ -134,6 +146,16 @@ def radial(quick: bool) -> None:
     print(f"reference: 4096 quantiles, table 3201; its change from 2048, 1601: "
           f"{_relative(fine[0].risk, fine[1].risk):.2e}")
     print(f"default against the reference: {_relative(default.risk, fine[1].risk):.2e} relative")
+    noisy = mmn_isotropic(0.8, 40, beta=100.0)
+    start = time.perf_counter()
+    default = limit(noisy, times)
+    print(f"with noise, beta = 100: default limit ({time.perf_counter() - start:.0f} s):\n{default.describe()}")
+    top, h0 = default.levels["r_max"], default.levels["r_max"] / 200
+    fine = [radial_mesh_trial(noisy, times, {"h": h0 / k, "r_max": top, "rtol": 3e-8}) for k in (32, 64)]
+    print(f"reference: h = {h0 / 64:.3g}; its change from h = {h0 / 32:.3g}: "
+          f"{_relative(fine[0].risk, fine[1].risk):.2e}")
+    print(f"default (h = {default.levels['h']:.3g}) against the reference: "
+          f"{_relative(default.risk, fine[1].risk):.2e}")
     if not quick:
         start = time.perf_counter()
         old = radial_mesh_trial(model, times, {"h": 0.02, "r_max": 8.0, "rtol": None})
@@ -169,5 +191,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study", choices=sorted(STUDIES))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--limits-only", action="store_true",
+                        help="teacher, fig3: only the limit() calls (and fig3's reference)")
     args = parser.parse_args()
-    STUDIES[args.study](args.quick)
+    if args.study in ("teacher", "fig3"):
+        STUDIES[args.study](args.quick, args.limits_only)  # type: ignore[call-arg]
+    else:
+        STUDIES[args.study](args.quick)

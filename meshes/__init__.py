@@ -7,7 +7,9 @@ nodes only with ``allow_large=True``); :func:`load` and
 scheme relies on (valid, convex, non-negative transmissibilities: the P1
 stiffness's, or on a Delaunay mesh where those are not, the Voronoi dual's,
 :func:`voronoi_dual`);
-:func:`boundary_nodes` for the nodes on the boundary.
+:func:`boundary_nodes` for the nodes on the boundary. A generated mesh carries
+its :func:`recipe` (the generator and its arguments), which meshes the same
+domain again at another size (:meth:`Recipe.finer`).
 """
 
 from .checks import (
@@ -22,6 +24,7 @@ from .checks import (
 )
 from .generators import MAX_NODES, ball, box, disk, interval, orient, polygon, rectangle
 from .io import load, save
+from .recipes import Recipe, recipe
 from .voronoi import check_delaunay, voronoi_dual
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "TRANSMISSIBILITIES",
     "MeshError",
     "MeshReport",
+    "Recipe",
     "ball",
     "boundary_nodes",
     "box",
@@ -40,6 +44,7 @@ __all__ = [
     "orient",
     "p1_element",
     "polygon",
+    "recipe",
     "rectangle",
     "save",
     "signed_volumes",

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skfem import Mesh, MeshLine1, MeshTet1, MeshTri1
 
+from .recipes import recorded
 from .simplices import MeshError, signed_volumes
 
 __all__ = ["MAX_NODES", "ball", "box", "disk", "interval", "orient", "polygon", "rectangle"]
@@ -34,17 +35,17 @@ _INDEX_LIMIT = 2.0**31  # beyond, no generator can index its nodes (nor any mach
 
 def _real(name: str, value: float) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise MeshError(f"{name} must be a number, got {value!r}")
+        raise MeshError(f"{name} must be a number, got {value!r}", parameter=name)
     number = float(value)
     if not np.isfinite(number):
-        raise MeshError(f"{name} must be a finite number, got {value!r}")
+        raise MeshError(f"{name} must be a finite number, got {value!r}", parameter=name)
     return number
 
 
 def _positive(name: str, value: float) -> float:
     number = _real(name, value)
     if number <= 0:
-        raise MeshError(f"{name} must be a positive number, got {value!r}")
+        raise MeshError(f"{name} must be a positive number, got {value!r}", parameter=name)
     return number
 
 
@@ -59,9 +60,9 @@ def _coordinates(name: str, value: ArrayLike, shape: tuple[int, ...]) -> NDArray
     if array.dtype.kind not in "iuf" or array.ndim != len(shape) or any(
             n not in (-1, m) for n, m in zip(shape, array.shape, strict=True)):
         what = f"{shape[0]} numbers" if len(shape) == 1 else "a list of [x, y] pairs"
-        raise MeshError(f"{name} must be {what}, got {value!r}")
+        raise MeshError(f"{name} must be {what}, got {value!r}", parameter=name)
     if not np.all(np.isfinite(array)):
-        raise MeshError(f"{name} must be finite numbers, got {value!r}")
+        raise MeshError(f"{name} must be finite numbers, got {value!r}", parameter=name)
     return array.astype(np.float64)
 
 
@@ -74,16 +75,18 @@ def _has_bool(value: object) -> bool:
 def _affordable(call: str, nodes: float, dim: int, allow_large: bool) -> None:
     """Refuse a mesh of more than :data:`MAX_NODES` nodes (estimated) unless ``allow_large``."""
     if not isinstance(allow_large, (bool, np.bool_)):
-        raise MeshError(f"allow_large must be True or False, got {allow_large!r}")
+        raise MeshError(f"allow_large must be True or False, got {allow_large!r}", parameter="allow_large")
     if nodes <= MAX_NODES or (allow_large and nodes < _INDEX_LIMIT):
         return
     memory = _bytes(nodes * _BYTES_PER_NODE[dim])
     if nodes >= _INDEX_LIMIT:
         count = (f"about {nodes:.3g} nodes and need about {memory} of memory to run on" if np.isfinite(nodes)
                  else "more nodes than a float can count")
-        raise MeshError(f"{call} would have {count}; no machine can mesh that: use a larger h or a smaller domain")
+        raise MeshError(f"{call} would have {count}; no machine can mesh that: use a larger h or a smaller domain",
+                        parameter="h")
     raise MeshError(f"{call} would have about {nodes:.3g} nodes, more than the limit of {MAX_NODES:,}: a run on it "
-                    f"needs about {memory} of memory; use a larger h, or pass allow_large=True to mesh it anyway")
+                    f"needs about {memory} of memory; use a larger h, or pass allow_large=True to mesh it anyway",
+                    parameter="h")
 
 
 def _bytes(size: float) -> str:
@@ -110,17 +113,19 @@ def _named(mesh: Mesh) -> Mesh:
     return mesh.with_boundaries({"wall": mesh.boundary_facets()})
 
 
+@recorded("interval")
 def interval(a: float = 0.0, b: float = 1.0, h: float = 0.01, allow_large: bool = False) -> MeshLine1:
     """Uniform mesh of ``[a, b]``."""
     a, b, h = _real("a", a), _real("b", b), _positive("h", h)
     if not b > a:
-        raise MeshError(f"interval needs a < b, got a={a}, b={b}")
+        raise MeshError(f"interval needs a < b, got a={a}, b={b}", parameter="b")
     _affordable(f"interval(a={a:g}, b={b:g}, h={h:g})", (b - a) / h + 1, 1, allow_large)
     n = _cells(b - a, h)
     t = np.vstack([np.arange(n), np.arange(1, n + 1)])
     return _named(MeshLine1(np.linspace(a, b, n + 1)[None, :], t))
 
 
+@recorded("rectangle")
 def rectangle(
     x0: float = 0.0, x1: float = 1.0, y0: float = 0.0, y1: float = 1.0, h: float = 0.05, allow_large: bool = False
 ) -> MeshTri1:
@@ -128,7 +133,8 @@ def rectangle(
     x0, x1, y0, y1 = (_real(name, v) for name, v in (("x0", x0), ("x1", x1), ("y0", y0), ("y1", y1)))
     h = _positive("h", h)
     if not (x1 > x0 and y1 > y0):
-        raise MeshError(f"rectangle needs x0 < x1 and y0 < y1, got {(x0, x1, y0, y1)}")
+        raise MeshError(f"rectangle needs x0 < x1 and y0 < y1, got {(x0, x1, y0, y1)}",
+                        parameter="x1" if not x1 > x0 else "y1")
     _affordable(f"rectangle({x0:g}, {x1:g}, {y0:g}, {y1:g}, h={h:g})",
                 ((x1 - x0) / h + 1) * ((y1 - y0) / h + 1), 2, allow_large)
     x = np.linspace(x0, x1, _cells(x1 - x0, h) + 1)
@@ -136,6 +142,7 @@ def rectangle(
     return orient(MeshTri1.init_tensor(x, y))
 
 
+@recorded("box")
 def box(
     lower: Sequence[float] = (0.0, 0.0, 0.0),
     upper: Sequence[float] = (1.0, 1.0, 1.0),
@@ -146,7 +153,8 @@ def box(
     h = _positive("h", h)
     lo, hi = _coordinates("lower", lower, (3,)), _coordinates("upper", upper, (3,))
     if not np.all(hi > lo):
-        raise MeshError(f"box needs 3 lower and 3 upper bounds with lower < upper, got {lower}, {upper}")
+        raise MeshError(f"box needs 3 lower and 3 upper bounds with lower < upper, got {lower}, {upper}",
+                        parameter="upper")
     _affordable(f"box({lo.tolist()}, {hi.tolist()}, h={h:g})", float(np.prod((hi - lo) / h + 1)), 3, allow_large)
     axes = [np.linspace(lo[k], hi[k], _cells(hi[k] - lo[k], h) + 1) for k in range(3)]
     return orient(MeshTet1.init_tensor(*axes))
@@ -186,8 +194,9 @@ def _mend_flat(points: NDArray[np.float64], t: NDArray[np.int64], neighbours: ND
     ok = np.all(across >= 0, axis=1)
     across_safe = np.where(across >= 0, across, 0)
     ok &= ~np.any(flat[across_safe], axis=1)
-    # the neighbour's vertex off the shared face: its vertex sum minus the face's
-    apex = t[across_safe].sum(axis=2) - (cells.sum(axis=1, keepdims=True) - cells)
+    # the neighbour's vertex off the shared face: its vertex sum minus the face's; on
+    # the hull (no neighbour) the cell's own vertex stands in, in a row already refused
+    apex = np.where(across >= 0, t[across_safe].sum(axis=2) - (cells.sum(axis=1, keepdims=True) - cells), cells)
     corners = points[:, cells]  # (3, f, 4)
     normals = np.stack([np.cross((corners[:, :, a] - corners[:, :, 0]).T, (corners[:, :, b] - corners[:, :, 0]).T)
                         for a, b in ((1, 2), (1, 3), (2, 3))])  # (3 choices, f, 3)
@@ -218,6 +227,7 @@ def _mend_flat(points: NDArray[np.float64], t: NDArray[np.int64], neighbours: ND
     return np.concatenate([t[keep], faces]), np.concatenate([flat[keep], np.zeros(len(faces), dtype=bool)])
 
 
+@recorded("disk")
 def disk(radius: float = 1.0, h: float = 0.05, center: ArrayLike = (0.0, 0.0), allow_large: bool = False) -> MeshTri1:
     """Delaunay mesh of a disk from concentric rings of nodes spaced about ``h``."""
     radius, h = _positive("radius", radius), _positive("h", h)
@@ -234,6 +244,7 @@ def disk(radius: float = 1.0, h: float = 0.05, center: ArrayLike = (0.0, 0.0), a
     return _delaunay(np.hstack(pts) + c)
 
 
+@recorded("ball")
 def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0),
          allow_large: bool = False) -> MeshTet1:
     """Delaunay mesh of a ball: a body-centred cubic lattice of spacing ``h``
@@ -276,12 +287,14 @@ def ball(radius: float = 1.0, h: float = 0.1, center: ArrayLike = (0.0, 0.0, 0.0
     return _delaunay(np.hstack([lattice, sphere]) + c)
 
 
+@recorded("polygon")
 def polygon(vertices: ArrayLike, h: float = 0.05, allow_large: bool = False) -> MeshTri1:
     """Delaunay mesh of the convex polygon with the given vertices (shape ``(n, 2)``)."""
     h = _positive("h", h)
     v = _coordinates("vertices", vertices, (-1, 2))
     if v.shape[0] < 3:
-        raise MeshError(f"polygon needs an (n, 2) array of n >= 3 vertices, got shape {v.shape}")
+        raise MeshError(f"polygon needs an (n, 2) array of n >= 3 vertices, got shape {v.shape}",
+                        parameter="vertices")
     # one node per h on the boundary, an equilateral lattice 0.7 h away from it inside
     area = 0.5 * abs(float(np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])))
     perimeter = float(np.sum(np.hypot(*(np.roll(v, -1, axis=0) - v).T)))
@@ -297,7 +310,7 @@ def polygon(vertices: ArrayLike, h: float = 0.05, allow_large: bool = False) -> 
         raise MeshError(
             f"polygon is not convex: the turn at vertex {(k + 1) % len(v)} "
             f"({v[(k + 1) % len(v)].tolist()}) is reflex or straight; fempde needs a convex domain "
-            "listed without repeated or collinear vertices"
+            "listed without repeated or collinear vertices", parameter="vertices"
         )
     boundary = []
     for a, e in zip(v, edges, strict=True):
@@ -305,15 +318,37 @@ def polygon(vertices: ArrayLike, h: float = 0.05, allow_large: bool = False) -> 
         boundary.append(a[:, None] + e[:, None] * (np.arange(n) / n))
     # Interior nodes on an equilateral lattice, kept away from the walls so that
     # no boundary edge faces an obtuse angle.
+    normals = np.vstack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])
+    offsets = np.sum(normals.T * v, axis=1)
     lo, hi = v.min(axis=0), v.max(axis=0)
     ys = np.arange(lo[1], hi[1] + h, h * np.sqrt(3) / 2)
-    lattice = []
-    for i, y in enumerate(ys):
-        xs = np.arange(lo[0] + 0.5 * h * (i % 2), hi[0] + h, h)
-        lattice.append(np.vstack([xs, np.full_like(xs, y)]))
-    interior = np.hstack(lattice)
-    normals = np.vstack([edges[:, 1], -edges[:, 0]]) / np.hypot(edges[:, 0], edges[:, 1])
-    # signed distance to each edge line, positive inside
-    dist = -(normals.T @ interior - np.sum(normals.T * v, axis=1)[:, None])
-    inside = np.all(dist >= 0.7 * h, axis=0)
-    return _delaunay(np.hstack(boundary + [interior[:, inside]]))
+    rows = [_lattice_row(lo[0] + 0.5 * h * (i % 2), hi[0] + h, h, y, normals, offsets, 0.7 * h)
+            for i, y in enumerate(ys)]
+    return _delaunay(np.hstack(boundary + rows))
+
+
+def _lattice_row(start: float, stop: float, h: float, y: float, normals: NDArray[np.float64],
+                 offsets: NDArray[np.float64], margin: float) -> NDArray[np.float64]:
+    """The points of the lattice row ``np.arange(start, stop, h)`` at height ``y`` whose
+    distance to every edge line (``normals @ x <= offsets``) is at least ``margin``:
+    only the row's span inside the polygon is built, so the memory is that of the
+    nodes, not of the bounding box (a thin diagonal polygon's box is mostly empty)."""
+    count = max(int(np.ceil((stop - start) / h)), 0)
+    reach = offsets - normals[1] * y - margin  # normals[0] x <= reach for every edge
+    lower, upper = -np.inf, np.inf
+    for nx, r in zip(normals[0], reach, strict=True):
+        if nx > 0:
+            upper = min(upper, r / nx)
+        elif nx < 0:
+            lower = max(lower, r / nx)
+        elif r < 0:
+            return np.empty((2, 0))
+    if not lower <= upper:
+        return np.empty((2, 0))
+    first = max(int(np.floor((lower - start) / h)) - 1, 0)
+    last = min(int(np.ceil((upper - start) / h)) + 2, count)
+    delta = (start + h) - start  # numpy's arange steps by this
+    xs = start + np.arange(first, max(last, first)) * delta
+    points = np.vstack([xs, np.full_like(xs, y)])
+    dist = -(normals.T @ points - offsets[:, None])  # signed distance to each edge line, positive inside
+    return points[:, np.all(dist >= margin, axis=0)]

@@ -12,7 +12,15 @@ __all__ = ["MeshError", "signed_volumes"]
 
 
 class MeshError(ValueError):
-    """A mesh that fempde cannot use; the message says what is wrong and how to fix it."""
+    """A mesh that fempde cannot use; the message says what is wrong and how to fix it.
+
+    ``parameter`` names the generator's argument whose value was refused (``"h"``
+    for a mesh of too many nodes), where one is to blame; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 def signed_volumes(p: NDArray[np.float64], t: NDArray[np.integer]) -> NDArray[np.float64]:

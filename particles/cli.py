@@ -10,6 +10,12 @@ checkpoints into ``checkpoints/`` there; after a kill or Ctrl-C,
 back) and gives the numbers of an unbroken run. ``--quick``: the two smallest
 N, the largest ε and two seeds — a check that the file runs, in about a minute.
 
+The output directory is owned for the run as ``fempde run`` owns it
+(:class:`fempde.io.OutputDirectory`): locked against a second writer, no name
+written through a link, an earlier run kept unless ``--overwrite``, and
+``run.json`` recording the file (and its SHA-256) that ``--resume`` must find
+again; every file is written atomically (:mod:`fempde.atomic`).
+
 Exit status: 0 when the limit resolves the risk gaps, 1 when its error could
 explain the smallest sup risk gap (an accuracy failure: every file is still
 written), 2 for bad input, 3 for a numerical failure, 130 when interrupted.
@@ -19,20 +25,22 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import meshes
-from fempde.atomic import atomic_write
-from fempde.scenario import ScenarioError, out_option, writable_directory
+from fempde.bounded import FileFormatError
+from fempde.io import OutputDirectory
+from fempde.io.directory import RUN_FILE
+from fempde.scenario import ScenarioError, out_option
 from fempde.solvers import ConvergenceError
 
-from .crosscheck import ClusterError, crosscheck, open_client
+from .crosscheck import ClusterError, CrossCheck, crosscheck, open_client
 from .crosscheck import report as crosscheck_report
 from .scenario import CrossCheckFile, load_crosscheck
 from .sweep import SweepError, load_sweep, run_sweep
@@ -40,14 +48,26 @@ from .sweep import SweepError, load_sweep, run_sweep
 __all__ = ["main", "output_directory", "sweep_main"]
 
 
-def output_directory(out: Path) -> Path:
-    """The run's output directory, proven writable before any work.
+REPORT_FILES = ("crosscheck.csv", "runs.csv", "slopes.csv", "risk.png", "gaps.png",
+                *(pattern for name in ("particles", "rho", "limit") for pattern in (f"{name}.pvd", f"{name}_*.vtu")))
+"""The names a cross-check writes in its output directory (:mod:`particles.crosscheck.report`)."""
+SWEEP_FILES = ("runs.csv", "slopes.csv", "convergence.png")
+"""The names a sweep's report writes; its stored results and checkpoints live under ``runs/``."""
 
-    The one place where the output directory is opened: when
-    :class:`fempde.io.directory.OutputDirectory` (an owned, locked directory whose writes
-    never follow links) is available, it takes over here; the writers write through
-    :mod:`fempde.atomic` either way."""
-    return writable_directory(out)
+
+def output_directory(out: Path, command: str, scenario: Path, files: tuple[str, ...], state: str,
+                     resume_command: str | None = None) -> OutputDirectory:
+    """The run's output directory, owned for the run (:class:`fempde.io.OutputDirectory`, as
+    ``fempde run`` takes it): locked, its names checked not to be links, an earlier run kept
+    unless ``--overwrite``; every file is then written through :mod:`fempde.atomic`."""
+    return OutputDirectory(out, command=command, scenario=scenario.resolve(), files=files, state=(state,),
+                           overwrite_option="--overwrite", resume_command=resume_command)
+
+
+def _stamp(scenario: Path, quick_run: bool) -> dict[str, Any]:
+    """What a resume must find again: the file (path and SHA-256) and whether the run was ``--quick``."""
+    return {"scenario": str(scenario.resolve()), "sha256": hashlib.sha256(scenario.read_bytes()).hexdigest(),
+            "quick": quick_run}
 
 
 def quick(check: CrossCheckFile) -> CrossCheckFile:
@@ -64,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true",
                         help="continue from the SGD checkpoints of an interrupted run of this file")
     parser.add_argument("--quick", action="store_true", help="the two smallest N, the largest epsilon, two seeds")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output directory")
     return parser
 
 
@@ -77,16 +98,17 @@ def main(argv: list[str] | None = None) -> int:
         setting = load_crosscheck(args.scenario)
         if args.quick:
             setting = quick(setting)
-        out = output_directory(setting.directory if args.out is None else out_option(args.out))
-        checkpoints = _checkpoints(out / "checkpoints", args.scenario, args.resume, args.quick)
-        with warnings.catch_warnings(record=True) as caught, \
-                open_client(scheduler=args.scheduler, workers=args.workers) as client:
-            warnings.simplefilter("always")
-            check = crosscheck(setting.model, setting.n, setting.epsilon, setting.t_end, **setting.keywords(),
-                               client=client, checkpoints=checkpoints, resume=args.resume)
-        for w in caught:
-            print(f"fempde-crosscheck: warning: {w.message}", file=sys.stderr)
-        written = crosscheck_report.write(check, out)
+        out = setting.directory if args.out is None else out_option(args.out)
+        stamp = _stamp(args.scenario, args.quick)
+        with output_directory(out, "fempde-crosscheck", args.scenario, REPORT_FILES, "checkpoints", hint) as directory:
+            if args.resume:
+                _same_run(directory.resuming(), stamp, directory.path)
+            else:
+                directory.fresh(overwrite=args.overwrite)
+            directory.stamp(stamp)
+            checkpoints = directory.subdirectory("checkpoints")
+            check = _run(setting, args, checkpoints)
+            written = crosscheck_report.write(check, directory.path)
         print(check.describe())
         print("wrote " + ", ".join(str(p) for p in written))
         return 0 if check.resolved("risk") is not False else 1
@@ -102,25 +124,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _checkpoints(directory: Path, scenario: Path, resume: bool, quick_run: bool) -> Path:
-    """The checkpoint directory, stamped with the file it belongs to: a resume refuses checkpoints
-    of another file (or of an edited one, or of a --quick run for a full one)."""
-    stamp = {"scenario": str(scenario.resolve()), "sha256": hashlib.sha256(scenario.read_bytes()).hexdigest(),
-             "quick": quick_run}
-    record = directory / "scenario.json"
-    if resume:
-        if not record.is_file():
-            raise ScenarioError(f"nothing to resume: {directory} holds no checkpoints; run without --resume")
-        if json.loads(record.read_text()) != stamp:
-            raise ScenarioError(f"the checkpoints in {directory} belong to another version of the scenario (the file "
-                                f"changed since, or --quick differs); run without --resume to start afresh")
-        return directory
-    if directory.is_dir():
-        for old in directory.glob("sgd_*.npz"):
-            old.unlink()
-    directory.mkdir(parents=True, exist_ok=True)
-    atomic_write(record, lambda tmp: tmp.write_text(json.dumps(stamp)))
-    return directory
+def _run(setting: CrossCheckFile, args: argparse.Namespace, checkpoints: Path) -> CrossCheck:
+    """The cross-check of ``setting`` on the client the options ask for; its warnings printed."""
+    with warnings.catch_warnings(record=True) as caught, \
+            open_client(scheduler=args.scheduler, workers=args.workers) as client:
+        warnings.simplefilter("always")
+        check = crosscheck(setting.model, setting.n, setting.epsilon, setting.t_end, **setting.keywords(),
+                           client=client, checkpoints=checkpoints, resume=args.resume)
+    for w in caught:
+        print(f"fempde-crosscheck: warning: {w.message}", file=sys.stderr)
+    return check
+
+
+def _same_run(record: dict[str, Any], stamp: dict[str, Any], directory: Path) -> None:
+    """Refuse to resume the checkpoints of another file (or of an edited one, or of a --quick run for a full one)."""
+    if {key: record.get(key) for key in stamp} != stamp:
+        raise ScenarioError(f"the checkpoints in {directory} belong to another version of the scenario (the file "
+                            f"changed since, or --quick differs); run without --resume (and with --overwrite) to "
+                            f"start afresh")
 
 
 def sweep_main(argv: list[str] | None = None) -> int:
@@ -131,18 +152,27 @@ def sweep_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
     parser.add_argument("--workers", type=int, help="threads of the local cluster (default: one per core)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output directory's earlier run of another sweep file")
     args = parser.parse_args(argv)
     try:
         if args.workers is not None and args.workers < 1:
             raise SweepError(f"--workers must be >= 1, got {args.workers}")
         sweep = load_sweep(args.sweep)
         if args.out is not None:
-            sweep = replace(sweep, directory=output_directory(out_option(args.out)))
-        report = run_sweep(sweep, scheduler=args.scheduler, workers=args.workers)
+            sweep = replace(sweep, directory=out_option(args.out))
+        with output_directory(sweep.directory, "fempde-sweep", args.sweep, SWEEP_FILES, "runs") as directory:
+            record = {"sweep": str(args.sweep.resolve())}
+            earlier = directory.read_record() if (directory.path / RUN_FILE).is_file() else None
+            if not (isinstance(earlier, dict) and earlier.get("sweep") == record["sweep"]):  # else: go on with it
+                directory.fresh(overwrite=args.overwrite)
+            directory.stamp(record)
+            directory.subdirectory("runs")
+            report = run_sweep(sweep, scheduler=args.scheduler, workers=args.workers)
     except (ConvergenceError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
         print(f"fempde-sweep: numerical failure: {' '.join(str(err).split())}", file=sys.stderr)
         return 3
-    except (SweepError, ScenarioError, ClusterError, meshes.MeshError, OSError) as err:
+    except (SweepError, ScenarioError, ClusterError, meshes.MeshError, FileFormatError, OSError) as err:
         print(f"fempde-sweep: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

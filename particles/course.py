@@ -61,15 +61,17 @@ class Setup:
     def start(self, theta0: ArrayLike, name: str) -> Array:
         """``theta0`` checked: finite, ``(N >= 1, D)``, inside the θ-domain; a C-ordered copy."""
         theta = np.array(self.model.units(theta0, name), dtype=np.float64, order="C")
-        domain = self.walls.domain
-        if domain is not None:
-            outside = np.flatnonzero(~domain.contains(theta))
-            if outside.size:
-                i = int(outside[0])
-                raise ValueError(f"{name}: {outside.size} of its {len(theta)} units lie outside the model's θ-domain "
-                                 f"(unit {i} at {theta[i].tolist()}): start inside it (model.sample_initial draws "
-                                 f"from the initial law)")
+        self.check_inside(theta, name, "start inside it (model.sample_initial draws from the initial law)")
         return theta
+
+    def check_inside(self, units: Array, name: str, remedy: str) -> None:
+        """Refuse ``units`` of which any lies outside the model's θ-domain (the first named)."""
+        domain = self.walls.domain
+        outside = np.flatnonzero(~domain.contains(units)) if domain is not None else np.empty(0, dtype=np.intp)
+        if len(outside):
+            i = int(outside[0])
+            raise ValueError(f"{name}: {len(outside)} of its {len(units)} units lie outside the model's θ-domain "
+                             f"(unit {i} at {units[i].tolist()}): {remedy}")
 
     def check_axis(self, axis: object, name: str) -> TimeAxis:
         if not isinstance(axis, TimeAxis):

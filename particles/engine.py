@@ -53,7 +53,7 @@ from .course import Course, Observer, Run, Setup
 from .noise import draw_key
 from .plan import record_steps
 from .stability import StepSizeWarning, check_step_size
-from .state import RunIdentity, Saver, load_state
+from .state import RunIdentity, Saver, State, load_state
 
 __all__ = ["Member", "Observer", "Run", "ensemble", "sgd"]
 
@@ -111,7 +111,12 @@ def sgd(model: MeanFieldModel, theta0: ArrayLike, axis: TimeAxis, times: Sequenc
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path")
         state = load_state(checkpoint, identity, model.tau > 0)
-        rng.bit_generator.state = dict(state.rng_state)
+        _check_inside(setup, state, checkpoint)
+        try:
+            rng.bit_generator.state = dict(state.rng_state)
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"checkpoint {checkpoint} holds a Generator state this rng cannot take ({err}): give "
+                             f"the rng of its run (same bit generator), or run without resume=True") from None
         course = Course(setup, theta, axis, marks, rng, state.noise_key, chunk, observe, keep_theta, state)
     else:
         key = draw_key(rng) if model.tau > 0 else 0  # first the noise key, then the data blocks
@@ -133,6 +138,13 @@ def sgd(model: MeanFieldModel, theta0: ArrayLike, axis: TimeAxis, times: Sequenc
         saver.at_boundary(course.state())
         saver.write()
     return course.result()
+
+
+def _check_inside(setup: Setup, state: State, path: str | Path) -> None:
+    """Refuse a checkpoint whose units (now or in a record) lie outside the model's θ-domain."""
+    for name, units in (("theta", state.theta), *((f"records[{k}]", r) for k, r in enumerate(state.records))):
+        setup.check_inside(units, f"checkpoint {path}: {name}",
+                           "not a state of this run; delete it, or run without resume=True")
 
 
 def ensemble(model: MeanFieldModel, members: Sequence[Member], times: Sequence[float], *,

@@ -4,7 +4,10 @@ the data draws, which depend on neither.
 The SGD engine (:mod:`particles.engine`, on the CPU and on a device) runs one
 chunk of steps at a time (:func:`chunk_plan`:
 at most ``chunk`` steps, ending on every recording step) and records the
-state at the end of a chunk. What a run draws does not depend on that cut:
+state at the end of a chunk. The plan is a :class:`ChunkPlan`, a sequence
+whose chunks are computed when asked for: it holds one number per recording
+step, so a run of 10¹² steps starts at once and in as little memory as one of
+10³. What a run draws does not depend on that cut:
 its noise is keyed on the step counter (:mod:`particles.noise`), and its data
 come from :class:`BlockDraws`, which draws them from the run's Generator in
 fixed blocks of :data:`DATA_BLOCK` steps, block ``k // DATA_BLOCK`` holding
@@ -15,8 +18,8 @@ and a resumed run the unbroken one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +27,7 @@ from numpy.typing import NDArray
 from fempde.checks import generator
 from fempde.meanfield import TimeAxis
 
-__all__ = ["DATA_BLOCK", "BlockDraws", "Chunk", "chunk_plan", "record_steps"]
+__all__ = ["DATA_BLOCK", "BlockDraws", "Chunk", "ChunkPlan", "chunk_plan", "record_steps"]
 
 DATA_BLOCK = 1024
 """Steps per block of data draws: block ``b`` holds the samples of steps
@@ -50,24 +53,64 @@ def record_steps(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
     return marks
 
 
-def chunk_plan(marks: Sequence[int] | NDArray[np.int64], chunk: int, *, start: int = 0) -> list[Chunk]:
+class ChunkPlan(Sequence[Chunk]):
     """Chunks of at most ``chunk`` steps from step ``start`` that end on every
     recording step of ``marks`` (increasing, the first ``>= start``); a first
-    mark that needs no step (``start``) is a zero-step chunk that records."""
-    if chunk < 1:
-        raise ValueError(f"chunk must be >= 1 steps, got {chunk}")
-    plan: list[Chunk] = []
-    k = start
-    for index, mark in enumerate(int(m) for m in marks):
-        if mark < k or (mark == k and index > 0):
-            raise ValueError(f"recording steps must increase from step {start}, got {[int(m) for m in marks]}")
-        if mark == k:
-            plan.append(Chunk(k, 0, True))
-        while k < mark:
-            m = min(chunk, mark - k)
-            plan.append(Chunk(k, m, k + m == mark))
-            k += m
-    return plan
+    mark that needs no step (``start``) is a zero-step chunk that records.
+
+    The chunks are computed on demand, by index or in order: the plan holds the
+    marks and, per mark, the number of chunks up to it, never the chunks."""
+
+    def __init__(self, marks: Sequence[int] | NDArray[np.int64], chunk: int, *, start: int = 0) -> None:
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1 steps, got {chunk}")
+        self.marks = np.array([int(m) for m in marks], dtype=np.int64)
+        self.chunk, self.start = int(chunk), int(start)
+        previous = np.concatenate([[self.start], self.marks[:-1]]).astype(np.int64)
+        gaps = self.marks - previous
+        if np.any(gaps < 0) or np.any(gaps[1:] == 0):
+            raise ValueError(f"recording steps must increase from step {start}, got {self.marks.tolist()}")
+        self._previous = previous
+        self._ends = np.cumsum(np.maximum(-(-gaps // self.chunk), 1))  # chunks up to and including each mark
+
+    def __len__(self) -> int:
+        return int(self._ends[-1]) if self._ends.size else 0
+
+    @overload
+    def __getitem__(self, index: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, index: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"chunk {index} of a plan of {n}")
+        index %= n
+        j = int(np.searchsorted(self._ends, index, side="right"))
+        return self._chunk(j, index - (int(self._ends[j - 1]) if j else 0))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for j in range(len(self.marks)):
+            first = int(self._ends[j - 1]) if j else 0
+            for offset in range(int(self._ends[j]) - first):
+                yield self._chunk(j, offset)
+
+    def _chunk(self, j: int, offset: int) -> Chunk:
+        """Chunk ``offset`` of those that end on mark ``j``."""
+        previous, mark = int(self._previous[j]), int(self.marks[j])
+        if mark == previous:
+            return Chunk(previous, 0, True)
+        first = previous + offset * self.chunk
+        steps = min(self.chunk, mark - first)
+        return Chunk(first, steps, first + steps == mark)
+
+
+def chunk_plan(marks: Sequence[int] | NDArray[np.int64], chunk: int, *, start: int = 0) -> ChunkPlan:
+    """The :class:`ChunkPlan` of ``marks`` in chunks of at most ``chunk`` steps from ``start``."""
+    return ChunkPlan(marks, chunk, start=start)
 
 
 class BlockDraws:

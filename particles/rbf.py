@@ -9,6 +9,10 @@ centres kept in Ω by reflection (or projection). Its mean increment is
 ``−2 s_k ∇Ψ^δ(w_i; ρ̂)`` with ``Ψ^δ(w; ρ) = (1/|Ω|) ∫ K^δ(x − w)(K^δ∗ρ − f) dx``, and
 the constants (time axis, ``s_k``, the noise) come from :mod:`fempde.meanfield`.
 
+``boundary="reflected"`` replaces ``K^δ(x − w)`` by the reflected kernel
+``Σ_g K^δ(g x − w)`` of :mod:`fempde.fem.kernels` (a box only), so that a bump
+on the wall keeps its whole mass in Ω (README, "Walls at finite δ").
+
 The kernel (:func:`_sgd_chunk`) moves only the centres under the kernel's
 support at the sample, and for noisy runs keeps a bound on each centre's
 distance to the walls so that most moves test no face. It draws what every
@@ -60,6 +64,7 @@ def rbf_sgd(
     tau: float = 0.0,
     label_noise: float = 0.0,
     reflect: bool = True,
+    boundary: str = "restricted",
     rng: np.random.Generator,
     chunk: int = 4096,
     checkpoint: str | Path | None = None,
@@ -72,7 +77,9 @@ def rbf_sgd(
     ``domain``'s mesh, kept for the callers of this interface.
 
     ``target`` is ``f(x)`` with ``x`` of shape ``(dim, n)``; labels are
-    ``y = f(x) + label_noise · N(0, 1)``. ``checkpoint``, ``checkpoint_every``,
+    ``y = f(x) + label_noise · N(0, 1)``. ``boundary``: the bumps ``"restricted"`` to Ω
+    or ``"reflected"`` at its walls (a box only: :data:`fempde.fem.kernels.BOUNDARIES`).
+    ``checkpoint``, ``checkpoint_every``,
     ``resume``: as for :func:`particles.sgd` (fempde's one checkpoint format).
     """
     centers = np.array(centers0, dtype=np.float64, order="C")
@@ -88,7 +95,7 @@ def rbf_sgd(
     if not isinstance(axis, TimeAxis):
         raise TypeError(f"axis must be a fempde TimeAxis, got {type(axis).__name__}")
     model = jmm_rbf(domain.mesh, target, kernel.delta, tau=tau, kernel=kernel.name, schedule=axis.schedule,
-                    label_noise=label_noise)
+                    label_noise=label_noise, boundary=boundary)
     run = sgd(model, centers, axis, times, rng=rng, reflect=reflect, chunk=chunk, checkpoint=checkpoint,
               checkpoint_every=checkpoint_every, resume=resume)
     assert run.theta is not None

@@ -21,8 +21,9 @@ A file declares the model by :mod:`fempde.model.toml` (``[model]``,
 The RBF files of Javanmard–Mondelli–Montanari's network written before the
 model tables (``[mesh]``, ``[problem]`` with ``target``, ``tau`` and
 ``schedule``, ``[initial]``, ``[run]`` with ``t_end`` and ``outputs``, and
-``[crosscheck]`` with ``delta``, ``kernel`` and ``label_noise`` beside the
-study's keys) are read as :func:`fempde.model.jmm_rbf`. Both ``fempde-crosscheck``
+``[crosscheck]`` with ``delta``, ``kernel``, ``boundary`` (``"restricted"``, or
+``"reflected"``: the bumps' mirror images at the walls of a box) and ``label_noise``
+beside the study's keys) are read as :func:`fempde.model.jmm_rbf`. Both ``fempde-crosscheck``
 and ``fempde-sweep`` read files here; errors are
 :class:`fempde.scenario.ScenarioError` with the section, key and line.
 """
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fempde.fem.kernels import BOUNDARIES, BoxWalls
 from fempde.model import MeanFieldModel, jmm_rbf
 from fempde.model.limits import METHODS
 from fempde.model.toml import model_from_tables
@@ -47,7 +49,7 @@ __all__ = ["CROSSCHECK_KEYS", "LEGACY_KEYS", "MAX_LABEL_NOISE", "MAX_PARTICLES",
 CROSSCHECK_KEYS = frozenset({"N", "epsilon", "seeds", "t_end", "outputs", "batch", "accuracy", "method", "entropy",
                              "checkpoint_every"})
 """The keys of ``[crosscheck]`` in a file with a ``[model]``."""
-LEGACY_KEYS = frozenset({"N", "delta", "kernel", "epsilon", "seeds", "label_noise", "checkpoint_every"})
+LEGACY_KEYS = frozenset({"N", "delta", "kernel", "boundary", "epsilon", "seeds", "label_noise", "checkpoint_every"})
 """The keys of ``[crosscheck]`` in an RBF file without ``[model]`` (its t_end and outputs are in ``[run]``)."""
 MAX_PARTICLES = 10**7  # units of one SGD run
 MAX_SGD_STEPS = 10**9  # t_end / epsilon: at ~10^5 steps/s, hours per run
@@ -236,9 +238,17 @@ def _legacy(data: dict[str, Any], name: str, base: Path) -> CrossCheckFile:
                             f"than the {MAX_LABEL_NOISE:g} allowed", section="crosscheck", key="label_noise",
                             value=noise)
     delta = number("crosscheck", "delta", table["delta"], positive=True)
+    boundary = choice("crosscheck", "boundary", table.get("boundary", "restricted"), BOUNDARIES)
+    if boundary == "reflected":  # refused on load with its key, not by the model's walls later
+        try:
+            BoxWalls.from_mesh(scenario.mesh).check_width(delta)
+        except ValueError as err:
+            raise ScenarioError(f"[crosscheck] boundary = 'reflected': {err}", section="crosscheck", key="boundary",
+                                value="reflected") from None
     try:
         model = jmm_rbf(scenario.mesh, scenario.problem.target, delta, tau=scenario.problem.tau, kernel=kernel,
-                        rho0=scenario.rho0, schedule=scenario.problem.schedule, label_noise=noise)
+                        rho0=scenario.rho0, schedule=scenario.problem.schedule, label_noise=noise,
+                        boundary=boundary)
     except ValueError as err:
         raise ScenarioError(f"[crosscheck] {err}", section="crosscheck") from None
     return CrossCheckFile(name=name, model=model, t_end=scenario.t_end, outputs=len(scenario.times),

@@ -6,7 +6,7 @@ Generator must have to draw what the unbroken run draws from step ``k`` on
 (:meth:`particles.plan.BlockDraws.resume_state`: the data come in fixed blocks
 of steps), its noise key (:mod:`particles.noise`) and the records made so far.
 :class:`Saver` keeps that state at every chunk boundary and writes it, in
-fempde's one checkpoint container (:mod:`fempde.io.archive`, kind
+fempde's one checkpoint container (:mod:`fempde.archive`, kind
 :data:`KIND`), every ``every`` seconds, at the end of the run and on Ctrl-C;
 :func:`load_state` reads it back, refusing a file of another run (other
 recording steps, ε, number or dimension of units, batch or data blocks).
@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.io.archive import Field, read_archive, write_archive
+from fempde.archive import Field, read_archive, write_archive
+from fempde.bounded import FileFormatError, check_nesting
 
 from .plan import DATA_BLOCK
 
@@ -41,9 +42,9 @@ _SPEC = {
     "rng_state": Field("str"),
     "noise_key": Field("int"),
     "marks": Field("int", ("marks",)),
-    "records": Field("float", (None, "N", "D")),
-    "observed": Field("float", (None, None), finite=False),
-    "observed_shape": Field("int", (None,)),
+    "records": Field("float", ("records", "N", "D")),
+    "observed": Field("float", ("observations", None), finite=False),
+    "observed_shape": Field("int", ("ndim",)),
     "epsilon": Field("float"),
     "batch": Field("str"),
     "data_block": Field("int"),
@@ -78,7 +79,7 @@ class RunIdentity:
 
 
 def save_state(path: str | Path, state: State, identity: RunIdentity) -> Path:
-    """Write ``state`` to ``path`` (atomically, :mod:`fempde.io.archive`)."""
+    """Write ``state`` to ``path`` (atomically, :mod:`fempde.archive`)."""
     n, dim = state.theta.shape
     records = np.array(state.records, dtype=np.float64).reshape(len(state.records), n, dim)
     if state.observed is None:
@@ -97,8 +98,14 @@ def save_state(path: str | Path, state: State, identity: RunIdentity) -> Path:
 
 
 def load_state(path: str | Path, identity: RunIdentity, noisy: bool) -> State:
-    """The state saved at ``path`` by a run of ``identity`` (else a ValueError naming the difference)."""
-    fields, dims = read_archive(path, KIND, VERSION, _SPEC, what="checkpoint")
+    """The state saved at ``path`` by a run of ``identity`` (else a ValueError naming
+    the difference). The run's N, D and recording steps bound every field before it
+    is read (:func:`fempde.archive.read_archive`); that the units lie in the model's
+    θ-domain is the engine's to check."""
+    n, dim = identity.units
+    count = len(identity.marks)
+    fields, dims = read_archive(path, KIND, VERSION, _SPEC, what="checkpoint", sizes={"N": n, "D": dim},
+                                limits={"marks": count, "records": count, "observations": count, "ndim": 32})
     where = f"checkpoint {path}"
     if int(fields["data_block"]) != DATA_BLOCK:
         raise ValueError(f"{where} drew its data in blocks of {int(fields['data_block'])} steps, this fempde in "
@@ -116,11 +123,19 @@ def load_state(path: str | Path, identity: RunIdentity, noisy: bool) -> State:
         raise ValueError(f"{where} was written by a noiseless run (no noise key), and this run is noisy: run again "
                          f"without resume=True")
     try:
-        rng_state = json.loads(str(fields["rng_state"]))
-    except json.JSONDecodeError as err:
+        text = str(fields["rng_state"])
+        check_nesting(text, path, "checkpoint", "json")
+        rng_state = json.loads(text)
+    except (json.JSONDecodeError, FileFormatError) as err:
         raise ValueError(f"{where} has a damaged Generator state ({err}): delete it") from None
+    if not isinstance(rng_state, dict) or not isinstance(rng_state.get("bit_generator"), str):
+        raise ValueError(f"{where} has a damaged Generator state (not a numpy bit generator's state): delete it")
     shape = tuple(int(v) for v in fields["observed_shape"])
-    observed = None if shape == (-1,) else [np.array(row).reshape(shape) for row in fields["observed"]]
+    try:
+        observed = None if shape == (-1,) else [np.array(row).reshape(shape) for row in fields["observed"]]
+    except ValueError:
+        raise ValueError(f"{where}: its observations ({fields['observed'].shape[1]} values each) do not have the "
+                         f"shape {shape} it gives them: delete it") from None
     return State(step, np.array(fields["theta"]), rng_state, key, marks, [np.array(r) for r in records], observed)
 
 

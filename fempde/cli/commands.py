@@ -1,20 +1,23 @@
-"""Command line: ``fempde demo``, ``fempde run SCENARIO.toml``, ``fempde check-mesh FILE``.
+"""Command line: ``fempde demo``, ``fempde run SCENARIO.toml``, ``fempde resume DIR``, ``fempde check-mesh FILE``.
 
 Exit status: 0 when the run's certificates hold, 1 when one fails (mass drift,
-negative density, free-energy increase), 2 for bad input, 3 for a numerical
-failure (Newton, a singular or overflowing system), 130 when interrupted (the
-output written so far stays valid). An error is one line on stderr that names
-the file, and for a scenario the section, key and line.
+negative density, free-energy increase), 2 for bad input (the scenario, the
+mesh, the output directory, a file read back), 3 for a numerical failure
+(Newton, a singular or overflowing system), 130 when interrupted (the output
+written so far stays valid). An error is one line on stderr that names the
+file, and for a scenario the section, key and line.
 
-``fempde run`` stamps its output directory with the scenario's path and the
-SHA-256 of its text (``run.json``); ``fempde resume`` refuses a scenario file
-that changed since, as it would mix two problems in one series.
+A run owns its output directory (:class:`fempde.io.OutputDirectory`): it locks
+it, refuses a name it writes that is a link, and does not replace an earlier
+run there without ``--overwrite``. Once its input is accepted it stamps the
+directory with the scenario's path and the SHA-256 of its text (``run.json``);
+``fempde resume`` refuses a scenario file that changed since, as it would mix
+two problems in one series, and checks every file it reads back.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from importlib import resources
@@ -22,20 +25,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from skfem import Mesh
 
 import meshes
 
-from ..atomic import atomic_write
 from ..checks import ParameterError, number, text
 from ..fem.space import Space
-from ..io import Checkpointer, CSVWriter, PlotWriter, VTKWriter
-from ..scenario import Scenario, ScenarioError, load_scenario, out_option, writable_directory
+from ..io import Checkpointer, CSVWriter, OutputDirectory, PlotWriter, RunStamp, VTKWriter
+from ..io.directory import RUN_FILE
+from ..io.vtk import read_pvd
+from ..scenario import Scenario, ScenarioError, load_scenario, out_option
 from ..solvers import ConvergenceError, Observer, ProgressBar, Result, SteadyState, initial_density, solve
 
 __all__ = ["demo_scenario", "main", "run_scenario"]
 
 CHECKPOINT = "checkpoint.npz"
-RUN_FILE = "run.json"
 _RUN_KEYS = ("scenario", "sha256", "t_end")  # what run.json holds
 
 
@@ -44,46 +48,93 @@ def demo_scenario() -> Path:
     return Path(str(resources.files("fempde") / "scenarios" / "demo.toml"))
 
 
+def _writers(scenario: Scenario, title: str = "") -> list[Observer]:
+    """The observers that write a scenario's files into its directory."""
+    out = scenario.directory
+    return [CSVWriter(out / "history.csv"), VTKWriter(out, scenario.output_name), PlotWriter(out, title=title),
+            Checkpointer(out / CHECKPOINT, every=scenario.checkpoint_every)]
+
+
+def output_directory(scenario: Scenario, *, command: str = "run_scenario", source: str = "",
+                     resume: bool = False) -> OutputDirectory:
+    """The scenario's directory as its run owns it (not yet open): the names its
+    writers write, the checkpoint as what makes it resumable."""
+    files = [name for writer in _writers(scenario) for name in getattr(writer, "files", ())]
+    return OutputDirectory(scenario.directory, command=command, scenario=source or scenario.name, files=files,
+                           state=(CHECKPOINT,), create=not resume, overwrite_option="--overwrite",
+                           resume_command=f"fempde resume {scenario.directory}")
+
+
 def run_scenario(scenario: Scenario, *, progress: bool = True, space: Space | None = None,
-                 resume: bool = False) -> Result:
+                 resume: bool = False, directory: OutputDirectory | None = None,
+                 record: dict[str, Any] | None = None) -> Result:
     """Solve a scenario and write its ParaView series, CSV history, PNGs and
     checkpoint into ``scenario.directory`` (``space``: the scenario's mesh,
-    already prepared; ``resume``: continue from the checkpoint there)."""
+    already prepared; ``resume``: continue from the checkpoint there).
+
+    The run owns the directory: ``directory``, already open, or else taken here
+    (locked; an earlier run there is refused). ``record``: what the directory is
+    stamped with (``run.json``) once :func:`fempde.solve` has accepted the input."""
+    if directory is None:
+        with output_directory(scenario, resume=resume) as taken:
+            if not resume:
+                taken.fresh()
+            return run_scenario(scenario, progress=progress, space=space, resume=resume, directory=taken,
+                                record=record)
     if space is None:
         space = Space(scenario.mesh, force=scenario.force)
-    rho0 = initial_density(space, scenario.rho0, normalize=scenario.normalize)
-    out = scenario.directory
-    observers: list[Observer] = [
-        CSVWriter(out / "history.csv"),
-        VTKWriter(out, scenario.output_name),
-        PlotWriter(out, title=f"{scenario.name}: {space.report.describe()}"),
-        Checkpointer(out / CHECKPOINT, every=scenario.checkpoint_every),
-    ]
+    rho0 = _start(space, scenario)
+    writers = _writers(scenario, title=f"{scenario.name}: {space.report.describe()}")
+    directory.expect(name for writer in writers for name in getattr(writer, "files", ()))
+    observers: list[Observer] = [RunStamp(directory, record)] if record is not None else []
+    observers += writers
     if scenario.steady_tol > 0:
         observers.append(SteadyState(scenario.steady_tol))
     if progress:
         observers.append(ProgressBar(scenario.name))
+    estimate: bool | Mesh = scenario.estimate_space_error and not resume  # needs a whole run
+    if estimate and scenario.fine_mesh is not None:
+        estimate = scenario.fine_mesh
     return solve(scenario.problem, space, rho0, scenario.t_end, observers, times=scenario.times,
-                 resume=out / CHECKPOINT if resume else None, options=scenario.options, flux=scenario.flux,
-                 estimate_space_error=scenario.estimate_space_error and not resume)  # needs a whole run
+                 resume=scenario.directory / CHECKPOINT if resume else None, options=scenario.options,
+                 flux=scenario.flux, estimate_space_error=estimate)
 
 
-def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: bool = False,
-         stamp: str | None = None) -> int:
+def _start(space: Space, scenario: Scenario) -> Any:
+    """ρ0 as :func:`solve` takes it: ``"uniform"``, or the scenario's formula scaled to mass 1
+    on ``space`` (checked by :func:`initial_density`), so that a second mesh of the spatial
+    estimate evaluates the formula rather than interpolating this mesh's values."""
+    if isinstance(scenario.rho0, str):
+        return scenario.rho0
+    rho0 = scenario.rho0
+    mass = space.integrate(space.interpolate(rho0, "rho0"))
+    initial_density(space, rho0, normalize=scenario.normalize)  # a negative or empty ρ0 refused here, by name
+    return lambda x: rho0(x) / mass
+
+
+def _prepared(path: Path, out: str | None, t_end: float | None, stamp: str | None = None,
+              t_end_name: str = "--t-end") -> tuple[Scenario, Space]:
+    """The scenario at ``path`` with the command line's overrides (``t_end``, named
+    ``t_end_name`` in messages), and its space: all the input checked before any
+    output directory is touched."""
     scenario = load_scenario(path)
     if stamp is not None and scenario.source_sha256 != stamp:
         raise ScenarioError(
             f"the scenario file {path} changed since the run in {out} was started (SHA-256 {stamp[:12]}..., now "
             f"{scenario.source_sha256[:12]}...): resuming would mix two problems in one series; restore the file, "
-            f"or start afresh with `fempde run {path} --out {out}`"
+            f"or start afresh with `fempde run {path} --out {out} --overwrite`"
         )
     if out is not None:
         scenario = replace(scenario, directory=out_option(out))
     if t_end is not None:
         try:
-            t_end = number("--t-end", t_end, positive=True)
+            t_end = number(t_end_name, t_end, positive=True)
         except ParameterError as err:
-            raise ScenarioError(str(err), key="--t-end", value=t_end) from None
+            raise ScenarioError(str(err), key=t_end_name, value=t_end) from None
+        try:
+            scenario.options.resolved(t_end)
+        except ParameterError as err:
+            raise ScenarioError(f"{t_end_name} = {t_end!r}: {err}", key=t_end_name, value=t_end) from None
         times = tuple(t for t in scenario.times if t < t_end) + (t_end,)
         scenario = replace(scenario, t_end=t_end, times=times)
     try:
@@ -92,19 +143,51 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
         raise ScenarioError(f"[mesh] {err} (set force = true in [mesh] of {path} to solve anyway)",
                             section="mesh") from None
     print(f"fempde: {scenario.name}: {space.report.describe()}", file=sys.stderr)
-    d = writable_directory(scenario.directory)
-    # what `fempde resume DIR` needs: the scenario as run, its stamp, and the overrides
-    record = {"scenario": str(path.resolve()), "sha256": scenario.source_sha256, "t_end": scenario.t_end}
-    atomic_write(d / RUN_FILE, lambda tmp: tmp.write_text(json.dumps(record)))
-    if resume and scenario.estimate_space_error:
-        print("fempde: the spatial estimate (estimate_space_error) needs a whole run: not made on resume",
-              file=sys.stderr)
+    return scenario, space
+
+
+def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, overwrite: bool = False,
+         command: str = "fempde run") -> int:
+    scenario, space = _prepared(path, out, t_end)
+    with output_directory(scenario, command=command, source=str(path.resolve())) as directory:
+        directory.fresh(overwrite)
+        # what `fempde resume DIR` needs: the scenario as run, its stamp, and the overrides
+        record = {"scenario": str(path.resolve()), "sha256": scenario.source_sha256, "t_end": scenario.t_end}
+        return _solved(scenario, space, directory, path, quiet, record=record)
+
+
+def _resume(path: Path, quiet: bool) -> int:
+    holder = OutputDirectory(path, command="fempde resume", state=(CHECKPOINT,), create=False)
+    with holder as directory:
+        run = _run_record(directory)
+        scenario_path = Path(run["scenario"])
+        if not scenario_path.is_file():
+            raise ScenarioError(f"{path / RUN_FILE}: the run's scenario file {scenario_path} no longer exists")
+        scenario, space = _prepared(scenario_path, str(path), run["t_end"], stamp=run["sha256"],
+                                    t_end_name=f"{path / RUN_FILE}: t_end")
+        series = scenario.directory / f"{scenario.output_name}.pvd"
+        missing = [p.name for p in (scenario.directory / "history.csv", series) if not p.is_file()]
+        if missing:
+            raise ScenarioError(f"{path} lacks the {' and '.join(missing)} of the run to resume (its files up to "
+                                f"the checkpoint would be lost); restore them, or start afresh with --overwrite")
+        read_pvd(series)  # the run's state, all of it checked before any of it is written again
+        if scenario.estimate_space_error:
+            print("fempde: the spatial estimate (estimate_space_error) needs a whole run: not made on resume",
+                  file=sys.stderr)
+        return _solved(scenario, space, directory, scenario_path, quiet, resume=True)
+
+
+def _solved(scenario: Scenario, space: Space, directory: OutputDirectory, path: Path, quiet: bool, *,
+            resume: bool = False, record: dict[str, Any] | None = None) -> int:
+    """Run ``scenario`` in ``directory`` and report; the exit status."""
     try:
-        result = run_scenario(scenario, progress=not quiet, space=space, resume=resume)
+        result = run_scenario(scenario, progress=not quiet, space=space, resume=resume, directory=directory,
+                              record=record)
     except (ValueError, TypeError) as err:
         if isinstance(err, (ScenarioError, np.linalg.LinAlgError)):
             raise
         raise ScenarioError(f"{err} (scenario {path})") from None
+    d = scenario.directory
     print(f"stopped at t = {result.t:.6g} ({result.stop_reason}) after {len(result.history['t']) - 1} steps, "
           f"{int(result.history['newton_iterations'].sum())} Newton iterations")
     print(f"certificates: {result.certificates.describe()}")
@@ -118,31 +201,14 @@ def _run(path: Path, out: str | None, t_end: float | None, quiet: bool, resume: 
     return 0 if result.ok else 1
 
 
-def _resume(directory: Path, quiet: bool) -> int:
-    if not directory.is_dir():
-        raise ScenarioError(f"{directory} is not a directory: give the output directory of a `fempde run`")
-    record = directory / RUN_FILE
-    if not record.is_file() or not (directory / CHECKPOINT).is_file():
-        raise ScenarioError(f"{directory} holds no resumable run (no {RUN_FILE} and {CHECKPOINT} from `fempde run`)")
-    run = _run_record(record)
-    scenario = Path(run["scenario"])
-    if not scenario.is_file():
-        raise ScenarioError(f"{record}: the run's scenario file {scenario} no longer exists")
-    return _run(scenario, str(directory), run["t_end"], quiet, resume=True, stamp=run["sha256"])
-
-
-def _run_record(path: Path) -> dict[str, Any]:
-    """The checked contents of a run's ``run.json``."""
-    try:
-        run = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ScenarioError(f"{path} cannot be read as JSON ({err}); start the run afresh with `fempde run`") from None
-    if not isinstance(run, dict):
-        raise ScenarioError(f"{path} must hold a JSON object with keys {', '.join(_RUN_KEYS)}, got {run!r}")
+def _run_record(directory: OutputDirectory) -> dict[str, Any]:
+    """The checked contents of a run's ``run.json`` (read bounded, as a JSON object)."""
+    path = directory.path / RUN_FILE
+    run = directory.resuming()
     for key in _RUN_KEYS:
         if key not in run:
             raise ScenarioError(f"{path} has no {key!r} (written by an older fempde, or edited); "
-                                "start the run afresh with `fempde run`", key=key)
+                                "start the run afresh with `fempde run ... --overwrite`", key=key)
 
     def checked(key: str, check: Any, **rules: Any) -> Any:
         try:
@@ -160,11 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="porous-medium flow on a disk, written to out/demo")
     demo.add_argument("--out", default="out/demo", help="output directory (default out/demo)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output directory")
     run = commands.add_parser("run", help="run a scenario file")
     run.add_argument("scenario", type=Path)
     run.add_argument("--out", help="output directory (default: the scenario's, or out/NAME)")
     run.add_argument("--t-end", type=float, help="override the final time")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output directory")
     resume = commands.add_parser("resume", help="continue a run from the checkpoint in its output directory")
     resume.add_argument("directory", type=Path)
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -173,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            return _run(demo_scenario(), args.out, None, args.quiet)
+            return _run(demo_scenario(), args.out, None, args.quiet, args.overwrite, command="fempde demo")
         if args.command == "run":
-            return _run(args.scenario, args.out, args.t_end, args.quiet)
+            return _run(args.scenario, args.out, args.t_end, args.quiet, args.overwrite)
         if args.command == "resume":
             return _resume(args.directory, args.quiet)
         report = meshes.check(meshes.load(args.file))

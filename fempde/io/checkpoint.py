@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import owned_file
 from ..checks import number
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.record import RunRecord
@@ -28,12 +29,14 @@ class Checkpointer(Observer):
 
     def __init__(self, path: str | Path, every: float = 60.0) -> None:
         self.path = Path(path)
+        self.files = (self.path.name,)
         self.every = number("every (the checkpoint interval, seconds)", every, minimum=0.0)
         self._record: RunRecord | None = None
         self._written_at = -np.inf
 
     def start(self, info: RunInfo) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        owned_file(self.path)  # a link at its name is refused before the run, not at its first write
         self._record = info.record
 
     def observe(self, step: Step) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, owned_file
 from ..fem.space import Space
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.result import Result, SpaceError
@@ -69,7 +69,7 @@ def plot_history(history: Mapping[str, Array], path: str | Path, title: str = ""
             ax.fill_between(t, np.maximum(values - error, values * 1e-3), values + error, alpha=0.3)
         if space_error is not None and key in ("risk_time_error", "time_error"):
             estimate = space_error.risk_error if key == "risk_time_error" else space_error.rho_l1
-            ax.plot(space_error.times, estimate, "s", ms=4, label="space (refined mesh)")
+            ax.plot(space_error.times, estimate, "s", ms=4, label="space (second mesh)")
         if key.endswith("error"):
             ax.legend(fontsize=8)
         if scale == "log" and np.all(values[shown] > 0):
@@ -185,6 +185,7 @@ class PlotWriter(Observer):
 
     def __init__(self, directory: str | Path, panels: int = 4, title: str = "") -> None:
         self.directory = Path(directory)
+        self.files = ("rho.png", "history.png")
         self.panels = panels
         self.title = title
         self._snapshots: dict[float, Array] = {}
@@ -193,6 +194,9 @@ class PlotWriter(Observer):
 
     def start(self, info: RunInfo) -> None:
         self._system = info.system
+        if self.directory.is_dir():
+            for name in self.files:  # a link at its names is refused before the run, not at its end
+                owned_file(self.directory / name)
         # the initial state, the end, and output times spread in between
         candidates = np.asarray(info.times or (info.t_end,))
         picks = np.unique(np.round(np.geomspace(1, len(candidates), self.panels - 1)).astype(int) - 1)
@@ -207,5 +211,6 @@ class PlotWriter(Observer):
         self._snapshots[result.t] = result.rho
         target = getattr(self._system, "f", None)  # the porous-medium problems' target
         extra = {"f": target} if target is not None else {}
-        plot_densities(result.space, self._snapshots, self.directory / "rho.png", extra)
-        plot_history(result.history, self.directory / "history.png", self.title, result.space_error)
+        densities, history = (self.directory / name for name in self.files)
+        plot_densities(result.space, self._snapshots, densities, extra)
+        plot_history(result.history, history, self.title, result.space_error)

@@ -1,8 +1,11 @@
 """ParaView output: a ``.pvd`` collection of ``.vtu`` files with time values.
 
-Every file is written under a temporary name and renamed into place, and the
-``.pvd`` is rewritten after each ``.vtu``, so a run killed at any moment leaves
-a readable series. 1-D meshes are written as VTU line cells.
+Every file is written under a temporary name and renamed into place, never
+through a link (:mod:`fempde.atomic`), and the ``.pvd`` is rewritten after each
+``.vtu``, so a run killed at any moment leaves a readable series. 1-D meshes
+are written as VTU line cells. A ``.pvd`` read back (:func:`read_pvd`, when a
+run resumes) is bounded in size, may declare no DTD or entity, and must name
+its frames by plain file names beside it at finite times.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from numpy.typing import NDArray
 
-from ..atomic import atomic_write
-from ..checks import file_name
+from ..atomic import atomic_write, owned_file
+from ..bounded import FileFormatError, load_xml
+from ..checks import ParameterError, file_name, number
 from ..solvers.observers import Observer, RunInfo
 from ..solvers.result import Result
 from ..solvers.resume import ResumePoint
@@ -25,6 +29,9 @@ from ..solvers.system import GradientFlowSystem
 __all__ = ["PVDSeries", "VTKWriter", "mesh_cells", "read_pvd"]
 
 _CELL_TYPE = {1: "line", 2: "triangle", 3: "tetra"}
+
+MAX_PVD_BYTES = 64 << 20
+"""The largest ``.pvd`` read back (some 800,000 frames)."""
 
 
 def _pad3(array: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -41,14 +48,18 @@ class PVDSeries:
         self.directory = Path(directory)
         self.name = file_name("name (of the .pvd series)", name)
         self.entries: list[tuple[float, str]] = []
-        self.directory.mkdir(parents=True, exist_ok=True)
 
     def restore(self, resumed_from: ResumePoint, marks: tuple[float, ...]) -> None:
         """Take over the frames of an existing ``.pvd`` that a resumed run keeps
         (:meth:`~fempde.solvers.resume.ResumePoint.keeps_frame`)."""
-        if self.pvd_path.is_file():
+        if owned_file(self.pvd_path):
             self.entries = [(t, path.name) for t, path in read_pvd(self.pvd_path)
                             if resumed_from.keeps_frame(t, marks)]
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The names this series writes in its directory (patterns: the frames)."""
+        return f"{self.name}.pvd", f"{self.name}_[0-9][0-9][0-9][0-9][0-9]*.vtu"
 
     @property
     def pvd_path(self) -> Path:
@@ -66,6 +77,7 @@ class PVDSeries:
         """Write one ``.vtu`` (points ``(dim, n)``; vector cell data ``(dim, ncells)``)."""
         import meshio
 
+        self.directory.mkdir(parents=True, exist_ok=True)  # at the first write, not before the run is accepted
         filename = f"{self.name}_{len(self.entries):05d}.vtu"
         mesh = meshio.Mesh(
             _pad3(points),
@@ -93,12 +105,28 @@ def mesh_cells(space: Any) -> list[tuple[str, NDArray[Any]]]:
 
 
 def read_pvd(path: str | Path) -> list[tuple[float, Path]]:
-    """``(time, vtu path)`` pairs of a ``.pvd`` collection."""
-    import xml.etree.ElementTree as ET
-
+    """``(time, vtu path)`` pairs of a ``.pvd`` collection; a file that is too large,
+    declares a DTD or entity, is not XML, or names a frame by anything but a plain
+    file name beside it at a finite time raises :class:`~fempde.bounded.FileFormatError`."""
     path = Path(path)
-    root = ET.parse(path).getroot()
-    return [(float(d.attrib["timestep"]), path.parent / d.attrib["file"]) for d in root.iter("DataSet")]
+    what = "ParaView collection"
+    root = load_xml(path, what, MAX_PVD_BYTES)
+    if root.tag != "VTKFile" or root.get("type") != "Collection":
+        raise FileFormatError(path, what, f"is not a VTK collection (root <{root.tag} type={root.get('type')!r}>)")
+    frames = []
+    for k, dataset in enumerate(root.iter("DataSet")):
+        try:
+            t = number(f"DataSet {k}: timestep", float(dataset.attrib["timestep"]))
+            name = file_name(f"DataSet {k}: file", dataset.attrib["file"])
+        except KeyError as err:
+            raise FileFormatError(path, what, f"DataSet {k} has no {err.args[0]!r} attribute") from None
+        except ParameterError as err:
+            raise FileFormatError(path, what, str(err)) from None
+        except ValueError:
+            raise FileFormatError(path, what, f"DataSet {k} has the timestep {dataset.attrib['timestep']!r}, "
+                                              f"not a number") from None
+        frames.append((t, path.parent / name))
+    return frames
 
 
 class VTKWriter(Observer):
@@ -107,6 +135,7 @@ class VTKWriter(Observer):
 
     def __init__(self, directory: str | Path, name: str = "rho", every_step: bool = False) -> None:
         self.series = PVDSeries(directory, name)
+        self.files = self.series.files
         self.every_step = every_step
         self._system: GradientFlowSystem | None = None
         self._last: Step | None = None
@@ -114,6 +143,8 @@ class VTKWriter(Observer):
 
     def start(self, info: RunInfo) -> None:
         self._system = info.system
+        if self.series.directory.is_dir():
+            owned_file(self.series.pvd_path)  # a link at the series' name is refused before a frame is written
         if info.resumed_from is not None:
             self.series.restore(info.resumed_from, info.times)
 

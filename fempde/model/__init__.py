@@ -27,8 +27,8 @@ from .units import TRAINED, Bump, Homogeneous, Ridge, Unit, UnitKernels
 
 __all__ = [
     "ACTIVATION_NAMES", "SCALINGS", "SYMMETRIES", "TRAINED", "Activation", "Bump", "Compiled", "Data", "FiniteData",
-    "Gaussian", "GaussianMixture", "Homogeneous", "InitialLaw", "Limit", "MeanFieldModel", "MeshDensity",
-    "MeshSampler", "Product", "Ridge", "RiskValue", "Smooth", "SphereLaw", "TeacherData", "UniformData", "Unit",
-    "UnitKernels", "as_activation", "chizat_bach", "expected_risk", "gaussian_classes", "jmm_rbf", "lazy_network",
-    "limit", "mmn_anisotropic", "mmn_isotropic", "population_risk",
+    "Gaussian", "GaussianMixture", "Homogeneous", "InitialLaw", "Limit", "MeanFieldModel", "MeshDensity", "MeshSampler",
+    "Product", "Ridge", "RiskValue", "Smooth", "SphereLaw", "TeacherData", "UniformData", "Unit", "UnitKernels",
+    "as_activation", "chizat_bach", "expected_risk", "gaussian_classes", "jmm_rbf", "lazy_network", "limit",
+    "mmn_anisotropic", "mmn_isotropic", "population_risk",
 ]

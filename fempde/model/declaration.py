@@ -249,7 +249,7 @@ class MeanFieldModel:
             if self.lam != 0:
                 raise ValueError("the RBF network's PDE has no ridge term: give lam = 0")
             return FiniteDeltaPorousMedium(self.data.target, self.tau, self.schedule, kernel=self.unit.kernel,
-                                           delta=self.unit.delta)
+                                           delta=self.unit.delta, boundary=self.unit.boundary)
         return DistributionalDynamics(self.unit, self.quadrature(level), self.lam, self.beta, self.schedule)
 
     def initial_density(self) -> Any:

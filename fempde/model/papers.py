@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from skfem import Mesh
 
+from ..fem.kernels import BoxWalls, check_boundary
 from ..meanfield import Constant, PowerLaw, Schedule, temperature
 from ..problems.homogeneous import SphereLaw, Teacher
 from .data import FiniteData, TeacherData, UniformData, gaussian_classes
@@ -31,13 +32,18 @@ __all__ = ["chizat_bach", "jmm_rbf", "lazy_network", "mmn_anisotropic", "mmn_iso
 
 
 def jmm_rbf(mesh: Mesh, target: Any, delta: float, *, tau: float = 0.0, kernel: str = "triweight",
-            rho0: Any = "uniform", schedule: Schedule | None = None, label_noise: float = 0.0) -> MeanFieldModel:
+            rho0: Any = "uniform", schedule: Schedule | None = None, label_noise: float = 0.0,
+            boundary: str = "restricted") -> MeanFieldModel:
     """Bumps ``K^δ(x − w)`` on ``x ~ Unif(Ω)``, ``y = f(x)`` (+ label noise), centres in Ω
     (reflected at its walls), started from the density ``rho0``, diffusion ``τ``: the
-    limit is ``∂_t ρ = 2ξ[∇·(ρ∇Ψ^δ) + τΔρ]``, and as δ → 0 the porous-medium equation."""
+    limit is ``∂_t ρ = 2ξ[∇·(ρ∇Ψ^δ) + τΔρ]``, and as δ → 0 the porous-medium equation.
+    ``boundary``: the bumps ``"restricted"`` to Ω (the paper's network) or ``"reflected"``
+    at its walls (a box only; the one whose δ → 0 limit holds at τ = 0: README, "Walls at finite δ")."""
     beta = math.inf if tau == 0 else 1.0 / tau
     temperature(beta)  # checks tau through beta
-    return MeanFieldModel(Bump(kernel, int(mesh.p.shape[0]), delta), UniformData(mesh, target, label_noise),
+    walls = BoxWalls.from_mesh(mesh) if check_boundary(boundary) == "reflected" else None
+    unit = Bump(kernel, int(mesh.p.shape[0]), delta, boundary, walls)
+    return MeanFieldModel(unit, UniformData(mesh, target, label_noise),
                           MeshDensity(mesh, rho0), beta=beta, schedule=schedule or Constant(), domain=mesh,
                           name="rbf")
 

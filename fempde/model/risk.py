@@ -150,7 +150,7 @@ def _block(unit: Unit, rule: DataLaw, theta: Array, weights: Array) -> tuple[Arr
     if isinstance(unit, Bump):
         from ..fem.convolution import kernel_matrix
 
-        matrix = kernel_matrix(unit.bump, rule.points, theta)
+        matrix = kernel_matrix(unit.bump, rule.points, theta, walls=unit.walls)
         squares = matrix.multiply(matrix)
         return (np.asarray(matrix.T @ (rule.weights * rule.y_mean)), np.asarray(squares.T @ rule.weights),
                 np.asarray(matrix @ weights))

@@ -9,7 +9,8 @@ activation = "tanh"            # ridge: a built-in name (fempde.model.ACTIVATION
 input_dim = 1                  # ridge, homogeneous: d, the data's dimension
 output = "trained"             # ridge: a number, or "trained" (a coordinate of θ)
 bias = 0.0                     # ridge: a number, or "trained"
-# kernel = "triweight"         # bump: its kernel; delta = 0.1, its width (d: the [mesh]'s dimension)
+# kernel = "triweight"         # bump: its kernel; delta = 0.1, its width (d: the [mesh]'s dimension);
+                               #   boundary = "restricted" or "reflected" (mirror images at a box's walls)
 lam = 0.0                      # ridge λ
 beta = 50.0                    # inverse temperature, or "inf" (noiseless)
 schedule = { kind = "constant", xi0 = 1.0 }   # or { kind = "power", xi0, alpha, t0 }
@@ -56,7 +57,7 @@ from typing import Any
 import numpy as np
 from skfem import Mesh
 
-from ..fem.kernels import KERNELS
+from ..fem.kernels import BOUNDARIES, KERNELS, BoxWalls
 from ..meanfield import Schedule
 from ..problems.homogeneous import SphereLaw, Teacher
 from ..problems.neurons import Hinges
@@ -75,7 +76,7 @@ UNITS = ("ridge", "bump", "homogeneous")
 
 MODEL_KEYS = {
     "ridge": {"activation", "input_dim", "output", "bias"},
-    "bump": {"kernel", "delta"},
+    "bump": {"kernel", "delta", "boundary"},
     "homogeneous": {"input_dim"},
 }
 """Each unit's own keys in ``[model]``, besides :data:`COMMON_KEYS`."""
@@ -168,7 +169,16 @@ def _unit(kind: str, table: dict[str, Any], mesh: Mesh | None) -> Unit:
         kernel = choice("model", "kernel", table.get("kernel", "triweight"), list(KERNELS))
         if "delta" not in table:
             raise ScenarioError("[model] unit = \"bump\" needs delta, the bumps' width", section="model", key="delta")
-        return Bump(kernel, int(mesh.p.shape[0]), number("model", "delta", table["delta"], positive=True))
+        delta = number("model", "delta", table["delta"], positive=True)
+        boundary = choice("model", "boundary", table.get("boundary", "restricted"), BOUNDARIES)
+        try:
+            walls = BoxWalls.from_mesh(mesh) if boundary == "reflected" else None
+            if walls is not None:
+                walls.check_width(delta)
+        except ValueError as err:
+            raise ScenarioError(f"[model] boundary = 'reflected': {err}", section="model", key="boundary",
+                                value=boundary) from None
+        return Bump(kernel, int(mesh.p.shape[0]), delta, boundary, walls)
     if "input_dim" not in table and kind == "ridge":
         raise ScenarioError("[model] unit = \"ridge\" needs input_dim, the data's dimension d", section="model",
                             key="input_dim")

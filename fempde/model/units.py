@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..checks import finite_array, integer, number
-from ..fem.kernels import KERNELS, Kernel
+from ..fem.kernels import BoxWalls, Kernel, check_boundary
 from .activations import Activation, as_activation
 
 __all__ = ["TRAINED", "Bump", "Homogeneous", "Ridge", "Unit", "UnitKernels"]
@@ -259,19 +259,96 @@ def bump_passes(d: int, power: int) -> tuple[Callable[..., float], Callable[...,
     return forward, backward
 
 
+_REFLECTED_PASSES: dict[tuple[int, int], tuple[Callable[..., float], Callable[..., None]]] = {}
+
+
+def reflected_bump_passes(d: int, power: int) -> tuple[Callable[..., float], Callable[..., None]]:
+    """The compiled passes of the reflected bump ``Σ_g K^δ(g x − w)`` in ``d`` dimensions
+    (``params = [p, c, 1/δ², δ, lower_1..d, upper_1..d]``): the images of ``x`` are those of
+    :func:`fempde.fem.kernels.mirror_images` (``x`` and its mirrors across the walls within δ),
+    each a plain bump; ``scratch`` keeps ``(1 − s)_+^{p−1}`` per image (``2^d`` entries)."""
+    key = (d, power)
+    if key in _REFLECTED_PASSES:
+        return _REFLECTED_PASSES[key]
+    images = 2**d
+
+    @numba.njit(inline="always", fastmath=True)
+    def image(x: Array, params: Array, g: int, out: Array) -> bool:  # pragma: no cover - compiled
+        """Image ``g`` (its bits: which walls it is mirrored across) of ``x`` into ``out``; False when
+        one of its walls is not within δ of ``x`` (the image is not one of ``x``'s)."""
+        delta = params[3]
+        for j in range(d):
+            out[j] = x[j]
+            if (g >> j) & 1:
+                lower, upper = params[4 + j], params[4 + d + j]
+                if x[j] - lower < delta:
+                    out[j] = 2.0 * lower - x[j]
+                elif upper - x[j] < delta:
+                    out[j] = 2.0 * upper - x[j]
+                else:
+                    return False
+        return True
+
+    @numba.njit(inline="always", fastmath=True)
+    def forward(x: Array, theta: Array, params: Array, scratch: Array) -> float:  # pragma: no cover - compiled
+        total = 0.0
+        point = np.empty(d)
+        for g in range(images):
+            scratch[g] = 0.0
+            if not image(x, params, g, point):
+                continue
+            s = 0.0
+            for j in range(d):
+                s += (point[j] - theta[j]) ** 2
+            level = 1.0 - s * params[2]
+            if level <= 0.0:
+                continue
+            base = 1.0
+            for _ in range(power - 1):
+                base *= level
+            scratch[g] = base
+            total += params[1] * base * level
+        return total
+
+    @numba.njit(inline="always", fastmath=True)
+    def backward(x: Array, theta: Array, params: Array, scratch: Array, coef: float,
+                 grad: Array) -> None:  # pragma: no cover - compiled
+        point = np.empty(d)
+        for g in range(images):
+            if scratch[g] == 0.0:
+                continue
+            image(x, params, g, point)
+            factor = coef * 2.0 * params[0] * params[1] * params[2] * scratch[g]
+            for j in range(d):
+                grad[j] += factor * (point[j] - theta[j])
+
+    _REFLECTED_PASSES[key] = (forward, backward)
+    return forward, backward
+
+
 @dataclass(frozen=True)
 class Bump:
     """``K^δ(x − w)`` (:class:`fempde.Kernel`: ``kernel`` name, ``input_dim`` = the domain's
-    dimension, width ``delta``); ``θ = w``."""
+    dimension, width ``delta``); ``θ = w``. ``boundary="reflected"`` (with ``walls``, the
+    box Ω fills: :class:`fempde.fem.kernels.BoxWalls`) completes a bump near a wall by its
+    mirror images, ``Σ_g K^δ(g x − w)``, so that it keeps its whole mass in Ω
+    (:data:`fempde.fem.kernels.BOUNDARIES`; README, "Walls at finite δ")."""
 
     kernel: str
     input_dim: int
     delta: float
+    boundary: str = "restricted"
+    walls: BoxWalls | None = None
 
     def __post_init__(self) -> None:
-        if self.kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {self.kernel!r}; choose one of {', '.join(KERNELS)}")
-        Kernel(self.kernel, self.input_dim, self.delta)  # checks dim and delta
+        Kernel(self.kernel, self.input_dim, self.delta)  # checks the name, dim and delta
+        if check_boundary(self.boundary) == "reflected":
+            if not isinstance(self.walls, BoxWalls) or self.walls.dim != self.input_dim:
+                raise ValueError("boundary='reflected' needs the walls of the box (walls=BoxWalls.from_mesh(mesh)), "
+                                 f"of dimension {self.input_dim}")
+            self.walls.check_width(self.delta)
+        elif self.walls is not None:
+            raise ValueError("walls are the reflected kernel's: give boundary='reflected', or no walls")
 
     @property
     def bump(self) -> Kernel:
@@ -285,22 +362,40 @@ class Bump:
     def coordinates(self) -> tuple[str, ...]:
         return tuple("xyz"[j] for j in range(self.input_dim))
 
+    def _images(self, points: Array) -> tuple[Array, NDArray[np.int64]]:
+        """The sample points and, reflected, their mirror images, with the point each comes from."""
+        if self.walls is None:
+            return points, np.arange(len(points))
+        return self.walls.images(points, self.delta)
+
     def __call__(self, x: ArrayLike, theta: ArrayLike) -> Array:
         points, units = _inputs(self, x, theta)
-        difference = points[:, None, :] - units[None, :, :]  # (M, n, d)
-        return np.asarray(self.bump(difference.reshape(-1, self.dim).T).reshape(len(points), len(units)))
+        images, source = self._images(points)
+        difference = images[:, None, :] - units[None, :, :]  # (M', n, d)
+        values = self.bump(difference.reshape(-1, self.dim).T).reshape(len(images), len(units))
+        out = np.zeros((len(points), len(units)))
+        np.add.at(out, source, values)
+        return out
 
     def gradient(self, x: ArrayLike, theta: ArrayLike) -> Array:
-        """``∇_w K^δ(x − w) = −∇K^δ(x − w)``, shape ``(M, n, D)``."""
+        """``∇_w K^δ(x − w) = −∇K^δ(x − w)`` (summed over the images), shape ``(M, n, D)``."""
         points, units = _inputs(self, x, theta)
-        difference = (points[:, None, :] - units[None, :, :]).reshape(-1, self.dim)
-        return np.asarray(-self.bump.gradient(difference.T).T.reshape(len(points), len(units), self.dim))
+        images, source = self._images(points)
+        difference = (images[:, None, :] - units[None, :, :]).reshape(-1, self.dim)
+        values = -self.bump.gradient(difference.T).T.reshape(len(images), len(units), self.dim)
+        out = np.zeros((len(points), len(units), self.dim))
+        np.add.at(out, source, values)
+        return out
 
     @property
     def kernels(self) -> UnitKernels:
         kernel = self.bump
-        return UnitKernels(*bump_passes(self.input_dim, kernel.power),
-                           np.array([float(kernel.power), kernel.constant, 1.0 / self.delta**2]), 1)
+        params = np.array([float(kernel.power), kernel.constant, 1.0 / self.delta**2])
+        if self.walls is None:
+            return UnitKernels(*bump_passes(self.input_dim, kernel.power), params, 1)
+        box = np.concatenate([[self.delta], self.walls.lower, self.walls.upper])
+        return UnitKernels(*reflected_bump_passes(self.input_dim, kernel.power), np.concatenate([params, box]),
+                           2**self.input_dim)
 
 
 # -- 2-homogeneous units a ReLU(⟨b, x⟩) ----------------------------------------------------------------------------

@@ -4,13 +4,18 @@
     Ψ^δ(w; ρ) = (1/|Ω|) ∫_Ω K^δ(x − w) (K^δ∗ρ(x) − f(x)) dx,
 
 the gradient flow of ``F(ρ) = ½ R^δ(ρ) + τ ∫ ρ log ρ``,
-``R^δ(ρ) = (1/|Ω|) ∫_Ω (f − K^δ∗ρ)²``, the convolution restricted to Ω (bumps
-near the wall lose the part outside). As δ → 0, ``Ψ^δ → (ρ − f)/|Ω|``: the
-:class:`~fempde.PorousMedium` flow.
+``R^δ(ρ) = (1/|Ω|) ∫_Ω (f − K^δ∗ρ)²``. With ``boundary="restricted"`` (the
+default) the convolution is restricted to Ω: bumps near the wall lose the part
+outside, and at τ = 0 the flow holds mass on the wall, as a point mass that
+no mesh resolves. With ``boundary="reflected"`` ``K^δ(x − w)`` is replaced by
+the reflected kernel ``Σ_g K^δ(g x − w)`` of :mod:`fempde.fem.kernels` (a box
+only): every bump keeps its whole mass in Ω, ``Ψ^δ`` has no normal derivative
+at the wall, and ρ^δ tends to the δ → 0 flow (README, "Walls at finite δ").
+As δ → 0, ``Ψ^δ → (ρ − f)/|Ω|``: the :class:`~fempde.PorousMedium` flow.
 
 Discretely, ρ is the nodal point masses ``m_i ρ_i`` (lumped quadrature), so
 ``(K^δ∗ρ)(x_q) = Σ_i K_qi m_i ρ_i`` at the quadrature points ``x_q`` of the
-mesh, with the sparse ``K_qi = K^δ(x_q − x_i)``, and
+mesh, with the sparse ``K_qi = K^δ(x_q − x_i)`` (or its reflected version), and
 
     F_h(ρ) = (1/2|Ω|) Σ_q w_q (f_q − (K M ρ)_q)² + τ Σ_i m_i ρ_i log ρ_i,
     μ_i = (∂F_h/∂ρ_i)/m_i = φ_i + τ (log ρ_i + 1),  φ = (1/|Ω|) Kᵀ W (K M ρ − f),
@@ -33,7 +38,7 @@ from numpy.typing import NDArray
 from ..checks import choice, number
 from ..fem.convolution import kernel_matrix
 from ..fem.flux import DEFAULT_FLUX
-from ..fem.kernels import KERNELS, Kernel
+from ..fem.kernels import KERNELS, BoxWalls, Kernel, check_boundary
 from ..fem.space import Space
 from .porous_medium import PorousMedium, PorousMediumSystem
 
@@ -46,16 +51,20 @@ Array = NDArray[np.float64]
 class FiniteDeltaPorousMedium(PorousMedium):
     """:class:`PorousMedium` with bumps of width ``delta`` and shape ``kernel``
     (see :data:`fempde.fem.kernels.KERNELS`); ``intorder`` is the degree of the
-    quadrature rule for the integrals over Ω."""
+    quadrature rule for the integrals over Ω; ``boundary`` is how a bump meets
+    the wall, ``"restricted"`` (cut off) or ``"reflected"`` (completed by its
+    mirror images; an axis-aligned box only, δ at most half its shortest side)."""
 
     kernel: str = "triweight"
     delta: float = 0.1
     intorder: int = 4
+    boundary: str = "restricted"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         choice("kernel", self.kernel, tuple(KERNELS))
         number("delta (the bump width)", self.delta, positive=True)
+        check_boundary(self.boundary)
 
     def discretise(self, space: Space, *, flux: str = DEFAULT_FLUX) -> FiniteDeltaSystem:
         return FiniteDeltaSystem(self, space, flux=flux)
@@ -76,15 +85,17 @@ class FiniteDeltaSystem(PorousMediumSystem):
                 "the bumps must be smaller than Ω"
             )
         self.kernel = Kernel(problem.kernel, space.dim, float(problem.delta))
+        self.walls = BoxWalls.from_mesh(space.mesh) if problem.boundary == "reflected" else None
         points, self.weights = space.quadrature(problem.intorder)
         target = problem.target(points.T) if callable(problem.target) else problem.target
         self.f_quadrature = np.broadcast_to(np.asarray(target, dtype=np.float64), (points.shape[0],)).copy()
         if not np.all(np.isfinite(self.f_quadrature)):
             bad = int(np.count_nonzero(~np.isfinite(self.f_quadrature)))
             raise ValueError(f"target f is not finite at {bad} of {points.shape[0]} quadrature points")
+        kernel = kernel_matrix(self.kernel, points, space.x.T, self.walls)
         # K M: density (nodal) -> K^δ∗ρ at the quadrature points
-        self.convolution = (kernel_matrix(self.kernel, points, space.x.T) @ sp.diags(space.m)).tocsr()
-        weighted = sp.diags(self.weights / space.volume) @ kernel_matrix(self.kernel, points, space.x.T)
+        self.convolution = (kernel @ sp.diags(space.m)).tocsr()
+        weighted = sp.diags(self.weights / space.volume) @ kernel
         self.adjoint = weighted.T.tocsr()  # (1/|Ω|) Kᵀ W
         self.potential_matrix = (self.adjoint @ self.convolution).tocsr()  # B = ∂φ/∂ρ
 

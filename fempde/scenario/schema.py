@@ -5,6 +5,8 @@
 domain = "disk"          # interval | rectangle | disk | polygon | ball | box | file
 radius = 1.0
 h = 0.05                 # meshes of more than meshes.MAX_NODES nodes also need allow_large = true
+# domain = "file" reads file = "mesh.msh"; fine_file = "fine.msh" (the same domain at about h/2)
+# is the second mesh of estimate_space_error, which a generated mesh makes itself
 
 [problem]
 target = "0.95 * (1 - x**2 - y**2)"   # a formula in x, y, z, r
@@ -21,7 +23,7 @@ steady_tol = 1e-9        # stop at a steady state (0: never)
 scheme = "bdf2"          # the default, second order in time; or "euler" (implicit Euler)
 rtol = 3e-6              # local time-error tolerance (the default); smaller is more accurate
 flux = "limited"         # the τ = 0 mobility: "limited" (default, second order) or "upwind"
-estimate_space_error = false   # true: also solve on the refined mesh and report the spatial error
+estimate_space_error = false   # true: also solve on a mesh twice as fine and report the spatial error
 checkpoint_every = 60.0  # seconds of wall time between checkpoints (0: every step)
 
 [output]
@@ -45,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,6 +58,7 @@ from skfem import Mesh
 import meshes
 
 from .. import checks
+from ..bounded import FileFormatError, load_toml
 from ..fem.flux import DEFAULT_FLUX, MOBILITIES
 from ..meanfield.schedule import Constant, PowerLaw, Schedule
 from ..problems.porous_medium import PorousMedium
@@ -82,7 +84,7 @@ _DOMAINS: dict[str, Callable[..., Mesh]] = {
     "box": meshes.box,
 }
 _SECTIONS = {
-    "mesh": {"domain", "force", "file"},  # plus the generator's own parameters (numbers, coordinates, allow_large)
+    "mesh": {"domain", "force", "file", "fine_file"},  # and a generator's parameters (numbers, lists, allow_large)
     "problem": {"target", "tau", "schedule"},
     "initial": {"rho0", "normalize"},
     "run": {"t_end", "outputs", "steady_tol", "dt0", "dt_max", "scheme", "linear_solver", "checkpoint_every",
@@ -112,6 +114,7 @@ class Scenario:
     directory: Path
     output_name: str
     source_sha256: str = ""  # of the scenario file's text (:func:`load_scenario`); "" when parsed from a table
+    fine_mesh: Mesh | None = None  # [mesh] fine_file: the second mesh of the spatial estimate, for a loaded mesh
 
 
 # -- one key's value, by fempde.checks, refused as a ScenarioError naming its section and key ---------------------
@@ -177,21 +180,33 @@ def _coordinates(key: str, value: Any, like: Any) -> list[Any]:
 # -- the tables ------------------------------------------------------------------------------------------------
 
 
-def mesh_from_table(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
+def mesh_from_table(table: dict[str, Any], base: Path) -> tuple[Mesh, bool, Mesh | None]:
     """The mesh of a ``[mesh]`` table (a generator and its parameters, or a file relative to
-    ``base``) and its ``force`` flag."""
+    ``base``), its ``force`` flag, and the second mesh of the spatial estimate (``fine_file``) if given."""
     table = dict(table)
     domain = table.pop("domain", None)
     force = flag("mesh", "force", table.pop("force", False))
     if domain == "file":
-        unknown_keys("mesh", table, {"file"})
+        unknown_keys("mesh", table, {"file", "fine_file"})
         if "file" not in table:
             raise ScenarioError("[mesh] domain = 'file' needs file = 'path/to/mesh'", section="mesh", key="domain")
-        try:
-            return meshes.load(base / text("mesh", "file", table["file"])), force
-        except meshes.MeshError as err:
-            raise ScenarioError(f"[mesh] file = {table['file']!r}: {err}", section="mesh", key="file",
-                                value=table["file"]) from None
+        fine = _loaded(base, "fine_file", table["fine_file"]) if "fine_file" in table else None
+        return _loaded(base, "file", table["file"]), force, fine
+    if "fine_file" in table:
+        raise ScenarioError("[mesh] fine_file is the second mesh of a loaded mesh (domain = 'file'); a generated "
+                            "mesh makes its own at h/2: remove fine_file", section="mesh", key="fine_file",
+                            value=table["fine_file"])
+    return _generated(domain, table), force, None
+
+
+def _loaded(base: Path, key: str, value: Any) -> Mesh:
+    try:
+        return meshes.load(base / text("mesh", key, value))
+    except meshes.MeshError as err:
+        raise ScenarioError(f"[mesh] {key} = {value!r}: {err}", section="mesh", key=key, value=value) from None
+
+
+def _generated(domain: Any, table: dict[str, Any]) -> Mesh:
     generator = _DOMAINS[choice("mesh", "domain", domain, [*_DOMAINS, "file"])]
     parameters = inspect.signature(generator).parameters
     unknown_keys("mesh", table, set(parameters))
@@ -201,12 +216,14 @@ def mesh_from_table(table: dict[str, Any], base: Path) -> tuple[Mesh, bool]:
             arguments[key] = flag("mesh", key, value)
         elif isinstance(value, list):
             arguments[key] = _coordinates(key, value, parameters[key].default)
-        else:
-            arguments[key] = number("mesh", key, value)
+        else:  # a size checked here, so that its key and line are named
+            arguments[key] = number("mesh", key, value, positive=key in ("h", "radius"))
     try:
-        return generator(**arguments), force
-    except meshes.MeshError as err:
-        raise ScenarioError(f"[mesh] {err}", section="mesh") from None
+        return generator(**arguments)
+    except meshes.MeshError as err:  # the generator names the parameter it refused: that key's line
+        named = err.parameter if err.parameter in table else None
+        raise ScenarioError(f"[mesh] {err}", section="mesh", key=named,
+                            value=table[named] if named is not None else None) from None
 
 
 def formula_on_mesh(section: str, key: str, value: Any, mesh: Mesh, *, density: bool = False) -> Formula:
@@ -278,11 +295,13 @@ def _options(run: dict[str, Any], t_end: float) -> StepOptions:
         if key in run:
             stepping[key] = choice("run", key, run[key], choices)
     try:
-        return StepOptions(**stepping)
+        options = StepOptions(**stepping)
+        options.resolved(t_end)  # the steps it gives for this t_end: ordered, and not too small
     except checks.ParameterError as err:
         raise ScenarioError(f"[run] {err}", section="run", key=err.name, value=err.value) from None
     except ValueError as err:
         raise ScenarioError(f"[run] {err}", section="run") from None
+    return options
 
 
 def _flux(run: dict[str, Any], problem: PorousMedium) -> str:
@@ -304,7 +323,7 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     for required in ("mesh", "problem", "run"):
         if required not in data:
             raise ScenarioError(f"scenario {name} has no [{required}] section", key=required)
-    mesh, force = mesh_from_table(data["mesh"], base)
+    mesh, force, fine_mesh = mesh_from_table(data["mesh"], base)
     problem = _problem(data["problem"], mesh)
 
     initial = data.get("initial", {})
@@ -346,29 +365,22 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
         estimate_space_error=estimate,
         directory=Path(directory),
         output_name=str(_checked(checks.file_name, "output", "name", output.get("name", "rho"))),
+        fine_mesh=fine_mesh,
     )
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file."""
+    """Read and check a scenario file: bounded in size and nesting before it is parsed
+    (:func:`fempde.bounded.load_toml`; a UTF-8 byte-order mark is allowed)."""
     path = Path(path)
-    if path.is_dir():
-        raise ScenarioError(f"scenario file {path} is a directory, not a TOML file")
-    if not path.is_file():
-        raise ScenarioError(f"scenario file {path} does not exist")
     try:
-        source = path.read_bytes()
-        content = source.decode("utf-8")
-    except OSError as err:
-        raise ScenarioError(f"scenario file {path} cannot be read: {err.strerror or err}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"scenario file {path} is not a UTF-8 text file") from None
+        file = load_toml(path, "scenario file")
+    except FileFormatError as err:
+        if err.line is None:
+            raise ScenarioError(str(err)) from None
+        raise ScenarioError(f"the scenario file {err.problem}", line=err.line, source=str(path)) from None
     try:
-        data = tomllib.loads(content)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path} is not valid TOML: {err}") from None
-    try:
-        scenario = parse_scenario(data, name=path.stem, base=path.parent)
+        scenario = parse_scenario(file.data, name=path.stem, base=path.parent)
     except ScenarioError as err:
-        raise err.located(content, str(path)) from None
-    return replace(scenario, source_sha256=hashlib.sha256(source).hexdigest())
+        raise err.located(file.text, str(path)) from None
+    return replace(scenario, source_sha256=hashlib.sha256(file.raw).hexdigest())

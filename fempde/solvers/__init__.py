@@ -24,7 +24,7 @@ The run:
 * :mod:`.result` — :class:`Result`, :class:`Certificates`, :class:`SpaceError`;
 * :mod:`.resume` — checkpoints and what a resumed run keeps;
 * :mod:`.observers` — the :class:`Observer` base, progress bar, steady-state stop;
-* :mod:`.accuracy` — the spatial error estimate from a refined mesh.
+* :mod:`.accuracy` — the spatial error estimate from a second mesh about twice as fine.
 
 Beside them: :mod:`.characteristics` — the noiseless radial flow solved exactly by
 its characteristics (:func:`quantile_flow`); :mod:`.point_flow` — the noiseless

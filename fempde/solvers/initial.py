@@ -5,7 +5,7 @@ values, a number, ``"uniform"``) into nodal values of mass 1, refusing a
 negative, empty or non-finite one; :func:`discretised` makes a problem's
 system on a space and checks that ρ0's free energy is finite there. Both run
 before the loop, and the spatial estimate (:mod:`fempde.solvers.accuracy`)
-calls them again on the refined mesh.
+calls them again on its second mesh.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def advance(system: GradientFlowSystem, rho0: Array, t_end: float, observers: Se
                        keep=times)
     resumed_from = None
     if start is not None:
-        record.restore(start.history, start.failed, start.max_energy_increase, restored_step(start.state, system))
+        record.restore(start.history, start.failed, restored_step(start.state, system))
         resumed_from = ResumePoint(start.state.index, start.state.t)
     stepper = steps(system, rho0, t_end, times=times, options=options,
                     start=start.state if start is not None else None)

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..checks import choice, integer, number
+from ..checks import ParameterError, choice, integer, number
 from .linalg import LINEAR_SOLVERS
 from .schemes import SCHEMES
 
-__all__ = ["DEFAULT_RTOL", "StepOptions"]
+__all__ = ["DEFAULT_RTOL", "MIN_STEP", "StepOptions"]
 
 DEFAULT_RTOL = 3e-6
 """The default local (per-step) error tolerance, relative: chosen so that a default
 run's risk curve is within 1e-3 relative of the same run at a 100× tighter
 tolerance (tests/fempde/solvers/test_accuracy.py; the measurement is in
 ``benchmarks/results/work_precision.txt``)."""
+
+MIN_STEP = 1e-90
+"""The smallest step a run may take: the error estimate works with cubes of the
+steps, which underflow double precision below about 1e-103 (a run to
+``t_end = 1e-300`` would divide by zero there)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,16 @@ class StepOptions:
         """``(dt0, dt_max, dt_min)`` for a run to ``t_end``: defaults filled in, the
         default ``dt0`` clamped into ``[dt_min, dt_max]``; given values must be ordered."""
         dt_max = self.dt_max if self.dt_max is not None else t_end / 10
-        dt_min = self.dt_min if self.dt_min is not None else min(1e-12 * t_end, dt_max)
+        dt_min = self.dt_min if self.dt_min is not None else min(max(1e-12 * t_end, MIN_STEP), dt_max)
         dt0 = self.dt0 if self.dt0 is not None else min(max(1e-4 * t_end, dt_min), dt_max)
+        if min(dt_min, dt0) < MIN_STEP:
+            given = [name for name in ("dt_min", "dt0") if (getattr(self, name) or MIN_STEP) < MIN_STEP]
+            name = given[0] if given else "t_end"
+            raise ParameterError(f"steps below {MIN_STEP:g} underflow the error estimate in double precision (t_end = "
+                                 f"{t_end!r}: dt0 = {dt0:.3g}, dt_min = {dt_min:.3g}); rescale time so that t_end >= "
+                                 f"{MIN_STEP * 1e4:g}", name, getattr(self, name) if given else t_end)
         if not (dt_min <= dt0 <= dt_max):
-            raise ValueError(f"need dt_min <= dt0 <= dt_max, got {dt_min:.3g}, {dt0:.3g}, {dt_max:.3g}")
+            name = next((n for n in ("dt0", "dt_max", "dt_min") if getattr(self, n) is not None), "t_end")
+            raise ParameterError(f"need dt_min <= dt0 <= dt_max, got {dt_min:.3g}, {dt0:.3g}, {dt_max:.3g} (for "
+                                 f"t_end = {t_end!r})", name, getattr(self, name) if name != "t_end" else t_end)
         return float(dt0), float(dt_max), float(dt_min)

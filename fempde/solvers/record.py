@@ -24,21 +24,29 @@ from .result import Certificates, Result
 from .step import Step, StepperState
 from .system import GradientFlowSystem
 
-__all__ = ["HISTORY_COLUMNS", "RunRecord", "Tolerances", "certificate_flags", "history_row"]
+__all__ = ["CERTIFICATES", "HISTORY_COLUMNS", "RunRecord", "Tolerances", "certificate_flags", "history_flags",
+           "history_row"]
 
 Array = NDArray[np.float64]
 
 HISTORY_COLUMNS = ("t", "dt", "free_energy", "risk", "mass", "mass_drift", "min_rho",
-                   "newton_iterations", "rejected_steps", "wall_mass", "time_error", "risk_time_error")
+                   "newton_iterations", "rejected_steps", "wall_mass", "time_error", "risk_time_error", "cleared")
 """The scalars of every accepted step, in this order (``Result.history``, checkpoints,
 CSV). ``time_error`` and ``risk_time_error`` are the estimated global errors of ρ
-(mass-weighted L1) and of the risk from the time stepping, at the step."""
+(mass-weighted L1) and of the risk from the time stepping, at the step; ``cleared``
+the depth of the round-off negatives Newton set to 0 with the mass kept (at most
+``newton_tol · max(1, max ρ)``, :mod:`fempde.solvers.newton`)."""
+
+
+CERTIFICATES = ("mass", "negative", "energy")
+"""The certificates a run checks at every step (:func:`certificate_flags`)."""
 
 
 def history_row(step: Step) -> tuple[float, ...]:
     """The scalars of one step, in the order of :data:`HISTORY_COLUMNS`."""
     return (step.t, step.dt, step.free_energy, step.risk, step.mass, step.mass_drift, step.min_rho,
-            step.newton_iterations, step.rejected, step.wall_mass, step.time_error, step.risk_time_error)
+            step.newton_iterations, step.rejected, step.wall_mass, step.time_error, step.risk_time_error,
+            step.cleared)
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,23 @@ def certificate_flags(step: Step, check_energy: bool, tolerances: Tolerances) ->
     return tuple(flags)
 
 
+def history_flags(rows: Array, check_energy: bool, tolerances: Tolerances, scale: float) -> set[str]:
+    """The certificates the rows of a history (``(steps, len(HISTORY_COLUMNS))``) fail,
+    recomputed from their numbers as :func:`certificate_flags` tests a step; ``scale``
+    stands for the largest ``|ρ|`` (which a row does not hold) in the test of ``min_rho``."""
+    column = {name: rows[:, k] for k, name in enumerate(HISTORY_COLUMNS)}
+    flags = set()
+    if np.any(column["mass_drift"] > tolerances.mass):
+        flags.add("mass")
+    if np.any(column["min_rho"] < -tolerances.mass * max(1.0, scale)):
+        flags.add("negative")
+    energy = column["free_energy"]
+    bound = tolerances.energy * np.maximum(1.0, np.abs(energy[1:]))
+    if check_energy and not np.all(np.diff(energy) <= bound):  # NaN fails
+        flags.add("energy")
+    return flags
+
+
 class RunRecord:
     """History, certificate flags and kept snapshots of one run (module docstring)."""
 
@@ -94,11 +119,17 @@ class RunRecord:
         self.last = step
         return self.last_flags
 
-    def restore(self, rows: Array, failed: Sequence[str], max_energy_increase: float, step: Step) -> None:
-        """Take over the record of a checkpointed run whose last step is ``step``."""
-        self.rows = [tuple(float(v) for v in r) for r in rows]
-        self.failed = set(failed)
-        self.max_energy_increase = max_energy_increase
+    def restore(self, rows: Array, failed: Sequence[str], step: Step) -> None:
+        """Take over the history of a checkpointed run whose last step is ``step``.
+        Its certificates are recomputed from the rows and from ``step``, never read
+        from the file: a failure the file records stays, one its numbers show is added."""
+        table = np.array(rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS))
+        self.rows = [tuple(float(v) for v in r) for r in table]
+        scale = float(np.abs(step.rho).max()) if step.rho.size else 1.0
+        self.failed = (set(failed) | history_flags(table, self.check_energy, self.tolerances, scale)
+                       | set(certificate_flags(step, self.check_energy, self.tolerances)))
+        increases = np.diff(table[:, HISTORY_COLUMNS.index("free_energy")])
+        self.max_energy_increase = float(increases.max()) if increases.size else -math.inf
         self.last = step
 
     def columns(self) -> dict[str, Array]:

@@ -3,11 +3,16 @@
 The one place that knows how a run continues after an interruption:
 :func:`save_checkpoint` stores the run record (:mod:`.record`) and the
 stepper's state (density, time, next step size, the past states BDF2 and the
-error estimate use, the mass and error bookkeeping); :func:`load_checkpoint`
-reads it back, refusing a malformed or foreign file; :func:`check_resume`
-refuses one that cannot continue the run at hand (a time beyond its end, a
-step index its history contradicts, a density of another mass). The
-:class:`Checkpoint` read is the start state the run loop (:mod:`.loop`) is
+error estimate use, the mass and error bookkeeping) in fempde's one checkpoint
+container (:mod:`fempde.archive`, kind :data:`KIND`); :func:`load_checkpoint`
+reads it back, every field's dtype and shape checked (against the run's mesh
+before the density is read, when the mesh is known) and its numbers finite;
+:func:`check_resume` refuses one that cannot continue the run at hand (a time
+beyond its end, a step index its history contradicts, a density of another
+mass, a last history row that is not its state's). The record's certificates
+are recomputed from the history and the state when the run is restored
+(:meth:`~fempde.solvers.record.RunRecord.restore`), never taken from the file.
+The :class:`Checkpoint` read is the start state the run loop (:mod:`.loop`) is
 handed: the file is read before the loop, never inside it.
 :func:`restored_step` rebuilds its last step for the record;
 :class:`ResumePoint` says which rows and frames of an interrupted run's files
@@ -19,7 +24,6 @@ direct solver; the 2-D AMG hierarchy, reused across steps, is rebuilt on resume)
 from __future__ import annotations
 
 import math
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +31,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ..atomic import atomic_write
-from .record import HISTORY_COLUMNS, RunRecord
+from ..archive import Field, read_archive, write_archive
+from .record import CERTIFICATES, HISTORY_COLUMNS, RunRecord
 from .step import Step, StepperState
 from .system import GradientFlowSystem
 
-__all__ = ["Checkpoint", "ResumePoint", "check_resume", "load_checkpoint", "restored_step", "save_checkpoint"]
+__all__ = ["KIND", "VERSION", "Checkpoint", "ResumePoint", "check_resume", "load_checkpoint", "restored_step",
+           "save_checkpoint"]
 
-_FORMAT = 2  # checkpoints of an older layout are refused, not misread
 MASS_TOL = 1e-9  # a checkpointed density's mass may differ this much (relative) from the run's
 
 
@@ -66,84 +70,77 @@ class Checkpoint:
     max_energy_increase: float
 
 
+KIND, VERSION = "pde-checkpoint", 1
+"""The archive kind of a PDE checkpoint (:mod:`fempde.archive`) and the version of its layout."""
+
+_SPEC = {
+    "rho": Field("float", ("n",)),
+    "index": Field("int"),
+    "t": Field("float"),
+    "dt_next": Field("float"),
+    "expected_mass": Field("float"),
+    "free_energy": Field("float"),
+    "past": Field("float", ("past", "n")),
+    "past_dt": Field("float", ("past",)),
+    "global_error": Field("float", ("errors", "n")),
+    "error_ratio": Field("float"),
+    "history": Field("float", ("steps", len(HISTORY_COLUMNS)), finite=False),
+    "failed": Field("str", ("flags",)),
+    "max_energy_increase": Field("float", finite=False),
+}
+_LIMITS = {"past": 2, "errors": 2, "flags": 3}  # BDF2 keeps two past states; three certificates
+
+
 def save_checkpoint(path: str | Path, record: RunRecord) -> Path:
-    """Write the record and its last step's state to ``path`` (``.npz``), atomically."""
+    """Write the record and its last step's state to ``path`` (``.npz``), atomically,
+    in fempde's checkpoint container (:mod:`fempde.archive`)."""
     state = record.last_state()
-    past = np.array(state.past) if state.past else np.empty((0, state.rho.size))
-
-    def save(tmp: Path) -> None:
-        np.savez(
-            tmp, format=_FORMAT, rho=state.rho, index=state.index, t=state.t, dt_next=state.dt_next,
-            expected_mass=state.expected_mass, free_energy=state.free_energy, past=past,
-            past_dt=np.array(state.past_dt, dtype=np.float64),
-            global_error=np.array(state.global_error) if state.global_error else np.empty((0, state.rho.size)),
-            error_ratio=state.error_ratio,
-            history=np.array(record.rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS)),
-            failed=np.array(sorted(record.failed), dtype=str),
-            max_energy_increase=record.max_energy_increase,
-        )
-
-    return atomic_write(path, save)
+    n = state.rho.size
+    return write_archive(path, KIND, VERSION, {
+        "rho": state.rho, "index": np.int64(state.index), "t": np.float64(state.t),
+        "dt_next": np.float64(state.dt_next), "expected_mass": np.float64(state.expected_mass),
+        "free_energy": np.float64(state.free_energy),
+        "past": np.array(state.past, dtype=np.float64).reshape(-1, n),
+        "past_dt": np.array(state.past_dt, dtype=np.float64),
+        "global_error": np.array(state.global_error, dtype=np.float64).reshape(-1, n),
+        "error_ratio": np.float64(state.error_ratio),
+        "history": np.array(record.rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS)),
+        "failed": np.array(sorted(record.failed), dtype=str),
+        "max_energy_increase": np.float64(record.max_energy_increase),
+    })
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read a checkpoint written by :class:`Checkpointer`; an unreadable, incomplete or
-    foreign file raises ``ValueError`` naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: was the run started with a Checkpointer?")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            for key in ("format", "index", "t", "dt_next", "expected_mass", "free_energy", "error_ratio",
-                        "max_energy_increase"):
-                if key in data.files and (data[key].ndim != 0 or data[key].dtype.kind not in "iuf"):
-                    raise ValueError(f"its {key} must be one number, got {data[key].dtype} of shape {data[key].shape}")
-            for key in ("history", "rho", "past", "past_dt", "global_error"):
-                if key in data.files and data[key].dtype.kind != "f":
-                    raise ValueError(f"its {key} must hold floating-point numbers, got {data[key].dtype}")
-            if "failed" in data.files and (data["failed"].ndim != 1 or data["failed"].dtype.kind not in "U"
-                                           and data["failed"].size):
-                raise ValueError(f"its failed must be a list of flag names, got {data['failed'].dtype} of shape "
-                                 f"{data['failed'].shape}")
-            if "format" not in data.files or int(data["format"]) != _FORMAT:
-                raise ValueError(f"it was written by another version of fempde (format "
-                                 f"{int(data['format']) if 'format' in data.files else 1}, this one reads {_FORMAT}); "
-                                 "start the run afresh")
-            history = np.array(data["history"], dtype=np.float64)
-            if history.ndim != 2 or history.shape[1] != len(HISTORY_COLUMNS):
-                raise ValueError(f"its history has shape {history.shape}, expected (steps, {len(HISTORY_COLUMNS)})")
-            rho = np.array(data["rho"], dtype=np.float64)
-            past = np.array(data["past"], dtype=np.float64)
-            past_dt = tuple(float(v) for v in data["past_dt"])
-            errors = np.array(data["global_error"], dtype=np.float64)
-            if not (np.all(np.isfinite(past)) and np.all(np.isfinite(errors))
-                    and np.isfinite(float(data["error_ratio"])) and float(data["error_ratio"]) >= 0):
-                raise ValueError("its past states, error estimates or error ratio are not finite")
-            if np.any(np.isnan(history)) or np.any(history == np.inf):
-                raise ValueError("its history holds NaN or +inf values")
-            if not np.isfinite(float(data["free_energy"])):
-                raise ValueError(f"its free_energy = {float(data['free_energy'])!r} is not finite")
-            increase = float(data["max_energy_increase"])  # -inf: no step has increased it yet
-            if math.isnan(increase) or increase == math.inf:
-                raise ValueError(f"its max_energy_increase = {increase!r} is not a number < inf")
-            if rho.ndim != 1 or not np.all(np.isfinite(rho)) or len(past) != len(past_dt) or len(past) > 2 \
-                    or any(a.shape[1:] != rho.shape for a in (past, errors) if a.size):
-                raise ValueError("its state is malformed (density or past states)")
-            state = StepperState(
-                index=int(data["index"]), t=float(data["t"]), rho=rho, dt_next=float(data["dt_next"]),
-                expected_mass=float(data["expected_mass"]), free_energy=float(data["free_energy"]),
-                past=tuple(np.array(r) for r in past), past_dt=past_dt,
-                global_error=tuple(np.array(g, dtype=np.float64) for g in data["global_error"]),
-                error_ratio=float(data["error_ratio"]),
-            )
-            for field, value, valid in (("index", state.index, state.index >= 0), ("t", state.t, np.isfinite(state.t)),
-                                        ("dt_next", state.dt_next, np.isfinite(state.dt_next) and state.dt_next > 0)):
-                if not valid:  # the rest is checked against the run by check_resume
-                    raise ValueError(f"its {field} = {value!r} is invalid")
-            return Checkpoint(state, history, tuple(str(f) for f in data["failed"]),
-                              float(data["max_energy_increase"]))
-    except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"checkpoint {path} is unreadable or incomplete: {err}") from err
+def load_checkpoint(path: str | Path, nodes: int | None = None) -> Checkpoint:
+    """Read a checkpoint written by :class:`~fempde.io.Checkpointer` (of a mesh of
+    ``nodes`` nodes, when given: a density of another size is refused before it is
+    read). A damaged, incomplete, oversized or foreign file raises ``ValueError``
+    naming it and what is wrong; a missing one ``FileNotFoundError``."""
+    fields, dims = read_archive(path, KIND, VERSION, _SPEC, what="checkpoint",
+                                sizes=None if nodes is None else {"n": nodes}, limits=_LIMITS)
+    where = f"checkpoint {path}"
+    history = fields["history"]
+    if np.any(np.isnan(history)) or np.any(history == np.inf):
+        raise ValueError(f"{where}: its history holds NaN or +inf values")
+    increase = float(fields["max_energy_increase"])  # -inf: no step has increased it yet
+    if math.isnan(increase) or increase == math.inf:
+        raise ValueError(f"{where}: its max_energy_increase = {increase!r} is not a number < inf")
+    if dims["past"] > 2 or dims["errors"] > 2:
+        raise ValueError(f"{where}: its state is malformed ({dims['past']} past states, {dims['errors']} error "
+                         f"estimates; at most 2)")
+    unknown = sorted(set(fields["failed"].tolist()) - set(CERTIFICATES))
+    if unknown:
+        raise ValueError(f"{where}: its failed certificates {unknown} are not among {list(CERTIFICATES)}")
+    ratio = float(fields["error_ratio"])
+    if ratio < 0:
+        raise ValueError(f"{where}: its error_ratio = {ratio!r} is negative")
+    state = StepperState(
+        index=int(fields["index"]), t=float(fields["t"]), rho=np.array(fields["rho"]),
+        dt_next=float(fields["dt_next"]), expected_mass=float(fields["expected_mass"]),
+        free_energy=float(fields["free_energy"]), past=tuple(np.array(r) for r in fields["past"]),
+        past_dt=tuple(float(v) for v in fields["past_dt"]),
+        global_error=tuple(np.array(g) for g in fields["global_error"]), error_ratio=ratio,
+    )
+    return Checkpoint(state, history, tuple(str(f) for f in fields["failed"]), increase)
 
 
 def check_resume(checkpoint: Checkpoint, path: str | Path, t_end: float, mass: float, *, conserved: bool) -> None:
@@ -170,15 +167,27 @@ def check_resume(checkpoint: Checkpoint, path: str | Path, t_end: float, mass: f
         raise refuse("index", state.index, "is negative")
     if state.index != len(history) - 1:
         raise refuse("index", state.index, f"contradicts its history of {len(history)} rows (one per step from 0)")
-    last_t = float(history[-1, HISTORY_COLUMNS.index("t")])
-    if last_t != state.t:
-        raise refuse("t", state.t, f"differs from its history's last time {last_t!r}")
+    last = dict(zip(HISTORY_COLUMNS, (float(v) for v in history[-1]), strict=True))
+    if last["t"] != state.t:
+        raise refuse("t", state.t, f"differs from its history's last time {last['t']!r}")
+    times = history[:, HISTORY_COLUMNS.index("t")]
+    if times[0] < 0 or np.any(np.diff(times) <= 0):
+        raise refuse("history", "its times", "do not increase from t >= 0 step by step")
     if not (math.isfinite(state.expected_mass) and state.expected_mass > 0):
         raise refuse("expected_mass", state.expected_mass, "is not a finite positive mass")
     reference = 1.0 if conserved else state.expected_mass
     if not abs(mass - reference) <= MASS_TOL * reference:
         raise refuse("rho", f"a density of mass {mass:.12g}", f"differs from the run's mass {reference:.12g} by more "
                      f"than {MASS_TOL:g}")
+    # the last row is the checkpointed state's: its numbers are recomputed from the state, not trusted
+    if last["min_rho"] != float(state.rho.min()):
+        raise refuse("history", f"min_rho {last['min_rho']!r} in its last row",
+                     f"differs from its density's minimum {float(state.rho.min())!r}")
+    if last["free_energy"] != state.free_energy:
+        raise refuse("history", f"free_energy {last['free_energy']!r} in its last row",
+                     f"differs from its state's {state.free_energy!r}")
+    if not abs(last["mass"] - mass) <= 1e-12 * max(1.0, abs(mass)):
+        raise refuse("history", f"mass {last['mass']!r} in its last row", f"differs from its density's {mass!r}")
 
 
 def restored_step(state: StepperState, system: GradientFlowSystem) -> Step:

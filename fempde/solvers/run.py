@@ -5,8 +5,8 @@
 (:mod:`fempde.solvers.initial`); a resumed run's start state is read from its
 checkpoint here, before the loop. Then it runs the loop
 (:mod:`fempde.solvers.loop`: the stepper, the record, the observers), adds the
-refined-mesh estimate when asked for it (:mod:`fempde.solvers.accuracy`, which
-runs the loop again on the refined mesh), and lets the observers finish.
+spatial estimate when asked for it (:mod:`fempde.solvers.accuracy`, which
+runs the loop again on a second mesh), and lets the observers finish.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from skfem import Mesh
 from ..checks import number
 from ..fem.flux import DEFAULT_FLUX
 from ..fem.space import NodalFunction, Space
-from .accuracy import check_estimable, space_error
+from .accuracy import second_mesh, space_error
 from .initial import discretised, initial_density
 from .loop import OutputError, advance, finish, interrupts_deferred
 from .observers import Observer
@@ -49,7 +49,7 @@ def solve(
     tolerances: Tolerances | None = None,
     flux: str = DEFAULT_FLUX,
     force: bool = False,
-    estimate_space_error: bool = False,
+    estimate_space_error: bool | Mesh | Space = False,
     resume: str | Path | Checkpoint | None = None,
     **unknown: object,
 ) -> Result:
@@ -81,10 +81,14 @@ def solve(
         ``"upwind"``. With τ > 0 the flux is Scharfetter–Gummel's, and another
         ``flux`` than the default is refused (``ValueError``) rather than ignored.
     estimate_space_error
-        Also solve on the uniformly refined mesh and report, per output time,
-        the estimated spatial error of the risk and of ρ in L1
-        (``Result.space_error``, :mod:`fempde.solvers.accuracy`); costs a run on
-        a mesh with 2^dim times the cells. Not with ``resume``.
+        ``True``: also solve on a mesh about twice as fine and report, per
+        output time, the estimated spatial error of the risk and of ρ in L1
+        (``Result.space_error``, :mod:`fempde.solvers.accuracy`): the uniformly
+        refined mesh where it keeps ``T_ij >= 0``, else the same generator's at
+        ``h/2``; a mesh (or space) of the same domain at about ``h/2`` to solve
+        on that one (a loaded mesh has no generator). Refused with a
+        ``ValueError`` before the run where no second mesh can be made. Costs a
+        run on about 2^dim times the nodes. Not with ``resume``.
     resume
         Where to continue from: a :class:`~fempde.solvers.resume.Checkpoint`
         (the start state, see :func:`start_state` and
@@ -103,24 +107,23 @@ def solve(
     space = mesh if isinstance(mesh, Space) else Space(mesh, force=force)
     system, rho = discretised(problem, space, rho0, flux)
     t_end = number("t_end", t_end, positive=True)
-    if estimate_space_error:  # refused before the run, not after it
-        check_estimable(space)
-    start = None
-    if resume is not None:
-        if estimate_space_error:
-            raise ValueError("estimate_space_error needs a whole run: it cannot be combined with resume")
-        start = start_state(resume, system, t_end)
+    options.resolved(t_end)  # its steps refused before any observer starts (writes)
+    if resume is not None and estimate_space_error is not False:
+        raise ValueError("estimate_space_error needs a whole run: it cannot be combined with resume")
+    second = second_mesh(space, estimate_space_error) if estimate_space_error is not False else None  # before the run
+    start = start_state(resume, system, t_end) if resume is not None else None
     outcome = advance(system, rho, t_end, observers, times=times, options=options, tolerances=tolerances,
                       start=start)
-    if estimate_space_error and outcome.whole:
-        outcome.result.space_error = space_error(problem, space, rho0, outcome.result, options=options, flux=flux)
+    if second is not None and outcome.whole:
+        outcome.result.space_error = space_error(problem, second, space, rho0, outcome.result, options=options,
+                                                 flux=flux)
     return finish(observers, outcome)
 
 
 def start_state(resume: str | Path | Checkpoint, system: GradientFlowSystem, t_end: float) -> Checkpoint:
     """The checkpoint ``resume`` (read from its file if a path), checked against the
     run of ``system`` to ``t_end`` (:func:`~fempde.solvers.resume.check_resume`)."""
-    checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume)
+    checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, system.space.n)
     where = "passed as resume" if isinstance(resume, Checkpoint) else resume
     state, space = checkpoint.state, system.space
     if state.rho.shape != (space.n,):

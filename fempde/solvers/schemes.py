@@ -62,10 +62,6 @@ class Scheme(Protocol):
         """Newton's ``ρ_old``, its step in Ξ (``None``: ``∫ξ`` over the step) and first guess."""
         ...
 
-    def finish(self, rho: Array, system: GradientFlowSystem) -> Array:
-        """The solution as the step's result."""
-        ...
-
     def predict(self, system: GradientFlowSystem, t_new: float) -> Array:
         """The predictor of Milne's device at the end of the step."""
         ...
@@ -95,9 +91,6 @@ class ImplicitEuler:
 
     def start(self, system: GradientFlowSystem) -> tuple[Array, float | None, Array | None]:
         return self.window.rho, None, None
-
-    def finish(self, rho: Array, system: GradientFlowSystem) -> Array:
-        return rho
 
     def predict(self, system: GradientFlowSystem, t_new: float) -> Array:
         window = self.window
@@ -144,9 +137,6 @@ class BDF2:
         guess = np.maximum(rho + w * (rho - self.window.past[0]), 0.5 * rho)  # extrapolated; log ρ needs ρ > 0
         return self.tilde, self.k * (1 + w) / (1 + 2 * w), guess
 
-    def finish(self, rho: Array, system: GradientFlowSystem) -> Array:
-        return cleared(rho, system.space.m)  # the extrapolation amplifies round-off negatives
-
     def predict(self, system: GradientFlowSystem, t_new: float) -> Array:
         return predict(self.window.rho, self.window.past, self.k, self.window.steps, 2)  # quadratic
 
@@ -166,13 +156,15 @@ _CLASSES: dict[str, type[ImplicitEuler] | type[BDF2]] = {"bdf2": BDF2, "euler": 
 @dataclass(frozen=True)
 class Attempt:
     """A solved step: the density and its free energy, Newton's iterations and
-    last Jacobian, and the scheme that gave them."""
+    last Jacobian, the scheme that gave them, and the depth of the round-off
+    negatives Newton set to 0 (:class:`~fempde.solvers.newton.Solution`)."""
 
     rho: Array
     free_energy: float
     iterations: int
     jacobian: Jacobian | None
     scheme: Scheme
+    cleared: float = 0.0
 
 
 def attempt(newton: Newton, window: Window, t_new: float, k: float, scheme: str) -> Attempt:
@@ -182,13 +174,14 @@ def attempt(newton: Newton, window: Window, t_new: float, k: float, scheme: str)
     system = newton.system
     plan: Scheme = _CLASSES[scheme].plan(window, k, system) or ImplicitEuler(window, k)
     start, rescaled, guess = plan.start(system)
-    rho, iterations, jacobian = newton.solve(start, window.t, t_new, guess, rescaled)
-    rho = plan.finish(rho, system)
+    solution = newton.solve(start, window.t, t_new, guess, rescaled)
+    rho, iterations = solution.rho, solution.iterations
     energy = system.free_energy(rho)
     before = window.free_energy
     if not plan.proved_dissipative and energy > before + ROUND_OFF * max(1.0, abs(before)):
         plan = ImplicitEuler(window, k)
-        rho, more, jacobian = newton.solve(window.rho, window.t, t_new, rho)
-        iterations += more
+        solution = newton.solve(window.rho, window.t, t_new, rho)
+        rho, iterations = solution.rho, iterations + solution.iterations
         energy = system.free_energy(rho)
-    return Attempt(rho=rho, free_energy=energy, iterations=iterations, jacobian=jacobian, scheme=plan)
+    return Attempt(rho=rho, free_energy=energy, iterations=iterations, jacobian=solution.jacobian, scheme=plan,
+                   cleared=solution.cleared)

@@ -74,6 +74,9 @@ class Step:
     """The controller's ``E`` for this step (<= 1 when accepted under control)."""
     global_error: tuple[Array, ...] = ()
     """The estimated global errors ``g`` of ``rho`` and of ``past[0]``, newest first."""
+    cleared: float = 0.0
+    """The depth of the round-off negatives Newton set to 0 in this step, mass kept
+    (at most ``newton_tol · max(1, max ρ)``: :mod:`fempde.solvers.newton`)."""
 
     def state(self) -> StepperState:
         """What the stepper needs to continue from this step exactly (copies)."""

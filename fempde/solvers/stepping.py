@@ -191,7 +191,7 @@ class Stepper:
                     dt_next=self.dt, wall_mass=space.wall_mass(rho), past=new.past, past_dt=new.past_dt,
                     scheme=solved.scheme.name, time_error=float(space.m @ np.abs(propagated)),
                     risk_time_error=risk_error(system, rho, risk, propagated), error_ratio=ratio,
-                    global_error=new.global_error)
+                    global_error=new.global_error, cleared=solved.cleared)
 
 
 def steps(

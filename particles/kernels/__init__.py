@@ -204,9 +204,12 @@ class BumpStepper(_Common):
         domain = self.walls.domain
         assert domain is not None
         power, constant, delta = self._bump()
+        unit = self.model.unit
+        assert isinstance(unit, Bump)
+        box: dict[str, Any] = {} if unit.walls is None else {"lower": unit.walls.lower, "upper": unit.walls.upper}
         bump._sgd_chunk(theta, np.ascontiguousarray(xs[:, 0, :]), np.ascontiguousarray(ys[:, 0]), steps, stds,
-                       np.uint64(key), first, power, constant, delta, domain.normals, domain.offsets, domain.center,
-                       domain.inradius, self.walls.reflect)
+                        np.uint64(key), first, power, constant, delta, domain.normals, domain.offsets, domain.center,
+                        domain.inradius, self.walls.reflect, **box)  # reflected bumps: the box of their images
 
 
 def _why_not(name: str, model: MeanFieldModel, batch: Batch, walls: Walls) -> str | None:

@@ -34,6 +34,18 @@ def test_an_rbf_file_is_the_jmm_network():
     assert disk.model.tau == pytest.approx(0.02) and disk.n == [250, 1000, 4000]
 
 
+def test_boundary_reaches_the_bumps_and_a_disk_is_refused_with_its_key():
+    text = (EXAMPLES / "interval.toml").read_text().replace("h = 0.005", "h = 0.05")
+    reflected = text.replace("seeds = 4", 'seeds = 4\nboundary = "reflected"')
+    unit = parse_crosscheck(reflected, "check", Path("."), "check.toml").model.unit
+    assert unit.boundary == "reflected" and unit.walls is not None
+    disk = reflected.replace('domain = "interval"\na = 0.0\nb = 1.0\nh = 0.05', 'domain = "disk"\nh = 0.2')
+    with pytest.raises(ScenarioError, match=r"\[crosscheck\] boundary = 'reflected': boundary='reflected' needs Ω "
+                                            r"to be an axis-aligned interval, rectangle or box") as caught:
+        parse_crosscheck(disk, "check", Path("."), "check.toml")
+    assert caught.value.key == "boundary"
+
+
 def _small(tmp_path, text=None):
     path = tmp_path / "check.toml"
     text = text or (EXAMPLES / "interval.toml").read_text()
@@ -61,6 +73,11 @@ def _small(tmp_path, text=None):
     (("seeds = 4", "seeds = 4\nkernel = 3"), r"\[crosscheck\] kernel must be a kernel name \(a string\), got 3"),
     (("seeds = 4", "seeds = 4\nn_particles = 3"), r"unknown key 'n_particles' in \[crosscheck\]"),
     (("outputs = 30", "outputs = 30\nrtol = 1e-8"), r"\[run\] rtol: the cross-check chooses the limit's stepping"),
+    (("seeds = 4", 'seeds = 4\nboundary = "mirror"'),
+     r"\[crosscheck\] boundary must be one of 'restricted', 'reflected', got 'mirror'"),
+    (("delta = 0.1", 'delta = 0.6\nboundary = "reflected"'),
+     r"boundary = 'reflected': boundary='reflected' needs delta <= half the box's shortest side \(0.5\), got "
+     r"delta=0.6"),
 ])
 def test_bad_rbf_tables_are_named_with_their_line(change, message):
     text = (EXAMPLES / "interval.toml").read_text().replace("h = 0.005", "h = 0.05")
@@ -92,7 +109,8 @@ def test_bad_study_tables_are_named_with_their_key_and_line(change, key, message
 def test_the_command_writes_the_report_and_resumes(tmp_path, capsys):
     scenario, out = _small(tmp_path), tmp_path / "out"
     assert main([str(scenario), "--out", str(out), "--resume"]) == 2
-    assert "nothing to resume" in capsys.readouterr().err
+    assert f"output directory {out} holds no resumable run (no run.json and no checkpoints)" in capsys.readouterr().err
+    assert not out.exists()  # a directory made for a refused run is removed again
     assert main([str(scenario), "--out", str(out), "--workers", "2"]) in (0, 1)
     printed = capsys.readouterr().out
     assert "rbf: 1 SGD runs" in printed and "at t = 0 (the initial sample)" in printed
@@ -104,15 +122,19 @@ def test_the_command_writes_the_report_and_resumes(tmp_path, capsys):
     assert main([str(scenario), "--out", str(out), "--resume"]) == 2
     assert "another version of the scenario" in capsys.readouterr().err
     checkpoint = out / "checkpoints" / "sgd_N50_eps0.0001_seed0.npz"
-    assert main([str(scenario), "--out", str(out)]) in (0, 1)
+    # the output directory is owned as `fempde run` owns it: an earlier run is kept unless --overwrite
+    assert main([str(scenario), "--out", str(out)]) == 2
+    assert f"output directory {out} holds an earlier run" in capsys.readouterr().err and checkpoint.is_file()
+    assert main([str(scenario), "--out", str(out), "--overwrite"]) in (0, 1)
+    assert (out / "run.json").is_file() and checkpoint.is_file()
     checkpoint.write_bytes(checkpoint.read_bytes()[:200])
     assert main([str(scenario), "--out", str(out), "--resume"]) == 2
     assert f"checkpoint {checkpoint} is damaged or truncated" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("out", "message"), [
-    ("file", "output directory .*file is a file; give a directory"),
-    ("file/sub", "output directory .*file/sub is not writable"),
+    ("file", "output directory .*file is a file, not a directory; give a directory"),
+    ("file/sub", "output directory .*file/sub cannot be created: Not a directory"),
     ("", "--out must name a directory, got ''"),
 ])
 def test_the_output_directory_is_checked_before_the_run(tmp_path, capsys, out, message):

@@ -16,7 +16,7 @@ def _draw(m, rng):
 def test_chunks_end_on_every_recording_step():
     marks = record_steps(TimeAxis(1e-4), [0.2, 0.0, 0.05, 0.1, 0.05])  # sorted, once each
     assert marks.tolist() == [0, 500, 1000, 2000]
-    plan = chunk_plan(marks, 300)
+    plan = list(chunk_plan(marks, 300))
     assert plan == [Chunk(0, 0, True), Chunk(0, 300, False), Chunk(300, 200, True), Chunk(500, 300, False),
                     Chunk(800, 200, True), Chunk(1000, 300, False), Chunk(1300, 300, False),
                     Chunk(1600, 300, False), Chunk(1900, 100, True)]
@@ -28,8 +28,8 @@ def test_chunks_end_on_every_recording_step():
 def test_a_resumed_plan_is_the_tail_of_the_whole_one():
     marks = [0, 500, 1000, 2000]
     whole = chunk_plan(marks, 300)
-    assert chunk_plan(marks[2:], 300, start=800) == whole[4:]
-    assert chunk_plan([], 300, start=2000) == []
+    assert list(chunk_plan(marks[2:], 300, start=800)) == whole[4:]
+    assert list(chunk_plan([], 300, start=2000)) == []
 
 
 def test_bad_plans_are_named():
@@ -65,3 +65,62 @@ def test_block_draws_do_not_depend_on_the_cut_and_resume(rng):
         cut.take(1400, 10)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
         BlockDraws(_draw, 3)  # type: ignore[arg-type]
+
+
+def test_a_plan_of_a_trillion_steps_is_built_at_once():
+    """The plan holds a number per recording step, never its chunks: 2.4e8 chunks cost
+    what two do, and any of them is at hand."""
+    import tracemalloc
+
+    tracemalloc.start()
+    plan = chunk_plan([0, 10**12], 4096)
+    first, last = plan[1], plan[-1]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(plan) == 1 + -(-10**12 // 4096) == 244_140_626
+    assert first == Chunk(0, 4096, False) and last == Chunk(10**12 - 4096, 4096, True)
+    assert peak < 100_000  # bytes
+
+
+def test_a_chunk_by_index_is_the_chunk_in_order(rng):
+    for _ in range(20):
+        marks = np.unique(rng.integers(0, 5000, rng.integers(1, 8)))
+        start = int(rng.integers(0, marks[0] + 1))
+        plan = chunk_plan(marks, int(rng.integers(1, 700)), start=start)
+        chunks = list(plan)
+        assert [plan[k] for k in range(len(plan))] == chunks and plan[-1] == chunks[-1]
+        assert sum(c.steps for c in chunks) == marks[-1] - start and sum(c.record for c in chunks) == len(marks)
+    with pytest.raises(IndexError, match="chunk 9 of a plan of 9"):
+        chunk_plan([0, 2400], 300)[9]
+
+
+def test_sgd_of_ten_billion_steps_takes_its_first_step_in_constant_memory(rng, monkeypatch):
+    """rbf_sgd over 1e10 steps: from the call to its first compiled chunk, a few MB (the
+    plan of 2.4e6 chunks was built first, some 250 MB, before the plan was lazy)."""
+    import tracemalloc
+
+    import meshes
+    import particles
+    from fempde.fem.kernels import Kernel
+    from particles.kernels import bump as bump_kernel
+
+    domain = particles.ConvexDomain.from_mesh(meshes.interval(h=0.1))
+    kernel = Kernel("triweight", 1, 0.2)
+
+    def target(x):
+        return 1 - x[0] ** 2
+
+    particles.rbf_sgd(domain, target, kernel, domain.sample(10, rng), TimeAxis(1e-4), [0.01], rng=rng)  # compiled
+    compiled, peaks = bump_kernel._sgd_chunk, []
+
+    def first_chunk(*args, **kwargs):
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bump_kernel, "_sgd_chunk", first_chunk)
+    tracemalloc.start()
+    with pytest.raises(KeyboardInterrupt):
+        particles.rbf_sgd(domain, target, kernel, domain.sample(10, rng), TimeAxis(1e-10), [1.0], rng=rng)
+    tracemalloc.stop()
+    monkeypatch.setattr(bump_kernel, "_sgd_chunk", compiled)
+    assert len(peaks) == 1 and peaks[0] < 20e6

@@ -9,6 +9,7 @@ from scipy.integrate import quad
 import fempde
 import meshes
 import particles
+from fempde.checks import ParameterError
 from fempde.fem.kernels import Kernel
 from fempde.meanfield.axis import TimeAxis, noise_scale
 from particles.kernels import bump as bump_kernel
@@ -152,7 +153,7 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
     resumed = run(checkpoint=path, resume=True)
     np.testing.assert_array_equal(resumed.centers, whole.centers)
     np.testing.assert_array_equal(resumed.steps, whole.steps)
-    with pytest.raises(ValueError, match="belongs to another run"):
+    with pytest.raises(ValueError, match=r"field .theta. has N = 100 along axis 0, the run has 7"):
         particles.rbf_sgd(interval, target, kernel, interval.sample(7, rng), TimeAxis(1e-4), times, rng=rng,
                           checkpoint=path, resume=True)
 
@@ -276,3 +277,111 @@ def test_noise_does_not_depend_on_the_chunks(rng, interval):
     runs = [particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [0.05, 0.1], tau=0.01,
                               rng=copy.deepcopy(seed), chunk=chunk) for chunk in (7, 4096)]
     np.testing.assert_array_equal(runs[0].centers, runs[1].centers)
+
+
+def _reflected_on_the_unit_interval(kernel, x, w):
+    """``K^δ(x − w) + K^δ(x + w) + K^δ(x − (2 − w))``: the reflected kernel on [0, 1] for
+    δ <= 1/2, written out here independently of :func:`fempde.fem.kernels.mirror_images`
+    (summed over the centres ``w`` when it is an array)."""
+    w = np.atleast_1d(w)
+    return float(kernel(np.atleast_2d(np.concatenate([x - w, x + w, x - (2 - w)]))).sum())
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_reflected_kernel_gradient_matches_finite_differences(rng, dim):
+    """One noiseless compiled step of one centre with the residual y − f̂(x) = 1 and
+    step s moves it by 2s ∇_w K_refl(x, w): against central differences of the PDE
+    side's reflected kernel (kernel_matrix with the walls), near walls and corners."""
+    from fempde.fem.convolution import kernel_matrix
+    from fempde.fem.kernels import BoxWalls
+
+    mesh = meshes.interval(0, 1, 0.1) if dim == 1 else meshes.rectangle(0, 1, 0, 1, h=0.25)
+    domain, walls, kernel = particles.ConvexDomain.from_mesh(mesh), BoxWalls.from_mesh(mesh), Kernel("triweight",
+                                                                                                   dim, 0.3)
+
+    def k_refl(x, w):
+        return kernel_matrix(kernel, x[None, :], w[None, :], walls).toarray()[0, 0]
+
+    s, step, checked = 1e-9, 1e-6, 0
+    for _ in range(60):
+        x = rng.uniform(0, 1, dim) ** 3  # most samples near the walls at 0 (or the corner)
+        w = np.clip(x + rng.uniform(-0.3, 0.3, dim), 0.01, 0.99)
+        value = k_refl(x, w)
+        moved = w[None, :].copy()
+        _sgd_chunk(moved, x[None, :], np.array([value + 1.0]), np.array([s]), np.empty(0), np.uint64(0), 0,
+                   kernel.power, kernel.constant, kernel.delta, domain.normals, domain.offsets, domain.center,
+                   domain.inradius, True, lower=walls.lower, upper=walls.upper)
+        fd = np.array([(k_refl(x, w + step * e) - k_refl(x, w - step * e)) / (2 * step) for e in np.eye(dim)])
+        np.testing.assert_allclose((moved[0] - w) / (2 * s), fd, rtol=1e-5, atol=1e-5 * kernel.constant)
+        checked += bool(value > kernel(np.atleast_2d(x - w).T)[0] + 1e-3)  # an image mattered
+    assert checked >= 10
+
+
+def test_mean_increment_is_minus_two_s_grad_psi_with_the_reflected_kernel(rng, interval):
+    """E[Δw_i] = −2 s ∇Ψ^δ(w_i; ρ̂) with the reflected kernel, centres next to and on the
+    walls; a centre on the wall does not move (its two images pull it equally: ∂_n Ψ^δ = 0),
+    to round-off."""
+    from fempde.fem.kernels import BoxWalls
+
+    walls = BoxWalls.from_mesh(interval.mesh)
+    kernel = Kernel("triweight", 1, 0.2)
+    centers = np.array([[0.0], [0.03], [0.12], [0.45], [0.9], [0.97]])
+    s = 1e-6  # small enough that no centre crosses a wall in one step
+
+    def f_hat(x):
+        return _reflected_on_the_unit_interval(kernel, x, centers[:, 0]) / len(centers)
+
+    def psi(w):
+        return quad(lambda x: _reflected_on_the_unit_interval(kernel, x, w) * (f_hat(x) - target(np.array([[x]]))[0]),
+                    0.0, 1.0, points=[0.2, 0.8, w], epsabs=1e-13, epsrel=1e-12, limit=400)[0]
+
+    h = 1e-5
+    expected = np.array([-2 * s * (psi(w + h) - psi(w - h)) / (2 * h) for w in centers[1:, 0]])
+
+    samples = 40_000
+    xs = interval.sample(samples, rng)
+    ys = target(xs.T)
+    increments = np.empty((samples, len(centers)))
+    for k in range(samples):
+        moved = centers.copy()
+        _sgd_chunk(moved, xs[k:k + 1], ys[k:k + 1], np.array([s]), np.empty(0), np.uint64(0), 0, kernel.power,
+                   kernel.constant, kernel.delta, interval.normals, interval.offsets, interval.center,
+                   interval.inradius, True, lower=walls.lower, upper=walls.upper)
+        increments[k] = moved[:, 0] - centers[:, 0]
+    assert np.abs(increments[:, 0]).max() <= 1e-12 * np.abs(increments[:, 1]).max()  # round-off (measured 1e-16)
+    mean = increments[:, 1:].mean(axis=0)
+    standard_error = increments[:, 1:].std(axis=0) / np.sqrt(samples)
+    assert np.all(np.abs(mean - expected) <= 4 * standard_error)
+    assert np.all(np.abs(expected) > 4 * standard_error)  # the test can tell a wrong sign
+
+
+def test_population_risk_with_the_reflected_kernel(rng):
+    """``R_N`` with boundary="reflected" against adaptive quadrature of the
+    written-out reflected kernel, and restricted against the restricted one (1e-8: the
+    rule of degree 6 on each cell of h = 0.01 meets an integrand of degree 12)."""
+    kernel = Kernel("triweight", 1, 0.15)
+    centers = np.array([[0.0], [0.05], [0.4], [0.93], [1.0]])
+    mesh = meshes.interval(0, 1, 0.01)
+
+    def exact(reflected):
+        def integrand(x):
+            bumps = (_reflected_on_the_unit_interval(kernel, x, centers[:, 0]) if reflected
+                     else float(kernel(np.atleast_2d(x - centers[:, 0])).sum()))
+            return (6 * x * (1 - x) - bumps / len(centers)) ** 2
+
+        return quad(integrand, 0, 1, points=[0.15, 0.85], epsabs=1e-13, limit=400)[0]
+
+    for boundary in ("restricted", "reflected"):
+        risk = particles.PopulationRisk(mesh, target, kernel, boundary=boundary)
+        assert risk(centers) == pytest.approx(exact(boundary == "reflected"), rel=1e-8)
+    assert exact(True) != pytest.approx(exact(False), rel=1e-2)  # the two treatments differ here
+
+
+def test_reflected_sgd_refuses_a_domain_that_is_not_a_box(rng):
+    disk = particles.ConvexDomain.from_mesh(meshes.disk(h=0.3))
+    kernel = Kernel("triweight", 2, 0.2)
+    for boundary, words in (("reflected", "axis-aligned interval, rectangle or box"), ("Neumann", "must be one of")):
+        with pytest.raises(ParameterError) as refused:
+            particles.rbf_sgd(disk, lambda x: 1 + 0 * x[0], kernel, disk.sample(5, rng), TimeAxis(1e-3), [0.01],
+                              boundary=boundary, rng=rng)
+        assert refused.value.value == boundary and words in str(refused.value)

@@ -12,6 +12,7 @@ import pytest
 import fempde
 import meshes
 import particles
+from fempde.fem.kernels import BoxWalls
 from fempde.meanfield import DRIFT
 from fempde.model import (
     TRAINED,
@@ -115,6 +116,12 @@ SPECIALISED = {
     "batched ridge, 16 samples a step, noisy": (lambda: _ridge(beta=500.0, lam=0.1), 16),
     "batched ridge, full batch": (lambda: _ridge(lam=0.1), ("full", 6)),
     "bump, noisy, reflected": (lambda: _rbf(beta=100.0), 1),
+    "bump, the kernel reflected at the walls, noisy": (
+        lambda: fempde.model.jmm_rbf(meshes.interval(0, 1, 0.01), lambda x: 6 * x[0] * (1 - x[0]), 0.2, tau=0.01,
+                                     boundary="reflected"), 1),
+    "bump, the kernel reflected at a square's walls": (
+        lambda: fempde.model.jmm_rbf(meshes.rectangle(h=0.1), lambda x: 4 * x[0] * (1 - x[0]), 0.3,
+                                     boundary="reflected", schedule=fempde.Constant(0.02)), 1),  # a stable step
 }
 
 
@@ -165,7 +172,8 @@ def _passes(forward, backward, params, scratch_size, x, theta):  # pragma: no co
 @pytest.mark.parametrize("unit", [
     Ridge("tanh", 3, output=TRAINED, bias=TRAINED), Ridge("piecewise-linear", 2, output=1.5, bias=0.2),
     Ridge("relu", 2, output=TRAINED), Bump("triweight", 2, 0.7), Bump("epanechnikov", 1, 0.5), Homogeneous(2),
-], ids=lambda unit: type(unit).__name__)
+    Bump("triweight", 2, 0.4, "reflected", BoxWalls(np.array([-1.0, -1.0]), np.array([1.0, 1.0]))),
+], ids=lambda unit: type(unit).__name__ + ("-reflected" if getattr(unit, "walls", None) is not None else ""))
 def test_a_units_compiled_passes_are_its_numpy_forms(rng, unit):
     """forward = σ*(x; θ) and backward = ∇_θσ*(x; θ) (the kernels' passes) against the
     unit's numpy __call__ and gradient at random points, to 1e-13."""

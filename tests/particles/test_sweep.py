@@ -189,3 +189,22 @@ def test_the_dd_sweep_of_the_radial_network_on_a_local_cluster(tmp_path):
     risk = [s for s in report["slopes"] if s.quantity == "risk" and s.axis == "N"][0]
     assert risk.slope < -0.3 and risk.low < risk.slope < risk.high
     assert load_crosscheck(tmp_path / "mmn.toml").model.unit.input_dim == 8
+
+
+def test_the_command_owns_its_output_directory(tmp_path, capsys):
+    """fempde-sweep takes its directory as `fempde run` does: run again, it goes on with its results;
+    another sweep file is refused there unless --overwrite."""
+    from particles.cli import sweep_main
+
+    path = rbf_sweep(tmp_path, values="[0.2]")
+    assert sweep_main([str(path), "--workers", "2"]) in (0, 1)
+    first = (tmp_path / "out" / "runs.csv").read_text()
+    assert (tmp_path / "out" / "run.json").is_file() and len(read_csv(tmp_path / "out" / "runs.csv")) == 6
+    capsys.readouterr()
+    assert sweep_main([str(path), "--workers", "2"]) in (0, 1)  # nothing to run: the stored results
+    assert (tmp_path / "out" / "runs.csv").read_text() == first
+    other = write(tmp_path, "other.toml", path.read_text().replace("seeds = 2", "seeds = 1"))
+    assert sweep_main([str(other)]) == 2
+    assert f"output directory {tmp_path / 'out'} holds an earlier run" in capsys.readouterr().err
+    assert sweep_main([str(other), "--workers", "2", "--overwrite"]) in (0, 1)
+    assert len(read_csv(tmp_path / "out" / "runs.csv")) == 3

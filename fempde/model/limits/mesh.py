@@ -98,7 +98,7 @@ def mesh_trial(model: MeanFieldModel, domain: Mesh, times: Array, levels: dict[s
     result = _solve(problem, domain, model.initial_density(), times, levels["rtol"], space_error)
     rho = at_times(result, times)
     law = MeshLaw(result.space, rho, model.unit.coordinates)
-    return Trial(levels, risk_at(result, times), law, result, rho, _l1(result.space))
+    return Trial(levels, risk_at(result, times), law, result, rho, _l1(result.space), judge_law=False)
 
 
 def delta_to_zero(model: MeanFieldModel, domain: Mesh, times: Array, rtol: float | None) -> Array:

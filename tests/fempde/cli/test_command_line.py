@@ -98,7 +98,7 @@ def test_resume_refuses_an_edited_scenario(tmp_path, capsys):
     ("record", "named"),
     [
         ("{not json", "JSON"),
-        ("[1, 2]", "[1, 2]"),
+        ("[1, 2]", "JSON object"),
         ({"sha256": "0", "t_end": 0.1}, "'scenario'"),
         ({"scenario": "s.toml", "t_end": 0.1}, "'sha256'"),
         ({"scenario": "s.toml", "sha256": "0"}, "'t_end'"),
@@ -111,7 +111,7 @@ def test_resume_refuses_an_edited_scenario(tmp_path, capsys):
 def test_resume_refuses_a_broken_run_record(tmp_path, capsys, record, named):
     out = _resumable(tmp_path, record)
     code, err = _cli(["resume", str(out)], capsys)
-    assert code == 2 and err.startswith(f"fempde: error: {out / 'run.json'}") and named in err
+    assert code == 2 and err.startswith("fempde: error: ") and str(out / "run.json") in err and named in err
 
 
 def test_numerical_failure_exits_3(tmp_path, capsys, monkeypatch):

@@ -95,7 +95,7 @@ def test_the_other_kinds():
     (("sd = [0.7, 0.3]", "sd = [-0.7, 0.3]"), "model.initial", "sd", 23),
     (("sd = [0.7, 0.3]", "sd = [0.7, 0.3, 1.0]"), "model.initial", "sd", 23),
     (('kind = "gaussian"', 'kind = "density"\nrho0 = "x - 10"'), "model.initial", "mean", 23),
-    (("h = 0.5", "h = -0.5"), "mesh", None, 25),
+    (("h = 0.5", "h = -0.5"), "mesh", "h", 28),
 ])
 def test_bad_input_names_the_section_key_and_line(change, section, key, line):
     assert change[0] in TANH

@@ -35,6 +35,7 @@ def test_arguments_of_the_wrong_kind_are_type_errors(kwargs, words):
     ({"delta": 0.0}, "delta (the bump width)", 0.0),
     ({"delta": -1.0}, "delta (the bump width)", -1.0),
     ({"kernel": "box"}, "kernel", "box"),
+    ({"boundary": "mirrored"}, "boundary (how a bump meets the wall)", "mirrored"),
 ])
 def test_bad_finite_delta_problems(kwargs, name, value):
     with pytest.raises(ParameterError) as refused:

@@ -42,10 +42,13 @@ def _refused(tmp_path, change):
         (("h = 0.3", 'h = "0.3"'), "mesh", "h", 3, "0.3"),
         (("h = 0.3", "h = nan"), "mesh", "h", 3, NAN),
         (("h = 0.3", "h = -inf"), "mesh", "h", 3, -math.inf),
-        (("h = 0.3", "h = 0"), "mesh", None, 1, None),  # refused by the generator: the [mesh] table
-        (("h = 0.3", "h = 1e-7"), "mesh", None, 1, None),
+        (("h = 0.3", "h = 0"), "mesh", "h", 3, 0),  # refused by the generator, which names its parameter
+        (("h = 0.3", "h = 1e-7"), "mesh", "h", 3, 1e-7),  # too many nodes: h is what to change
         (("h = 0.3", "h = 0.3\nradius = true"), "mesh", "radius", 4, True),
-        (("h = 0.3", "h = 0.3\nradius = 1e300"), "mesh", None, 1, None),
+        (("h = 0.3", "h = 0.3\nradius = 1e300"), "mesh", "h", 3, 0.3),  # "use a larger h or a smaller domain"
+        (('domain = "disk"\nh = 0.3', 'domain = "polygon"\nh = 0.3\nvertices = [[0, 0], [1, 0], [2, 0]]'), "mesh",
+         "vertices", 4, [[0, 0], [1, 0], [2, 0]]),
+        (('domain = "disk"\nh = 0.3', 'domain = "interval"\nh = 0.3\na = 1.0\nb = 0.0'), "mesh", "b", 5, 0.0),
         (("h = 0.3", "h = 0.3\ncenter = [1.0]"), "mesh", "center", 4, [1.0]),
         (("h = 0.3", 'h = 0.3\ncenter = ["0", "0"]'), "mesh", "center", 4, ["0", "0"]),
         (("h = 0.3", "h = 0.3\ncenter = [0, true]"), "mesh", "center", 4, [0, True]),
@@ -115,7 +118,7 @@ def test_scenario_errors_carry_section_key_line_and_value(tmp_path, change, sect
 
 
 @pytest.mark.parametrize(("change", "words"), [
-    (("h = 0.3", "h = 0"), ("h", "0.0")),
+    (("h = 0.3", "h = 0"), ("[mesh] h", "> 0", "got 0")),
     (("h = 0.3", "h = 1e-7"), ("disk(radius=1, h=1e-07)", "nodes")),
     (('target = "1"', 'target = "x.real"'), ("attribute",)),
     (('target = "1"', 'target = "1/x"'), ("not finite", "x = [0.0, 0.0]")),

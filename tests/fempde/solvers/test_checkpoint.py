@@ -57,7 +57,7 @@ def test_resumed_run_equals_the_uninterrupted_one(tmp_path, tau):
 
 def test_unreadable_checkpoint_is_reported(tmp_path):
     (tmp_path / "ck.npz").write_bytes(b"PK\x03\x04 not really")
-    with pytest.raises(ValueError, match="checkpoint .* is unreadable or incomplete"):
+    with pytest.raises(ValueError, match="checkpoint .*ck.npz is damaged or truncated"):
         fempde.solve(PROBLEM, meshes.disk(h=0.3), "uniform", 1.0, resume=tmp_path / "ck.npz")
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         fempde.solve(PROBLEM, meshes.disk(h=0.3), "uniform", 1.0, resume=tmp_path / "none.npz")

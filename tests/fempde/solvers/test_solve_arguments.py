@@ -224,7 +224,7 @@ def checkpoint(tmp_path_factory):
         ({"free_energy": np.inf}, "free_energy"),
         ({"history": "nan"}, "history"),
         ({"t": np.zeros((2, 3))}, "t"),
-        ({"format": np.array("2")}, "format"),
+        ({"__format__": np.array("2")}, "format"),
         ({"failed": np.zeros((2, 3))}, "failed"),
     ],
     ids=["t-beyond", "t-nan", "t-negative", "dt-nan", "dt-inf", "index-negative", "index-history", "past-dt",
