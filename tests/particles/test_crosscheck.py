@@ -106,6 +106,52 @@ def test_the_same_model_from_toml_gives_the_same_numbers(tanh_check, tmp_path, c
         assert (tmp_path / "out" / name).is_file()
 
 
+def test_a_users_compiled_activation_is_cross_checked_as_the_built_in_one():
+    """tanh written by the user (numba-compiled, fempde.model.Compiled) goes through the generic
+    SGD kernel and the limit's quadratures: the cross-check gives the built-in Smooth tanh's numbers."""
+    import numba
+
+    from fempde.model import Compiled
+
+    @numba.njit
+    def tanh(z):
+        return np.tanh(z)
+
+    @numba.njit
+    def tanh_derivative(z):
+        return 1.0 - np.tanh(z) ** 2
+
+    def study(activation):
+        model = tanh_model()
+        model = MeanFieldModel(Ridge(activation, 1, output="trained"), model.data, model.initial, lam=0.05,
+                               beta=50.0, domain=model.domain, name="user-tanh")
+        return particles.crosscheck(model, [40, 160], 2e-3, 0.5, outputs=2, seeds=2, workers=2, progress=False,
+                                    accuracy=1e-2)
+
+    mine, built_in = study(Compiled(tanh, tanh_derivative, name="my-tanh")), study("tanh")
+    assert mine.names == built_in.names == ("risk", "w2", "density_l1", "output_l2")
+    for q in mine.names:
+        np.testing.assert_allclose(mine.sup(q), built_in.sup(q), rtol=1e-6)
+    np.testing.assert_allclose(mine.limit_risk, built_in.limit_risk, rtol=1e-6)
+
+
+@pytest.mark.slow  # about 2 minutes on two loaded cores
+def test_the_tanh_example_gives_the_risk_gap_slope_in_n(tmp_path, capsys):
+    """examples/crosscheck/tanh_mixture.toml through fempde-crosscheck: the sup over t > 0 of the
+    risk gap falls like the sampling's N^(-1/2) (measured -0.56 [-0.83, -0.29] at N = 100, 400, 1600,
+    3 seeds), and the deposit's L1 nearly so (-0.42 [-0.46, -0.39])."""
+    from particles.cli import main
+
+    assert main([str(EXAMPLES / "tanh_mixture.toml"), "--out", str(tmp_path / "out"), "--workers", "2"]) in (0, 1)
+    with open(tmp_path / "out" / "slopes.csv", newline="") as handle:
+        slopes = {row["quantity"]: row for row in csv.DictReader(handle) if row["axis"] == "N"}
+    risk = [float(slopes["risk"][k]) for k in ("slope", "ci95_low", "ci95_high")]
+    assert -0.9 < risk[0] < -0.3 and risk[1] < -0.5 < risk[2] < 0
+    density = [float(slopes["density_l1"][k]) for k in ("slope", "ci95_low", "ci95_high")]
+    assert -0.6 < density[0] < -0.3 and density[2] < 0
+    assert "WARNING risk" in capsys.readouterr().out  # the mesh's space error is named where it trips
+
+
 def test_sups_leave_out_t0_which_is_reported_apart():
     """Interval RBF network: the initial sample's risk gap is larger than every later one for each
     seed (the comparison before this cross-check took its sup over all times, t = 0 included)."""
