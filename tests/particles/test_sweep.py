@@ -169,7 +169,6 @@ def test_the_old_dd_table_is_refused_with_the_way_out(tmp_path):
         load_sweep(write(tmp_path, "dd.toml", '[sweep]\nN = [10]\nepsilon = [1e-3]\n[dd]\nd = 3\n'))
 
 
-@pytest.mark.slow
 def test_the_dd_sweep_of_the_radial_network_on_a_local_cluster(tmp_path):
     """Mei–Montanari–Nguyen's network at d = 8 against its radial limit: W1 of the radii over t > 0."""
     text = open("examples/crosscheck/mmn_isotropic.toml").read().replace("input_dim = 40", "input_dim = 8")
