@@ -39,7 +39,7 @@ def test_marginal_w1_is_the_shift_of_a_translated_cloud(rng):
         marginal_w1(points, points, np.r_[-weights[0], weights[1:] + 2 * weights[0] / 49])
 
 
-@pytest.mark.slow  # over 3 minutes on two loaded cores: the reduced limit and 16 runs
+@pytest.mark.slow  # over 10 minutes on two loaded cores (not seen to finish): the reduced limit and 16 runs
 def test_the_sgd_risk_gap_shrinks_with_n():
     # d = 20, s0 = 5, Δ = 0.75, ε = 2e-4 (ε d = 4e-3), t <= 1: sup over t > 0 of |R_N − R_PDE|
     # over 4 seeds; measured slope -0.86 (the fluctuations of R_N, N^(-1/2), and its
