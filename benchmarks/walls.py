@@ -41,6 +41,7 @@ from scipy.stats import wasserstein_distance
 import fempde
 import meshes
 import particles
+from fempde.model import jmm_rbf
 from particles.slopes import fit_slope
 
 BOUNDARIES = fempde.fem.BOUNDARIES
@@ -169,14 +170,14 @@ def crosscheck_study(ns: list[int], epsilon: float, delta: float = 0.1, t_end: f
     print("|---" * 5 + "|")
     mesh = meshes.interval(0, 1, 0.0025)
     for tau in (0.0, 0.05):
-        problem = particles.RBFProblem(mesh, f_interval, delta=delta, tau=tau, boundary="reflected")
-        solved = particles.reference(problem, t_end, n_times=10, estimate_space_error=False)
+        model = jmm_rbf(mesh, f_interval, delta, tau=tau, boundary="reflected")
+        check = particles.crosscheck(model, ns, epsilon, t_end, outputs=10, seeds=[0, 1], progress=False)
         gaps, distances = [], []
         for n in ns:
-            check = particles.crosscheck(problem, n, epsilon, t_end, n_times=10, seeds=(0, 1), solved=solved)
-            gaps.append(float(np.abs(check.sgd_risk - check.pde_risk)[:, 1:].max(axis=1).mean()))
-            distances.append(float(check.wasserstein[:, -1].mean()))
-            print(f"| {tau} | {n} | {gaps[-1]:.3g} | {distances[-1]:.3g} | {check.pde_risk_error.max():.1e} |")
+            runs = check.group(n, epsilon)
+            gaps.append(float(np.mean([r.sup("risk") for r in runs])))
+            distances.append(float(np.mean([r.gaps["w1"][-1] for r in runs])))
+            print(f"| {tau} | {n} | {gaps[-1]:.3g} | {distances[-1]:.3g} | {check.limit_error('risk').max():.1e} |")
         print(f"slopes in N, tau = {tau}: risk gap {fit_slope(ns, gaps)[0]:.2f}, W1 {fit_slope(ns, distances)[0]:.2f}")
 
 

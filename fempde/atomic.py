@@ -197,9 +197,27 @@ def remove(directory: str | Path, names: Iterable[str]) -> list[str]:
     with _opened_directory(Path(directory)) as dir_fd:
         for name in names:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(name, dir_fd=dir_fd)
+                try:
+                    os.unlink(name, dir_fd=dir_fd)
+                except IsADirectoryError:  # a state directory (a cross-check's checkpoints/, a sweep's runs/)
+                    _remove_directory(dir_fd, name)
                 removed.append(name)
     return removed
+
+
+def _remove_directory(dir_fd: int, name: str) -> None:
+    """Remove the directory ``name`` of ``dir_fd`` and everything in it (a sweep's ``runs/``): each
+    directory opened without following a link, a link inside removed, never followed."""
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    try:
+        for entry in os.listdir(fd):
+            try:
+                os.unlink(entry, dir_fd=fd)
+            except IsADirectoryError:
+                _remove_directory(fd, entry)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
 
 
 def csv_cell(value: Any) -> str:

@@ -9,22 +9,23 @@
   (:mod:`.rbf`), the two-layer networks of Mei–Montanari–Nguyen (:mod:`.dd`,
   :mod:`.reduced`, :mod:`.gpu`), the students of Chizat–Bach's teacher
   (:mod:`.teacher`), lazy against mean-field training (:mod:`.lazy`);
-* their population risks, the domain geometry the particles need, and the
-  cross-check of the RBF network against its PDE.
+* their population risks and the domain geometry the particles need;
+* :func:`crosscheck` (:mod:`.crosscheck`): any declared model's SGD against its
+  mean-field limit, in parallel on Dask, with its writers and the sweeps on it.
 
 It may import :mod:`fempde`, never the other way round; the shared constants
 live in :mod:`fempde.meanfield`.
 """
 
-from .crosscheck import PDE_ERROR_FRACTION, CrossCheck, RBFProblem, Reference, convergence_in_n, crosscheck, reference
+from .crosscheck import PDE_ERROR_FRACTION, CrossCheck, crosscheck
 from .dd import DDRun, GaussianClasses, Network, dd_ensemble, dd_sgd, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
 from .engine import Member, Run, ensemble, sgd
 from .lazy import GDRun, KernelFlow, TrainingSet, TwoLayer, gradient_descent, learning_rate, output_scale
-from .measures import deposit, l1_gap, wasserstein
+from .measures import cloud_distance, deposit, l1_gap, transport, wasserstein
 from .noise import draw_key, normals
 from .rbf import SGDRun, rbf_sgd
-from .reduced import Comparison, ReducedSGD, compare, marginal_w1, reduced_sgd, reduced_variables
+from .reduced import ReducedSGD, marginal_w1, reduced_sgd, reduced_variables
 from .risk import PopulationRisk
 from .stability import StepSizeWarning
 from .teacher import (
@@ -42,7 +43,6 @@ from .teacher import (
 __all__ = [
     "PDE_ERROR_FRACTION",
     "RECOVERY_THRESHOLD",
-    "Comparison",
     "ConvexDomain",
     "CrossCheck",
     "DDRun",
@@ -52,10 +52,8 @@ __all__ = [
     "Member",
     "Network",
     "PopulationRisk",
-    "RBFProblem",
     "Recovery",
     "ReducedSGD",
-    "Reference",
     "Run",
     "SGDRun",
     "StepSizeWarning",
@@ -63,9 +61,8 @@ __all__ = [
     "TrainingSet",
     "TwoLayer",
     "circle_w1",
-    "compare",
+    "cloud_distance",
     "confine",
-    "convergence_in_n",
     "crosscheck",
     "dd_ensemble",
     "dd_sgd",
@@ -85,11 +82,11 @@ __all__ = [
     "recovery_w1",
     "reduced_sgd",
     "reduced_variables",
-    "reference",
     "sample_density",
     "sample_isotropic",
     "sgd",
     "student_gd",
     "student_sgd",
+    "transport",
     "wasserstein",
 ]

@@ -67,7 +67,7 @@ class Setup:
     def check_inside(self, units: Array, name: str, remedy: str) -> None:
         """Refuse ``units`` of which any lies outside the model's θ-domain (the first named)."""
         domain = self.walls.domain
-        outside = np.flatnonzero(~domain.contains(units)) if domain is not None else ()
+        outside = np.flatnonzero(~domain.contains(units)) if domain is not None else np.empty(0, dtype=np.intp)
         if len(outside):
             i = int(outside[0])
             raise ValueError(f"{name}: {len(outside)} of its {len(units)} units lie outside the model's θ-domain "

@@ -4,14 +4,13 @@ The reduced DD of :class:`fempde.problems.anisotropic.AnisotropicGaussians`
 lives on ``(a, b, r1, r2)``, ``r1 = ‖P_V w‖``, ``r2 = ‖P_V⊥ w‖``; this module
 maps SGD weights there (:func:`reduced_variables`), runs the paper's SGD
 (``a_i = b_i = 1``, ``w_i ~ N(0, κ²/d I)``) with its exact population risk on
-the PDE's output times (:func:`reduced_sgd`), and measures the cloud against the
-weighted points of :func:`fempde.solvers.point_flow.point_flow`: risk gap,
-mean gaps and the W1 distance per marginal (:func:`compare`).
+the PDE's output times (:func:`reduced_sgd`), and gives the W1 distance per
+marginal of a cloud to weighted points of the reduced law (:func:`marginal_w1`,
+what :func:`particles.crosscheck` measures for a model declaring the symmetry).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,12 +20,12 @@ from scipy.stats import wasserstein_distance
 
 from fempde.checks import generator, integer
 from fempde.meanfield import GaussianClasses, TimeAxis
-from fempde.problems.anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, InitialLaw
-from fempde.solvers.point_flow import PointFlow, check_points
+from fempde.problems.anisotropic import REDUCED_VARIABLES, InitialLaw
+from fempde.solvers.point_flow import check_points
 
 from .dd import Network, dd_sgd, population_risk
 
-__all__ = ["Comparison", "ReducedSGD", "compare", "marginal_w1", "reduced_sgd", "reduced_variables"]
+__all__ = ["ReducedSGD", "marginal_w1", "reduced_sgd", "reduced_variables"]
 
 Array = NDArray[np.float64]
 
@@ -91,47 +90,3 @@ def reduced_sgd(data: GaussianClasses, n: int, axis: TimeAxis, times: Sequence[f
     risk = np.array([population_risk(net, w, a, b, nodes=nodes)
                      for w, a, b in zip(run.weights, run.output, run.offset, strict=True)])
     return ReducedSGD(run.times, reduced_variables(run.weights, run.output, run.offset, data.s0), risk)
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """SGD against the reduced PDE on their common times: ``risk_gap[k] = R_N − R``,
-    ``mean_gap[k]`` (4,) the SGD mean minus the PDE mean per coordinate,
-    ``w1[k]`` (4,) the W1 distance per marginal."""
-
-    times: Array
-    risk_gap: Array
-    mean_gap: Array
-    w1: Array
-
-    @property
-    def sup_risk_gap(self) -> float:
-        """``sup_t |R_N − R_PDE|`` over the recorded times."""
-        return float(np.abs(self.risk_gap).max())
-
-
-def compare(flow: PointFlow, sgd: ReducedSGD, *, model: AnisotropicGaussians | None = None,
-            data: GaussianClasses | None = None) -> Comparison:
-    """The gaps between ``sgd`` and ``flow`` at every time of ``sgd``, each of which
-    ``flow`` must have recorded too (to 1e-9; ``flow`` may hold more). With ``model``
-    (the flow's) and ``data`` (the SGD's), also checks they share Δ, and ``d``, ``s0``
-    unless the model is the ``d = ∞`` limit."""
-    if model is not None and data is not None:
-        if model.delta != data.delta:
-            raise ValueError(f"the PDE has Delta = {model.delta}, the SGD data Delta = {data.delta}: "
-                             f"compare one problem")
-        if not math.isinf(model.d) and (model.d, model.s0) != (data.d, data.s0):
-            raise ValueError(f"the PDE has (d, s0) = ({model.d}, {model.s0}), the SGD data ({data.d}, {data.s0}): "
-                             f"compare one problem (or the PDE at d = math.inf)")
-    pairs = []
-    for q, s in enumerate(sgd.times):
-        match = np.flatnonzero(np.abs(flow.times - s) <= 1e-9)
-        if match.size == 0:
-            raise ValueError(f"the SGD time {s:g} is not among the PDE's times {flow.times.tolist()}: "
-                             f"record the flow at every SGD time (point_flow(..., times=...))")
-        pairs.append((int(match[0]), q))
-    i, j = (np.array(v) for v in zip(*pairs, strict=True))
-    pde_means = flow.means()[i]
-    pde_means[:, 2:] = np.einsum("tmc,m->tc", np.abs(flow.points[i][:, :, 2:]), flow.weights)
-    w1 = np.array([marginal_w1(sgd.cloud[q], flow.points[p], flow.weights) for p, q in pairs])
-    return Comparison(flow.times[i], sgd.risk[j] - flow.risk[i], sgd.means()[j] - pde_means, w1)

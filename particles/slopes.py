@@ -1,6 +1,6 @@
 """How a gap shrinks: the log-log slope of a gap against N, ε or δ, with its confidence interval.
 
-The cross-check's study in N (:func:`particles.convergence_in_n`) and the
+The cross-check's slopes in N and ε (:meth:`particles.crosscheck.CrossCheck.slopes`) and the
 sweeps' report (:mod:`particles.sweep.report`) both fit with :func:`fit_slope`.
 """
 

@@ -37,6 +37,18 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
         plt.close(fig)
 
 
+def label_values(axis: Any, values: Any, fmt: str = "{:g}") -> None:
+    """Label a log axis at ``values`` only (each once, as written by ``fmt``), without
+    minor labels: sizes such as N = 250 ... 4000 are read off, not guessed from decades."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter, NullLocator
+
+    ticks = sorted({float(v) for v in values})
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FixedFormatter([fmt.format(v) for v in ticks]))
+    axis.set_minor_locator(NullLocator())
+    axis.set_minor_formatter(NullFormatter())
+
+
 def plot_history(history: Mapping[str, Array], path: str | Path, title: str = "",
                  space_error: SpaceError | None = None, certificates: Certificates | None = None) -> Path:
     """Write :func:`history_figure` to ``path``."""

@@ -15,9 +15,21 @@ The ``fempde`` command (:mod:`fempde.cli`), the cross-check and its sweeps
 from .errors import ScenarioError, located
 from .expressions import ExpressionError, Formula, expression
 from .output import out_option, writable_directory
-from .schema import MAX_OUTPUTS, MAX_STEPS, Scenario, integer, load_scenario, number, parse_scenario
+from .schema import (
+    MAX_OUTPUTS,
+    MAX_STEPS,
+    Scenario,
+    formula_on_mesh,
+    integer,
+    load_scenario,
+    mesh_from_table,
+    number,
+    parse_scenario,
+    schedule_from_table,
+)
 
 __all__ = [
-    "MAX_OUTPUTS", "MAX_STEPS", "ExpressionError", "Formula", "Scenario", "ScenarioError", "expression", "integer",
-    "load_scenario", "located", "number", "out_option", "parse_scenario", "writable_directory",
+    "MAX_OUTPUTS", "MAX_STEPS", "ExpressionError", "Formula", "Scenario", "ScenarioError", "expression",
+    "formula_on_mesh", "integer", "load_scenario", "located", "mesh_from_table", "number", "out_option",
+    "parse_scenario", "schedule_from_table", "writable_directory",
 ]

@@ -56,10 +56,11 @@ def located(err: ScenarioError, text: str, source: str) -> ScenarioError:
 def line_of(text: str, section: str | None, key: str | None) -> int | None:
     """The line of ``key = ...`` in ``[section]`` of the TOML ``text``; the header
     of ``[section]`` when the key is not there (or ``key`` is ``None``); ``None``
-    when neither is. An inline table ``section = "problem.schedule"`` is the key
-    ``schedule`` of ``[problem]``; at the top level (``section=None``) a key is
+    when neither is. A dotted ``section = "model.data"`` is the table ``[model.data]``
+    where the text has that header, else the inline table ``data`` of ``[model]``
+    (``"problem.schedule"`` is the key ``schedule`` of ``[problem]``); at the top level (``section=None``) a key is
     also found as a table's header ``[key]``."""
-    if section is not None:
+    if section is not None and not _has_header(text, section):  # not a table [a.b]: the inline table b of [a]
         section, _, inline = section.partition(".")
         key = inline or key
     current: str | None = None
@@ -74,6 +75,11 @@ def line_of(text: str, section: str | None, key: str | None) -> int | None:
         elif current == section and key is not None and _assigns(stripped, key):
             return number
     return header
+
+
+def _has_header(text: str, section: str) -> bool:
+    """Whether ``text`` has the table header ``[section]``."""
+    return any(raw.split("#")[0].strip().replace(" ", "") == f"[{section}]" for raw in text.splitlines())
 
 
 def _assigns(line: str, key: str) -> bool:

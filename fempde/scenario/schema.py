@@ -69,8 +69,8 @@ from ..solvers.schemes import SCHEMES
 from .errors import ScenarioError
 from .expressions import ExpressionError, Formula, expression
 
-__all__ = ["MAX_OUTPUTS", "MAX_STEPS", "Scenario", "choice", "flag", "integer", "load_scenario", "number",
-           "parse_scenario", "text", "unknown_keys"]
+__all__ = ["MAX_OUTPUTS", "MAX_STEPS", "Scenario", "choice", "flag", "formula_on_mesh", "integer", "load_scenario",
+           "mesh_from_table", "number", "parse_scenario", "schedule_from_table", "text", "unknown_keys"]
 
 MAX_OUTPUTS = 100_000  # output times of one run (each writes a .vtu frame)
 MAX_STEPS = 10_000_000  # t_end / dt_max: the fewest steps a run can take
@@ -181,8 +181,9 @@ def _coordinates(key: str, value: Any, like: Any) -> list[Any]:
 # -- the tables ------------------------------------------------------------------------------------------------
 
 
-def _mesh(table: dict[str, Any], base: Path) -> tuple[Mesh, bool, Mesh | None]:
-    """The mesh, ``force``, and the second mesh of the spatial estimate (``fine_file``) if given."""
+def mesh_from_table(table: dict[str, Any], base: Path) -> tuple[Mesh, bool, Mesh | None]:
+    """The mesh of a ``[mesh]`` table (a generator and its parameters, or a file relative to
+    ``base``), its ``force`` flag, and the second mesh of the spatial estimate (``fine_file``) if given."""
     table = dict(table)
     domain = table.pop("domain", None)
     force = flag("mesh", "force", table.pop("force", False))
@@ -226,7 +227,7 @@ def _generated(domain: Any, table: dict[str, Any]) -> Mesh:
                             value=table[named] if named is not None else None) from None
 
 
-def _formula(section: str, key: str, value: Any, mesh: Mesh, *, density: bool = False) -> Formula:
+def formula_on_mesh(section: str, key: str, value: Any, mesh: Mesh, *, density: bool = False) -> Formula:
     """The formula ``value``, checked and evaluated at the mesh nodes: finite there,
     and (a ``density``) not negative."""
     what = f"[{section}] {key}"
@@ -250,20 +251,22 @@ def _formula(section: str, key: str, value: Any, mesh: Mesh, *, density: bool = 
     return formula
 
 
-def _schedule(value: Any) -> Schedule:
+def schedule_from_table(value: Any, section: str = "problem") -> Schedule:
+    """The schedule ξ(t) of the inline table ``schedule = { kind = ..., ... }`` of ``[section]``."""
     if not isinstance(value, dict):
-        raise ScenarioError(f"[problem] schedule must be a table like {{ kind = 'constant', xi0 = 1.0 }}, "
-                            f"got {value!r}", section="problem", key="schedule", value=value)
+        raise ScenarioError(f"[{section}] schedule must be a table like {{ kind = 'constant', xi0 = 1.0 }}, "
+                            f"got {value!r}", section=section, key="schedule", value=value)
     table = dict(value)
-    kind = choice("problem.schedule", "kind", table.pop("kind", "constant"), list(_SCHEDULES))
+    inline = f"{section}.schedule"
+    kind = choice(inline, "kind", table.pop("kind", "constant"), list(_SCHEDULES))
     cls = _SCHEDULES[kind]
-    unknown_keys("problem.schedule", table, set(inspect.signature(cls).parameters))
+    unknown_keys(inline, table, set(inspect.signature(cls).parameters))
     try:
-        schedule: Schedule = cls(**{k: number("problem.schedule", k, v) for k, v in table.items()})
+        schedule: Schedule = cls(**{k: number(inline, k, v) for k, v in table.items()})
     except ValueError as err:
         if isinstance(err, ScenarioError):
             raise
-        raise ScenarioError(f"[problem] schedule: {err}", section="problem", key="schedule", value=value) from None
+        raise ScenarioError(f"[{section}] schedule: {err}", section=section, key="schedule", value=value) from None
     return schedule
 
 
@@ -271,9 +274,9 @@ def _problem(table: dict[str, Any], mesh: Mesh) -> PorousMedium:
     unknown_keys("problem", table, _SECTIONS["problem"])
     if "target" not in table:
         raise ScenarioError("[problem] needs target = 'formula in x, y, z, r'", section="problem", key="target")
-    target = _formula("problem", "target", table["target"], mesh)
+    target = formula_on_mesh("problem", "target", table["target"], mesh)
     tau = number("problem", "tau", table.get("tau", 0.0), minimum=0.0)
-    schedule = _schedule(table.get("schedule", {"kind": "constant"}))
+    schedule = schedule_from_table(table.get("schedule", {"kind": "constant"}))
     try:
         return PorousMedium(target=target, tau=tau, schedule=schedule)
     except ValueError as err:
@@ -321,14 +324,14 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario", base: Path =
     for required in ("mesh", "problem", "run"):
         if required not in data:
             raise ScenarioError(f"scenario {name} has no [{required}] section", key=required)
-    mesh, force, fine_mesh = _mesh(data["mesh"], base)
+    mesh, force, fine_mesh = mesh_from_table(data["mesh"], base)
     problem = _problem(data["problem"], mesh)
 
     initial = data.get("initial", {})
     unknown_keys("initial", initial, _SECTIONS["initial"])
     rho0: Any = initial.get("rho0", "uniform")
     if rho0 != "uniform":
-        rho0 = _formula("initial", "rho0", rho0, mesh, density=True)
+        rho0 = formula_on_mesh("initial", "rho0", rho0, mesh, density=True)
     normalize = flag("initial", "normalize", initial.get("normalize", False))
 
     run = data["run"]

@@ -1,35 +1,38 @@
-"""The finished runs of a sweep on disk: :class:`ResultStore`.
+"""The finished cross-checks of a sweep on disk: :class:`ResultStore`.
 
-One JSON file per run, ``runs/<stamp>/<run>.json`` in the sweep's directory,
-written atomically as each result arrives: a sweep killed at any moment
-leaves whole files or none, so the next start runs exactly what is missing.
-``<stamp>`` hashes the settings every run shares (not the grid), so an edited
-sweep writes beside the old results instead of mixing with them; the
-settings themselves are kept in ``sweep.json`` there.
+One directory per sweep, ``runs/<stamp>/`` in the sweep's output directory
+(``<stamp>``: a hash of the cross-check file and the swept key, so an edited
+sweep writes beside the old results instead of mixing with them). For each
+value of the swept parameter, ``value_<v>.json`` holds the finished
+cross-check's rows (one per run) and slopes, written atomically once it is
+done; ``checkpoints/value_<v>/`` holds its SGD runs' checkpoints while it runs.
+A sweep started again skips the values with a result and resumes the others'
+runs from their checkpoints.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from fempde.atomic import atomic_write
 
-from .schema import Sweep, run_name
+from ..crosscheck import CrossCheck
+from .schema import Sweep
 
-__all__ = ["ResultStore"]
+__all__ = ["ResultStore", "value_label"]
 
 
-def _write_json(path: Path, data: dict[str, Any], **options: Any) -> None:
-    text = json.dumps(data, sort_keys=True, **options)
-    atomic_write(path, lambda tmp: tmp.write_text(text))
+def value_label(value: Any) -> str:
+    """The file-name form of a parameter value (``"all"`` when none is swept)."""
+    return "all" if value is None else f"{value:.6g}"
 
 
 @dataclass(frozen=True)
 class ResultStore:
-    """The results of ``sweep``'s runs, one file each, in :attr:`directory`."""
+    """The results of ``sweep``'s cross-checks, one file per parameter value, in :attr:`directory`."""
 
     sweep: Sweep
 
@@ -40,22 +43,28 @@ class ResultStore:
     def open(self) -> ResultStore:
         """Create the directory and record the shared settings in ``sweep.json``."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        _write_json(self.directory / "sweep.json", {"crosscheck": self.sweep.crosscheck, "base": self.sweep.base},
-                    indent=1)
+        settings = {"scenario": self.sweep.scenario, "parameter": self.sweep.parameter}
+        atomic_write(self.directory / "sweep.json", lambda tmp: tmp.write_text(json.dumps(settings, indent=1)))
         return self
 
-    def path(self, params: dict[str, Any]) -> Path:
-        """The result file of the run ``params``."""
-        return self.directory / f"{run_name(params)}.json"
+    def path(self, value: Any) -> Path:
+        return self.directory / f"value_{value_label(value)}.json"
 
-    def missing(self) -> list[dict[str, Any]]:
-        """The runs of the grid without a result, in grid order."""
-        return [p for p in self.sweep.runs() if not self.path(p).is_file()]
+    def checkpoints(self, value: Any) -> Path:
+        return self.directory / "checkpoints" / f"value_{value_label(value)}"
 
-    def save(self, params: dict[str, Any], metrics: dict[str, float]) -> None:
-        """Keep the result ``metrics`` of the run ``params`` (atomically)."""
-        _write_json(self.path(params), {**params, **metrics})
+    def missing(self) -> list[Any]:
+        """The parameter values without a result, in order."""
+        return [v for v in self.sweep.points if not self.path(v).is_file()]
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Every stored result of the grid, ``params`` and metrics in one dict, in grid order."""
-        return [json.loads(self.path(p).read_text()) for p in self.sweep.runs() if self.path(p).is_file()]
+    def save(self, value: Any, check: CrossCheck) -> None:
+        """Keep the rows and slopes of the finished cross-check at ``value`` (atomically)."""
+        record = {"value": value, "rows": check.table(), "slopes": [asdict(s) for s in check.slopes()],
+                  "resolved": check.resolved("risk") is not False, "limit": check.limit.describe(),
+                  "warnings": check.warnings()}
+        text = json.dumps(record, sort_keys=True)
+        atomic_write(self.path(value), lambda tmp: tmp.write_text(text))
+
+    def results(self) -> list[dict[str, Any]]:
+        """Every stored result of the sweep, in the parameter's order."""
+        return [json.loads(self.path(v).read_text()) for v in self.sweep.points if self.path(v).is_file()]

@@ -323,3 +323,20 @@ def test_holder_identity_read_back():
     holder = Holder(12, "h", "2026-01-01T00:00:00Z", "fempde run", "s.toml")
     assert Holder.read(json.dumps(holder.__dict__).encode()) == holder
     assert Holder.read(b"[" * 200_000) is None and Holder.read(b"\xff") is None and Holder.read(b'{"pid": 1}') is None
+
+
+def test_overwrite_removes_a_state_tree_without_following_its_links(tmp_path):
+    """A sweep's ``runs/`` holds directories: an overwrite removes them all, and a link inside is
+    removed, never followed (the directory it points to keeps its file)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("kept")
+    out = tmp_path / "out"
+    (out / "runs" / "abc" / "checkpoints").mkdir(parents=True)
+    (out / "runs" / "abc" / "checkpoints" / "sgd.npz").write_bytes(b"x")
+    (out / "runs" / "abc" / "link").symlink_to(outside)
+    (out / "run.json").write_text("{}")
+    with OutputDirectory(out, command="fempde-sweep", files=("runs.csv",), state=("runs",)) as directory:
+        directory.fresh(overwrite=True)
+        directory.stamp({"sweep": "s.toml"})
+    assert not (out / "runs").exists() and (outside / "keep.txt").read_text() == "kept"
