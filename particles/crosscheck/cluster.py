@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["CONNECT_TIMEOUT", "ClusterError", "default_workers", "local_cluster", "open_client"]
+__all__ = ["CONNECT_TIMEOUT", "ClusterError", "connect", "default_workers", "local_cluster", "open_client"]
 
 CONNECT_TIMEOUT = 20.0
 """Seconds to wait for a scheduler given by its address."""
@@ -51,6 +52,47 @@ def local_cluster(workers: int | None = None) -> Iterator[Any]:
         yield client
 
 
+def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT) -> Any:
+    """A client of the Dask scheduler at ``scheduler`` (``tcp://host:port`` or ``host:port``),
+    or a :class:`ClusterError` within about ``timeout`` seconds: for an address that does not
+    parse, a server that is not there, and a server that answers but is not a Dask scheduler
+    (whatever it sends, or if it never answers).
+
+    The client is made on a daemon thread so that a server that accepts the connection and
+    then says nothing cannot hold the caller past ``timeout`` (Dask's own timeout covers the
+    connection, not every read of its handshake)."""
+    import threading
+
+    if not isinstance(scheduler, str) or not re.fullmatch(r"(tcp://)?[\w.\-\[\]:]+:\d{1,5}", scheduler):
+        raise ClusterError(f"the scheduler address {scheduler!r} is not tcp://HOST:PORT (for example "
+                           f"tcp://10.0.0.5:8786, as `dask scheduler` prints it)")
+    outcome: dict[str, Any] = {}
+
+    def make() -> None:
+        from dask.distributed import Client
+
+        try:
+            outcome["client"] = Client(scheduler, timeout=timeout)
+        except BaseException as err:  # noqa: BLE001 - any answer of a non-Dask server, reported below
+            outcome["error"] = err
+
+    thread = threading.Thread(target=make, name=f"connect {scheduler}", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    hint = (f"Start one with `dask scheduler` (and `dask worker {scheduler}`), or leave out --scheduler to run on "
+            "this machine's cores")
+    if thread.is_alive():
+        raise ClusterError(f"the server at {scheduler} did not answer as a Dask scheduler within {timeout:g} s. "
+                           + hint)
+    err = outcome.get("error")
+    if isinstance(err, (OSError, TimeoutError)):
+        raise ClusterError(f"could not reach the Dask scheduler at {scheduler}: {err}. " + hint) from None
+    if err is not None:
+        raise ClusterError(f"the server at {scheduler} is not a Dask scheduler (its answer gave "
+                           f"{type(err).__name__}: {str(err)[:200]}). " + hint) from None
+    return outcome["client"]
+
+
 @contextlib.contextmanager
 def open_client(client: Any = None, *, scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """``client`` as given (left open), or a client of the scheduler at ``scheduler``, or of a
@@ -59,14 +101,7 @@ def open_client(client: Any = None, *, scheduler: str | None = None, workers: in
         yield client
         return
     if scheduler is not None:
-        from dask.distributed import Client
-
-        try:
-            remote = Client(scheduler, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as err:
-            raise ClusterError(f"could not reach the Dask scheduler at {scheduler}: {err}. Start one with "
-                               f"`dask scheduler` (and `dask worker {scheduler}`), or leave out --scheduler to run "
-                               "on this machine's cores") from None
+        remote = connect(scheduler)
         with remote:
             yield remote
         return
