@@ -48,12 +48,13 @@ def parser(doc: str | None, script: str, quick: str) -> argparse.ArgumentParser:
 
 
 def output(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Path:
-    """``args.out`` created and proven writable, or the parser's one-line error (exit 2) before any run."""
+    """``args.out`` created and proven writable, or one line on stderr, ``<script>: error: ...``,
+    and exit status 2 (bad input), before any run."""
     try:
         return writable_directory(out_option(args.out))
     except ScenarioError as err:
-        parser.error(str(err))
-        raise  # parser.error exits; this satisfies the type checker
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @contextmanager
