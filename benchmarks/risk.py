@@ -87,7 +87,7 @@ def scan(label: str, model: MeanFieldModel, draw, sizes=SIZES) -> list[float]:
 
 
 def main() -> None:
-    parser = script.parser(__doc__, __file__, "N = 100, 200 for the 61-knot hinge and the teacher only")
+    parser = script.parser(__doc__, __file__, "N = 200, 400 for the 61-knot hinge and the teacher only")
     args = parser.parse_args()
     with script.report(script.output(args, parser) / "risk.txt"):
         _run(args.quick)
@@ -105,9 +105,9 @@ def _run(quick: bool) -> None:
 
     hinge_model = MeanFieldModel(Ridge(hinge61, d), classes, start)
     if quick:
-        scan("hinge, 61 knots, d = 40", hinge_model, lambda n: hinge_model.sample_initial(n, rng), sizes=(100, 200))
+        scan("hinge, 61 knots, d = 40", hinge_model, lambda n: hinge_model.sample_initial(n, rng), sizes=(200, 400))
         teacher = fempde.model.chizat_bach()
-        scan("Chizat–Bach teacher, closed form", teacher, lambda n: teacher.sample_initial(n, rng), sizes=(100, 200))
+        scan("Chizat–Bach teacher, closed form", teacher, lambda n: teacher.sample_initial(n, rng), sizes=(200, 400))
         return
     hinge_seconds = scan("hinge, 61 knots, d = 40", hinge_model, lambda n: hinge_model.sample_initial(n, rng))
     tanh_model = MeanFieldModel(Ridge("tanh", d), classes, start)
