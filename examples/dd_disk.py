@@ -99,7 +99,7 @@ def main(out: str = "out/dd_disk", h: float = 0.18, n: int = 400, t_end: float =
 
 if __name__ == "__main__":
     parser = script.parser(__doc__, __file__, "a coarser disk (h = 0.36), N = 100, t = 1, a data rule of 24² nodes "
-                                              "(its error, a few per cent, is printed; about a minute)")
+                                              "(its error, 7 %, is printed; about two minutes)")
     parser.add_argument("--space-error", action="store_true", help="also estimate the mesh's error (4x the nodes)")
     args = parser.parse_args()
     out = str(script.output(args, parser))
