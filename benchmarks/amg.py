@@ -31,6 +31,7 @@ import scipy.sparse.linalg as spla
 from scaling import space_for  # the meshes of scaling.py
 
 import fempde
+from fempde.scenario import script
 from fempde.solvers.linalg import LinearSolver
 from fempde.solvers.multigrid import Hierarchy, fgmres
 
@@ -50,10 +51,17 @@ def compiled(matrix: Any, rhs: np.ndarray, hierarchy: Hierarchy) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "the coarsest mesh only (h = 0.0796)")
     parser.add_argument("--mesh", choices=["ball", "box"], default="ball")
     parser.add_argument("--h", type=float, nargs="+", default=[0.0796, 0.0398, 0.0254])
     args = parser.parse_args()
+    if args.quick:
+        args.h = args.h[:1]
+    with script.report(script.output(args, parser) / f"{args.mesh}.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     plain = LinearSolver("amg", dim=3)._pyamg
     solvers: dict[str, tuple[Callable[[Any], Any], Callable[[Any, np.ndarray, Any], int]]] = {
         "fempde (K-cycle, FGMRES)": (LinearSolver("amg", dim=3)._hierarchy, compiled),

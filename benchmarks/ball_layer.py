@@ -33,6 +33,7 @@ from scaling import space_for  # the meshes of scaling.py
 from skfem.helpers import dot, grad
 
 import meshes
+from fempde.scenario import script
 from fempde.solvers.linalg import LinearSolver
 
 
@@ -50,10 +51,17 @@ def quality(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "the coarsest mesh only (h = 0.0796)")
     parser.add_argument("--mesh", choices=["ball", "box"], default="ball")
     parser.add_argument("--h", type=float, nargs="+", default=[0.0796, 0.0398, 0.0254])
     args = parser.parse_args()
+    if args.quick:
+        args.h = args.h[:1]
+    with script.report(script.output(args, parser) / f"{args.mesh}.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     build = LinearSolver("amg", dim=3)._hierarchy  # fempde's 3-D hierarchy
     print(f"{args.mesh}: {'nodes':>8} {'T<0 edges':>10} {'T<0 max':>8} {'worst q':>8} {'q<0.02':>7} {'max|T|':>10} "
           f"{'its':>4} {'its, T<0 dropped':>16} {'factor':>7} {'wall energy':>11} {'wall nodes':>10}")

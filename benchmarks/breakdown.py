@@ -23,6 +23,7 @@ from scaling import NODES_PER_H, flow, space_for  # the same meshes and flow as 
 import fempde
 import fempde.solvers.linalg
 from fempde.problems.porous_medium import PorousMediumSystem
+from fempde.scenario import script
 
 STEPS, DT = 3, 0.05
 
@@ -69,10 +70,17 @@ def measure(domain: str, nodes: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "the smallest mesh only (1.5e4 nodes)")
     parser.add_argument("--domain", choices=sorted(NODES_PER_H), default="disk")
     parser.add_argument("--nodes", type=float, nargs="+", default=[1.5e4, 6e4, 2.4e5, 9.5e5])
     args = parser.parse_args()
+    if args.quick:
+        args.nodes = args.nodes[:1]
+    with script.report(script.output(args, parser) / f"{args.domain}.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     print(f"{'':>5} {'':>9} {'s/step':>8} {'ns per node and step':^44} {'Newton':>7} {'Krylov':>7} {'ns/node per':>10}")
     print(f"{'mesh':>5} {'nodes':>9} {'':>8} {'total':>8} {'setup':>8} {'solve':>8} {'assembly':>8} {'rest':>8} "
           f"{'/step':>7} {'/solve':>7} {'Krylov it.':>10}")

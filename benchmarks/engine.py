@@ -41,6 +41,7 @@ import fempde
 import meshes
 import particles
 from fempde.model import Compiled, Gaussian, MeanFieldModel, Ridge, gaussian_classes
+from fempde.scenario import script
 
 warnings.simplefilter("ignore", particles.StepSizeWarning)  # the rates, not the dynamics, are measured here
 SECONDS = 0.5  # each figure: the fastest of repeats of at least this long in all
@@ -154,7 +155,15 @@ def ensembles():
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
 
+def main() -> None:
+    parser = script.parser(__doc__, __file__, "the specialised kernels against the generic one only")
+    args = parser.parse_args()
+    with script.report(script.output(args, parser) / "engine.txt"):
+        specialised_against_generic()
+        if not args.quick:
+            users_activation()
+            ensembles()
+
+
 if __name__ == "__main__":
-    specialised_against_generic()
-    users_activation()
-    ensembles()
+    main()

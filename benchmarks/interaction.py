@@ -9,7 +9,6 @@ n × n), with the peak resident memory.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import time
 
@@ -17,6 +16,7 @@ import numpy as np
 
 import fempde
 import meshes
+from fempde.scenario import script
 
 
 def measure(h: float, points: int) -> None:
@@ -47,15 +47,19 @@ def measure(h: float, points: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "one M and one n (h = 0.1, 20 points), no large case")
     parser.add_argument("--skip-large", action="store_true", help="leave out n = 1e5, M = 1e4 (8 GB)")
     args = parser.parse_args()
-    for points in (20, 40, 80):  # M grows at fixed n
-        measure(0.1, points)
-    for h in (0.2, 0.1, 0.05):  # n grows at fixed M
-        measure(h, 40)
-    if not args.skip_large:
-        measure(0.0172, 71)  # n ≈ 1.0e5 nodes, M = 2 · 71² ≈ 1.0e4 points
+    with script.report(script.output(args, parser) / "interaction.txt"):
+        if args.quick:
+            measure(0.1, 20)
+            return
+        for points in (20, 40, 80):  # M grows at fixed n
+            measure(0.1, points)
+        for h in (0.2, 0.1, 0.05):  # n grows at fixed M
+            measure(h, 40)
+        if not args.skip_large:
+            measure(0.0172, 71)  # n ≈ 1.0e5 nodes, M = 2 · 71² ≈ 1.0e4 points
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ beside the default's own estimate.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -46,6 +45,7 @@ from fempde.model import (
 )
 from fempde.model.limits.flows import point_trial, quantile_trial, reduced_trial
 from fempde.model.limits.mesh import mesh_trial, radial_mesh_trial
+from fempde.scenario import script
 
 
 def _relative(a: np.ndarray, b: np.ndarray) -> float:
@@ -188,13 +188,13 @@ def dd(quick: bool) -> None:
 STUDIES = {"teacher": teacher, "fig3": fig3, "radial": radial, "dd": dd}
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "coarser levels (minutes)")
     parser.add_argument("study", choices=sorted(STUDIES))
-    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--limits-only", action="store_true",
                         help="teacher, fig3: only the limit() calls (and fig3's reference)")
     args = parser.parse_args()
-    if args.study in ("teacher", "fig3"):
-        STUDIES[args.study](args.quick, args.limits_only)  # type: ignore[call-arg]
-    else:
-        STUDIES[args.study](args.quick)
+    with script.report(script.output(args, parser) / f"{args.study}.txt"):
+        if args.study in ("teacher", "fig3"):
+            STUDIES[args.study](args.quick, args.limits_only)  # type: ignore[call-arg]
+        else:
+            STUDIES[args.study](args.quick)

@@ -67,6 +67,7 @@ from scipy.special import roots_legendre, wrightomega
 
 import fempde
 import meshes
+from fempde.scenario import script
 
 TAU = 0.05
 T_END = 0.1
@@ -460,11 +461,15 @@ def ratios_from(path: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="coarser levels (a smoke run, minutes)")
+    parser = script.parser(__doc__, __file__, "coarser levels (a smoke run, minutes)")
     parser.add_argument("--breakdown", action="store_true", help="only where fempde's time goes, n = 16..128")
     parser.add_argument("--ratios", metavar="OUTPUT", help="only the ratio tables, from a saved output")
     args = parser.parse_args()
+    with script.report(script.output(args, parser) / "peers.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     if args.ratios:
         ratios_from(args.ratios)
         return

@@ -30,6 +30,7 @@ from timing import MAX_RUNS, best_of
 import fempde
 import meshes
 from fempde.problems.radial import RadialSystem
+from fempde.scenario import script
 from fempde.solvers import StepOptions, steps
 from particles.slopes import fit_slope
 
@@ -64,13 +65,20 @@ def measure(d: float, beta: float, n: int, count: int, dt: float) -> dict[str, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "meshes up to 1e3 nodes")
     parser.add_argument("--d", type=float, nargs="+", default=[math.inf, 40.0], help="dimensions (inf allowed)")
     parser.add_argument("--max-nodes", type=float, default=1e5)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--dt", type=float, default=0.01)
     parser.add_argument("--beta", type=float, default=100.0, help="inverse temperature (inf: noiseless)")
     args = parser.parse_args()
+    if args.quick:
+        args.max_nodes = min(args.max_nodes, 1e3)
+    with script.report(script.output(args, parser) / "radial.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     sizes = np.unique(np.geomspace(100, args.max_nodes, 1 + 2 * round(math.log10(args.max_nodes / 100))).round())
     warm = fempde.RadialDD(fempde.IsotropicGaussians(DELTA, math.inf)).discretise(
         fempde.Space(meshes.interval(0.0, R_MAX, 0.1)))

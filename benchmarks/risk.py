@@ -35,6 +35,7 @@ import meshes
 from fempde.meanfield import GaussianClasses
 from fempde.model import Gaussian, MeanFieldModel, Ridge, gaussian_classes, population_risk
 from fempde.problems.neurons import gaussian_nodes
+from fempde.scenario import script
 
 SIZES = (100, 200, 400, 800, 1600)
 
@@ -86,6 +87,13 @@ def scan(label: str, model: MeanFieldModel, draw, sizes=SIZES) -> list[float]:
 
 
 def main() -> None:
+    parser = script.parser(__doc__, __file__, "N = 200, 400 for the 61-knot hinge and the teacher only")
+    args = parser.parse_args()
+    with script.report(script.output(args, parser) / "risk.txt"):
+        _run(args.quick)
+
+
+def _run(quick: bool) -> None:
     rng = np.random.default_rng(20261201)
     d = 40
     xs = np.linspace(-3, 3, 61)
@@ -96,6 +104,11 @@ def main() -> None:
     print(f"{'risk':<34} {'N':>5} {'seconds':>10} {'pairs/s':>12} {'value':>20} {'error':>9}")
 
     hinge_model = MeanFieldModel(Ridge(hinge61, d), classes, start)
+    if quick:
+        scan("hinge, 61 knots, d = 40", hinge_model, lambda n: hinge_model.sample_initial(n, rng), sizes=(200, 400))
+        teacher = fempde.model.chizat_bach()
+        scan("Chizat–Bach teacher, closed form", teacher, lambda n: teacher.sample_initial(n, rng), sizes=(200, 400))
+        return
     hinge_seconds = scan("hinge, 61 knots, d = 40", hinge_model, lambda n: hinge_model.sample_initial(n, rng))
     tanh_model = MeanFieldModel(Ridge("tanh", d), classes, start)
     scan("tanh, d = 40", tanh_model, lambda n: tanh_model.sample_initial(n, rng))

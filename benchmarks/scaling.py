@@ -33,6 +33,7 @@ from timing import best_of
 
 import fempde
 import meshes
+from fempde.scenario import script
 
 NODES_PER_H = {"disk": (3.3, 2), "ball": (8.2, 3), "box": (8.0, 3)}  # n ≈ c / h^dim for each generator
 
@@ -84,7 +85,7 @@ def measure(domain: str, h: float, steps: int) -> dict[str, float | str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "meshes up to 1e4 nodes")
     parser.add_argument("--domain", choices=sorted(NODES_PER_H), default="disk")
     parser.add_argument("--max-nodes", type=float, default=1e6)
     parser.add_argument("--steps", type=int, default=3)
@@ -93,6 +94,13 @@ def main() -> None:
     if args.one is not None:
         print(json.dumps(measure(args.domain, args.one, args.steps)))
         return
+    if args.quick:
+        args.max_nodes = min(args.max_nodes, 1e4)
+    with script.report(script.output(args, parser) / f"{args.domain}.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     c, dim = NODES_PER_H[args.domain]
     top = (c / args.max_nodes) ** (1 / dim)  # the h that gives max_nodes
     hs = sorted((top * 2.0 ** (k / dim) * 1.0001 for k in range(0, 4 * dim + 1, dim)), reverse=True)

@@ -23,6 +23,7 @@ core to itself.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 
@@ -35,6 +36,7 @@ import fempde
 import meshes
 import particles
 from fempde.meanfield import noise_scale
+from fempde.scenario import script
 from particles.rbf import _sgd_chunk
 
 
@@ -185,10 +187,20 @@ def measure_gpu(n: int = 800, d: int = 40, steps: int = 2000) -> None:
 
 
 def main() -> None:
-    import sys
+    parser = script.parser(__doc__, __file__, "the two-layer network and the 1-D RBF network, shorter runs")
+    parser.add_argument("--gpu", action="store_true", help="the optional PyTorch path (needs torch and a CUDA device)")
+    args = parser.parse_args()
+    with script.report(script.output(args, parser) / ("sgd_gpu.txt" if args.gpu else "sgd.txt")):
+        _run(args)
 
-    if "--gpu" in sys.argv:
+
+def _run(args: argparse.Namespace) -> None:
+    if args.gpu:
         measure_gpu()
+        return
+    if args.quick:
+        measure_dd(steps=1024)
+        measure(1, 200, 40_000, 0.0)
         return
     measure_dd()
     measure(1, 200, 400_000, 0.0)

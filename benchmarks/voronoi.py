@@ -25,6 +25,7 @@ import numpy as np
 
 import fempde
 import meshes
+from fempde.scenario import script
 
 
 def best(call: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -37,11 +38,18 @@ def best(call: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script.parser(__doc__, __file__, "two coarse meshes (h = 0.2, 0.1), one repeat")
     parser.add_argument("--mesh", choices=("ball", "box"), default="ball")
     parser.add_argument("--h", type=float, nargs="+", default=[0.2, 0.1, 0.07, 0.05])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.quick:
+        args.h, args.repeat = [h for h in args.h if h >= 0.1][:2] or args.h[:1], 1
+    with script.report(script.output(args, parser) / f"{args.mesh}.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     make = (lambda h: meshes.ball(h=h)) if args.mesh == "ball" else (lambda h: meshes.box(h=h / 2))
     other = "auto" if args.mesh == "ball" else "voronoi"
     warnings.simplefilter("ignore")  # the forced P1 space warns about its negative T_ij

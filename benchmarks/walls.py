@@ -42,6 +42,7 @@ import fempde
 import meshes
 import particles
 from fempde.model import jmm_rbf
+from fempde.scenario import script
 from particles.slopes import fit_slope
 
 BOUNDARIES = fempde.fem.BOUNDARIES
@@ -202,11 +203,15 @@ def square_study(n: int, epsilon: float, t_end: float, delta: float = 0.1) -> No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "a smoke run: h = 0.005, fewer δ and N")
     parser.add_argument("--part", nargs="+", choices=["pde", "sgd", "crosscheck", "square"],
                         default=["pde", "sgd", "crosscheck", "square"])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: h = 0.005, fewer delta and N")
     args = parser.parse_args()
+    with script.report(script.output(args, parser) / "walls.txt"):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     if "pde" in args.part:
         pde_study(0.005 if args.quick else 0.0025, [0.2, 0.1, 0.05] if args.quick else [0.2, 0.1, 0.05, 0.025])
     if "sgd" in args.part:

@@ -35,6 +35,7 @@ from skfem import Mesh
 
 import fempde
 import meshes
+from fempde.scenario import script
 
 PROBLEMS: dict[str, tuple[Callable[[float], Mesh], fempde.PorousMedium, float, int, float]] = {
     "interval": (lambda h: meshes.interval(0, 1, h), fempde.PorousMedium(lambda x: 6 * x[0] * (1 - x[0])),
@@ -128,13 +129,17 @@ def plot(results: dict[str, list[tuple[str, float, float, int]]], path: Path) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer tolerances and resolutions")
-    parser.add_argument("--out", default="benchmarks/results", help="directory of work_precision.png")
+    parser = script.parser(__doc__, __file__, "fewer tolerances and resolutions")
     parser.add_argument("--only", choices=("time", "space"), help="run only the time or the space studies")
     parser.add_argument("--space-2d", action="store_true",
                         help="also the disk's space study (its reference, 6e4 nodes at rtol 1e-8, takes hours here)")
     args = parser.parse_args()
+    out = script.output(args, parser)
+    with script.report(out / "work_precision.txt"):
+        _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: Path) -> None:
     results = {}
     studies = [] if args.only == "space" else [(f"{name}: time", time_study, name) for name in PROBLEMS]
     if args.only != "time":
@@ -145,8 +150,6 @@ def main() -> None:
         print(f"\n{title}\n{'configuration':<28} {'max rel error':>14} {'wall [s]':>9} {'steps':>7}")
         for label, error, wall, n in rows:
             print(f"{label:<28} {error:14.2e} {wall:9.3f} {n:7d}", flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     plot(results, out / "work_precision.png")
     print(f"\nwrote {out / 'work_precision.png'}")
 

@@ -1,4 +1,4 @@
-"""The figures of Mei–Montanari–Nguyen (2018), seed 002: two isotropic Gaussians
+"""The figures of Mei–Montanari–Nguyen (2018): two isotropic Gaussians
 (y = ±1, x | y ~ N(0, (1 + yΔ)² I_d)) learnt by ŷ(x) = (1/N) Σ σ(⟨w_i, x⟩).
 
 * Fig. 1 (``fig1``): Δ = 0.8, d = 40, N = 800, w_i ~ N(0, 0.8²/d I), ξ ≡ 1:
@@ -22,9 +22,15 @@ The PDE is the noiseless radial DD solved by characteristics
 (:func:`fempde.quantile_flow`: exact transport, no numerical diffusion), for
 Fig. 3 the four-variable reduced DD by weighted points
 (:func:`fempde.solvers.point_flow.point_flow`); SGD risks are exact population
-risks (:func:`particles.population_risk`).
+risks (:func:`fempde.model.population_risk`). The SGD of Figs. 1, 2 and 4 is the one
+engine's run (:func:`particles.sgd`) of the declared model
+(:func:`fempde.model.mmn_isotropic`): the same steps and draws as the per-model
+loop it replaces, so no number moved. Fig. 3's SGD is the engine's run of
+:func:`fempde.model.mmn_anisotropic` from the paper's start, read in the reduced
+variables ``(a, b, r1, r2)`` (:func:`particles.reduced.reduced_variables`); its risk is
+the same closed form as before.
 
-    python examples/mmn_figures.py [fig1] [fig2] [fig3] [fig4] [--out out/mmn] [--quick]
+    python examples/mmn_figures.py [fig1] [fig2] [fig3] [fig4] [--out DIR] [--quick]
 
 Writes ``mmn_fig1.png`` ... ``mmn_fig4.png`` and one CSV per figure; Fig. 3 also
 ``mmn_fig3_sgd_<Δ>.pvd`` (the SGD units) and ``mmn_fig3_pde_d<d>_<Δ>.pvd`` (the
@@ -35,7 +41,6 @@ weighted points of the finite-d PDE, the one SGD is compared with), points
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -51,6 +56,8 @@ import fempde
 import particles
 from fempde.atomic import write_csv
 from fempde.io.plots import save_figure
+from fempde.model import mmn_anisotropic, mmn_isotropic, population_risk
+from fempde.scenario import script
 from fempde.solvers.characteristics import quantiles_of
 
 
@@ -71,11 +78,12 @@ def figure1(out: Path, quick: bool) -> Path:
     model = fempde.IsotropicGaussians(delta, d)
     flow = _flow(model, 0.8, times, r_max=8.0, quantiles=20_000)
     radii = {}
-    for eps in epsilons:
+    for eps in script.progress(epsilons, f"Fig. 1: SGD at {len(epsilons)} step sizes"):
         horizon = times if eps == epsilons[0] else [t for t in times if t <= 2.0]  # the small ε up to t = 2
         rng = np.random.default_rng(1)
-        run = particles.dd_sgd(model, _initial(d, 0.8, n, rng), fempde.TimeAxis(eps), horizon, rng=rng)
-        radii[eps] = np.linalg.norm(run.weights, axis=2)
+        declared = mmn_isotropic(delta, d)
+        run = particles.sgd(declared, _initial(d, 0.8, n, rng), declared.axis(eps), horizon, rng=rng)
+        radii[eps] = np.linalg.norm(run.theta, axis=2)
     fig, axes = plt.subplots(1, len(times), figsize=(3.2 * len(times), 3.2), constrained_layout=True)
     rows = []
     for k, (t, ax) in enumerate(zip(times, axes, strict=True)):
@@ -127,13 +135,14 @@ def figure2(out: Path, quick: bool) -> Path:
     deltas = np.array([0.3, 0.6, 0.9]) if quick else np.round(np.arange(0.1, 0.95, 0.1), 2)
     t_long, eps = (20.0, 1e-4) if quick else (50.0, 5e-5)
     rows = []
-    for delta in deltas:
+    for delta in script.progress(deltas, f"Fig. 2: {len(deltas)} values of Δ"):
         model = fempde.IsotropicGaussians(float(delta), d, angles=24, nodes=24)
         flow = _flow(model, 0.8, [0.0, t_long], r_max=10.0, quantiles=2000)
         rng = np.random.default_rng(2)
-        run = particles.dd_sgd(model, _initial(d, 0.8, n, rng), fempde.TimeAxis(eps), [t_long], rng=rng)
+        declared = mmn_isotropic(float(delta), d)
+        run = particles.sgd(declared, _initial(d, 0.8, n, rng), declared.axis(eps), [t_long], rng=rng)
         r_star, ansatz, valid = single_delta(model)
-        rows.append({"delta": float(delta), "sgd_risk": particles.population_risk(model, run.weights[-1], nodes=16),
+        rows.append({"delta": float(delta), "sgd_risk": population_risk(declared, run.theta[-1]).value,
                      "pde_risk": flow.risk[-1], "single_delta_risk": ansatz, "r_star": r_star,
                      "lemma1_holds": valid})
         print("fig2 " + ", ".join(f"{key} {value:.4g}" for key, value in rows[-1].items()), flush=True)
@@ -168,11 +177,26 @@ def _reduced_gaps(flow, sgd, marginal_w1):
     return SimpleNamespace(risk_gap=risk_gap, w1=w1, sup_risk_gap=float(np.abs(risk_gap).max()))
 
 
+def _reduced_sgd(model, s0: int, n: int, epsilon: float, times, rng: np.random.Generator):
+    """Fig. 3's SGD: ``n`` units of ``model`` (:func:`fempde.model.mmn_anisotropic`) started from the
+    paper's law (``w`` drawn from ``rng`` before the run's samples), by the one engine, in the reduced
+    variables ``(a, b, r1, r2)`` with their exact population risk at ``times``."""
+    from fempde.problems.anisotropic import InitialLaw
+    from particles.reduced import ReducedSGD, reduced_variables
+
+    d = model.unit.input_dim
+    w0, a0, b0 = InitialLaw(0.8, 1.0, 1.0).sample(n, d, rng)
+    run = particles.sgd(model, np.column_stack([w0, a0, b0]), model.axis(epsilon), times, rng=rng)
+    theta = run.theta
+    risk = np.array([population_risk(model, units).value for units in theta])
+    return ReducedSGD(run.times, reduced_variables(theta[..., :d], theta[..., d], theta[..., d + 1], s0), risk)
+
+
 def figure3(out: Path, quick: bool) -> Path:
     from fempde.io.vtk import PVDSeries
     from fempde.problems.anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, InitialLaw
     from fempde.solvers.point_flow import point_flow, tensor_rule
-    from particles.reduced import marginal_w1, reduced_sgd
+    from particles.reduced import marginal_w1
 
     d, s0, n, eps, t_end = (40, 10, 200, 1e-3, 30.0) if quick else (320, 60, 800, 2e-4, 100.0)
     deltas = (0.25, 0.5, 0.75)
@@ -185,12 +209,13 @@ def figure3(out: Path, quick: bool) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
     inset = ax.inset_axes((0.09, 0.08, 0.38, 0.38))
     rows = []
-    for delta, color in zip(deltas, ("C0", "C1", "C2"), strict=True):
-        model, data = AnisotropicGaussians(delta, d=d, s0=s0), particles.GaussianClasses(delta, d, s0)
+    for delta, color in script.progress(list(zip(deltas, ("C0", "C1", "C2"), strict=True)),
+                                        f"Fig. 3: {len(deltas)} values of Δ"):
+        model = AnisotropicGaussians(delta, d=d, s0=s0)
         limit_model = AnisotropicGaussians(delta, d=math.inf, s0=math.inf)
         limit = point_flow(limit_model, points0, weights, curve, axis)
         finite = point_flow(model, points0, weights, curve, axis)
-        sgd = reduced_sgd(data, n, axis, times, np.random.default_rng(3))
+        sgd = _reduced_sgd(mmn_anisotropic(delta, d, s0), s0, n, eps, times, np.random.default_rng(3))
         gap, gap_limit = _reduced_gaps(finite, sgd, marginal_w1), _reduced_gaps(limit, sgd, marginal_w1)
         later = times > 0
         ax.plot(curve[1:], limit.risk[1:], "-", color=color, label=f"PDE d = ∞, Δ = {delta}")
@@ -241,12 +266,13 @@ def figure4(out: Path, quick: bool) -> Path:
     model = fempde.IsotropicGaussians(0.5, d, sigma="nonmonotone", angles=24, nodes=24)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     rows = []
-    for kappa, color in ((0.1, "C0"), (0.4, "C3")):
+    declared = mmn_isotropic(0.5, d, activation="nonmonotone")
+    for kappa, color in script.progress(((0.1, "C0"), (0.4, "C3")), "Fig. 4: two starts (κ = 0.1, 0.4)"):
         flow = _flow(model, kappa, times, r_max=6.0, quantiles=2000)
         rng = np.random.default_rng(4)
-        run = particles.dd_sgd(model, _initial(d, kappa, n, rng), fempde.TimeAxis(eps), times, rng=rng)
-        risk = [particles.population_risk(model, w, nodes=16) for w in run.weights]
-        mean_r = np.linalg.norm(run.weights, axis=2).mean(axis=1)
+        run = particles.sgd(declared, _initial(d, kappa, n, rng), declared.axis(eps), times, rng=rng)
+        risk = [population_risk(declared, w).value for w in run.theta]
+        mean_r = np.linalg.norm(run.theta, axis=2).mean(axis=1)
         left.plot(times, flow.risk, "-", color=color, label=f"PDE, κ = {kappa}")
         left.plot(run.times, risk, "o", color=color, mfc="none", label=f"SGD, κ = {kappa}")
         right.plot(times, flow.mean_radius(), "-", color=color)
@@ -280,18 +306,17 @@ def _save(fig, rows: list[dict], out: Path, name: str) -> None:
 FIGURES = {"fig1": figure1, "fig2": figure2, "fig3": figure3, "fig4": figure4}
 
 
-def main(figures=("fig1", "fig2", "fig3", "fig4"), out: str = "out/mmn", quick: bool = False) -> list[Path]:
+def main(figures=("fig1", "fig2", "fig3", "fig4"), out: str = "out/mmn_figures", quick: bool = False) -> list[Path]:
     return [FIGURES[name](Path(out), quick) for name in figures]
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "smaller N, d and horizons (a few minutes for all four figures)")
     parser.add_argument("figures", nargs="*", metavar="FIGURE", help=f"any of {', '.join(FIGURES)} (default: all)")
-    parser.add_argument("--out", default="out/mmn")
-    parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     unknown = sorted(set(args.figures) - set(FIGURES))
     if unknown:
         parser.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}")
-    for path in main(args.figures or list(FIGURES), args.out, args.quick):
+    out = str(script.output(args, parser))
+    for path in main(args.figures or list(FIGURES), out, args.quick):
         print("wrote", path)

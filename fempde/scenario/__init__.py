@@ -6,7 +6,9 @@
 * :mod:`.errors` — :class:`ScenarioError`, which carries the section, key,
   value and line it is about;
 * :mod:`.expressions` — formulas from files, parsed into a whitelisted tree;
-* :mod:`.output` — the output directory of a run, checked before it starts.
+* :mod:`.output` — the output directory of a run, checked before it starts;
+* :mod:`.script` — the command line every example and benchmark script shares
+  (``--help``, ``--quick``, ``--out``, progress).
 
 The ``fempde`` command (:mod:`fempde.cli`), the cross-check and its sweeps
 (:mod:`particles`) and the examples read scenarios through this package.
