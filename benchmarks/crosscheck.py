@@ -14,7 +14,6 @@ times are of this machine under that load.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import tempfile
 import time
 from io import BytesIO
 from pathlib import Path
+
+from fempde.scenario import script
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "192f8e5"
@@ -57,27 +58,32 @@ def run(tree: Path, case: str, out: Path, workers: int | None) -> tuple[float, i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script.parser(__doc__, __file__, "the interval cross-check only")
     parser.add_argument("--before", default=BEFORE, help=f"the revision to compare with (default {BEFORE})")
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--workers", type=int, help="threads (after) / processes (before's sweep)")
     args = parser.parse_args()
+    cases = ["interval"] if args.quick else args.cases
+    with script.report(script.output(args, parser) / "crosscheck.txt"):
+        _compare(args.before, cases, args.workers)
+
+
+def _compare(before: str, cases: list[str], workers: int | None) -> None:
     print(f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        old = unpack(args.before, Path(tmp) / "before")
+        old = unpack(before, Path(tmp) / "before")
         rows = []
-        for case in args.cases:
+        for case in script.progress(cases, "cross-checks, before and after"):
             times = {}
             for label, tree in (("before", old), ("after", ROOT)):
-                seconds, code, tail = run(tree, case, Path(tmp) / f"{case}_{label}", args.workers)
+                seconds, code, tail = run(tree, case, Path(tmp) / f"{case}_{label}", workers)
                 times[label] = seconds
                 print(f"{case:9s} {label:6s} {seconds:8.1f} s  exit {code}\n{tail}", flush=True)
             rows.append((case, times["before"], times["after"]))
     print(f"\nload average after: {os.getloadavg()}")
     print(f"{'case':9s} {'before s':>9s} {'after s':>9s} {'before/after':>13s}")
-    for case, before, after in rows:
-        print(f"{case:9s} {before:9.1f} {after:9.1f} {before / after:13.2f}")
-
+    for case, before_s, after_s in rows:
+        print(f"{case:9s} {before_s:9.1f} {after_s:9.1f} {before_s / after_s:13.2f}")
 
 if __name__ == "__main__":
     main()

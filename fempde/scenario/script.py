@@ -41,7 +41,7 @@ def parser(doc: str | None, script: str, quick: str) -> argparse.ArgumentParser:
     """A parser whose description is the script's docstring ``doc``, with ``--quick``
     (``quick`` says what it shrinks) and ``--out`` (default :func:`default_out` of ``script``)."""
     result = argparse.ArgumentParser(prog=Path(script).name, description=doc, formatter_class=_Help)
-    result.add_argument("--quick", action="store_true", help=quick)
+    result.add_argument("--quick", action="store_true", help=quick.replace("%", "%%"))  # argparse formats help with %
     result.add_argument("--out", default=default_out(script), metavar="DIR",
                         help="output directory, created if missing")
     return result
