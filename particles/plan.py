@@ -45,11 +45,23 @@ class Chunk(NamedTuple):
 
 
 def record_steps(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
-    """The step counts ``k`` (``t = kε``, rounded to the grid) of the recording
-    ``times``, sorted, once each; raises ``ValueError`` for no times or a time < 0."""
-    marks = np.array(sorted({axis.steps_until(t) for t in times}), dtype=np.int64)
-    if marks.size == 0 or marks[0] < 0:
-        raise ValueError(f"record times must be one or more times >= 0, got {list(times)}")
+    """The step counts ``k`` (``t = kε``) of the recording ``times``: one or more finite,
+    increasing times ``>= 0`` on the SGD grid (to 10⁻⁶ of a step), so that a run records
+    exactly one state per time asked for, at that time; otherwise a ``ValueError`` that
+    says which time and what to ask instead."""
+    values = np.asarray(times, dtype=np.float64).ravel() if len(times) else np.zeros(0)
+    if values.size == 0 or not np.all(np.isfinite(values)) or values.min() < 0:
+        raise ValueError(f"record times must be one or more finite times >= 0, got {list(times)}")
+    if np.any(np.diff(values) <= 0):
+        raise ValueError(f"record times must increase, got {list(times)}")
+    marks = np.rint(values / axis.epsilon)
+    off = np.abs(values / axis.epsilon - marks) > 1e-6 * np.maximum(1.0, marks * 1e-6)
+    if np.any(off) or marks[-1] > 2.0**62:
+        i = int(np.flatnonzero(off)[0]) if np.any(off) else len(values) - 1
+        raise ValueError(f"record time {float(values[i])!r} is not on the SGD grid of epsilon = {axis.epsilon:g} (or has "
+                         f"more than 2^62 steps): ask for multiples of epsilon, e.g. "
+                         f"{marks[i] * axis.epsilon:g}")
+    marks = marks.astype(np.int64)
     return marks
 
 

@@ -192,7 +192,7 @@ def test_a_diverging_run_names_t_and_epsilon(rng):
     (lambda m, r: sgd(m, np.zeros((3, 5)), m.axis(1e-3), [1.0], rng=r, keep_theta=False), ValueError,
      "keep_theta=False keeps nothing without observe"),
     (lambda m, r: sgd(m, np.zeros((3, 5)), m.axis(1e-3), [-1.0], rng=r), ValueError,
-     "record times must be one or more times >= 0"),
+     "record times must be one or more finite times >= 0"),
     (lambda m, r: sgd("model", np.zeros((3, 5)), m.axis(1e-3), [1.0], rng=r), TypeError,
      "model must be a fempde.model.MeanFieldModel, got str"),
     (lambda m, r: ensemble(m, [], [1.0]), ValueError, "an ensemble needs at least one member"),

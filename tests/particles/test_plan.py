@@ -14,7 +14,7 @@ def _draw(m, rng):
 
 
 def test_chunks_end_on_every_recording_step():
-    marks = record_steps(TimeAxis(1e-4), [0.2, 0.0, 0.05, 0.1, 0.05])  # sorted, once each
+    marks = record_steps(TimeAxis(1e-4), [0.0, 0.05, 0.1, 0.2])
     assert marks.tolist() == [0, 500, 1000, 2000]
     plan = list(chunk_plan(marks, 300))
     assert plan == [Chunk(0, 0, True), Chunk(0, 300, False), Chunk(300, 200, True), Chunk(500, 300, False),
@@ -33,9 +33,9 @@ def test_a_resumed_plan_is_the_tail_of_the_whole_one():
 
 
 def test_bad_plans_are_named():
-    with pytest.raises(ValueError, match=r"record times must be one or more times >= 0, got \[-0.1\]"):
+    with pytest.raises(ValueError, match=r"record times must be one or more finite times >= 0, got \[-0.1\]"):
         record_steps(TimeAxis(1e-2), [-0.1])
-    with pytest.raises(ValueError, match="one or more times"):
+    with pytest.raises(ValueError, match="one or more finite times"):
         record_steps(TimeAxis(1e-2), [])
     with pytest.raises(ValueError, match="chunk must be >= 1 steps, got 0"):
         chunk_plan([10], 0)
@@ -124,3 +124,20 @@ def test_sgd_of_ten_billion_steps_takes_its_first_step_in_constant_memory(rng, m
     tracemalloc.stop()
     monkeypatch.setattr(bump_kernel, "_sgd_chunk", compiled)
     assert len(peaks) == 1 and peaks[0] < 20e6
+
+
+@pytest.mark.parametrize("times, message", [
+    ([0.0, 0.011, 0.012], "0.011 is not on the SGD grid of epsilon = 0.01"),
+    ([0.0, 0.015], "0.015 is not on the SGD grid"),
+    ([0.0, -0.004], "finite times >= 0"),
+    ([0.0, float("nan")], "finite times >= 0"),
+    ([0.0, float("inf")], "finite times >= 0"),
+    ([0.0, 1e300], "more than 2\\^62 steps"),
+    ([0.02, 0.01], "must increase"),
+])
+def test_record_times_off_the_grid_are_refused_not_moved(times, message):
+    """A time that SGD cannot record at (off its grid, repeated, non-finite) is refused by name,
+    never rounded to a neighbour: a run records one state per time asked for, at that time."""
+    with pytest.raises(ValueError, match=message):
+        record_steps(TimeAxis(0.01), times)
+    assert record_steps(TimeAxis(0.01), [0.0, 0.03, 0.1, 0.30000000000000004]).tolist() == [0, 3, 10, 30]
