@@ -6,7 +6,8 @@ fraction of one core's flop floor reached, and ensembles on 1 and 2 threads.
     python benchmarks/sgd.py          # CPU
     python benchmarks/sgd.py --gpu    # the optional PyTorch path (needs torch and a CUDA device)
 
-The two-layer figures: the whole of ``particles.dd_sgd`` (data drawn from the
+The two-layer figures: the whole of ``particles.sgd`` of
+:func:`fempde.model.mmn_isotropic` (data drawn from the
 Generator in blocks of steps, the compiled update, the records), timed
 unprofiled, and where its time goes, from profiled runs apart (the compiled
 update, the data draws, the rest), against the
@@ -36,8 +37,9 @@ import fempde
 import meshes
 import particles
 from fempde.meanfield import noise_scale
+from fempde.model import jmm_rbf, mmn_isotropic
 from fempde.scenario import script
-from particles.rbf import _sgd_chunk
+from particles.kernels.bump import _sgd_chunk
 
 
 def target(x):
@@ -62,16 +64,17 @@ def numpy_loop(centers, xs, ys, s, kernel, tau, rng, lower, upper):
 
 
 def measure(dim: int, n: int, steps: int, tau: float) -> float:
-    """RBF SGD: the whole ``rbf_sgd``, its compiled update alone, a numpy loop; returns the whole's rate."""
+    """RBF SGD: the whole ``particles.sgd`` of :func:`fempde.model.jmm_rbf`, its compiled update
+    alone, a numpy loop; returns the whole's rate."""
     mesh = meshes.interval(0, 1, 0.01) if dim == 1 else meshes.rectangle(h=0.05)
     domain = particles.ConvexDomain.from_mesh(mesh)
     kernel = fempde.Kernel("triweight", dim, 0.1)
     rng = np.random.default_rng(0)
     centers0 = domain.sample(n, rng)
-    axis = fempde.TimeAxis(1e-5)
-    particles.rbf_sgd(domain, target, kernel, centers0, axis, [10 * axis.epsilon], tau=tau, rng=rng)  # compile
-    whole = best_rate(lambda: particles.rbf_sgd(domain, target, kernel, centers0, axis, [steps * axis.epsilon],
-                                                tau=tau, rng=rng), steps)
+    model = jmm_rbf(mesh, target, kernel.delta, tau=tau, kernel=kernel.name)
+    axis = model.axis(1e-5)
+    particles.sgd(model, centers0, axis, [10 * axis.epsilon], rng=rng)  # compile
+    whole = best_rate(lambda: particles.sgd(model, centers0, axis, [steps * axis.epsilon], rng=rng), steps)
     xs, ys = domain.sample(steps, rng), np.ones(steps)
     s = np.full(steps, axis.epsilon)
     stds = noise_scale(s, tau) if tau > 0 else np.empty(0)
@@ -85,7 +88,7 @@ def measure(dim: int, n: int, steps: int, tau: float) -> float:
     plain = best_rate(lambda: numpy_loop(centers0.copy(), xs[:few], ys[:few], axis.epsilon, kernel, tau, rng, 0.0,
                                          1.0), few, max_runs=2)
     label = "noisy" if tau > 0 else "plain"
-    print(f"d={dim} N={n:>6} {label:>5} SGD: rbf_sgd {whole:>11,.0f} steps/s | compiled update {compiled:>11,.0f} "
+    print(f"d={dim} N={n:>6} {label:>5} SGD: engine {whole:>11,.0f} steps/s | compiled update {compiled:>11,.0f} "
           f"steps/s | numpy loop {plain:>9,.0f} steps/s | speed-up {whole / plain:6.1f}x", flush=True)
     return whole
 
@@ -99,23 +102,25 @@ def dgemm_rate(size: int = 1024) -> float:
 
 def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     """The two-layer network of seed 002 (σ(⟨w, x⟩), d = 40, N = 800) on one core:
-    all of ``dd_sgd`` and its parts, the floor, a numpy loop, the noisy run;
+    all of ``particles.sgd`` and its parts, the floor, a numpy loop, the noisy run;
     then an ensemble of 8 such runs on 1 and on 2 threads."""
     import math
 
     import numba
 
-    from particles.dd import Member, dd_ensemble, dd_sgd, sample_isotropic
+    from particles.dd import sample_isotropic
 
     numba.set_num_threads(1)
     model = fempde.IsotropicGaussians(0.8, d)
+    network, noisy_network = mmn_isotropic(0.8, d), mmn_isotropic(0.8, d, beta=100.0)
     rng = np.random.default_rng(0)
     w0 = rng.standard_normal((n, d)) * 0.8 / math.sqrt(d)
-    axis = fempde.TimeAxis(1e-4)
-    dd_sgd(model, w0, axis, [10 * axis.epsilon], rng=rng)  # compile
-    dd_sgd(model, w0, axis, [10 * axis.epsilon], beta=100.0, rng=rng)
+    axis = network.axis(1e-4)
+    particles.sgd(network, w0, axis, [10 * axis.epsilon], rng=rng)  # compile
+    particles.sgd(noisy_network, w0, axis, [10 * axis.epsilon], rng=rng)
+
     def run() -> object:
-        return dd_sgd(model, w0, axis, [steps * axis.epsilon], rng=rng)
+        return particles.sgd(network, w0, axis, [steps * axis.epsilon], rng=rng)
 
     whole = best_rate(run, steps, min_seconds=3.0, max_runs=40)  # unprofiled: the headline
     parts = profile_parts(run, steps, {"update": ("particles/kernels/ridge.py", "advance"),
@@ -131,7 +136,7 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
     plain = few / (time.perf_counter() - start)
     flops, peak = 4 * n * d, dgemm_rate()
     floor = peak / flops
-    print(f"d={d} N={n} two-layer SGD, one core, float64: dd_sgd {whole:>9,.0f} steps/s = {whole / floor:.0%} of the "
+    print(f"d={d} N={n} two-layer SGD, one core, float64: engine {whole:>9,.0f} steps/s = {whole / floor:.0%} of the "
           f"flop floor ({floor:,.0f} steps/s: 4Nd flops a step at the {peak / 1e9:.1f} GFLOP/s of one-core DGEMM) "
           f"| numpy loop {plain:>7,.0f} steps/s", flush=True)
     compiled = 1 / parts["update"]
@@ -140,16 +145,16 @@ def measure_dd(n: int = 800, d: int = 40, steps: int = 8192) -> None:
           f"data (x, y) in blocks {1e6 * parts['data']:.2f} us, the rest (chunks, records, Python, profiler) "
           f"{1e6 * (parts['total'] - parts['update'] - parts['data']):.2f} us", flush=True)
     noisy_steps = 2000
-    noisy = best_rate(lambda: dd_sgd(model, w0, axis, [noisy_steps * axis.epsilon], beta=100.0, rng=rng),
+    noisy = best_rate(lambda: particles.sgd(noisy_network, w0, axis, [noisy_steps * axis.epsilon], rng=rng),
                       noisy_steps, max_runs=5)
-    print(f"  noisy (beta = 100): dd_sgd {noisy:>9,.0f} steps/s = {noisy / whole:.2f} of the noiseless rate "
+    print(f"  noisy (beta = 100): engine {noisy:>9,.0f} steps/s = {noisy / whole:.2f} of the noiseless rate "
           f"({noisy * n * d / 1e6:,.0f}M normals/s drawn in the compiled loop)", flush=True)
     runs, ensemble_steps = 8, steps // 2
     for threads in (1, 2):
         numba.set_num_threads(threads)
-        members = [Member(w0, axis, np.random.default_rng(seed)) for seed in range(runs)]
-        dd_ensemble(model, members[:2], [10 * axis.epsilon])  # compile
-        rate = best_rate(lambda members=members: dd_ensemble(model, members, [ensemble_steps * axis.epsilon]),
+        members = [particles.Member(w0, axis, np.random.default_rng(seed)) for seed in range(runs)]
+        particles.ensemble(network, members[:2], [10 * axis.epsilon])  # compile
+        rate = best_rate(lambda members=members: particles.ensemble(network, members, [ensemble_steps * axis.epsilon]),
                          runs * ensemble_steps, max_runs=3)
         print(f"  ensemble of {runs} runs (seeds), {threads} thread(s): {rate:>9,.0f} steps/s in all", flush=True)
     numba.set_num_threads(1)
@@ -207,7 +212,7 @@ def _run(args: argparse.Namespace) -> None:
     measure(1, 200, 200_000, 0.01)
     plain = measure(2, 10_000, 20_000, 0.0)
     noisy = measure(2, 10_000, 5_000, 0.01)
-    print(f"  d=2 N=10000: noisy rbf_sgd at {noisy / plain:.2f} of the noiseless rate")
+    print(f"  d=2 N=10000: noisy RBF SGD at {noisy / plain:.2f} of the noiseless rate")
 
 
 if __name__ == "__main__":

@@ -153,9 +153,10 @@ def sgd_study(n: int, epsilon: float, delta: float = 0.1, t_end: float = 3.0) ->
             for reflect in (True, False):
                 start = time.perf_counter()
                 rng = np.random.default_rng(0)
-                run = particles.rbf_sgd(domain, f_interval, kernel, domain.sample(n, rng), fempde.TimeAxis(epsilon),
-                                        [t_end], tau=tau, reflect=reflect, boundary=boundary, rng=rng)
-                centers = run.centers[-1]
+                model = jmm_rbf(mesh, f_interval, delta, tau=tau, boundary=boundary)
+                run = particles.sgd(model, domain.sample(n, rng), model.axis(epsilon), [t_end], reflect=reflect,
+                                    rng=rng)
+                centers = run.theta[-1]
                 near = float(np.mean(np.minimum(centers[:, 0], 1 - centers[:, 0]) <= delta / 4))
                 print(f"| {tau} | {boundary} | {'reflected' if reflect else 'projected'} | {risk(centers):.3g} | "
                       f"{near:.3f} | {result.system.risk(result.rho):.3g} | "
@@ -193,9 +194,9 @@ def square_study(n: int, epsilon: float, t_end: float, delta: float = 0.1) -> No
     for boundary in BOUNDARIES:
         start = time.perf_counter()
         rng = np.random.default_rng(0)
-        run = particles.rbf_sgd(domain, f_square, kernel, domain.sample(n, rng), fempde.TimeAxis(epsilon), [t_end],
-                                boundary=boundary, rng=rng)
-        centers = run.centers[-1]
+        model = jmm_rbf(mesh, f_square, delta, boundary=boundary)
+        run = particles.sgd(model, domain.sample(n, rng), model.axis(epsilon), [t_end], rng=rng)
+        centers = run.theta[-1]
         distance = np.minimum(centers, 1 - centers)  # to the nearer wall of each axis
         risk = particles.PopulationRisk(mesh, f_square, kernel, boundary=boundary)
         print(f"| {boundary} | {risk(centers):.3g} | {np.mean(distance.min(axis=1) <= delta / 4):.3f} | "

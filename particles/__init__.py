@@ -4,11 +4,11 @@
   :class:`fempde.model.MeanFieldModel` — compiled kernels (:mod:`.kernels`),
   batches (:mod:`.batch`), exact resume (:mod:`.state`), the step-size
   estimate (:mod:`.stability`, :class:`StepSizeWarning`);
-* the networks of the papers through their interfaces from before the engine,
-  now thin wrappers over it: the RBF network of Javanmard–Mondelli–Montanari
-  (:mod:`.rbf`), the two-layer networks of Mei–Montanari–Nguyen (:mod:`.dd`,
-  :mod:`.reduced`, :mod:`.gpu`), the students of Chizat–Bach's teacher
-  (:mod:`.teacher`), lazy against mean-field training (:mod:`.lazy`);
+* what the networks of the papers (declared in :mod:`fempde.model.papers`) need
+  beside the engine: the two-layer networks of Mei–Montanari–Nguyen (:mod:`.dd`,
+  their reduced variables :mod:`.reduced`, ensembles on a device :mod:`.gpu`),
+  the recovery of Chizat–Bach's teacher (:mod:`.teacher`), lazy against
+  mean-field training (:mod:`.lazy`);
 * their population risks and the domain geometry the particles need;
 * :func:`crosscheck` (:mod:`.crosscheck`): any declared model's SGD against its
   mean-field limit, in parallel on Dask, with its writers and the sweeps on it.
@@ -18,27 +18,16 @@ live in :mod:`fempde.meanfield`.
 """
 
 from .crosscheck import PDE_ERROR_FRACTION, CrossCheck, crosscheck
-from .dd import DDRun, GaussianClasses, Network, dd_ensemble, dd_sgd, population_risk, sample_isotropic
+from .dd import DDRun, GaussianClasses, Network, population_risk, sample_isotropic
 from .domain import ConvexDomain, confine, sample_density
 from .engine import Member, Run, ensemble, sgd
 from .lazy import GDRun, KernelFlow, TrainingSet, TwoLayer, gradient_descent, learning_rate, output_scale
 from .measures import cloud_distance, deposit, l1_gap, transport, wasserstein
 from .noise import draw_key, normals
-from .rbf import SGDRun, rbf_sgd
-from .reduced import ReducedSGD, marginal_w1, reduced_sgd, reduced_variables
+from .reduced import ReducedSGD, marginal_w1, reduced_variables
 from .risk import PopulationRisk
 from .stability import StepSizeWarning
-from .teacher import (
-                      RECOVERY_THRESHOLD,
-                      Recovery,
-                      TeacherRun,
-                      circle_w1,
-                      recovery_fraction,
-                      recovery_mass,
-                      recovery_w1,
-                      student_gd,
-                      student_sgd,
-)
+from .teacher import RECOVERY_THRESHOLD, Recovery, circle_w1, recovery_fraction, recovery_mass, recovery_w1
 
 __all__ = [
     "PDE_ERROR_FRACTION",
@@ -55,17 +44,13 @@ __all__ = [
     "Recovery",
     "ReducedSGD",
     "Run",
-    "SGDRun",
     "StepSizeWarning",
-    "TeacherRun",
     "TrainingSet",
     "TwoLayer",
     "circle_w1",
     "cloud_distance",
     "confine",
     "crosscheck",
-    "dd_ensemble",
-    "dd_sgd",
     "deposit",
     "draw_key",
     "ensemble",
@@ -76,17 +61,13 @@ __all__ = [
     "normals",
     "output_scale",
     "population_risk",
-    "rbf_sgd",
     "recovery_fraction",
     "recovery_mass",
     "recovery_w1",
-    "reduced_sgd",
     "reduced_variables",
     "sample_density",
     "sample_isotropic",
     "sgd",
-    "student_gd",
-    "student_sgd",
     "transport",
     "wasserstein",
 ]

@@ -14,32 +14,28 @@ with ``τ = 1/β``). The seed's networks fix ``a_i = 1``, ``b_i = 0`` and train
 limit reduces to :class:`fempde.RadialDD`).
 
 The SGD itself is the engine's (:func:`particles.sgd`, whose fused ridge kernel
-:mod:`particles.kernels.ridge` this network gets); :func:`dd_sgd` and
-:func:`dd_ensemble` are its interface from before the engine, kept for their
-callers, and :func:`declaration` says which :class:`fempde.model.MeanFieldModel`
-they run. :func:`population_risk` is the network's exact population risk.
+:mod:`particles.kernels.ridge` this network gets) of the network's
+:class:`fempde.model.MeanFieldModel`, :func:`declaration` (the isotropic network is
+:func:`fempde.model.mmn_isotropic`); its units ``θ_i`` are ``w_i``, or ``(w_i, a_i, b_i)``
+with ``fit_output``. :func:`population_risk` is the network's exact population risk.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fempde.checks import finite_array, generator
-from fempde.meanfield import Constant, GaussianClasses, Schedule, TimeAxis
+from fempde.checks import finite_array
+from fempde.meanfield import Constant, GaussianClasses, Schedule
 from fempde.model import TRAINED, Gaussian, MeanFieldModel, Ridge, gaussian_classes
 from fempde.problems import Hinges, IsotropicGaussians, activation
 
 from . import engine
 
-__all__ = [
-    "DDRun", "GaussianClasses", "Member", "Network", "as_network", "dd_ensemble", "dd_sgd", "declaration",
-    "population_risk", "sample_isotropic",
-]
+__all__ = ["DDRun", "GaussianClasses", "Network", "as_network", "declaration", "population_risk", "sample_isotropic"]
 
 Array = NDArray[np.float64]
 
@@ -80,54 +76,14 @@ def sample_isotropic(model: IsotropicGaussians, n: int, rng: np.random.Generator
 
 @dataclass(frozen=True)
 class DDRun:
-    """Parameters at the recorded times: ``weights`` ``(n_times, N, d)``, ``output``
-    and ``offset`` ``(n_times, N)`` (constant 1 and 0 unless the network fits them)."""
+    """Parameters at the recorded times (the runs of :func:`particles.gpu.dd_ensemble_torch`):
+    ``weights`` ``(n_times, N, d)``, ``output`` and ``offset`` ``(n_times, N)`` (constant 1 and 0
+    unless the network fits them)."""
 
     times: Array
     weights: Array
     output: Array
     offset: Array
-
-
-@dataclass(frozen=True)
-class Member:
-    """One run of an ensemble: its start ``(N, d)`` (and ``(N,)`` outputs and
-    offsets), its time axis (ε and schedule) and its own Generator."""
-
-    weights0: Array
-    axis: TimeAxis
-    rng: np.random.Generator
-    output0: Array | None = None
-    offset0: Array | None = None
-
-
-def dd_sgd(model: Network | IsotropicGaussians, weights0: Array, axis: TimeAxis, times: Sequence[float], *,
-           output0: Array | None = None, offset0: Array | None = None, lam: float = 0.0, beta: float = math.inf,
-           rng: np.random.Generator, chunk: int = 2048) -> DDRun:
-    """Run (noisy) SGD from ``weights0`` (``(N, d)``; ``output0``, ``offset0``:
-    ``(N,)``, default 1 and 0) and record at ``times`` (on the grid ``t = kε``):
-    the engine's run (:func:`particles.sgd`) of the network as a
-    :class:`fempde.model.MeanFieldModel` (:func:`declaration`), kept for the
-    callers of this interface. The same seed gives the same run whatever the
-    recording ``times`` and ``chunk`` (the steps per compiled call)."""
-    member = Member(weights0, axis, generator("rng", rng), output0, offset0)
-    return dd_ensemble(model, [member], times, lam=lam, beta=beta, chunk=chunk)[0]
-
-
-def dd_ensemble(model: Network | IsotropicGaussians, members: Sequence[Member | engine.Member],
-                times: Sequence[float], *, lam: float = 0.0, beta: float = math.inf, chunk: int = 2048) -> list[DDRun]:
-    """Independent SGD runs (each its own N, ε and Generator) advanced together,
-    one thread per run: :func:`particles.ensemble` of :func:`declaration`. Run ``r``
-    equals :func:`dd_sgd` of ``members[r]``, bit for bit."""
-    net = as_network(model)
-    if len(members) == 0:
-        raise ValueError("an ensemble needs at least one member")
-    for r, member in enumerate(members):
-        generator(f"members[{r}].rng", member.rng)
-    declared = declaration(net, lam=lam, beta=beta, schedule=members[0].axis.schedule)
-    starts = [engine.Member(_start(net, _as_member(net, member)), member.axis, member.rng) for member in members]
-    runs = engine.ensemble(declared, starts, times, chunk=chunk)
-    return [_dd_run(net, run) for run in runs]
 
 
 def declaration(net: Network, *, lam: float = 0.0, beta: float = math.inf,
@@ -150,31 +106,6 @@ def _dd_run(net: Network, run: engine.Run) -> DDRun:
         return DDRun(run.times, theta[..., :d].copy(), theta[..., d].copy(), theta[..., d + 1].copy())
     shape = theta.shape[:2]
     return DDRun(run.times, theta.copy(), np.ones(shape), np.zeros(shape))
-
-
-def _as_member(net: Network, member: Member | engine.Member) -> Member:
-    """A member of this interface; an engine's :class:`particles.Member` (θ ``(N, D)``) read as one."""
-    if not isinstance(member, engine.Member):
-        return member
-    theta = np.asarray(member.theta0, dtype=np.float64)
-    d = net.data.d
-    if net.fit_output and theta.ndim == 2 and theta.shape[1] == d + 2:
-        return Member(theta[:, :d], member.axis, member.rng, theta[:, d], theta[:, d + 1])
-    return Member(theta, member.axis, member.rng)
-
-
-def _start(net: Network, member: Member) -> Array:
-    """The member's start as the model's θ ``(N, D)``: ``w``, then ``a``, ``b`` where trained."""
-    d = net.data.d
-    w = np.array(member.weights0, dtype=np.float64)
-    if w.ndim != 2 or w.shape[1] != d or len(w) < 1:
-        raise ValueError(f"weights0 must have shape (N >= 1, d = {d}), got {w.shape}")
-    w = finite_array("weights0", w)
-    a = _per_unit(member.output0, 1.0, len(w), "output0")
-    b = _per_unit(member.offset0, 0.0, len(w), "offset0")
-    if not net.fit_output and (np.any(a != 1) or np.any(b != 0)):
-        raise ValueError("this network fixes a = 1 and b = 0: use Network(..., fit_output=True) to train them")
-    return np.column_stack([w, a, b]) if net.fit_output else w
 
 
 def _per_unit(values: Array | None, default: float, n: int, name: str) -> Array:

@@ -34,7 +34,8 @@ def dd_ensemble_torch(model: Network | IsotropicGaussians, weights0: Array, axis
     round-off. Networks with fixed ``a = 1``, ``b = 0`` only; float64 only."""
     net = as_network(model)
     if net.fit_output:
-        raise ValueError("the GPU path trains w only (fit_output=False); use particles.dd_ensemble for (w, a, b)")
+        raise ValueError("the GPU path trains w only (fit_output=False); use particles.ensemble of "
+                         "particles.dd.declaration for (w, a, b)")
     w0 = np.asarray(weights0, dtype=np.float64)
     d = net.data.d
     if w0.ndim != 3 or w0.shape[2] != d or w0.shape[0] < 1 or w0.shape[1] < 1:

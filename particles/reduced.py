@@ -2,30 +2,26 @@
 
 The reduced DD of :class:`fempde.problems.anisotropic.AnisotropicGaussians`
 lives on ``(a, b, r1, r2)``, ``r1 = ‖P_V w‖``, ``r2 = ‖P_V⊥ w‖``; this module
-maps SGD weights there (:func:`reduced_variables`), runs the paper's SGD
-(``a_i = b_i = 1``, ``w_i ~ N(0, κ²/d I)``) with its exact population risk on
-the PDE's output times (:func:`reduced_sgd`), and gives the W1 distance per
-marginal of a cloud to weighted points of the reduced law (:func:`marginal_w1`,
-what :func:`particles.crosscheck` measures for a model declaring the symmetry).
+maps SGD weights there (:func:`reduced_variables`; the SGD itself is the engine's
+run of :func:`fempde.model.mmn_anisotropic`), holds such a run's cloud and exact
+population risk at its recorded times (:class:`ReducedSGD`), and gives the W1
+distance per marginal of a cloud to weighted points of the reduced law
+(:func:`marginal_w1`, what :func:`particles.crosscheck` measures for a model
+declaring the symmetry).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import wasserstein_distance
 
-from fempde.checks import generator, integer
-from fempde.meanfield import GaussianClasses, TimeAxis
-from fempde.problems.anisotropic import REDUCED_VARIABLES, InitialLaw
+from fempde.problems.anisotropic import REDUCED_VARIABLES
 from fempde.solvers.point_flow import check_points
 
-from .dd import Network, dd_sgd, population_risk
-
-__all__ = ["ReducedSGD", "marginal_w1", "reduced_sgd", "reduced_variables"]
+__all__ = ["ReducedSGD", "marginal_w1", "reduced_variables"]
 
 Array = NDArray[np.float64]
 
@@ -70,23 +66,3 @@ class ReducedSGD:
 
     def means(self) -> Array:
         return np.asarray(self.cloud.mean(axis=1))
-
-
-def reduced_sgd(data: GaussianClasses, n: int, axis: TimeAxis, times: Sequence[float], rng: np.random.Generator,
-                *, kappa: float = 0.8, output: float = 1.0, offset: float = 1.0, nodes: int = 16) -> ReducedSGD:
-    """Seed 002's Fig. 3 SGD: ``n`` ReLU units ``a ReLU(⟨w, x⟩ + b)`` with ``a, b``
-    trained, started from :class:`fempde.problems.anisotropic.InitialLaw` ``(kappa,
-    output, offset)`` (``w`` drawn from ``rng`` before the run's samples), recorded at
-    ``times``. ``nodes``: Gauss–Hermite nodes per dimension of the exact population
-    risk :func:`particles.dd.population_risk` at each recorded time. Raises
-    ``FloatingPointError`` (from the engine) if the weights leave every finite bound (the step
-    ``axis.epsilon`` is too large)."""
-    n = integer("n (the number of units)", n)
-    nodes = integer("nodes (Gauss-Hermite nodes of the population risk)", nodes)
-    generator("rng", rng)
-    w0, a0, b0 = InitialLaw(kappa, output, offset).sample(n, data.d, rng)
-    net = Network(data, "relu", fit_output=True)
-    run = dd_sgd(net, w0, axis, times, output0=a0, offset0=b0, rng=rng)  # FloatingPointError if θ stops being finite
-    risk = np.array([population_risk(net, w, a, b, nodes=nodes)
-                     for w, a, b in zip(run.weights, run.output, run.offset, strict=True)])
-    return ReducedSGD(run.times, reduced_variables(run.weights, run.output, run.offset, data.s0), risk)

@@ -10,8 +10,10 @@ walls yet, so that risk takes the same quadrature rule through
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from skfem import Mesh
 
 from fempde.fem.convolution import kernel_matrix
@@ -21,9 +23,10 @@ from fempde.model import Bump
 from fempde.model.risk import rule_moments
 from fempde.problems.distributional import DataLaw
 
-from .rbf import Target
-
 __all__ = ["PopulationRisk"]
+
+Target = Callable[[NDArray[np.float64]], ArrayLike]
+"""``f(x)`` with ``x`` of shape ``(dim, n)``: the function the network learns."""
 
 
 class PopulationRisk:

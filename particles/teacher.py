@@ -14,10 +14,10 @@ particles follow the characteristics of the PDE that fempde solves,
     θ_i ← θ_i + DRIFT s_k Σ_q w_q (y_q − h(x_q)) ∇_θ Φ(θ_i)(x_q),
 
 over the whole circle rule of :meth:`~fempde.problems.homogeneous.Teacher.data_law`
-(:func:`student_gd`, full batch: the PDE's quadrature) or over one fresh sample
-``x ~ N(0, I_2)`` per step (:func:`student_sgd`, ``w = 1``). Both are the SGD
-engine's runs (:func:`particles.sgd`) of :func:`declaration`, kept for their
-callers; ``∇_a Φ = ReLU(⟨b, x⟩)``, ``∇_b Φ = a 1{⟨b, x⟩ > 0} x``.
+(full batch: the PDE's quadrature) or over one fresh sample ``x ~ N(0, I_2)`` per step
+(``w = 1``): the SGD engine's runs (:func:`particles.sgd`) of :func:`declaration`
+(:func:`fempde.model.chizat_bach` on a given schedule) with ``batch=("full", points)``
+or ``batch=1``; ``∇_a Φ = ReLU(⟨b, x⟩)``, ``∇_b Φ = a 1{⟨b, x⟩ > 0} x``.
 Along the flow ``a_i² − ‖b_i‖²`` is conserved (2-homogeneity), which the tests use.
 
 **Teacher recovery.** A unit contributes ``a‖b‖ ReLU(⟨b̂, x⟩)``, so what the
@@ -29,12 +29,6 @@ measure and the teacher's ``Σ_j |a*_j|‖b*_j‖ δ_{b̂*_j}``, both normalised
 A student *recovers* the teacher when its population risk is below
 :data:`RECOVERY_THRESHOLD` (``10⁻³``, 0.4 % of ``E h*² = 0.27``):
 :func:`recovery_fraction` counts the students that do.
-
-**Recording times.** The runs step on the grid ``t = kε`` of their
-:class:`~fempde.meanfield.TimeAxis` and record exactly there: ``times`` must be
-finite, ``>= 0``, strictly increasing and each a grid time ``kε`` within
-round-off (relative ``1e-9``); any other time is refused, naming it and its
-nearest grid times, rather than moved to the grid.
 """
 
 from __future__ import annotations
@@ -49,63 +43,18 @@ from numpy.typing import ArrayLike, NDArray
 from fempde.checks import finite_array, generator, integer, number
 from fempde.meanfield import Constant, Schedule, TimeAxis
 from fempde.model import Homogeneous, MeanFieldModel, TeacherData
-from fempde.problems.homogeneous import CIRCLE_POINTS, DIM, SphereLaw, Teacher, direction_measure, units
+from fempde.problems.homogeneous import CIRCLE_POINTS, DIM, SphereLaw, Teacher, direction_measure
 
 from .batch import FULL
 from .engine import sgd
 
-__all__ = ["RECOVERY_THRESHOLD", "Recovery", "TeacherRun", "circle_w1", "declaration", "recovery_fraction",
-           "recovery_mass", "recovery_w1", "student_gd", "student_sgd"]
+__all__ = ["RECOVERY_THRESHOLD", "Recovery", "circle_w1", "declaration", "recovery_fraction", "recovery_mass",
+           "recovery_w1"]
 
 Array = NDArray[np.float64]
 
 RECOVERY_THRESHOLD = 1e-3
 """The population risk below which a student counts as having recovered the teacher."""
-
-GRID_TOLERANCE = 1e-9
-"""How far (relative to ``max(1, k)`` steps) a recording time may sit from the grid time ``kε``."""
-
-
-def grid_steps(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
-    """The step counts ``k`` of the recording ``times`` (module docstring: finite,
-    ``>= 0``, strictly increasing, each ``kε`` within round-off), or a ValueError
-    naming the time at fault."""
-    values = list(np.ravel(times)) if isinstance(times, np.ndarray) else list(times)
-    if len(values) == 0:
-        raise ValueError("times must hold at least one recording time, got none")
-    marks: list[int] = []
-    previous = 0.0
-    for index, value in enumerate(values):
-        t = number(f"times[{index}]", value, minimum=0.0)
-        steps = t / axis.epsilon
-        k = round(steps)
-        if abs(steps - k) > GRID_TOLERANCE * max(1.0, k):
-            low = math.floor(steps)
-            raise ValueError(f"times[{index}] = {t!r} is not on the step grid t = kε (ε = {axis.epsilon:g}): "
-                             f"the nearest grid times are {low * axis.epsilon:g} and {(low + 1) * axis.epsilon:g}")
-        if marks and k <= marks[-1]:
-            raise ValueError(f"times must increase strictly, got times[{index}] = {t!r} after "
-                             f"times[{index - 1}] = {previous!r}")
-        marks.append(k)
-        previous = t
-    return np.array(marks, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class TeacherRun:
-    """The student at the recorded ``times`` ``(n_times,)`` (on the grid ``t = kε``):
-    ``theta`` ``(n_times, m, 3)``, rows ``(a, b1, b2)``."""
-
-    times: Array
-    theta: Array
-
-    def risk(self, teacher: Teacher) -> Array:
-        """The exact population risk at every recorded time."""
-        return np.array([teacher.risk(w) for w in self.theta])
-
-    def recovery_w1(self, teacher: Teacher) -> Array:
-        """:func:`recovery_w1` at every recorded time."""
-        return np.array([recovery_w1(teacher, w) for w in self.theta])
 
 
 def declaration(teacher: Teacher, schedule: Schedule | None = None) -> MeanFieldModel:
@@ -114,38 +63,6 @@ def declaration(teacher: Teacher, schedule: Schedule | None = None) -> MeanField
     here start from given units)."""
     return MeanFieldModel(Homogeneous(DIM), TeacherData(teacher), SphereLaw(0.5, 0.2), schedule=schedule or Constant(),
                           name="chizat-bach")
-
-
-def _run(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], rng: np.random.Generator,
-         batch: int | tuple[str, int], chunk: int) -> TeacherRun:
-    if not isinstance(axis, TimeAxis):
-        raise TypeError(f"axis must be a fempde TimeAxis (epsilon and schedule), got {type(axis).__name__}")
-    start = units(theta0, "theta0")
-    if len(start) < 1:
-        raise ValueError("theta0 has zero units: the student needs m >= 1 rows (a, b1, b2)")
-    chunk = integer("chunk", chunk)
-    marks = grid_steps(axis, times)
-    run = sgd(declaration(teacher, axis.schedule), start, axis, axis.time(marks).tolist(), rng=rng, batch=batch,
-              chunk=chunk)
-    assert run.theta is not None
-    return TeacherRun(run.times, run.theta)
-
-
-def student_gd(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], *,
-               points: int = CIRCLE_POINTS, chunk: int = 4096) -> TeacherRun:
-    """Full-batch gradient descent from ``theta0`` ``(m, 3)`` on the circle rule of
-    ``points`` nodes (the PDE's data quadrature), recorded at ``times``: grid times
-    ``kε`` of ``axis``, increasing (module docstring; others are refused). The
-    engine's run with ``batch=("full", points)``; it draws nothing."""
-    return _run(teacher, theta0, axis, times, np.random.default_rng(0), (FULL, integer("points", points)), chunk)
-
-
-def student_sgd(teacher: Teacher, theta0: ArrayLike, axis: TimeAxis, times: Sequence[float], *,
-                rng: np.random.Generator, chunk: int = 4096) -> TeacherRun:
-    """SGD from ``theta0`` ``(m, 3)`` with one fresh sample ``x ~ N(0, I_2)``,
-    ``y = h*(x)`` per step (drawn from ``rng`` in the engine's blocks), recorded at
-    ``times``: grid times ``kε`` of ``axis``, increasing (module docstring; others are refused)."""
-    return _run(teacher, theta0, axis, times, generator("rng", rng), 1, chunk)
 
 
 def _atoms(angles_name: str, angles: ArrayLike, weights_name: str, weights: ArrayLike) -> tuple[Array, Array]:
@@ -239,12 +156,17 @@ def recovery_fraction(teacher: Teacher, m: int, rngs: Sequence[np.random.Generat
     """One full-batch GD student of ``m`` units per generator of ``rngs`` (its start
     drawn from ``law`` with it; independent streams, e.g.
     ``[numpy.random.default_rng(s) for s in numpy.random.SeedSequence(0).spawn(n)]``),
-    run to ``t_end`` (a grid time of ``axis``): their final risks and units, and the
+    run to ``t_end`` (on the grid of ``axis``): their final risks and units, and the
     fraction whose risk is below ``threshold``."""
     m = integer("m (the number of student units)", m)
     threshold = number("threshold (the risk to reach)", threshold, positive=True)
     streams = [generator(f"rngs[{k}]", rng) for k, rng in enumerate(rngs)]
     if not streams:
         raise ValueError("rngs must hold at least one numpy.random.Generator, got none")
-    finals = [student_gd(teacher, law.sample(m, rng), axis, [t_end], points=points).theta[-1] for rng in streams]
+    model, batch = declaration(teacher, axis.schedule), (FULL, integer("points", points))
+    finals = []
+    for rng in streams:
+        run = sgd(model, law.sample(m, rng), axis, [t_end], rng=rng, batch=batch)  # full batch: it draws nothing
+        assert run.theta is not None
+        finals.append(run.theta[-1])
     return Recovery(threshold, np.array([teacher.risk(w) for w in finals]), np.array(finals))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from skfem import Mesh
 
+from ..checks import number
 from ..fem.kernels import BoxWalls, check_boundary
 from ..meanfield import Constant, PowerLaw, Schedule, temperature
 from ..problems.homogeneous import SphereLaw, Teacher
@@ -39,8 +40,9 @@ def jmm_rbf(mesh: Mesh, target: Any, delta: float, *, tau: float = 0.0, kernel: 
     limit is ``∂_t ρ = 2ξ[∇·(ρ∇Ψ^δ) + τΔρ]``, and as δ → 0 the porous-medium equation.
     ``boundary``: the bumps ``"restricted"`` to Ω (the paper's network) or ``"reflected"``
     at its walls (a box only; the one whose δ → 0 limit holds at τ = 0: README, "Walls at finite δ")."""
+    tau = number("tau", tau, minimum=0)
     beta = math.inf if tau == 0 else 1.0 / tau
-    temperature(beta)  # checks tau through beta
+    temperature(beta)
     walls = BoxWalls.from_mesh(mesh) if check_boundary(boundary) == "reflected" else None
     unit = Bump(kernel, int(mesh.p.shape[0]), delta, boundary, walls)
     return MeanFieldModel(unit, UniformData(mesh, target, label_noise),

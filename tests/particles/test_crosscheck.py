@@ -289,10 +289,10 @@ def test_noisy_sgd_has_the_stationary_law_of_the_pde(rng):
 
     kernel = fempde.Kernel("triweight", 1, delta)
     times = np.linspace(1.5, 3.0, 41)
-    run = particles.rbf_sgd(domain, target, kernel, domain.sample(1000, rng), fempde.TimeAxis(2e-5), times,
-                            tau=tau, rng=rng)
+    model = jmm_rbf(mesh, target, delta, tau=tau, kernel=kernel.name)
+    run = particles.sgd(model, domain.sample(1000, rng), fempde.TimeAxis(2e-5), times, rng=rng)
     edges = np.linspace(0, 1, 21)
-    histogram = np.histogram(run.centers.ravel(), bins=edges)[0] / run.centers.size
+    histogram = np.histogram(run.theta.ravel(), bins=edges)[0] / run.theta.size
 
     def bin_mass(rho):  # exact integrals of the P1 density over each bin
         fine = np.linspace(0, 1, 20_001)

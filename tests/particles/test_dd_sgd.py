@@ -1,4 +1,6 @@
-"""SGD of the two-layer network on the isotropic two-Gaussian data (seed 002)."""
+"""SGD of the two-layer network on the isotropic two-Gaussian data (seed 002), through the
+engine (:func:`particles.sgd`) of :func:`fempde.model.mmn_isotropic` and of the network's
+declaration (:func:`particles.dd.declaration`)."""
 
 import copy
 import math
@@ -7,7 +9,9 @@ import numpy as np
 import pytest
 
 import fempde
-from particles.dd import GaussianClasses, dd_sgd, population_risk, sample_isotropic
+import particles
+from fempde.model import mmn_isotropic
+from particles.dd import GaussianClasses, declaration, population_risk, sample_isotropic
 
 
 def test_population_risk_is_exact(rng):
@@ -31,25 +35,26 @@ def test_single_unit_risk_matches_the_radial_formula():
     assert population_risk(model, weights) == pytest.approx(1 + 2 * model.v(r) + second, rel=1e-6)
 
 
-def test_dd_sgd_same_seed_same_numbers(rng):
-    model = fempde.IsotropicGaussians(0.8, 10)
+def test_two_layer_sgd_same_seed_same_numbers(rng):
     seed, other = rng.spawn(2)
 
     def run(generator, beta=math.inf):
+        model = mmn_isotropic(0.8, 10, lam=0.01, beta=beta)
         generator = copy.deepcopy(generator)  # the same state each time
         w0 = generator.standard_normal((50, 10)) * 0.25
-        return dd_sgd(model, w0, fempde.TimeAxis(1e-3), [0.0, 0.5, 1.0], lam=0.01, beta=beta, rng=generator)
+        return particles.sgd(model, w0, model.axis(1e-3), [0.0, 0.5, 1.0], rng=generator)
 
     first, again = run(seed, beta=50.0), run(seed, beta=50.0)
-    np.testing.assert_array_equal(first.weights, again.weights)
-    assert not np.array_equal(first.weights, run(other, beta=50.0).weights)
+    np.testing.assert_array_equal(first.theta, again.theta)
+    assert not np.array_equal(first.theta, run(other, beta=50.0).theta)
     np.testing.assert_allclose(first.times, [0.0, 0.5, 1.0])
-    with pytest.raises(ValueError, match=r"weights0 must have shape \(N >= 1, d = 10\)"):
-        dd_sgd(model, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1.0], rng=rng)
+    model = mmn_isotropic(0.8, 10)
+    with pytest.raises(ValueError, match=r"theta0 must have shape \(any, 10\), got \(3, 4\)"):
+        particles.sgd(model, np.zeros((3, 4)), model.axis(1e-3), [1.0], rng=rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
-        dd_sgd(model, np.zeros((3, 10)), fempde.TimeAxis(1e-3), [1.0], rng=5)
+        particles.sgd(model, np.zeros((3, 10)), model.axis(1e-3), [1.0], rng=5)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got RandomState"):
-        dd_sgd(model, np.zeros((3, 10)), fempde.TimeAxis(1e-3), [1.0], rng=np.random.RandomState(5))
+        particles.sgd(model, np.zeros((3, 10)), model.axis(1e-3), [1.0], rng=np.random.RandomState(5))
 
 
 @pytest.mark.parametrize("beta", [math.inf, 30.0])
@@ -58,24 +63,23 @@ def test_same_seed_same_run_whatever_the_record_times_and_chunks(rng, beta):
     step counter: 3000 steps (three data blocks) recorded at [0, 0.75], at
     [0, 0.37, 0.75] or cut into chunks of 100 end at the same weights, bit for bit;
     and the ensemble of two such runs equals them."""
-    from particles.dd import GaussianClasses, Member, Network, dd_ensemble
+    from particles.dd import GaussianClasses, Network
 
-    net = Network(GaussianClasses(0.6, 10, relevant=4), "relu", fit_output=True)
+    model = declaration(Network(GaussianClasses(0.6, 10, relevant=4), "relu", fit_output=True), lam=0.02, beta=beta)
     seed = rng.spawn(1)[0]
-    w0 = rng.standard_normal((30, 10)) * 0.3
-    axis = fempde.TimeAxis(2.5e-4)
+    theta0 = np.column_stack([rng.standard_normal((30, 10)) * 0.3, np.ones(30), np.zeros(30)])  # (w, a, b)
+    axis = model.axis(2.5e-4)
 
     def final(times, chunk=2048):
-        run = dd_sgd(net, w0, axis, times, lam=0.02, beta=beta, rng=copy.deepcopy(seed), chunk=chunk)
-        return run.weights[-1], run.output[-1], run.offset[-1]
+        return particles.sgd(model, theta0, axis, times, rng=copy.deepcopy(seed), chunk=chunk).theta[-1]
 
     whole = final([0.0, 0.75])
     for other in (final([0.0, 0.37, 0.75]), final([0.75], chunk=100), final([0.1, 0.2, 0.75], chunk=777)):
-        for a, b in zip(whole, other, strict=True):
-            np.testing.assert_array_equal(a, b)
-    members = [Member(w0, axis, copy.deepcopy(seed)), Member(w0, fempde.TimeAxis(5e-4), rng.spawn(1)[0])]
-    together = dd_ensemble(net, members, [0.37, 0.75], lam=0.02, beta=beta, chunk=300)
-    np.testing.assert_array_equal(together[0].weights[-1], whole[0])
+        np.testing.assert_array_equal(whole, other)
+    members = [particles.Member(theta0, axis, copy.deepcopy(seed)),
+               particles.Member(theta0, model.axis(5e-4), rng.spawn(1)[0])]
+    together = particles.ensemble(model, members, [0.37, 0.75], chunk=300)
+    np.testing.assert_array_equal(together[0].theta[-1], whole)
 
 
 def test_sgd_lowers_the_risk_like_the_radial_pde(rng):
@@ -92,8 +96,9 @@ def test_sgd_lowers_the_risk_like_the_radial_pde(rng):
     scale = 0.8 / math.sqrt(d)
     rho0 = space.interpolate(lambda x: chi.pdf(x[0] / scale, d) / scale)
     pde = fempde.solve(fempde.RadialDD(model), space, rho0 / space.integrate(rho0), 1.0, times=[1.0])
-    run = dd_sgd(model, rng.standard_normal((400, d)) * scale, fempde.TimeAxis(1e-4), [0.0, 1.0], rng=rng)
-    risks = [population_risk(model, w) for w in run.weights]
+    network = mmn_isotropic(delta, d)
+    run = particles.sgd(network, rng.standard_normal((400, d)) * scale, network.axis(1e-4), [0.0, 1.0], rng=rng)
+    risks = [population_risk(model, w) for w in run.theta]
     assert risks[1] < 0.7 * risks[0]
     assert abs(risks[1] - pde.system.risk(pde.rho)) < 0.1  # measured 0.007
     assert abs(risks[0] - pde.system.risk(pde.snapshots[0.0])) < 0.05  # measured 0.003 (finite N)
@@ -124,8 +129,9 @@ def test_compiled_sgd_is_the_update_of_the_paper(rng):
     lam, beta, eps, n = 0.3, 20.0, 1e-2, 7
     w0, a0, b0 = rng.standard_normal((n, 4)), rng.standard_normal(n), rng.standard_normal(n)
     draws = rng.spawn(1)[0]
-    replay = copy.deepcopy(draws)  # the same draws, in the order dd_sgd makes them
-    run = dd_sgd(net, w0, fempde.TimeAxis(eps), [10 * eps], output0=a0, offset0=b0, lam=lam, beta=beta, rng=draws)
+    replay = copy.deepcopy(draws)  # the same draws, in the order the engine makes them
+    model = declaration(net, lam=lam, beta=beta)
+    run = particles.sgd(model, np.column_stack([w0, a0, b0]), model.axis(eps), [10 * eps], rng=draws)
     key = draw_key(replay)  # a noisy run draws its noise key first, then its data a block at a time
     xs, ys = net.data.sample(DATA_BLOCK, replay)
     noise = normals(key, 0, 10 * 6 * n).reshape(10, 6, n).transpose(0, 2, 1)  # normal (k width + j) N + i
@@ -136,9 +142,7 @@ def test_compiled_sgd_is_the_update_of_the_paper(rng):
         residual = ys[k] - (a * np.maximum(z, 0)).mean()
         grad = np.column_stack([np.outer(a * (z > 0), xs[k]), np.maximum(z, 0), a * (z > 0)])
         theta = (1 - 2 * lam * eps) * theta + 2 * eps * residual * grad + math.sqrt(4 * eps / beta) * noise[k]
-    np.testing.assert_allclose(run.weights[-1], theta[:, :4], atol=1e-12)
-    np.testing.assert_allclose(run.output[-1], theta[:, 4], atol=1e-12)
-    np.testing.assert_allclose(run.offset[-1], theta[:, 5], atol=1e-12)
+    np.testing.assert_allclose(run.theta[-1], theta, atol=1e-12)
 
 
 def test_dd_bad_input_is_named(rng):
@@ -151,34 +155,29 @@ def test_dd_bad_input_is_named(rng):
     with pytest.raises(ValueError, match=r"Delta \(the class gap\) must lie in \(0, 1\), got 1.5"):
         GaussianClasses(1.5, 4)
     net = Network(GaussianClasses(0.5, 4))
-    with pytest.raises(ValueError, match="fixes a = 1 and b = 0"):
-        dd_sgd(net, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1e-3], output0=np.full(3, 2.0),
-               rng=rng)
     with pytest.raises(ValueError, match=r"beta \(the inverse temperature\) must be > 0.*got -1"):
-        dd_sgd(net, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1e-3], beta=-1.0, rng=rng)
+        declaration(net, beta=-1.0)
     with pytest.raises(ValueError) as refused:
-        dd_sgd(net, np.zeros((3, 4)), fempde.TimeAxis(1e-3), [1e-3], lam=-0.1, rng=rng)
+        declaration(net, lam=-0.1)
     assert refused.value.name.startswith("lam") and refused.value.value == -0.1
 
 
 def test_ensemble_members_equal_their_single_runs(rng):
     """Three noisy runs with different N, ε and seeds, advanced together on the
-    thread pool: each equals dd_sgd of the same member bit for bit."""
-    from particles.dd import Member, dd_ensemble
-
-    model = fempde.IsotropicGaussians(0.8, 6)
-    members = [Member(rng.standard_normal((n, 6)) * 0.3, fempde.TimeAxis(eps), generator)
+    thread pool: each equals particles.sgd of the same member bit for bit."""
+    model = mmn_isotropic(0.8, 6, lam=0.05, beta=40.0)
+    members = [particles.Member(rng.standard_normal((n, 6)) * 0.3, model.axis(eps), generator)
                for (n, eps), generator in zip([(30, 1e-3), (7, 5e-3), (50, 2e-3)], rng.spawn(3), strict=True)]
 
     times = [0.0, 0.1, 0.25]
-    together = dd_ensemble(model, copy.deepcopy(members), times, lam=0.05, beta=40.0, chunk=64)
+    together = particles.ensemble(model, copy.deepcopy(members), times, chunk=64)
     for member, run in zip(members, together, strict=True):
-        alone = dd_sgd(model, member.weights0, member.axis, times, lam=0.05, beta=40.0, rng=member.rng, chunk=64)
-        np.testing.assert_array_equal(run.weights, alone.weights)
+        alone = particles.sgd(model, member.theta0, member.axis, times, rng=member.rng, chunk=64)
+        np.testing.assert_array_equal(run.theta, alone.theta)
         np.testing.assert_array_equal(run.times, alone.times)
-    assert together[0].weights.shape == (3, 30, 6) and together[1].weights.shape == (3, 7, 6)
+    assert together[0].theta.shape == (3, 30, 6) and together[1].theta.shape == (3, 7, 6)
     with pytest.raises(ValueError, match="at least one member"):
-        dd_ensemble(model, [], times)
+        particles.ensemble(model, [], times)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -230,14 +230,16 @@ def test_a_start_outside_the_domain_and_a_data_law_without_a_sampler_are_refused
     assert run.theta.shape == (1, 3, 5) and np.abs(run.theta[-1] - theta0).min() > 0
 
 
-def test_mmn_network_on_the_engine_is_dd_sgd(rng):
-    """fempde.model.mmn_isotropic through particles.sgd and the old dd_sgd on the same
-    seed: the same numbers (dd_sgd is a wrapper over the engine)."""
+def test_mmn_network_on_the_engine_is_the_network_declaration(rng):
+    """fempde.model.mmn_isotropic and the two-layer network's own declaration
+    (particles.dd.declaration of the isotropic problem) on the same seed: the same numbers."""
+    from particles.dd import Network, declaration
+
     model = fempde.model.mmn_isotropic(0.8, 10, lam=0.01, beta=50.0)
     w0 = model.sample_initial(40, rng)
     seed = rng.spawn(1)[0]
     run = sgd(model, w0, model.axis(1e-3), [0.5], rng=copy.deepcopy(seed))
-    old = particles.dd_sgd(fempde.IsotropicGaussians(0.8, 10), w0, fempde.TimeAxis(1e-3), [0.5], lam=0.01, beta=50.0,
-                           rng=copy.deepcopy(seed))
-    np.testing.assert_array_equal(run.theta[-1], old.weights[-1])
+    network = declaration(Network.isotropic(fempde.IsotropicGaussians(0.8, 10)), lam=0.01, beta=50.0)
+    other = sgd(network, w0, network.axis(1e-3), [0.5], rng=copy.deepcopy(seed))
+    np.testing.assert_array_equal(run.theta[-1], other.theta[-1])
     assert gaussian_classes(0.8, 10).classes == fempde.meanfield.GaussianClasses(0.8, 10)

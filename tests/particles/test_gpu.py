@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 
 
 def test_torch_ensemble_is_the_compiled_ensemble(rng):
-    from particles.dd import Member, dd_ensemble
+    import particles
+    from fempde.model import mmn_isotropic
     from particles.gpu import dd_ensemble_torch
 
     model = fempde.IsotropicGaussians(0.8, 6)
@@ -20,15 +21,17 @@ def test_torch_ensemble_is_the_compiled_ensemble(rng):
     generators = rng.spawn(3)
     axis, times = fempde.TimeAxis(1e-3), [0.0, 0.1, 0.3]
     on_torch = dd_ensemble_torch(model, w0, axis, times, copy.deepcopy(generators), lam=0.05, chunk=64)
-    compiled = dd_ensemble(model, [Member(w, axis, g) for w, g in zip(w0, generators, strict=True)], times,
-                           lam=0.05, chunk=64)
+    compiled = particles.ensemble(mmn_isotropic(0.8, 6, lam=0.05),
+                                  [particles.Member(w, axis, g) for w, g in zip(w0, generators, strict=True)], times,
+                                  chunk=64)
     for a, b in zip(on_torch, compiled, strict=True):
-        np.testing.assert_allclose(a.weights, b.weights, rtol=0, atol=1e-11)
+        np.testing.assert_allclose(a.weights, b.theta, rtol=0, atol=1e-11)
         np.testing.assert_array_equal(a.times, b.times)
 
 
 def test_torch_noise_same_seed_same_numbers_and_the_law_of_the_cpu_runs(rng):
-    from particles.dd import Member, dd_ensemble
+    import particles
+    from fempde.model import mmn_isotropic
     from particles.gpu import dd_ensemble_torch
 
     model = fempde.IsotropicGaussians(0.8, 4)
@@ -43,9 +46,10 @@ def test_torch_noise_same_seed_same_numbers_and_the_law_of_the_cpu_runs(rng):
     np.testing.assert_array_equal(first[0].weights, again[0].weights)
     assert not np.array_equal(first[0].weights, other[0].weights)
     # the same law as the compiled runs: the spread of w after 50 noisy steps (4000 numbers each)
-    cpu = dd_ensemble(model, [Member(w, axis, g) for w, g in zip(w0, cpu_seeds, strict=True)], [0.05], beta=20.0)
+    cpu = particles.ensemble(mmn_isotropic(0.8, 4, beta=20.0),
+                             [particles.Member(w, axis, g) for w, g in zip(w0, cpu_seeds, strict=True)], [0.05])
     spread_torch = np.var([r.weights[-1] for r in first])
-    spread_cpu = np.var([r.weights[-1] for r in cpu])
+    spread_cpu = np.var([r.theta[-1] for r in cpu])
     assert spread_torch == pytest.approx(spread_cpu, rel=0.1)
 
 

@@ -95,7 +95,7 @@ def test_a_chunk_by_index_is_the_chunk_in_order(rng):
 
 
 def test_sgd_of_ten_billion_steps_takes_its_first_step_in_constant_memory(rng, monkeypatch):
-    """rbf_sgd over 1e10 steps: from the call to its first compiled chunk, a few MB (the
+    """The RBF network (jmm_rbf) on the engine over 1e10 steps: from the call to its first compiled chunk, a few MB (the
     plan of 2.4e6 chunks was built first, some 250 MB, before the plan was lazy)."""
     import tracemalloc
 
@@ -110,7 +110,10 @@ def test_sgd_of_ten_billion_steps_takes_its_first_step_in_constant_memory(rng, m
     def target(x):
         return 1 - x[0] ** 2
 
-    particles.rbf_sgd(domain, target, kernel, domain.sample(10, rng), TimeAxis(1e-4), [0.01], rng=rng)  # compiled
+    from fempde.model import jmm_rbf
+
+    model = jmm_rbf(domain.mesh, target, kernel.delta, kernel=kernel.name)
+    particles.sgd(model, domain.sample(10, rng), TimeAxis(1e-4), [0.01], rng=rng)  # compiled
     compiled, peaks = bump_kernel._sgd_chunk, []
 
     def first_chunk(*args, **kwargs):
@@ -120,7 +123,7 @@ def test_sgd_of_ten_billion_steps_takes_its_first_step_in_constant_memory(rng, m
     monkeypatch.setattr(bump_kernel, "_sgd_chunk", first_chunk)
     tracemalloc.start()
     with pytest.raises(KeyboardInterrupt):
-        particles.rbf_sgd(domain, target, kernel, domain.sample(10, rng), TimeAxis(1e-10), [1.0], rng=rng)
+        particles.sgd(model, domain.sample(10, rng), TimeAxis(1e-10), [1.0], rng=rng)
     tracemalloc.stop()
     monkeypatch.setattr(bump_kernel, "_sgd_chunk", compiled)
     assert len(peaks) == 1 and peaks[0] < 20e6

@@ -20,6 +20,14 @@ def target(x):
     return 6 * x[0] * (1 - x[0])
 
 
+def _rbf(domain, f, kernel, centers0, axis, times, *, tau=0.0, label_noise=0.0, boundary="restricted", rng,
+         **settings):
+    """The engine's run of :func:`fempde.model.jmm_rbf` on ``domain``'s mesh with ``kernel``."""
+    model = fempde.model.jmm_rbf(domain.mesh, f, kernel.delta, tau=tau, kernel=kernel.name, schedule=axis.schedule,
+                                 label_noise=label_noise, boundary=boundary)
+    return particles.sgd(model, centers0, axis, times, rng=rng, **settings)
+
+
 @pytest.fixture(scope="module")
 def interval():
     return particles.ConvexDomain.from_mesh(meshes.interval(0, 1, 0.01))
@@ -65,12 +73,12 @@ def test_same_seed_same_numbers(rng, interval):
     def run(generator):
         generator = copy.deepcopy(generator)  # the same state each time
         centers0 = interval.sample(50, generator)
-        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [0.5, 1.0], tau=0.01,
+        return _rbf(interval, target, kernel, centers0, TimeAxis(1e-3), [0.5, 1.0], tau=0.01,
                                  label_noise=0.1, rng=generator)
 
     first, again, other = run(seed), run(seed), run(other_seed)
-    np.testing.assert_array_equal(first.centers, again.centers)
-    assert not np.array_equal(first.centers, other.centers)
+    np.testing.assert_array_equal(first.theta, again.theta)
+    assert not np.array_equal(first.theta, other.theta)
     np.testing.assert_array_equal(first.steps, [500, 1000])
     np.testing.assert_allclose(first.times, [0.5, 1.0])
 
@@ -82,8 +90,8 @@ def test_noise_only_moves_have_the_pde_variance(rng):
     kernel = Kernel("triweight", 1, 1e-9)
     centers0 = np.zeros((20_000, 1))
     tau, axis = 0.3, TimeAxis(1e-2)
-    run = particles.rbf_sgd(domain, lambda x: 0 * x[0], kernel, centers0, axis, [1.0], tau=tau, rng=rng)
-    variance = run.centers[-1, :, 0].var()
+    run = _rbf(domain, lambda x: 0 * x[0], kernel, centers0, axis, [1.0], tau=tau, rng=rng)
+    variance = run.theta[-1, :, 0].var()
     expected = 100 * noise_scale(1e-2, tau) ** 2  # 100 steps
     assert variance == pytest.approx(expected, rel=4 * np.sqrt(2 / 20_000))
     assert expected == pytest.approx(4 * tau * 1.0)  # 4 ξ τ t
@@ -109,16 +117,16 @@ def test_population_risk_against_direct_quadrature():
 
 def test_bad_sgd_input(rng, interval):
     kernel = Kernel("triweight", 1, 0.1)
-    with pytest.raises(ValueError, match=r"centers0 must have shape \(N >= 1, 1\)"):
-        particles.rbf_sgd(interval, target, kernel, np.zeros((3, 2)), TimeAxis(1e-3), [1.0], rng=rng)
-    with pytest.raises(ValueError, match="every initial centre must lie in the domain"):
-        particles.rbf_sgd(interval, target, kernel, np.array([[1.5]]), TimeAxis(1e-3), [1.0], rng=rng)
+    with pytest.raises(ValueError, match=r"theta0 must have shape \(any, 1\), got \(3, 2\)"):
+        _rbf(interval, target, kernel, np.zeros((3, 2)), TimeAxis(1e-3), [1.0], rng=rng)
+    with pytest.raises(ValueError, match="theta0: 1 of its 1 units lie outside the model's θ-domain"):
+        _rbf(interval, target, kernel, np.array([[1.5]]), TimeAxis(1e-3), [1.0], rng=rng)
     with pytest.raises(ValueError, match="tau must be >= 0, got -1"):
-        particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0], tau=-1, rng=rng)
-    with pytest.raises(ValueError, match="centers0 has 1 non-finite entries"):
-        particles.rbf_sgd(interval, target, kernel, np.array([[np.nan]]), TimeAxis(1e-3), [1.0], rng=rng)
+        _rbf(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0], tau=-1, rng=rng)
+    with pytest.raises(ValueError, match="theta0 has 1 non-finite entries"):
+        _rbf(interval, target, kernel, np.array([[np.nan]]), TimeAxis(1e-3), [1.0], rng=rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got RandomState"):
-        particles.rbf_sgd(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0],
+        _rbf(interval, target, kernel, np.array([[0.5]]), TimeAxis(1e-3), [1.0],
                           rng=np.random.RandomState(0))
 
 
@@ -131,7 +139,7 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
     def run(**kwargs):
         generator = copy.deepcopy(seed)  # every run starts from the same state
         centers0 = interval.sample(100, generator)
-        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-4), times, tau=0.01,
+        return _rbf(interval, target, kernel, centers0, TimeAxis(1e-4), times, tau=0.01,
                                  rng=generator, chunk=300, **kwargs)
 
     whole = run()
@@ -151,10 +159,10 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
     monkeypatch.setattr(bump_kernel, "_sgd_chunk", compiled)
     assert int(np.load(path)["step"]) == 1000  # chunks [0,300) [300,500) [500,800) [800,1000): they stop at marks
     resumed = run(checkpoint=path, resume=True)
-    np.testing.assert_array_equal(resumed.centers, whole.centers)
+    np.testing.assert_array_equal(resumed.theta, whole.theta)
     np.testing.assert_array_equal(resumed.steps, whole.steps)
     with pytest.raises(ValueError, match=r"field .theta. has N = 100 along axis 0, the run has 7"):
-        particles.rbf_sgd(interval, target, kernel, interval.sample(7, rng), TimeAxis(1e-4), times, rng=rng,
+        _rbf(interval, target, kernel, interval.sample(7, rng), TimeAxis(1e-4), times, rng=rng,
                           checkpoint=path, resume=True)
 
 
@@ -172,14 +180,14 @@ def test_interrupted_sgd_resumes_bit_for_bit(rng, tmp_path, interval, monkeypatc
 def test_bad_sgd_settings_are_named(rng, interval, kwargs, message):
     kernel = fempde.Kernel("triweight", 1, 0.2)
     with pytest.raises(ValueError, match=message):
-        particles.rbf_sgd(interval, target, kernel, interval.sample(5, rng), fempde.TimeAxis(1e-3), [0.01],
+        _rbf(interval, target, kernel, interval.sample(5, rng), fempde.TimeAxis(1e-3), [0.01],
                           rng=rng, **kwargs)
 
 
 def test_target_not_finite_on_part_of_the_domain_is_refused(rng, interval):
     kernel = fempde.Kernel("triweight", 1, 0.2)
     with pytest.raises(ValueError, match="the target f is not finite at x = "):
-        particles.rbf_sgd(interval, lambda x: np.where(x[0] > 0.5, np.nan, 1.0), kernel, interval.sample(5, rng),
+        _rbf(interval, lambda x: np.where(x[0] > 0.5, np.nan, 1.0), kernel, interval.sample(5, rng),
                           fempde.TimeAxis(1e-3), [0.05], rng=rng)
 
 
@@ -219,8 +227,8 @@ def test_same_seed_same_run_whatever_the_record_times_and_chunks(rng, interval):
     centers0 = interval.sample(40, rng)
     seed = rng.spawn(1)[0]
     for tau in (0.0, 0.005):
-        runs = [particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), times, tau=tau,
-                                  label_noise=0.1, rng=copy.deepcopy(seed), chunk=chunk).centers[-1]
+        runs = [_rbf(interval, target, kernel, centers0, TimeAxis(1e-3), times, tau=tau,
+                                  label_noise=0.1, rng=copy.deepcopy(seed), chunk=chunk).theta[-1]
                 for times, chunk in (([0.5, 2.5], 4096), ([0.37, 1.1, 2.5], 4096), ([2.5], 100))]
         np.testing.assert_array_equal(runs[0], runs[1])
         np.testing.assert_array_equal(runs[0], runs[2])
@@ -237,7 +245,7 @@ def test_checkpoint_keys_and_data_blocks(rng, tmp_path, interval, monkeypatch):
     centers0 = interval.sample(20, rng)
 
     def run(**kwargs):
-        return particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [1.5, 2.0], label_noise=0.1,
+        return _rbf(interval, target, kernel, centers0, TimeAxis(1e-3), [1.5, 2.0], label_noise=0.1,
                                  rng=copy.deepcopy(seed), chunk=700, checkpoint=path, checkpoint_every=0.0, **kwargs)
 
     whole = run()
@@ -255,7 +263,7 @@ def test_checkpoint_keys_and_data_blocks(rng, tmp_path, interval, monkeypatch):
     monkeypatch.setattr(bump_kernel, "_sgd_chunk", compiled)
     data = dict(np.load(path))
     assert int(data["step"]) == 1500 and str(data["__kind__"]) == "sgd-state"
-    np.testing.assert_array_equal(run(resume=True).centers, whole.centers)
+    np.testing.assert_array_equal(run(resume=True).theta, whole.theta)
     np.savez(path, **data)
     with pytest.raises(ValueError, match=r"was written by a noiseless run \(no noise key\), and this run is noisy"):
         run(resume=True, tau=0.01)
@@ -274,9 +282,9 @@ def test_noise_does_not_depend_on_the_chunks(rng, interval):
     kernel = Kernel("triweight", 1, 1e-9)
     centers0 = interval.sample(40, rng)
     seed = rng.spawn(1)[0]
-    runs = [particles.rbf_sgd(interval, target, kernel, centers0, TimeAxis(1e-3), [0.05, 0.1], tau=0.01,
+    runs = [_rbf(interval, target, kernel, centers0, TimeAxis(1e-3), [0.05, 0.1], tau=0.01,
                               rng=copy.deepcopy(seed), chunk=chunk) for chunk in (7, 4096)]
-    np.testing.assert_array_equal(runs[0].centers, runs[1].centers)
+    np.testing.assert_array_equal(runs[0].theta, runs[1].theta)
 
 
 def _reflected_on_the_unit_interval(kernel, x, w):
@@ -382,6 +390,6 @@ def test_reflected_sgd_refuses_a_domain_that_is_not_a_box(rng):
     kernel = Kernel("triweight", 2, 0.2)
     for boundary, words in (("reflected", "axis-aligned interval, rectangle or box"), ("Neumann", "must be one of")):
         with pytest.raises(ParameterError) as refused:
-            particles.rbf_sgd(disk, lambda x: 1 + 0 * x[0], kernel, disk.sample(5, rng), TimeAxis(1e-3), [0.01],
+            _rbf(disk, lambda x: 1 + 0 * x[0], kernel, disk.sample(5, rng), TimeAxis(1e-3), [0.01],
                               boundary=boundary, rng=rng)
         assert refused.value.value == boundary and words in str(refused.value)

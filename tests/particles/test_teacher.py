@@ -1,5 +1,7 @@
 """Students of the Chizat–Bach teacher: the circle W1, the invariants of gradient
-descent, SGD against GD, GD against the PDE, teacher recovery, bad input."""
+descent, SGD against GD, GD against the PDE, teacher recovery, bad input. The students
+run on the engine (:func:`particles.sgd`) as :func:`fempde.model.chizat_bach`: full-batch
+GD on the circle rule (the PDE's data quadrature), or SGD on one fresh sample a step."""
 
 import math
 
@@ -8,17 +10,22 @@ import pytest
 
 import fempde
 import meshes
+import particles
 from fempde.meanfield import TimeAxis
-from fempde.problems.homogeneous import SphereLaw, Teacher, homogeneous_unit
-from particles.teacher import (
-    RECOVERY_THRESHOLD,
-    circle_w1,
-    recovery_fraction,
-    recovery_mass,
-    recovery_w1,
-    student_gd,
-    student_sgd,
-)
+from fempde.model import chizat_bach
+from fempde.problems.homogeneous import CIRCLE_POINTS, SphereLaw, Teacher, homogeneous_unit
+from particles.teacher import RECOVERY_THRESHOLD, circle_w1, recovery_fraction, recovery_mass, recovery_w1
+
+
+def gd(teacher, theta0, axis, times, points=CIRCLE_POINTS):
+    """Full-batch gradient descent of the students on the circle rule of ``points`` nodes; it draws nothing."""
+    return particles.sgd(chizat_bach(teacher), theta0, axis, times, rng=np.random.default_rng(0),
+                         batch=("full", points))
+
+
+def risks(teacher, run):
+    """The exact population risk at every recorded time."""
+    return np.array([teacher.risk(w) for w in run.theta])
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +58,7 @@ def test_gd_conserves_the_balance_to_first_order_in_epsilon(teacher, rng):
     theta0 = SphereLaw(0.3).sample(50, rng)
     drift = []
     for epsilon in (0.02, 0.01):
-        end = student_gd(teacher, theta0, TimeAxis(epsilon), [2.0]).theta[-1]
+        end = gd(teacher, theta0, TimeAxis(epsilon), [2.0]).theta[-1]
         drift.append(np.abs((end[:, 0] ** 2 - (end[:, 1:] ** 2).sum(axis=1))
                             - (theta0[:, 0] ** 2 - (theta0[:, 1:] ** 2).sum(axis=1))).max())
     assert drift[1] <= 1e-3  # measured 6.3e-4, against a² − ‖b‖² of size r0² = 0.09
@@ -60,25 +67,26 @@ def test_gd_conserves_the_balance_to_first_order_in_epsilon(teacher, rng):
 
 def test_gd_fixed_point_is_the_teacher(teacher):
     star = teacher.as_student()
-    end = student_gd(teacher, star, TimeAxis(0.01), [2.0]).theta[-1]
+    end = gd(teacher, star, TimeAxis(0.01), [2.0]).theta[-1]
     assert np.abs(end - star).max() <= 1e-3  # the quadrature's error only (measured 1e-4)
 
 
 def test_sgd_follows_gd_on_the_time_axis(teacher):
     law, times = SphereLaw(0.3), np.linspace(0.0, 8.0, 9)
     theta0 = law.sample(100, np.random.default_rng(5))
-    gd = student_gd(teacher, theta0, TimeAxis(0.01), times).risk(teacher)
-    sgd = student_sgd(teacher, theta0, TimeAxis(2e-4), times, rng=np.random.default_rng(6)).risk(teacher)
-    assert np.all(np.diff(gd) < 0)
+    full = risks(teacher, gd(teacher, theta0, TimeAxis(0.01), times))
+    sgd = risks(teacher, particles.sgd(chizat_bach(teacher), theta0, TimeAxis(2e-4), times,
+                                       rng=np.random.default_rng(6)))
+    assert np.all(np.diff(full) < 0)
     # one fresh sample per step: an O(√ε) error (measured sup gap 1.4e-3 with R from 0.27 to 2.7e-3)
-    assert np.abs(sgd - gd).max() <= 5e-3
+    assert np.abs(sgd - full).max() <= 5e-3
     assert sgd[-1] <= 0.02 * sgd[0]
 
 
 @pytest.mark.slow
 def test_gd_follows_the_pde_risk_curve(teacher):
     law, times = SphereLaw(0.5, 0.2), [0.0, 1.5, 3.0, 4.5, 6.0]
-    gd = student_gd(teacher, law.sample(2000, np.random.default_rng(0)), TimeAxis(0.01), times).risk(teacher)
+    full = risks(teacher, gd(teacher, law.sample(2000, np.random.default_rng(0)), TimeAxis(0.01), times))
     space = fempde.Space(meshes.box((-1.0, -1.0, -2.4), (2.6, 2.6, 2.4), h=0.4))
     problem = fempde.DistributionalDynamics(homogeneous_unit(), teacher.data_law(256))
     rho0 = law.density(space.x)
@@ -86,16 +94,16 @@ def test_gd_follows_the_pde_risk_curve(teacher):
     pde = np.array([result.system.risk(result.snapshots.get(t, rho0 / space.integrate(rho0))) for t in times])
     # coarse mesh: numerical diffusion speeds the escape from the small sphere, the PDE runs ahead
     # (measured sup gap 0.024 at t = 1.5; 1.2e-3 against 1.8e-3 at t = 6; finer meshes: the example)
-    assert np.abs(pde - gd).max() <= 0.04
-    assert abs(pde[-1] - gd[-1]) <= 1e-3
+    assert np.abs(pde - full).max() <= 0.04
+    assert abs(pde[-1] - full[-1]) <= 1e-3
 
 
 def test_m1000_recovers_the_teacher(teacher):
-    run = student_gd(teacher, SphereLaw(0.1).sample(1000, np.random.default_rng(0)), TimeAxis(0.02), [0.0, 40.0])
-    w1 = run.recovery_w1(teacher)
+    run = gd(teacher, SphereLaw(0.1).sample(1000, np.random.default_rng(0)), TimeAxis(0.02), [0.0, 40.0])
+    w1 = [recovery_w1(teacher, w) for w in run.theta]
     assert w1[0] >= 0.5  # uniform directions (measured 0.65)
     assert w1[-1] <= 0.2  # measured 0.154 at t = 40 (0.095 at t = 160: slow, see the example)
-    assert run.risk(teacher)[-1] <= RECOVERY_THRESHOLD
+    assert risks(teacher, run)[-1] <= RECOVERY_THRESHOLD
     assert recovery_mass(teacher, run.theta[-1]) == pytest.approx(1.0, abs=0.02)
 
 
@@ -111,26 +119,6 @@ def test_recovery_fraction_counts_seeds(teacher):
 
 
 @pytest.mark.parametrize(("call", "error", "match"), [
-    (lambda t: student_gd(t, np.zeros((0, 3)), TimeAxis(0.1), [1.0]), ValueError, "m >= 1"),
-    (lambda t: student_gd(t, np.ones((3, 2)), TimeAxis(0.1), [1.0]), ValueError, "theta0 must have shape"),
-    (lambda t: student_gd(t, np.full((3, 3), np.nan), TimeAxis(0.1), [1.0]), ValueError,
-     "theta0 has 9 non-finite entries"),
-    (lambda t: student_gd(t, np.ones((3, 3)), 0.1, [1.0]), TypeError, "TimeAxis"),
-    (lambda t: student_gd(t, np.ones((3, 3)), TimeAxis(0.1), [-1.0]), ValueError,
-     r"times\[0\] must be >= 0.0, got -1.0"),
-    (lambda t: student_gd(t, np.ones((3, 3)), TimeAxis(1.0), [0.0, 0.5]), ValueError,
-     r"times\[1\] = 0.5 is not on the step grid t = kε \(ε = 1\): the nearest grid times are 0 and 1"),
-    (lambda t: student_gd(t, np.ones((3, 3)), TimeAxis(1.0), [0.0, 1.0, 1.0]), ValueError,
-     r"times must increase strictly, got times\[2\] = 1.0 after times\[1\] = 1.0"),
-    (lambda t: student_gd(t, np.ones((3, 3)), TimeAxis(1.0), [2.0, 1.0]), ValueError,
-     r"times must increase strictly, got times\[1\] = 1.0 after times\[0\] = 2.0"),
-    (lambda t: student_gd(t, np.ones((3, 3)), TimeAxis(0.1), [math.nan]), ValueError,
-     r"times\[0\] must be a finite number, got nan"),
-    (lambda t: student_gd(t, np.ones((3, 3)), TimeAxis(0.1), []), ValueError, "times must hold at least one"),
-    (lambda t: student_sgd(t, np.ones((3, 3)), TimeAxis(0.1), [1.0], rng=1), TypeError,
-     "rng must be a numpy.random.Generator, got int"),
-    (lambda t: student_sgd(t, np.ones((3, 3)), TimeAxis(0.1), [1.0], rng=np.random.default_rng(0), chunk=True),
-     ValueError, "chunk must be an integer >= 1, got True"),
     (lambda t: recovery_fraction(t, 0, [np.random.default_rng(0)], SphereLaw(0.1), TimeAxis(0.1), 1.0), ValueError,
      r"m \(the number of student units\) must be an integer >= 1, got 0"),
     (lambda t: recovery_fraction(t, True, [np.random.default_rng(0)], SphereLaw(0.1), TimeAxis(0.1), 1.0),
@@ -159,4 +147,4 @@ def test_bad_input_is_refused(teacher, call, error, match):
 
 def test_a_divergent_step_is_reported(teacher):
     with pytest.raises(FloatingPointError, match="lower epsilon"):
-        student_gd(teacher, 30 * np.ones((4, 3)), TimeAxis(5.0), [200.0])
+        gd(teacher, 30 * np.ones((4, 3)), TimeAxis(5.0), [200.0])

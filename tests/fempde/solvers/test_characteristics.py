@@ -10,6 +10,7 @@ from scipy.stats import chi, wasserstein_distance
 import fempde
 import meshes
 import particles
+from fempde.model import mmn_isotropic
 from fempde.solvers.characteristics import quantile_flow, quantiles_of
 
 D, DELTA = 40, 0.8
@@ -56,14 +57,14 @@ def test_sgd_approaches_the_pde_as_n_grows(problem, flow):
     """W1(law of ‖w_i‖, ρ̄_t) averaged over t ∈ {0.125, 0.25, 0.5} and 3 seeds, at
     ε = 5e-6: small enough that the step-size bias (W1 about 0.04 at ε = 2e-4,
     0.009 at 5e-5: SGD needs ε d ≪ 1) stays below the N-gap."""
+    network = mmn_isotropic(DELTA, D)  # the network of problem's IsotropicGaussians(DELTA, D)
     gaps = []
     for n in (100, 400, 1600):
         per_seed = []
         for seed in range(3):
             rng = np.random.default_rng(seed)
-            run = particles.dd_sgd(problem.model, rng.standard_normal((n, D)) * SCALE, fempde.TimeAxis(5e-6),
-                                   flow.times, rng=rng)
-            radii = np.linalg.norm(run.weights, axis=2)
+            run = particles.sgd(network, rng.standard_normal((n, D)) * SCALE, network.axis(5e-6), flow.times, rng=rng)
+            radii = np.linalg.norm(run.theta, axis=2)
             pairs = zip(radii[1:], flow.positions[1:], strict=True)
             per_seed.append(np.mean([wasserstein_distance(r, x) for r, x in pairs]))
         gaps.append(np.mean(per_seed))
