@@ -58,8 +58,8 @@ def record_steps(axis: TimeAxis, times: Sequence[float]) -> NDArray[np.int64]:
     off = np.abs(values / axis.epsilon - marks) > 1e-6 * np.maximum(1.0, marks * 1e-6)
     if np.any(off) or marks[-1] > 2.0**62:
         i = int(np.flatnonzero(off)[0]) if np.any(off) else len(values) - 1
-        raise ValueError(f"record time {float(values[i])!r} is not on the SGD grid of epsilon = {axis.epsilon:g} (or has "
-                         f"more than 2^62 steps): ask for multiples of epsilon, e.g. "
+        raise ValueError(f"record time {float(values[i])!r} is not on the SGD grid of epsilon = "
+                         f"{axis.epsilon:g} (or has more than 2^62 steps): ask for multiples of epsilon, e.g. "
                          f"{marks[i] * axis.epsilon:g}")
     marks = marks.astype(np.int64)
     return marks
