@@ -326,3 +326,15 @@ def test_teacher_student_limit_within_1e3_of_a_finer_rule():
     assert result.levels["initial"] == 32 and result.accurate
     reference = point_trial(model, times, {"data": None, "initial": 48, "rtol": 1e-8})
     assert np.max(np.abs(result.risk - reference.risk) / reference.risk) < 1e-3
+
+
+def test_an_initial_law_the_domain_cuts_off_is_refused_not_rescaled():
+    """A start mostly outside the θ-domain would be rescaled to mass 1 on what is left: a different
+    start from the SGD's. It is refused with the mass the domain keeps."""
+    from fempde.model import Gaussian, GaussianMixture, MeanFieldModel, Ridge, limit
+
+    data = GaussianMixture([0.5, 0.5], [[-1.0], [1.0]], [[0.5], [0.5]], [-1.0, 1.0])
+    far = MeanFieldModel(Ridge("tanh", 1, output="trained"), data, Gaussian([3.0, 0.0], [0.5, 0.5]), lam=0.05,
+                         beta=50.0, domain=meshes.rectangle(-3, 3, -3, 3, h=0.5))
+    with pytest.raises(ValueError, match=r"initial law has mass 0\.4\d+ on the θ-domain.s mesh, not 1 .*cuts off 0\.5"):
+        limit(far, [0.0, 0.1])

@@ -70,10 +70,21 @@ def _l1(space: Any) -> Any:
     return distance
 
 
+START_MASS_TOL = 2e-2
+"""How much of the initial law's mass the θ-mesh may miss (cut off by the domain, or lost to
+interpolation) before the start is refused rather than rescaled to mass 1."""
+
+
 def _start(mesh: Mesh, rho0: Any) -> tuple[Space, Array]:
     """The mesh's space and the start's nodal values, scaled to mass 1 with the lumped masses
     (the interpolation's mass error is a space error, estimated with it)."""
     space = Space(mesh)
+    if not isinstance(rho0, str):
+        mass = space.integrate(space.interpolate(rho0, "rho0"))
+        if not mass >= 1.0 - START_MASS_TOL:
+            raise ValueError(f"the initial law has mass {mass:.3g} on the θ-domain's mesh, not 1 (to "
+                             f"{START_MASS_TOL:g}): the domain cuts off {1.0 - mass:.3g} of it; make the domain "
+                             f"(the model's domain, or mesh=) cover the initial law")
     return space, initial_density(space, rho0, normalize=True)
 
 
