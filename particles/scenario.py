@@ -38,7 +38,7 @@ from typing import Any
 
 from fempde.fem.kernels import BOUNDARIES, BoxWalls
 from fempde.model import MeanFieldModel, jmm_rbf
-from fempde.model.limits import METHODS
+from fempde.model.limits import METHODS, choose_method
 from fempde.model.toml import model_from_tables
 from fempde.scenario import ScenarioError, integer, located, number, parse_scenario
 from fempde.scenario.schema import choice, text, unknown_keys
@@ -178,6 +178,11 @@ def _generic(data: dict[str, Any], name: str, base: Path) -> CrossCheckFile:
     if "accuracy" in table:
         settings["accuracy"] = number("crosscheck", "accuracy", table["accuracy"], positive=True)
     settings["method"] = choice("crosscheck", "method", table.get("method", "auto"), ["auto", *METHODS])
+    if settings["method"] == "auto":
+        try:
+            choose_method(model)  # a limit that cannot be computed is bad input, found before any run
+        except ValueError as err:
+            raise ScenarioError(f"{err}: add a [mesh] table (the θ-domain)", section="mesh") from None
     return CrossCheckFile(name=name, model=model, directory=_directory(data, name), **settings)
 
 

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from fempde.checks import integer, number
 from fempde.model import Limit, MeanFieldModel
 from fempde.model import limit as solve_limit
+from fempde.model.limits import choose_method
 
 from .cluster import open_client
 from .outputs import output_times
@@ -113,6 +114,8 @@ def crosscheck(model: MeanFieldModel, n: int | Sequence[int], epsilon: float | S
     if limit is not None and not np.allclose(limit.times, times, rtol=0, atol=1e-12):
         raise ValueError(f"the limit was computed at other times ({limit.times.tolist()}) than the output times "
                          f"{times.tolist()}")
+    if method == "auto":
+        choose_method(model)  # a limit that cannot be computed is refused before any run starts
     if resume and checkpoints is None:
         raise ValueError("resume=True needs the checkpoints directory")
     folder = None if checkpoints is None else Path(checkpoints)
