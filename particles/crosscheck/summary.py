@@ -74,6 +74,12 @@ def warning_lines(check: Any) -> list[str]:
             continue
         smallest = check.runs[int(np.argmin(check.sup(q)))]
         error = check.limit_error(q)
+        largest_gap = float(np.max(check.sup(q)))
+        if float(np.max(error[1:])) > largest_gap:  # a bound above every gap says nothing about any of them
+            out.append(f"WARNING {q}: not checked: the limit's error of it, {float(np.max(error[1:])):.2e}, is more "
+                       f"than its largest sup-gap {largest_gap:.3e}, so the gaps cannot tell the particles from the "
+                       f"limit's own error" + _remedy(check, q))
+            continue
         k = 1 + int(np.argmax(error[1:]))
         head = (f"WARNING {q}: the limit's error {error[k]:.2e} at t = {check.times[k]:g} is more than "
                 f"{check.fraction:g} of the smallest sup-gap {smallest.sup(q):.3e} ({smallest.key.name}, at "

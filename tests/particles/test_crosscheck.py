@@ -179,6 +179,9 @@ def test_a_coarse_limit_is_flagged_naming_the_quantity_and_the_time():
     assert any(w.startswith("WARNING risk:") and f"t = {worst.t:g}" in w for w in warnings)
     assert all(any(w.startswith(f"WARNING {q}") for w in warnings) for q in check.names
                if check.flags(q) or check.resolved(q) is False)
+    for q in check.names:  # a bound above every gap is said to check nothing, not listed gap by gap
+        vacuous = np.max(check.limit_error(q)[1:]) > np.max(check.sup(q))
+        assert any(w.startswith(f"WARNING {q}: not checked") for w in warnings) == bool(vacuous)
 
 
 def test_runs_draw_from_their_own_key_whatever_the_workers():
