@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from ..atomic import LinkError, atomic_write, open_append
 from .errors import ScenarioError
 from .output import out_option, writable_directory
 
@@ -81,6 +82,8 @@ class _Tee:
 
     def write(self, text: str) -> int:
         self.second.write(text)
+        if "\n" in text:  # line by line: an interrupted script keeps the rows it printed
+            self.second.flush()
         return self.first.write(text)
 
     def flush(self) -> None:
@@ -92,7 +95,12 @@ class _Tee:
 def report(path: Path) -> Iterator[Path]:
     """Everything printed to stdout inside the block also goes to ``path`` (line by line,
     so that an interrupted benchmark keeps the rows it printed)."""
-    with open(path, "w", encoding="utf-8", buffering=1) as handle:
+    try:
+        atomic_write(path, lambda fresh: fresh.write_text("", encoding="utf-8"))  # never through a link
+    except LinkError as err:
+        print(f"{Path(sys.argv[0]).name}: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    with open_append(path) as handle:
         terminal = sys.stdout
         sys.stdout = _Tee(terminal, handle)  # type: ignore[assignment]
         try:

@@ -76,3 +76,16 @@ def test_a_bad_output_directory_is_refused_before_any_run(tmp_path):
     done = _quick("disk_porous_medium.py", blocker)
     assert done.returncode == 2 and "is a file" in done.stderr
     assert blocker.read_text() == "in the way"
+
+
+def test_a_benchmark_table_is_never_written_through_a_link(tmp_path):
+    """A link planted at the name of a benchmark's table is refused (exit 2); its target is untouched."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "risk.txt").symlink_to(victim)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "risk.py"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "symbolic link" in done.stderr and "Traceback" not in done.stderr
+    assert victim.read_text() == "keep"
