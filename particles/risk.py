@@ -4,9 +4,8 @@
 :func:`fempde.model.risk.population_risk`, which also states its error).
 
 With ``boundary="reflected"`` the bumps are reflected at the walls of a box
-(:mod:`fempde.fem.kernels`), as in the SGD; :class:`fempde.model.Bump` has no
-walls yet, so that risk takes the same quadrature rule through
-:func:`~fempde.fem.convolution.kernel_matrix` with the walls."""
+(:mod:`fempde.fem.kernels`), as in the SGD, and the risk takes the same
+quadrature rule through :func:`~fempde.fem.convolution.kernel_matrix` with the walls."""
 
 from __future__ import annotations
 

@@ -294,15 +294,3 @@ class FiniteData:
         weights = np.full(self.n, 1.0 / self.n)
         return DataLaw(np.asarray(self.x, dtype=np.float64), weights, y, float(weights @ y**2))
 
-
-def data_summary(data: Any) -> str:
-    """One line naming a data law (for reports)."""
-    if isinstance(data, GaussianMixture):
-        return f"Gaussian mixture of {len(np.asarray(data.labels))} components in d = {data.input_dim}"
-    if isinstance(data, UniformData):
-        return f"uniform on a {data.input_dim}-D mesh, |Ω| = {data.volume:.4g}"
-    if isinstance(data, TeacherData):
-        return f"teacher of {data.teacher.m0} ReLU units, x ~ N(0, I_2)"
-    if isinstance(data, FiniteData):
-        return f"{data.n} training points in d = {data.input_dim}"
-    return type(data).__name__
