@@ -46,7 +46,7 @@ def test_extraction_finds_the_blocks() -> None:
     assert len(readme) == len(re.findall(r"^```python$", (ROOT / "README.md").read_text(), re.M)) >= 7
     assert readme[0][1].startswith("import numba\n")  # a network of one's own comes first
     started = snippets(ROOT / "docs" / "getting-started.rst")
-    assert len(started) == 1 and "fempde.solve(" in started[0][1]
+    assert len(started) == 2 and "fempde.solve(" in started[0][1] and "MeanFieldModel(" in started[1][1]
 
 
 def test_every_skipped_block_gives_a_reason() -> None:
