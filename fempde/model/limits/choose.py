@@ -323,8 +323,9 @@ def _on_mesh(model: MeanFieldModel, t: Array, method: str, why: str, options: _O
         errors.append(_exact("data quadrature", "a training set, summed exactly", shape))
     else:
         coarse = bool(_coarser(model, int(base.levels["data"])))
-        how = ("from the rule of half the nodes: the change over 2^d − 1 (an error ∝ 1/M, as for a kinked "
-               "activation; a smooth one converges faster)") if coarse else "the change on the refined data rule"
+        how = ("from the rule of half the nodes: the change over 2^d − 1 (the error if it falls like 1/M, "
+               "as a kinked activation's does; an upper estimate for a smooth one, which converges faster)") \
+            if coarse else "the change on the refined data rule"
         errors.append(_part("data quadrature", estimates, how, shape))
     errors.append(_exact("initial quadrature", "none: the start is interpolated on the mesh (a space error)", shape))
     beside = {"risk_delta_to_0": delta_to_zero(model, domain, t, options.rtol)} if method == "porous-medium" else {}
