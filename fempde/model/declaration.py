@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from skfem import Mesh
 
-from ..checks import finite_array, generator, integer
+from ..checks import ParameterError, finite_array, generator, integer
 from ..meanfield import DRIFT, Constant, Schedule, TimeAxis, check_lam_beta, temperature
 from ..problems.distributional import DataLaw, DistributionalDynamics
 from .data import Data, FiniteData, GaussianMixture, UniformData
@@ -110,19 +110,20 @@ class MeanFieldModel:
                 raise TypeError(f"{label} must be a fempde.model {kind.__name__} (see fempde.model), "
                                 f"got {type(value).__name__}")
         if self.unit.input_dim != self.data.input_dim:
-            raise ValueError(f"the unit takes inputs of dimension {self.unit.input_dim}, the data have dimension "
-                             f"{self.data.input_dim}: declare them for one d")
+            raise ParameterError(f"the unit takes inputs of dimension {self.unit.input_dim}, the data have "
+                                 f"dimension {self.data.input_dim}: declare them for one d", "data", self.data)
         if self.initial.dim != self.unit.dim:
-            raise ValueError(f"the initial law draws {self.initial.dim} coordinates, the unit has D = "
-                             f"{self.unit.dim} ({', '.join(self.unit.coordinates)})")
+            raise ParameterError(f"the initial law draws {self.initial.dim} coordinates, the unit has D = "
+                                 f"{self.unit.dim} ({', '.join(self.unit.coordinates)}): one mean and sd per "
+                                 f"coordinate", "initial", self.initial)
         check_lam_beta(self.lam, self.beta, self.schedule)
         if self.domain is not None:
             if not isinstance(self.domain, Mesh):
                 raise TypeError(f"domain must be a skfem Mesh of the θ-domain (see meshes.*) or None, "
                                 f"got {type(self.domain).__name__}")
             if self.domain.p.shape[0] != self.unit.dim:
-                raise ValueError(f"the domain mesh is {self.domain.p.shape[0]}-D, θ has D = {self.unit.dim} "
-                                 f"coordinates ({', '.join(self.unit.coordinates)})")
+                raise ParameterError(f"the domain mesh is {self.domain.p.shape[0]}-D, θ has D = {self.unit.dim} "
+                                     f"coordinates ({', '.join(self.unit.coordinates)})", "domain", self.domain)
         if self.trained is not None:
             mask = tuple(bool(v) for v in self.trained)
             if len(mask) != self.unit.dim or not any(mask):
@@ -132,7 +133,8 @@ class MeanFieldModel:
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {self.scaling!r}")
         if self.scaling == "lazy" and not isinstance(self.data, FiniteData):
-            raise ValueError("the lazy scaling's limit is the kernel flow on a training set: give FiniteData")
+            raise ParameterError("the lazy scaling's limit is the kernel flow on a training set: give FiniteData",
+                                 "scaling", self.scaling)
         if self.symmetry is not None:
             if self.symmetry not in SYMMETRIES:
                 raise ValueError(f"symmetry must be one of {', '.join(SYMMETRIES)} or None, got {self.symmetry!r}")
@@ -287,7 +289,8 @@ class MeanFieldModel:
                                                 or len(set(np.asarray(start.sd).tolist())) != 1):
                 why.append("the start must be N(0, s² I)")
             if why:
-                raise ValueError("symmetry = 'radial' does not hold: " + "; ".join(why))
+                raise ParameterError("symmetry = 'radial' does not hold: " + "; ".join(why), "symmetry",
+                                     self.symmetry)
             assert classes is not None and isinstance(unit, Ridge)
             return IsotropicGaussians(classes.delta, classes.d, unit.sigma)  # type: ignore[arg-type]
         if self.symmetry == "anisotropic":
@@ -300,7 +303,8 @@ class MeanFieldModel:
                 if np.any(mean[:d] != 0) or len(set(sd[:d].tolist())) != 1 or np.any(sd[d:] != 0):
                     why.append("the start must be w ~ N(0, s² I) with fixed a and b")
             if why:
-                raise ValueError("symmetry = 'anisotropic' does not hold: " + "; ".join(why))
+                raise ParameterError("symmetry = 'anisotropic' does not hold: " + "; ".join(why), "symmetry",
+                                     self.symmetry)
             assert classes is not None
             return AnisotropicGaussians(classes.delta, classes.d, classes.s0)
         raise ValueError("this model declares no symmetry (symmetry=None)")

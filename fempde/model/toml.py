@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 from skfem import Mesh
 
+from ..checks import ParameterError
 from ..fem.kernels import BOUNDARIES, KERNELS, BoxWalls
 from ..meanfield import Schedule
 from ..problems.homogeneous import SphereLaw, Teacher
@@ -148,8 +149,15 @@ def model_from_tables(data: dict[str, Any], *, base: Path = Path(".")) -> MeanFi
     try:
         return MeanFieldModel(unit, data_law, initial, lam=lam, beta=beta, schedule=schedule,
                               domain=mesh, symmetry=symmetry, scaling=scaling, name=name)
+    except ParameterError as err:  # placed at the table or key it names
+        section, key = WHERE_IN_TOML.get(err.name, ("model", err.name))
+        raise ScenarioError(f"[{section}] {err}", section=section, key=key) from None
     except (ValueError, TypeError) as err:
         raise ScenarioError(f"[model] {err}", section="model") from None
+
+
+WHERE_IN_TOML = {"data": ("model.data", None), "initial": ("model.initial", None), "domain": ("mesh", None)}
+"""The table (and key) of a model file that a parameter refused by :class:`MeanFieldModel` lives in."""
 
 
 def _beta(value: Any) -> float:

@@ -96,6 +96,8 @@ def test_the_other_kinds():
     (("sd = [0.7, 0.3]", "sd = [0.7, 0.3, 1.0]"), "model.initial", "sd", 23),
     (('kind = "gaussian"', 'kind = "density"\nrho0 = "x - 10"'), "model.initial", "mean", 23),
     (("h = 0.5", "h = -0.5"), "mesh", "h", 28),
+    (('name = "mine"', 'name = "mine"\nsymmetry = "radial"'), "model", "symmetry", 11),  # does not hold
+    (('domain = "disk"\nradius = 3.0', 'domain = "interval"\na = -3.0\nb = 3.0'), "mesh", None, 25),  # 1-D, D = 2
 ])
 def test_bad_input_names_the_section_key_and_line(change, section, key, line):
     assert change[0] in TANH
