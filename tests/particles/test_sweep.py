@@ -108,7 +108,7 @@ def test_the_shipped_sweep_files_load():
 
 def test_unreachable_scheduler_is_named(tmp_path):
     sweep = load_sweep(rbf_sweep(tmp_path))
-    with pytest.raises(ClusterError, match=r"could not reach the Dask scheduler at garbage"):
+    with pytest.raises(ClusterError, match=r"the scheduler address .garbage. is not tcp://HOST:PORT"):
         run_sweep(sweep, scheduler="garbage", echo=lambda line: None)
 
 
