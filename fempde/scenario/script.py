@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import IO, TextIO, TypeVar
 
 from ..atomic import LinkError, atomic_write, open_append
 from .errors import ScenarioError
@@ -77,7 +77,7 @@ def progress(items: Iterable[T], description: str, total: int | None = None) -> 
 class _Tee:
     """A text stream writing to two: the terminal and the report file."""
 
-    def __init__(self, first: TextIO, second: TextIO) -> None:
+    def __init__(self, first: TextIO, second: IO[str]) -> None:
         self.first, self.second = first, second
 
     def write(self, text: str) -> int:
