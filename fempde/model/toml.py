@@ -1,44 +1,44 @@
 """A :class:`~fempde.model.MeanFieldModel` declared in a TOML file, from built-in
 names and formulas only — never code.
 
-```toml
-[model]
-unit = "ridge"                 # ridge | bump | homogeneous
-activation = "tanh"            # ridge: a built-in name (fempde.model.ACTIVATION_NAMES),
-                               # or hinge points: activation = [[-1, 0], [1, 1]] (σ through them)
-input_dim = 1                  # ridge, homogeneous: d, the data's dimension
-output = "trained"             # ridge: a number, or "trained" (a coordinate of θ)
-bias = 0.0                     # ridge: a number, or "trained"
-# kernel = "triweight"         # bump: its kernel; delta = 0.1, its width (d: the [mesh]'s dimension);
-                               #   boundary = "restricted" or "reflected" (mirror images at a box's walls)
-lam = 0.0                      # ridge λ
-beta = 50.0                    # inverse temperature, or "inf" (noiseless)
-schedule = { kind = "constant", xi0 = 1.0 }   # or { kind = "power", xi0, alpha, t0 }
-scaling = "mean-field"         # or "lazy"
-symmetry = "radial"            # optional: radial | anisotropic
-name = "tanh-mixture"
+.. code-block:: toml
 
-[model.data]
-kind = "gaussian-mixture"      # gaussian-mixture | classes | uniform | teacher
-probabilities = [0.5, 0.5]     # gaussian-mixture: one per component
-means = [[-1.0], [1.0]]        #   one row of d per component
-sds = [[0.6], [0.6]]           #   standard deviations, one row of d per component
-labels = [-1.0, 1.0]           #   y in each component
-label_noise = 0.0              # every kind but teacher: the sd of N(0, ·) added to y
-# classes: delta, d, relevant  (Mei–Montanari–Nguyen's y = ±1, sd 1 ± Δ on the first `relevant`)
-# uniform: target = "6 * x * (1 - x)"  (x uniform on the [mesh], y = target + noise)
-# teacher: Chizat–Bach's five ReLU neurons (no keys)
+    [model]
+    unit = "ridge"                 # ridge | bump | homogeneous
+    activation = "tanh"            # ridge: a built-in name (fempde.model.ACTIVATION_NAMES),
+                                   # or hinge points: activation = [[-1, 0], [1, 1]] (σ through them)
+    input_dim = 1                  # ridge, homogeneous: d, the data's dimension
+    output = "trained"             # ridge: a number, or "trained" (a coordinate of θ)
+    bias = 0.0                     # ridge: a number, or "trained"
+    # kernel = "triweight"         # bump: its kernel; delta = 0.1, its width (d: the [mesh]'s dimension);
+                                   #   boundary = "restricted" or "reflected" (mirror images at a box's walls)
+    lam = 0.0                      # ridge λ
+    beta = 50.0                    # inverse temperature, or "inf" (noiseless)
+    schedule = { kind = "constant", xi0 = 1.0 }   # or { kind = "power", xi0, alpha, t0 }
+    scaling = "mean-field"         # or "lazy"
+    symmetry = "radial"            # optional: radial | anisotropic
+    name = "tanh-mixture"
 
-[model.initial]
-kind = "gaussian"              # gaussian | density | sphere
-mean = [0.0, 0.0]              # gaussian: a number or one per coordinate of θ
-sd = [1.0, 0.3]                #   (sd 0 fixes a coordinate)
-# density: rho0 = "uniform" or a formula in x, y, z (θ's first coordinates) on the [mesh]
-# sphere: radius, width (a Gaussian shell in R³)
+    [model.data]
+    kind = "gaussian-mixture"      # gaussian-mixture | classes | uniform | teacher
+    probabilities = [0.5, 0.5]     # gaussian-mixture: one per component
+    means = [[-1.0], [1.0]]        #   one row of d per component
+    sds = [[0.6], [0.6]]           #   standard deviations, one row of d per component
+    labels = [-1.0, 1.0]           #   y in each component
+    label_noise = 0.0              # every kind but teacher: the sd of N(0, ·) added to y
+    # classes: delta, d, relevant  (Mei–Montanari–Nguyen's y = ±1, sd 1 ± Δ on the first `relevant`)
+    # uniform: target = "6 * x * (1 - x)"  (x uniform on the [mesh], y = target + noise)
+    # teacher: Chizat–Bach's five ReLU neurons (no keys)
 
-[mesh]                         # the θ-domain (the particles reflect at its walls; the finite
-domain = "rectangle"           # elements solve there); for bump units also the data's domain
-```
+    [model.initial]
+    kind = "gaussian"              # gaussian | density | sphere
+    mean = [0.0, 0.0]              # gaussian: a number or one per coordinate of θ
+    sd = [1.0, 0.3]                #   (sd 0 fixes a coordinate)
+    # density: rho0 = "uniform" or a formula in x, y, z (θ's first coordinates) on the [mesh]
+    # sphere: radius, width (a Gaussian shell in R³)
+
+    [mesh]                         # the θ-domain (the particles reflect at its walls; the finite
+    domain = "rectangle"           # elements solve there); for bump units also the data's domain
 
 Every table and key is checked and a refusal is a
 :class:`fempde.scenario.ScenarioError` naming the section, the key and the

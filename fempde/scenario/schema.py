@@ -252,7 +252,7 @@ def formula_on_mesh(section: str, key: str, value: Any, mesh: Mesh, *, density: 
 
 
 def schedule_from_table(value: Any, section: str = "problem") -> Schedule:
-    """The schedule ξ(t) of the inline table ``schedule = { kind = ..., ... }`` of ``[section]``."""
+    """The schedule ξ(t) of the inline table ``schedule = { kind = …, … }`` of ``[section]``."""
     if not isinstance(value, dict):
         raise ScenarioError(f"[{section}] schedule must be a table like {{ kind = 'constant', xi0 = 1.0 }}, "
                             f"got {value!r}", section=section, key="schedule", value=value)
