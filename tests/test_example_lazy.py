@@ -23,6 +23,7 @@ def _load():
     return module
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_lazy_vs_meanfield_quick_run_gives_the_two_scalings(tmp_path):
     result = _load().main(out=str(tmp_path), quick=True)
     csv_path, slope_path, png = result["paths"]

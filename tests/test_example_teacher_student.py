@@ -5,6 +5,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from fempde.io.vtk import read_pvd
 
@@ -18,6 +19,7 @@ def _load():
     return module
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_teacher_student_example(tmp_path):
     summary = _load().main(out=str(tmp_path), quick=True, seeds=3)
     assert all(path.stat().st_size > 20_000 for path in summary["paths"])

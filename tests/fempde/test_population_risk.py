@@ -68,6 +68,7 @@ def monte_carlo(model, theta, n, rng):
 
 # -- hinges: exact --------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 @pytest.mark.parametrize("relevant", [None, 4])
 def test_the_papers_sigma_matches_the_old_exact_risk(rng, relevant):
     from particles.dd import Network

@@ -277,6 +277,7 @@ def test_initial_centres_follow_rho0(rng):
         particles.sample_density(domain, -values, 10, rng)
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_noisy_sgd_has_the_stationary_law_of_the_pde(rng):
     """Histogram of the centres over t ∈ [1.5, 3] against the finite-δ PDE's
     steady state, mass per bin, L1 over 20 bins. The law with τ/2 (the noise

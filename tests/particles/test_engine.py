@@ -42,6 +42,7 @@ def _on_a_disk(**kwargs):
     return MeanFieldModel(unit, _mixture(1), Gaussian(np.zeros(2), 0.4), domain=meshes.disk(1.2, h=0.3), **kwargs)
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_same_seed_same_numbers_whatever_the_chunks_and_times(rng):
     """Noisy SGD with ridge through the generic kernel (a θ-domain) and the fused
     ridge kernel: the same seed gives the same run bit for bit whatever the

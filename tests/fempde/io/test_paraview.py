@@ -99,6 +99,7 @@ def test_another_series_gets_its_own_view(tmp_path):
     assert 'FileName=os.path.join(here, "density.pvd")' in view_script("density")
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_paraview_opens_the_view(tmp_path):
     """ParaView's own pvpython, where it is installed: the pipeline builds and renders."""
     pvpython = shutil.which("pvpython")

@@ -162,6 +162,7 @@ def manufactured_errors_3d(domain: str, tau: float, transmissibility: str = "aut
     return hs, errors
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_manufactured_3d_ball_second_order():
     hs, ball = manufactured_errors_3d("ball", 0.0)
     assert fitted_rate(hs, ball) >= 1.8  # measured 2.23 (L2 4.4e-2 ... 4.0e-3; h = 0.07: 1.9e-3)

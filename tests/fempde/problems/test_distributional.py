@@ -32,6 +32,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_noisy_dd_converges_to_the_gibbs_fixed_point(case):
     mesh, unit = CASES[case]

@@ -84,6 +84,7 @@ def _wall_mass(space, rho, width):
     return float(space.m[near] @ rho[near])
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_reflected_walls_restore_the_delta_to_zero_limit():
     """τ = 0, f = 6x(1 − x), ρ0 = 1, h = 0.01, t ∈ {0.25, 0.5, 1}. Restricted at δ = 0.05,
     the flow holds mass on the wall (measured 0.065 on the wall nodes) and the risk stays

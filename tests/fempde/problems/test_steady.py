@@ -79,6 +79,7 @@ def test_ball_positive_steady_state_without_viscosity():
     assert np.abs(result.rho - exact).max() <= 1e-10
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_ball_free_boundary_reaching_the_wall():
     """τ = 0, a support (f − c)_+ that covers a cap of the sphere and leaves the rest
     empty: the P1 stiffness (forced) drives wall nodes negative on the way (ConvergenceError

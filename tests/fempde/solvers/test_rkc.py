@@ -48,6 +48,7 @@ def fixed(space, scheme, dt, **kwargs):
                         options=fempde.StepOptions(dt0=dt, dt_max=dt, rtol=None, scheme=scheme), **kwargs)
 
 
+@pytest.mark.slow  # 5-16 s; CI runs it (make test-slow)
 def test_rkc_is_second_order_against_a_tight_implicit_solve(space):
     """L1 errors at t = 0.1 against BDF2 at rtol 1e-8 on the same mesh, with a target whose
     normal derivative vanishes on the walls (the peers' target drives a wall layer thinner than
