@@ -177,26 +177,11 @@ def _reduced_gaps(flow, sgd, marginal_w1):
     return SimpleNamespace(risk_gap=risk_gap, w1=w1, sup_risk_gap=float(np.abs(risk_gap).max()))
 
 
-def _reduced_sgd(model, s0: int, n: int, epsilon: float, times, rng: np.random.Generator):
-    """Fig. 3's SGD: ``n`` units of ``model`` (:func:`fempde.model.mmn_anisotropic`) started from the
-    paper's law (``w`` drawn from ``rng`` before the run's samples), by the one engine, in the reduced
-    variables ``(a, b, r1, r2)`` with their exact population risk at ``times``."""
-    from fempde.problems.anisotropic import InitialLaw
-    from particles.reduced import ReducedSGD, reduced_variables
-
-    d = model.unit.input_dim
-    w0, a0, b0 = InitialLaw(0.8, 1.0, 1.0).sample(n, d, rng)
-    run = particles.sgd(model, np.column_stack([w0, a0, b0]), model.axis(epsilon), times, rng=rng)
-    theta = run.theta
-    risk = np.array([population_risk(model, units).value for units in theta])
-    return ReducedSGD(run.times, reduced_variables(theta[..., :d], theta[..., d], theta[..., d + 1], s0), risk)
-
-
 def figure3(out: Path, quick: bool) -> Path:
     from fempde.io.vtk import PVDSeries
     from fempde.problems.anisotropic import REDUCED_VARIABLES, AnisotropicGaussians, InitialLaw
     from fempde.solvers.point_flow import point_flow, tensor_rule
-    from particles.reduced import marginal_w1
+    from particles.reduced import fig3_sgd, marginal_w1
 
     d, s0, n, eps, t_end = (40, 10, 200, 1e-3, 30.0) if quick else (320, 60, 800, 2e-4, 100.0)
     deltas = (0.25, 0.5, 0.75)
@@ -215,7 +200,7 @@ def figure3(out: Path, quick: bool) -> Path:
         limit_model = AnisotropicGaussians(delta, d=math.inf, s0=math.inf)
         limit = point_flow(limit_model, points0, weights, curve, axis)
         finite = point_flow(model, points0, weights, curve, axis)
-        sgd = _reduced_sgd(mmn_anisotropic(delta, d, s0), s0, n, eps, times, np.random.default_rng(3))
+        sgd = fig3_sgd(mmn_anisotropic(delta, d, s0), s0, n, eps, times, np.random.default_rng(3))
         gap, gap_limit = _reduced_gaps(finite, sgd, marginal_w1), _reduced_gaps(limit, sgd, marginal_w1)
         later = times > 0
         ax.plot(curve[1:], limit.risk[1:], "-", color=color, label=f"PDE d = ∞, Δ = {delta}")

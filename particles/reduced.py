@@ -12,16 +12,18 @@ declaring the symmetry).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import wasserstein_distance
 
-from fempde.problems.anisotropic import REDUCED_VARIABLES
+from fempde.model import MeanFieldModel
+from fempde.problems.anisotropic import REDUCED_VARIABLES, InitialLaw
 from fempde.solvers.point_flow import check_points
 
-__all__ = ["ReducedSGD", "marginal_w1", "reduced_variables"]
+__all__ = ["ReducedSGD", "fig3_sgd", "marginal_w1", "reduced_variables"]
 
 Array = NDArray[np.float64]
 
@@ -66,3 +68,21 @@ class ReducedSGD:
 
     def means(self) -> Array:
         return np.asarray(self.cloud.mean(axis=1))
+
+
+def fig3_sgd(model: MeanFieldModel, s0: int, n: int, epsilon: float, times: Sequence[float],
+             rng: np.random.Generator) -> ReducedSGD:
+    """Fig. 3's SGD on the engine: ``n`` units of ``model`` (:func:`fempde.model.mmn_anisotropic`)
+    from the paper's law (``w`` drawn from ``rng`` before the run's samples), in the reduced
+    variables with their exact population risk at ``times``."""
+    from fempde.model import population_risk
+
+    from .engine import sgd
+
+    d = model.unit.input_dim
+    w0, a0, b0 = InitialLaw(0.8, 1.0, 1.0).sample(n, d, rng)
+    run = sgd(model, np.column_stack([w0, a0, b0]), model.axis(epsilon), times, rng=rng)
+    theta = run.theta
+    assert theta is not None  # kept: keep_theta is the engine's default
+    risk = np.array([population_risk(model, units).value for units in theta])
+    return ReducedSGD(run.times, reduced_variables(theta[..., :d], theta[..., d], theta[..., d + 1], s0), risk)

@@ -9,22 +9,10 @@ import pytest
 
 import particles
 from fempde.meanfield import PowerLaw
-from fempde.model import mmn_anisotropic, population_risk
-from fempde.problems.anisotropic import AnisotropicGaussians, InitialLaw, initial_marginals
+from fempde.model import mmn_anisotropic
+from fempde.problems.anisotropic import AnisotropicGaussians, initial_marginals
 from fempde.solvers.point_flow import point_flow, tensor_rule
-from particles.reduced import ReducedSGD, marginal_w1, reduced_variables
-
-
-def fig3_sgd(model, s0, n, epsilon, times, rng):
-    """Fig. 3's SGD on the engine: ``n`` units of ``model`` (:func:`fempde.model.mmn_anisotropic`)
-    from the paper's law (``w`` drawn from ``rng`` before the run's samples), in the reduced
-    variables with their exact population risk at ``times``."""
-    d = model.unit.input_dim
-    w0, a0, b0 = InitialLaw(0.8, 1.0, 1.0).sample(n, d, rng)
-    run = particles.sgd(model, np.column_stack([w0, a0, b0]), model.axis(epsilon), times, rng=rng)
-    theta = run.theta
-    risk = np.array([population_risk(model, units).value for units in theta])
-    return ReducedSGD(run.times, reduced_variables(theta[..., :d], theta[..., d], theta[..., d + 1], s0), risk)
+from particles.reduced import fig3_sgd, marginal_w1, reduced_variables
 
 
 def test_reduced_variables_are_the_norms_in_v_and_its_complement(rng):
